@@ -1,0 +1,170 @@
+//! App names: the only place the naming rules live (ARCHITECTURE §9).
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// Longest app name: a DNS label, since the name becomes `<app>.<domain>`.
+pub const MAX_LEN: usize = 63;
+
+/// Words that would read as something else where app names appear: a CLI keyword, a
+/// property namespace marker, or the name of the image namespace.
+pub const RESERVED: &[&str] = &["all", "default", "dokku", "global", "help", "version"];
+
+/// A validated app name: `^[a-z0-9][a-z0-9-]*$`, at most 63 bytes, not reserved.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppName(String);
+
+impl AppName {
+    pub fn parse(name: &str) -> Result<AppName, Error> {
+        let invalid = |reason: &str| Error::InvalidAppName {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
+        if name.is_empty() {
+            return Err(Error::MissingApp);
+        }
+        if name.len() > MAX_LEN {
+            return Err(invalid("must be at most 63 characters"));
+        }
+        let first = name.as_bytes()[0];
+        if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+            return Err(invalid(
+                "must begin with a lowercase alphanumeric character",
+            ));
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(invalid(
+                "may only contain lowercase alphanumerics and hyphens",
+            ));
+        }
+        if RESERVED.contains(&name) {
+            return Err(invalid("is a reserved word"));
+        }
+        Ok(AppName(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AppName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for AppName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for AppName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AppName::parse(s)
+    }
+}
+
+/// Does the app exist? Its directory under `$DOKKU_ROOT` is its existence.
+pub fn exists(roots: &crate::env::Roots, app: &AppName) -> bool {
+    roots.app_dir(app.as_str()).is_dir()
+}
+
+/// Validates the name and checks the app exists and is visible to the caller
+/// (`user-auth-app`), as Dokku's `verify_app_name` does.
+pub fn verify(roots: &crate::env::Roots, name: &str) -> Result<AppName, Error> {
+    let app = AppName::parse(name)?;
+    if !exists(roots, &app)
+        || !visible(roots, std::slice::from_ref(&app))
+            .map_err(|_| Error::AppNotFound(name.into()))?
+            .contains(&app)
+    {
+        return Err(Error::AppNotFound(name.to_string()));
+    }
+    Ok(app)
+}
+
+/// Every existing app, sorted, filtered through `user-auth-app` when a plugin implements it.
+pub fn list(roots: &crate::env::Roots) -> anyhow::Result<Vec<AppName>> {
+    let mut apps = Vec::new();
+    let entries = match std::fs::read_dir(&roots.dokku_root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(apps),
+        Err(e) => {
+            return Err(
+                anyhow::Error::from(e).context(format!("reading {}", roots.dokku_root.display()))
+            );
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(app) = AppName::parse(&name)
+            && entry.path().is_dir()
+        {
+            apps.push(app);
+        }
+    }
+    apps.sort();
+    visible(roots, &apps)
+}
+
+/// Filters apps through the `user-auth-app` trigger (`SSH_USER SSH_NAME APP...`; stdout
+/// lines are the allowed apps). Without an implementer every app is visible.
+pub fn visible(roots: &crate::env::Roots, apps: &[AppName]) -> anyhow::Result<Vec<AppName>> {
+    let trigger = crate::trigger::Trigger::with_roots("user-auth-app", roots.clone());
+    if apps.is_empty() || !trigger.exists() {
+        return Ok(apps.to_vec());
+    }
+    let (user, name) = crate::env::ssh_identity();
+    let allowed = trigger
+        .args([user, name])
+        .args(apps.iter().map(|a| a.as_str().to_string()))
+        .output_lines()?;
+    Ok(apps
+        .iter()
+        .filter(|a| allowed.iter().any(|x| x == a.as_str()))
+        .cloned()
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_dns_label_names() {
+        for ok in ["demo", "a", "0app", "my-app-2", &"a".repeat(63)] {
+            assert_eq!(AppName::parse(ok).unwrap().as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        let too_long = "a".repeat(64);
+        for bad in [
+            "Demo", "a/b", "..", "a..b", "my app", "-app", "app.", "a.b", "a_b", "a;id", "$(id)",
+            "`id`", "a'b", "a\"b", "café", "app\n", &too_long, "global", "help",
+        ] {
+            assert!(
+                matches!(AppName::parse(bad), Err(Error::InvalidAppName { .. })),
+                "{bad:?} should be invalid"
+            );
+        }
+        assert!(matches!(AppName::parse(""), Err(Error::MissingApp)));
+    }
+
+    #[test]
+    fn messages_name_the_app_and_the_rule() {
+        let err = AppName::parse("Demo").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "App name 'Demo' must begin with a lowercase alphanumeric character"
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Child processes: an argv vector (never a shell), explicit env and stdin, a trace line
+//! under `DOKKU_TRACE`, and failures that name the program, its status and its stderr.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::error::Error;
+use crate::log;
+
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    env_remove: Vec<OsString>,
+    stdin: Option<Vec<u8>>,
+    dir: Option<PathBuf>,
+}
+
+/// What a captured run produced.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Stdout without the trailing newline, as a shell's `$(...)` gives it.
+    pub fn stdout_trimmed(&self) -> String {
+        self.stdout_str().trim_end_matches('\n').to_string()
+    }
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Cmd {
+        Cmd {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+            env_remove: Vec::new(),
+            stdin: None,
+            dir: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Cmd {
+        self.env_remove.push(key.as_ref().to_owned());
+        self
+    }
+
+    pub fn stdin_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Cmd {
+        self.dir = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    pub fn program_name(&self) -> String {
+        Path::new(&self.program)
+            .file_name()
+            .unwrap_or(&self.program)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn describe(&self) -> String {
+        std::iter::once(&self.program)
+            .chain(&self.args)
+            .map(|a| shell_words::quote(&a.to_string_lossy()).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn expression(&self) -> duct::Expression {
+        log::trace(&self.describe());
+        let mut expr = duct::cmd(&self.program, &self.args).unchecked();
+        for (k, v) in &self.env {
+            expr = expr.env(k, v);
+        }
+        for k in &self.env_remove {
+            expr = expr.env_remove(k);
+        }
+        if let Some(bytes) = &self.stdin {
+            expr = expr.stdin_bytes(bytes.clone());
+        }
+        if let Some(dir) = &self.dir {
+            expr = expr.dir(dir);
+        }
+        expr
+    }
+
+    fn failed(&self, status: std::process::ExitStatus, stderr: &[u8]) -> Error {
+        Error::CommandFailed {
+            program: self.program_name(),
+            status: status.to_string(),
+            code: status.code(),
+            stderr: String::from_utf8_lossy(stderr).into_owned(),
+        }
+    }
+
+    /// Captures stdout and stderr; a non-zero exit is a `CommandFailed` error.
+    pub fn output(&self) -> Result<Output> {
+        let out = self.output_unchecked()?;
+        if out.code != 0 {
+            let status = std::os::unix::process::ExitStatusExt::from_raw(out.code << 8);
+            return Err(self.failed(status, &out.stderr).into());
+        }
+        Ok(out)
+    }
+
+    /// Captures stdout and stderr and returns whatever the exit code was.
+    pub fn output_unchecked(&self) -> Result<Output> {
+        let out = self
+            .expression()
+            .stdout_capture()
+            .stderr_capture()
+            .run()
+            .with_context(|| format!("running {}", self.program_name()))?;
+        Ok(Output {
+            code: exit_code(out.status),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
+    /// Captures stdout only; stderr goes to the user. Returns the exit code with the output.
+    pub fn stdout_unchecked(&self) -> Result<Output> {
+        let out = self
+            .expression()
+            .stdout_capture()
+            .run()
+            .with_context(|| format!("running {}", self.program_name()))?;
+        Ok(Output {
+            code: exit_code(out.status),
+            stdout: out.stdout,
+            stderr: Vec::new(),
+        })
+    }
+
+    /// Inherits stdout and stderr; returns the exit code.
+    pub fn status(&self) -> Result<i32> {
+        let out = self
+            .expression()
+            .run()
+            .with_context(|| format!("running {}", self.program_name()))?;
+        Ok(exit_code(out.status))
+    }
+
+    /// Inherits stdout and stderr; a non-zero exit is `Error::Exit(code)` (the child spoke).
+    pub fn stream(&self) -> Result<()> {
+        match self.status()? {
+            0 => Ok(()),
+            code => Err(Error::Exit(code).into()),
+        }
+    }
+
+    /// Replaces this process with the command (the exit code passes straight through).
+    pub fn exec_replace(&self) -> Result<std::convert::Infallible> {
+        use std::os::unix::process::CommandExt;
+        log::trace(&self.describe());
+        let mut command = std::process::Command::new(&self.program);
+        command.args(&self.args);
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        for k in &self.env_remove {
+            command.env_remove(k);
+        }
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let err = command.exec();
+        Err(err).with_context(|| format!("executing {}", Path::new(&self.program).display()))
+    }
+}
+
+/// The shell's convention: a signal becomes 128 + its number.
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_captures_and_feeds_stdin() {
+        let out = Cmd::new("cat")
+            .stdin_bytes(b"a b\n".to_vec())
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout_trimmed(), "a b");
+    }
+
+    #[test]
+    fn failure_names_program_and_stderr() {
+        let err = Cmd::new("sh")
+            .args(["-c", "echo boom >&2; exit 3"])
+            .output()
+            .unwrap_err();
+        let Some(Error::CommandFailed {
+            program,
+            code,
+            stderr,
+            ..
+        }) = err.downcast_ref()
+        else {
+            panic!("unexpected {err:?}");
+        };
+        assert_eq!(
+            (program.as_str(), *code, stderr.as_str()),
+            ("sh", Some(3), "boom\n")
+        );
+    }
+
+    #[test]
+    fn arguments_are_never_shell_evaluated() {
+        let out = Cmd::new("echo").arg("$(id); `id`").output().unwrap();
+        assert_eq!(out.stdout_trimmed(), "$(id); `id`");
+    }
+}

@@ -1,0 +1,315 @@
+//! Multicall `main` for plugin binaries. One binary answers many entry points; which one
+//! was invoked is read from `argv[0]` (a symlink's own name, never `current_exe()`):
+//! `commands`, `subcommands/<name>`, a trigger name, or the binary's own `dokku-<plugin>`
+//! name (treated as `commands`, for install.sh and debugging).
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+
+use crate::env;
+use crate::error::{self, Error};
+use crate::log;
+
+/// A command or trigger implementation: receives the user's arguments (the command name
+/// already stripped).
+pub type Run = fn(&[String]) -> Result<()>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Command {
+    /// `create` for `apps:create`.
+    pub name: &'static str,
+    /// Argument synopsis for help, e.g. `<app>`.
+    pub args: &'static str,
+    /// One-line description; an empty one hides the command from help.
+    pub help: &'static str,
+    pub run: Run,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TriggerEntry {
+    pub name: &'static str,
+    pub run: Run,
+}
+
+/// Everything a plugin binary answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Plugin {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The subcommand a bare `dokku <plugin> ARGS` runs (`config` -> `show`); help if none.
+    pub default_command: Option<&'static str>,
+    pub commands: &'static [Command],
+    pub triggers: &'static [TriggerEntry],
+}
+
+/// Which entry point `argv[0]` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Commands,
+    Subcommand(String),
+    Trigger(String),
+}
+
+impl Entry {
+    pub fn from_argv0(argv0: &Path) -> Entry {
+        let name = argv0
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = argv0
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned());
+        if parent.as_deref() == Some("subcommands") {
+            Entry::Subcommand(name)
+        } else if name == "commands" || name.starts_with("dokku-") {
+            Entry::Commands
+        } else {
+            Entry::Trigger(name)
+        }
+    }
+}
+
+/// The binary's `main`: routes, runs, prints one error line, exits with the right code.
+pub fn main(plugin: &Plugin) -> ! {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let code = match run(plugin, argv) {
+        Ok(()) => 0,
+        Err(err) => {
+            let (code, message) = error::classify(&err);
+            if let Some(message) = message {
+                log::warn(&message);
+            }
+            code
+        }
+    };
+    std::process::exit(code)
+}
+
+fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
+    let mut argv = argv.into_iter();
+    let argv0 = argv.next().unwrap_or_default();
+    let args: Vec<String> = argv
+        .map(|a| {
+            a.into_string()
+                .map_err(|a| anyhow!("argument {a:?} is not valid UTF-8"))
+        })
+        .collect::<Result<_>>()?;
+    match Entry::from_argv0(Path::new(&argv0)) {
+        Entry::Commands => commands(plugin, &args),
+        Entry::Subcommand(name) => {
+            let full = format!("{}:{name}", plugin.name);
+            let rest = match args.first() {
+                Some(first) if *first == full || *first == name => &args[1..],
+                _ => &args[..],
+            };
+            run_command(plugin, &name, rest)
+        }
+        Entry::Trigger(name) => match plugin.triggers.iter().find(|t| t.name == name) {
+            Some(trigger) => (trigger.run)(&args),
+            None => bail!("plugin {} does not implement trigger {name}", plugin.name),
+        },
+    }
+}
+
+fn run_command(plugin: &Plugin, name: &str, args: &[String]) -> Result<()> {
+    let Some(command) = plugin.commands.iter().find(|c| c.name == name) else {
+        bail!("`{}:{name}` is not a dokku command.", plugin.name);
+    };
+    (command.run)(&strip_global_flags(args))
+}
+
+/// The dispatcher already turned these into environment variables (Dokku reads them
+/// anywhere in argv), so command parsers never see them.
+pub fn strip_global_flags(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quiet" | "--trace" | "--force" => {}
+            "--app" => {
+                it.next();
+            }
+            a if a.starts_with("--app=") => {}
+            _ => out.push(arg.clone()),
+        }
+    }
+    out
+}
+
+fn commands(plugin: &Plugin, args: &[String]) -> Result<()> {
+    let Some(first) = args.first() else {
+        return Err(Error::NotImplemented.into());
+    };
+    let rest = &args[1..];
+    if first == "help" {
+        print_help_lines(plugin);
+        return Ok(());
+    }
+    let wants_help = rest.iter().any(|a| a == "--help" || a == "-h");
+    if *first == format!("{}:help", plugin.name)
+        || (first == plugin.name && (wants_help || plugin.default_command.is_none()))
+    {
+        print_usage(plugin);
+        return Ok(());
+    }
+    if first == plugin.name
+        && let Some(default) = plugin.default_command
+    {
+        return run_command(plugin, default, rest);
+    }
+    match first.split_once(':') {
+        Some((prefix, sub))
+            if prefix == plugin.name && plugin.commands.iter().any(|c| c.name == sub) =>
+        {
+            run_command(plugin, sub, rest)
+        }
+        _ => Err(Error::NotImplemented.into()),
+    }
+}
+
+fn visible(plugin: &Plugin) -> impl Iterator<Item = &Command> {
+    plugin.commands.iter().filter(|c| !c.help.is_empty())
+}
+
+/// `commands help`: the one summary line, or with `DOKKU_HELP_ALL` every command, in the
+/// `    name args, description` form the dispatcher assembles.
+fn print_help_lines(plugin: &Plugin) {
+    if env::flag(env::DOKKU_HELP_ALL) {
+        for c in visible(plugin) {
+            log::data(&format!("    {}, {}", synopsis(plugin, c), c.help));
+        }
+    } else {
+        log::data(&format!("    {}, {}", plugin.name, plugin.description));
+    }
+}
+
+fn synopsis(plugin: &Plugin, c: &Command) -> String {
+    format!("{}:{} {}", plugin.name, c.name, c.args)
+        .trim_end()
+        .to_string()
+}
+
+/// `<plugin>:help`.
+fn print_usage(plugin: &Plugin) {
+    log::data(&format!(
+        "Usage: dokku {}[:COMMAND]\n\n{}\n\nAdditional commands:",
+        plugin.name, plugin.description
+    ));
+    let rows: Vec<(String, &str)> = visible(plugin)
+        .map(|c| (synopsis(plugin, c), c.help))
+        .collect();
+    let width = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+    for (s, help) in rows {
+        log::data(&format!("    {s:<width$}  {help}"));
+    }
+}
+
+/// Parses a command's arguments with clap, turning clap's multi-line errors into one line.
+pub fn parse<T: clap::Parser>(name: &str, args: &[String]) -> Result<T> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let argv = std::iter::once(name.to_string()).chain(args.iter().cloned());
+    let err = match T::try_parse_from(argv) {
+        Ok(v) => return Ok(v),
+        Err(err) => err,
+    };
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            log::raw(err.render().to_string().as_bytes());
+            Err(Error::Exit(0).into())
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let missing = match err.get(ContextKind::InvalidArg) {
+                Some(ContextValue::Strings(names)) => names.join(" "),
+                _ => String::new(),
+            };
+            if missing
+                .split_whitespace()
+                .next()
+                .is_some_and(|a| a.eq_ignore_ascii_case("<app>"))
+            {
+                Err(Error::MissingApp.into())
+            } else {
+                Err(anyhow!("{name}: missing argument {missing}"))
+            }
+        }
+        ErrorKind::ValueValidation => {
+            use std::error::Error as _;
+            match err.source() {
+                Some(source) => Err(anyhow!("{source}")),
+                None => Err(anyhow!("{name}: {}", first_line(&err))),
+            }
+        }
+        _ => Err(anyhow!("{name}: {}", first_line(&err))),
+    }
+}
+
+fn first_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv0_selects_the_entry_point() {
+        let e = |p: &str| Entry::from_argv0(Path::new(p));
+        assert_eq!(e("/x/apps/commands"), Entry::Commands);
+        assert_eq!(e("/x/apps/bin/dokku-apps"), Entry::Commands);
+        assert_eq!(
+            e("/x/apps/subcommands/create"),
+            Entry::Subcommand("create".into())
+        );
+        assert_eq!(
+            e("/x/apps/post-delete"),
+            Entry::Trigger("post-delete".into())
+        );
+    }
+
+    #[test]
+    fn global_flags_are_stripped_anywhere() {
+        let args: Vec<String> = [
+            "demo", "--force", "--app", "x", "--quiet", "--keep", "--app=y",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(strip_global_flags(&args), ["demo", "--keep"]);
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct Create {
+        #[arg(value_name = "APP", value_parser = crate::app::AppName::parse)]
+        app: crate::app::AppName,
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let err = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            parse::<Create>("apps:create", &args)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(err(&[]), "Please specify an app to run the command on");
+        assert_eq!(
+            err(&["Bad"]),
+            "App name 'Bad' must begin with a lowercase alphanumeric character"
+        );
+        assert_eq!(
+            err(&["a", "--nope"]),
+            "apps:create: unexpected argument '--nope' found"
+        );
+        assert_eq!(
+            err(&["a", "b"]),
+            "apps:create: unexpected argument 'b' found"
+        );
+    }
+}

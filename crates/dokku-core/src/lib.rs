@@ -1,0 +1,32 @@
+//! The plugin contract of dokku-rs, and the plumbing every plugin shares.
+//!
+//! A plugin is a directory under `$PLUGIN_PATH/enabled/<name>` holding executables: a
+//! `commands` file (help, and `<plugin>:<cmd>` fallback; exit 10 means "not mine"), a
+//! `subcommands/<cmd>` file per command (called with the full command name as argv[1]),
+//! and one file per trigger it answers, named after the trigger. A Rust plugin is one
+//! binary linked under all those names ([`entry`], [`plugins::link_entrypoints`]).
+//!
+//! - [`env`]: every variable of the contract and the [`env::Roots`] derived from them.
+//! - [`app`]: app name rules, existence, listing.
+//! - [`fs`]: atomic writes and the per-app lock; [`property`]: the property store.
+//! - [`log`] and [`report`]: the only printers, in Dokku's output style.
+//! - [`cmd`]: child processes (argv vectors, never a shell); [`trigger`]: the trigger runner.
+//! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree.
+//! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
+#![allow(clippy::disallowed_methods)]
+
+pub mod app;
+pub mod cmd;
+pub mod entry;
+pub mod env;
+pub mod error;
+pub mod fs;
+pub mod log;
+pub mod manifest;
+pub mod plugins;
+pub mod property;
+pub mod report;
+pub mod trigger;
+
+pub use app::AppName;
+pub use error::Error;

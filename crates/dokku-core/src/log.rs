@@ -1,0 +1,112 @@
+//! The only module that prints user-facing lines (with `report`), in Dokku's style:
+//! `-----> step`, `=====> heading`, seven-space detail, ` !     error` on stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{self, Write};
+
+use crate::env;
+
+fn out(prefix: &str, text: &str) {
+    let mut stdout = io::stdout().lock();
+    for line in text.split('\n') {
+        let _ = writeln!(stdout, "{prefix}{line}");
+    }
+}
+
+/// `-----> text`
+pub fn info1(text: &str) {
+    out("-----> ", text);
+}
+
+/// `=====> text`
+pub fn info2(text: &str) {
+    out("=====> ", text);
+}
+
+/// Seven spaces, then text.
+pub fn verbose(text: &str) {
+    out("       ", text);
+}
+
+/// ` !     text` on stderr.
+pub fn warn(text: &str) {
+    let mut stderr = io::stderr().lock();
+    for line in text.split('\n') {
+        let _ = writeln!(stderr, " !     {line}");
+    }
+}
+
+pub fn info1_quiet(text: &str) {
+    if !env::quiet() {
+        info1(text);
+    }
+}
+
+pub fn info2_quiet(text: &str) {
+    if !env::quiet() {
+        info2(text);
+    }
+}
+
+pub fn verbose_quiet(text: &str) {
+    if !env::quiet() {
+        verbose(text);
+    }
+}
+
+/// Plain data on stdout (names, values): never suppressed by `--quiet`.
+pub fn data(text: &str) {
+    let _ = writeln!(io::stdout().lock(), "{text}");
+}
+
+/// Raw bytes on stdout, as a trigger's captured output is passed on.
+pub fn raw(bytes: &[u8]) {
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(bytes);
+    let _ = stdout.flush();
+}
+
+/// A trace line on stderr when `DOKKU_TRACE` is on (like git's `trace: exec:`).
+pub fn trace(text: &str) {
+    if env::trace() {
+        let _ = writeln!(io::stderr().lock(), "+ {text}");
+    }
+}
+
+/// An interactive prompt on stderr with no newline.
+pub fn prompt(text: &str) {
+    let mut stderr = io::stderr().lock();
+    let _ = write!(stderr, "{text}");
+    let _ = stderr.flush();
+}
+
+/// Lines of `key: value` pairs with the values aligned one column after the longest key.
+pub fn columns(rows: &[(String, String)]) -> Vec<String> {
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 3;
+    rows.iter()
+        .map(|(k, v)| {
+            format!("{:<width$}{v}", format!("{k}:"))
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align_values() {
+        let rows = vec![
+            ("A".to_string(), "1".to_string()),
+            ("LONG".into(), "2".into()),
+        ];
+        assert_eq!(columns(&rows), vec!["A:     1", "LONG:  2"]);
+    }
+}

@@ -1,0 +1,168 @@
+//! `<plugin>:report` output: the stdout block, one `--<key>` value, or `--format json`.
+#![allow(clippy::print_stdout)]
+
+use anyhow::{Result, bail};
+
+use crate::log;
+
+/// What the user asked a report for, parsed from the args after the app.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReportRequest {
+    pub app: Option<String>,
+    pub json: bool,
+    pub key: Option<String>,
+}
+
+impl ReportRequest {
+    /// Parses `[APP|--global] [--format stdout|json] [--<key>]`. Keys are dynamic, so this is
+    /// not clap.
+    pub fn parse(args: &[String]) -> Result<ReportRequest> {
+        let mut request = ReportRequest::default();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            if arg == "--format" {
+                match it.next().map(String::as_str) {
+                    Some("json") => request.json = true,
+                    Some("stdout") => request.json = false,
+                    Some(other) => bail!("Invalid --format value specified: {other}"),
+                    None => bail!("--format requires a value: stdout or json"),
+                }
+            } else if let Some(format) = arg.strip_prefix("--format=") {
+                match format {
+                    "json" => request.json = true,
+                    "stdout" => request.json = false,
+                    other => bail!("Invalid --format value specified: {other}"),
+                }
+            } else if arg == "--global" {
+                request.app = Some(arg.clone());
+            } else if let Some(key) = arg.strip_prefix("--") {
+                if request.key.is_some() {
+                    bail!("--format flag cannot be specified with more than one info flag");
+                }
+                request.key = Some(key.to_string());
+            } else if request.app.is_none() {
+                request.app = Some(arg.clone());
+            } else {
+                bail!("unexpected argument '{arg}'");
+            }
+        }
+        if request.json && request.key.is_some() {
+            bail!("--format flag cannot be specified with specific info flags");
+        }
+        Ok(request)
+    }
+}
+
+/// One report: rows of (flag key, value) such as (`app-dir`, `/home/dokku/demo`).
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub subject: String,
+    pub plugin: String,
+    pub rows: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn new(subject: &str, plugin: &str) -> Report {
+        Report {
+            subject: subject.into(),
+            plugin: plugin.into(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(mut self, key: &str, value: impl Into<String>) -> Report {
+        self.rows.push((key.into(), value.into()));
+        self
+    }
+
+    /// `app-dir` -> `App dir`.
+    fn label(key: &str) -> String {
+        let spaced = key.replace(['-', '.'], " ");
+        let mut chars = spaced.chars();
+        match chars.next() {
+            Some(c) => c.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+
+    pub fn render_stdout(&self) -> String {
+        let mut out = String::new();
+        if !crate::env::quiet() {
+            out.push_str(&format!(
+                "=====> {} {} information\n",
+                self.subject, self.plugin
+            ));
+        }
+        for (key, value) in &self.rows {
+            let label = format!("{}:", Report::label(key));
+            out.push_str(format!("       {label:<31}{value}").trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn json_value(&self) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// Prints per the request: one value, JSON, or the block.
+    pub fn print(&self, request: &ReportRequest) -> Result<()> {
+        if let Some(key) = &request.key {
+            let Some((_, value)) = self.rows.iter().find(|(k, _)| k == key) else {
+                let mut keys: Vec<String> =
+                    self.rows.iter().map(|(k, _)| format!("--{k}")).collect();
+                keys.sort();
+                bail!("Invalid flag passed, valid flags: {}", keys.join(", "));
+            };
+            log::data(value);
+        } else if request.json {
+            log::data(&self.json_value().to_string());
+        } else {
+            print!("{}", self.render_stdout());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_app_format_and_key() {
+        let r = ReportRequest::parse(&args(&["demo", "--format", "json"])).unwrap();
+        assert_eq!(
+            (r.app.as_deref(), r.json, r.key),
+            (Some("demo"), true, None)
+        );
+        let r = ReportRequest::parse(&args(&["demo", "--app-dir"])).unwrap();
+        assert_eq!(r.key.as_deref(), Some("app-dir"));
+        assert!(ReportRequest::parse(&args(&["demo", "--a", "--b"])).is_err());
+        assert!(ReportRequest::parse(&args(&["demo", "--format", "xml"])).is_err());
+        assert!(ReportRequest::parse(&args(&["demo", "--format", "json", "--a"])).is_err());
+    }
+
+    #[test]
+    fn renders_aligned_rows() {
+        let report = Report::new("demo", "app")
+            .row("app-dir", "/home/dokku/demo")
+            .row("app-locked", "false");
+        assert_eq!(
+            report.render_stdout(),
+            "=====> demo app information\n       App dir:                       /home/dokku/demo\n       App locked:                    false\n"
+        );
+        assert_eq!(
+            report.json_value().to_string(),
+            r#"{"app-dir":"/home/dokku/demo","app-locked":"false"}"#
+        );
+    }
+}

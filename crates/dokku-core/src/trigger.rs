@@ -1,0 +1,291 @@
+//! Triggers (ARCHITECTURE §5): every enabled plugin's executable of that name, in bytewise
+//! order of plugin names, one at a time; stdout captured and concatenated (or streamed),
+//! stderr to the user; the first non-zero exit stops the chain and is returned.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::cmd::Cmd;
+use crate::env::Roots;
+use crate::error::Error;
+use crate::log;
+
+/// Dokku's logging stub implements nearly every trigger; it never counts as an implementer.
+pub const EVENTS_STUB: &str = "20_events";
+
+/// Enabled plugin names in bytewise order.
+pub fn enabled_plugins(roots: &Roots) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(roots.plugin_enabled()) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+#[derive(Debug, Clone)]
+enum Input {
+    Inherit,
+    Bytes(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    name: String,
+    args: Vec<OsString>,
+    input: Input,
+    only: Option<String>,
+    roots: Roots,
+}
+
+impl Trigger {
+    pub fn new(name: &str) -> Trigger {
+        Trigger::with_roots(name, Roots::from_env())
+    }
+
+    pub fn with_roots(name: &str, roots: Roots) -> Trigger {
+        Trigger {
+            name: name.to_string(),
+            args: Vec::new(),
+            input: Input::Inherit,
+            only: None,
+            roots,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Trigger {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Trigger
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Gives every implementer these bytes on stdin (instead of the caller's stdin).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Trigger {
+        self.input = Input::Bytes(bytes.into());
+        self
+    }
+
+    /// Runs only this plugin's implementation (`plugin:install` runs the new plugin's own).
+    pub fn only(mut self, plugin: &str) -> Trigger {
+        self.only = Some(plugin.to_string());
+        self
+    }
+
+    /// `(plugin, executable)` for every enabled plugin that has a file of this name.
+    /// A file that is not executable is skipped with plugn's warning.
+    pub fn implementers(&self) -> Vec<(String, PathBuf)> {
+        let enabled = self.roots.plugin_enabled();
+        enabled_plugins(&self.roots)
+            .into_iter()
+            .filter(|p| self.only.as_ref().is_none_or(|only| only == p))
+            .filter_map(|plugin| {
+                let path = enabled.join(&plugin).join(&self.name);
+                if !path.exists() {
+                    return None;
+                }
+                if !crate::fs::is_executable(&path) {
+                    log::warn(&format!(
+                        "Trigger '{}' is not executable, skipping plugin ({plugin})",
+                        self.name
+                    ));
+                    return None;
+                }
+                Some((plugin, path))
+            })
+            .collect()
+    }
+
+    /// Does any plugin other than the events stub implement this trigger?
+    pub fn exists(&self) -> bool {
+        self.implementers().iter().any(|(p, _)| p != EVENTS_STUB)
+    }
+
+    fn command(&self, path: &Path) -> Cmd {
+        let cmd = Cmd::new(path).args(&self.args);
+        match &self.input {
+            Input::Inherit => cmd,
+            Input::Bytes(b) => cmd.stdin_bytes(b.clone()),
+        }
+    }
+
+    fn failed(&self, plugin: &str, code: i32) -> anyhow::Error {
+        Error::TriggerFailed {
+            trigger: self.name.clone(),
+            plugin: plugin.to_string(),
+            code,
+        }
+        .into()
+    }
+
+    /// Captures the implementers' stdout, concatenated in plugin order.
+    pub fn output(&self) -> Result<Vec<u8>> {
+        let mut stdout = Vec::new();
+        for (plugin, path) in self.implementers() {
+            let out = self.command(&path).stdout_unchecked()?;
+            stdout.extend_from_slice(&out.stdout);
+            if out.code != 0 {
+                return Err(self.failed(&plugin, out.code));
+            }
+        }
+        Ok(stdout)
+    }
+
+    /// Captured stdout as text, trailing newlines trimmed (a shell's `$(...)`).
+    pub fn output_string(&self) -> Result<String> {
+        let out = self.output()?;
+        Ok(String::from_utf8_lossy(&out)
+            .trim_end_matches('\n')
+            .to_string())
+    }
+
+    /// Non-empty stdout lines.
+    pub fn output_lines(&self) -> Result<Vec<String>> {
+        Ok(self
+            .output_string()?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    /// Streams every implementer's output to the user.
+    pub fn stream(&self) -> Result<()> {
+        for (plugin, path) in self.implementers() {
+            let code = self.command(&path).status()?;
+            if code != 0 {
+                return Err(self.failed(&plugin, code));
+            }
+        }
+        Ok(())
+    }
+
+    /// Exit status as an answer: `Ok(true)` when every implementer exits 0 and at least one
+    /// exists (boolean triggers such as `app-exists`).
+    pub fn succeeds(&self) -> Result<bool> {
+        if !self.exists() {
+            return Ok(false);
+        }
+        match self.output() {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.downcast_ref(), Some(Error::TriggerFailed { .. })) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::write_atomic;
+
+    fn host() -> (tempfile::TempDir, Roots) {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        (dir, roots)
+    }
+
+    fn plugin(roots: &Roots, name: &str, trigger: &str, script: &str) {
+        let dir = roots.plugin_available().join(name);
+        write_atomic(
+            &dir.join(trigger),
+            format!("#!/bin/sh\n{script}\n").as_bytes(),
+            0o755,
+        )
+        .unwrap();
+        fs::create_dir_all(roots.plugin_enabled()).unwrap();
+        let link = roots.plugin_enabled().join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(&dir, link).unwrap();
+        }
+    }
+
+    #[test]
+    fn runs_in_bytewise_order_and_concatenates() {
+        let (_d, roots) = host();
+        plugin(&roots, "b", "t", "echo b $1");
+        plugin(&roots, "B", "t", "echo B $1");
+        plugin(&roots, "a", "t", "echo a $1");
+        plugin(&roots, "c", "other", "echo c");
+        let out = Trigger::with_roots("t", roots)
+            .arg("x")
+            .output_string()
+            .unwrap();
+        assert_eq!(out, "B x\na x\nb x");
+    }
+
+    #[test]
+    fn first_failure_stops_the_chain() {
+        let (dir, roots) = host();
+        let marker = dir.path().join("ran");
+        plugin(&roots, "a", "t", "exit 7");
+        plugin(&roots, "b", "t", &format!("touch {}", marker.display()));
+        let err = Trigger::with_roots("t", roots).output().unwrap_err();
+        let Some(Error::TriggerFailed { plugin, code, .. }) = err.downcast_ref() else {
+            panic!("{err:?}")
+        };
+        assert_eq!((plugin.as_str(), *code), ("a", 7));
+        assert!(!marker.exists());
+    }
+
+    #[test]
+    fn stdin_bytes_reach_every_implementer() {
+        let (_d, roots) = host();
+        plugin(&roots, "a", "t", "cat; echo --a");
+        plugin(&roots, "b", "t", "cat; echo --b");
+        let out = Trigger::with_roots("t", roots)
+            .stdin("in\n")
+            .output_string()
+            .unwrap();
+        assert_eq!(out, "in\n--a\nin\n--b");
+    }
+
+    #[test]
+    fn unimplemented_trigger_is_silent_success() {
+        let (_d, roots) = host();
+        plugin(&roots, "a", "t", "echo a");
+        let t = Trigger::with_roots("nobody", roots.clone());
+        assert!(!t.exists());
+        assert_eq!(t.output().unwrap(), b"");
+        assert!(!Trigger::with_roots("nobody", roots).succeeds().unwrap());
+    }
+
+    #[test]
+    fn events_stub_does_not_count_and_only_filters() {
+        let (_d, roots) = host();
+        plugin(&roots, EVENTS_STUB, "user-auth", "exit 0");
+        assert!(!Trigger::with_roots("user-auth", roots.clone()).exists());
+        plugin(&roots, "a", "t", "echo a");
+        plugin(&roots, "b", "t", "echo b");
+        let out = Trigger::with_roots("t", roots)
+            .only("b")
+            .output_string()
+            .unwrap();
+        assert_eq!(out, "b");
+    }
+
+    #[test]
+    fn non_executable_file_is_skipped() {
+        let (_d, roots) = host();
+        plugin(&roots, "a", "t", "echo a");
+        let path = roots.plugin_available().join("a/t");
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(Trigger::with_roots("t", roots).implementers().is_empty());
+    }
+}
