@@ -220,6 +220,43 @@ pub fn ssh_identity() -> (String, String) {
     (user, name)
 }
 
+/// Reads `KEY=value` / `export KEY=value` assignments from a shell-style file such as
+/// `/etc/default/dokku` or `dokkurc`. Dokku sources these with bash; dokku-rs never runs a
+/// shell, so it takes the assignments as data: values are unquoted with shell rules, and
+/// lines that are not a single plain assignment (commands, expansions) are skipped.
+pub fn parse_assignments(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let line = line
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(line);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let valid_key = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_key || value.contains("$(") || value.contains('`') {
+            continue;
+        }
+        match shell_words::split(value).as_deref() {
+            Ok([]) => out.push((key.to_string(), String::new())),
+            Ok([word]) if !value.trim_start().starts_with('$') => {
+                out.push((key.to_string(), word.clone()))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +276,19 @@ mod tests {
         let exports = roots.exports();
         assert!(exports.contains(&(PLUGIN_ENABLED_PATH, "/t/lib/plugins/enabled".into())));
         assert!(exports.contains(&(DOKKU_NOT_IMPLEMENTED_EXIT, "10".into())));
+    }
+
+    #[test]
+    fn assignments_are_read_as_data() {
+        let text = "# comment\nexport DOKKU_ROOT=/srv/dokku\nDOCKER_BIN='/usr/bin/docker'\nA=\"x y\"\nB=$(id)\nC=`id`\necho hi\nD=$HOME\nE=\n1X=2\n";
+        assert_eq!(
+            parse_assignments(text),
+            vec![
+                ("DOKKU_ROOT".into(), "/srv/dokku".into()),
+                ("DOCKER_BIN".into(), "/usr/bin/docker".into()),
+                ("A".into(), "x y".into()),
+                ("E".into(), String::new()),
+            ]
+        );
     }
 }

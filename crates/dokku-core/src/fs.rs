@@ -169,6 +169,23 @@ impl AppLock {
         Ok(lock)
     }
 
+    /// `apps:lock`'s marker: while it exists, deploys are refused.
+    pub fn marker_path(lib_root: &Path, app: &str) -> PathBuf {
+        lib_root.join("data/apps").join(app).join(".deploy.lock")
+    }
+
+    /// Takes the lock for a deploy: refused while `apps:lock` is in place, and at once if
+    /// another deploy holds it (a pusher retries; two builds never interleave).
+    pub fn for_deploy(lib_root: &Path, app: &str) -> Result<AppLock> {
+        if AppLock::marker_path(lib_root, app).exists() {
+            return Err(Error::Locked(format!(
+                "{app} is locked for deploys; run `dokku apps:unlock {app}` to release it"
+            ))
+            .into());
+        }
+        AppLock::acquire(lib_root, app, LockMode::Exclusive)
+    }
+
     /// True while some process holds the app's lock.
     pub fn is_held(lib_root: &Path, app: &str) -> bool {
         let path = AppLock::path_for(lib_root, app);

@@ -41,6 +41,7 @@ pub struct Trigger {
     name: String,
     args: Vec<OsString>,
     input: Input,
+    env: Vec<(String, String)>,
     only: Option<String>,
     roots: Roots,
 }
@@ -55,6 +56,7 @@ impl Trigger {
             name: name.to_string(),
             args: Vec::new(),
             input: Input::Inherit,
+            env: Vec::new(),
             only: None,
             roots,
         }
@@ -77,6 +79,12 @@ impl Trigger {
     /// Gives every implementer these bytes on stdin (instead of the caller's stdin).
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Trigger {
         self.input = Input::Bytes(bytes.into());
+        self
+    }
+
+    /// An extra variable for the implementers (Dokku passes `SKIP_REBUILD` this way).
+    pub fn env(mut self, key: &str, value: &str) -> Trigger {
+        self.env.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -116,7 +124,10 @@ impl Trigger {
     }
 
     fn command(&self, path: &Path) -> Cmd {
-        let cmd = Cmd::new(path).args(&self.args);
+        let mut cmd = Cmd::new(path).args(&self.args);
+        for (k, v) in &self.env {
+            cmd = cmd.env(k, v);
+        }
         match &self.input {
             Input::Inherit => cmd,
             Input::Bytes(b) => cmd.stdin_bytes(b.clone()),

@@ -1,0 +1,108 @@
+//! Creating and destroying apps, shared by the commands and the API triggers.
+
+use std::io::{self, BufRead};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use dokku_core::env::{self, Roots};
+use dokku_core::fs::{AppLock, LockMode, remove_dir_all_if_exists};
+use dokku_core::property::Properties;
+use dokku_core::trigger::Trigger;
+use dokku_core::{AppName, Error, log};
+
+pub const NAMESPACE: &str = "apps";
+
+pub fn properties(roots: &Roots) -> Properties {
+    Properties::new(roots, NAMESPACE)
+}
+
+/// Makes `$DOKKU_ROOT/<app>` (atomically: of two racing creates exactly one wins), records
+/// `created-at`, then lets every plugin set the app up through `post-create`.
+pub fn create(roots: &Roots, app: &AppName) -> Result<()> {
+    std::fs::create_dir_all(&roots.dokku_root)
+        .with_context(|| format!("creating {}", roots.dokku_root.display()))?;
+    let dir = roots.app_dir(app.as_str());
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(Error::AppExists(app.to_string()).into());
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    log::info1_quiet(&format!("Creating {app}..."));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    properties(roots).set(app.as_str(), "created-at", &now.to_string())?;
+    if let Err(err) = Trigger::with_roots("post-create", roots.clone())
+        .arg(app.as_str())
+        .stream()
+    {
+        // A half-made app would block the name; undo what the plugins did, keep the error.
+        let _ = teardown(roots, app);
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Asks the user to type the app's name, unless `--force` was given.
+pub fn confirm_destroy(app: &AppName) -> Result<()> {
+    if env::force() {
+        return Ok(());
+    }
+    log::warn("WARNING: Potentially Destructive Action");
+    log::warn(&format!(
+        "This command will destroy app {app} and everything attached to it."
+    ));
+    log::warn(&format!("To proceed, type \"{app}\""));
+    log::prompt("\n> ");
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("reading the confirmation")?;
+    if answer.trim() != app.as_str() {
+        anyhow::bail!("Confirmation did not match {app}. Aborted.");
+    }
+    Ok(())
+}
+
+/// Destroys an app under its lock: `pre-delete`, the scheduler stops and removes its
+/// containers, `post-delete` lets every plugin remove its state, then the app dir goes.
+pub fn destroy(roots: &Roots, app: &AppName) -> Result<()> {
+    let _lock = AppLock::acquire(&roots.lib_root, app.as_str(), LockMode::Exclusive)?;
+    log::info1_quiet(&format!("Destroying {app} (including all add-ons)"));
+    teardown(roots, app)
+}
+
+fn teardown(roots: &Roots, app: &AppName) -> Result<()> {
+    let trigger = |name: &str| Trigger::with_roots(name, roots.clone());
+    trigger("pre-delete").args([app.as_str(), ""]).stream()?;
+    let scheduler = scheduler(roots, app)?;
+    trigger("scheduler-stop")
+        .args([scheduler.as_str(), app.as_str(), "true"])
+        .stream()?;
+    trigger("scheduler-post-delete")
+        .args([scheduler.as_str(), app.as_str(), ""])
+        .stream()?;
+    trigger("post-delete").args([app.as_str(), ""]).stream()?;
+    remove_dir_all_if_exists(&roots.app_dir(app.as_str()))
+}
+
+/// The app's scheduler (`scheduler-detect`), `docker-local` when no plugin answers.
+pub fn scheduler(roots: &Roots, app: &AppName) -> Result<String> {
+    let out = Trigger::with_roots("scheduler-detect", roots.clone())
+        .arg(app.as_str())
+        .output_lines()?;
+    Ok(out
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "docker-local".into()))
+}
+
+/// True when `apps:lock` is in place or a deploy holds the lock right now.
+pub fn is_locked(roots: &Roots, app: &AppName) -> bool {
+    AppLock::marker_path(&roots.lib_root, app.as_str()).exists()
+        || AppLock::is_held(&roots.lib_root, app.as_str())
+}

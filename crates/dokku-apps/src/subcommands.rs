@@ -1,0 +1,292 @@
+//! `apps:*` commands.
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use dokku_core::app::{self, AppName};
+use dokku_core::entry::parse;
+use dokku_core::env::Roots;
+use dokku_core::fs::{AppLock, remove_file_if_exists, write_atomic};
+use dokku_core::property::GLOBAL;
+use dokku_core::report::{Report, ReportRequest};
+use dokku_core::trigger::Trigger;
+use dokku_core::{Error, log};
+
+use crate::lifecycle::{self, properties};
+
+#[derive(Parser)]
+struct AppArg {
+    #[arg(value_name = "APP")]
+    app: String,
+}
+
+#[derive(Parser)]
+struct Create {
+    #[arg(value_name = "APP", value_parser = AppName::parse)]
+    app: AppName,
+}
+
+pub fn create(args: &[String]) -> Result<()> {
+    let cmd: Create = parse("apps:create", args)?;
+    lifecycle::create(&Roots::from_env(), &cmd.app)
+}
+
+/// `--force` (anywhere in argv) reaches this as `DOKKU_APPS_FORCE_DELETE`.
+pub fn destroy(args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg("apps:destroy", args)?;
+    lifecycle::confirm_destroy(&app)?;
+    lifecycle::destroy(&roots, &app)
+}
+
+pub fn exists(args: &[String]) -> Result<()> {
+    let cmd: AppArg = parse("apps:exists", args)?;
+    app::verify(&Roots::from_env(), &cmd.app)?;
+    Ok(())
+}
+
+#[derive(Parser)]
+struct List {
+    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
+    format: String,
+}
+
+pub fn list(args: &[String]) -> Result<()> {
+    let cmd: List = parse("apps:list", args)?;
+    let apps = app::list(&Roots::from_env())?;
+    if cmd.format == "json" {
+        let names: Vec<&str> = apps.iter().map(AppName::as_str).collect();
+        log::data(&serde_json::to_string(&names)?);
+        return Ok(());
+    }
+    log::info2_quiet("My Apps");
+    for app in apps {
+        log::data(app.as_str());
+    }
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Rename {
+    #[arg(long)]
+    skip_deploy: bool,
+    #[arg(value_name = "OLD_APP")]
+    old: String,
+    #[arg(value_name = "NEW_APP", value_parser = AppName::parse)]
+    new: AppName,
+}
+
+/// Dokku's sequence: create the new app, let plugins move state across
+/// (`post-app-rename-setup`), destroy the old one, then `post-app-rename` (rebuild).
+pub fn rename(args: &[String]) -> Result<()> {
+    let cmd: Rename = parse("apps:rename", args)?;
+    let roots = Roots::from_env();
+    let old = app::verify(&roots, &cmd.old)?;
+    if app::exists(&roots, &cmd.new) {
+        return Err(Error::AppExists(cmd.new.to_string()).into());
+    }
+    let lock = AppLock::acquire(
+        &roots.lib_root,
+        old.as_str(),
+        dokku_core::fs::LockMode::Exclusive,
+    )?;
+    log::info1_quiet(&format!("Renaming {old} to {}", cmd.new));
+    lifecycle::create(&roots, &cmd.new)?;
+    let pair = [old.as_str(), cmd.new.as_str()];
+    Trigger::with_roots("post-app-rename-setup", roots.clone())
+        .args(pair)
+        .stream()?;
+    drop(lock);
+    lifecycle::destroy(&roots, &old)?;
+    Trigger::with_roots("post-app-rename", roots.clone())
+        .args(pair)
+        .env(
+            "SKIP_REBUILD",
+            if cmd.skip_deploy { "true" } else { "false" },
+        )
+        .stream()?;
+    log::info1_quiet("Done");
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Clone {
+    #[arg(long)]
+    skip_deploy: bool,
+    #[arg(long)]
+    ignore_existing: bool,
+    #[arg(value_name = "OLD_APP")]
+    old: String,
+    #[arg(value_name = "NEW_APP", value_parser = AppName::parse)]
+    new: AppName,
+}
+
+pub fn clone(args: &[String]) -> Result<()> {
+    let cmd: Clone = parse("apps:clone", args)?;
+    let roots = Roots::from_env();
+    let old = app::verify(&roots, &cmd.old)?;
+    if app::exists(&roots, &cmd.new) {
+        if cmd.ignore_existing {
+            log::warn(&format!("Name is already taken: {}", cmd.new));
+            return Ok(());
+        }
+        return Err(Error::AppExists(cmd.new.to_string()).into());
+    }
+    log::info1_quiet(&format!("Cloning {old} to {}", cmd.new));
+    lifecycle::create(&roots, &cmd.new)?;
+    let pair = [old.as_str(), cmd.new.as_str()];
+    Trigger::with_roots("post-app-clone-setup", roots.clone())
+        .args(pair)
+        .stream()?;
+    Trigger::with_roots("post-app-clone", roots.clone())
+        .args(pair)
+        .env(
+            "SKIP_REBUILD",
+            if cmd.skip_deploy { "true" } else { "false" },
+        )
+        .stream()?;
+    log::info1_quiet("Done");
+    Ok(())
+}
+
+fn app_arg(name: &str, args: &[String]) -> Result<(Roots, AppName)> {
+    let cmd: AppArg = parse(name, args)?;
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, &cmd.app)?;
+    Ok((roots, app))
+}
+
+pub fn lock(args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg("apps:lock", args)?;
+    write_atomic(
+        &AppLock::marker_path(&roots.lib_root, app.as_str()),
+        b"apps:lock\n",
+        0o644,
+    )?;
+    log::info1_quiet("Deploy lock created");
+    Ok(())
+}
+
+pub fn unlock(args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg("apps:unlock", args)?;
+    let marker = AppLock::marker_path(&roots.lib_root, app.as_str());
+    if !marker.exists() {
+        log::warn(&format!("{app} is not locked"));
+        return Ok(());
+    }
+    if AppLock::is_held(&roots.lib_root, app.as_str()) {
+        log::warn("A deploy is running; unlocking does not stop it");
+    }
+    remove_file_if_exists(&marker)?;
+    log::info1_quiet("Deploy lock removed");
+    Ok(())
+}
+
+pub fn locked(args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg("apps:locked", args)?;
+    if lifecycle::is_locked(&roots, &app) {
+        log::data("Deploy lock exists");
+        Ok(())
+    } else {
+        log::data("Deploy lock does not exist");
+        Err(Error::Exit(1).into())
+    }
+}
+
+pub fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
+    let props = properties(roots);
+    let get =
+        |key: &str| -> Result<String> { Ok(props.get(app.as_str(), key)?.unwrap_or_default()) };
+    Ok(Report::new(app.as_str(), "app")
+        .row("app-created-at", get("created-at")?)
+        .row("app-deploy-source", get("deploy-source")?)
+        .row("app-deploy-source-metadata", get("deploy-source-metadata")?)
+        .row("app-dir", roots.app_dir(app.as_str()).display().to_string())
+        .row("app-locked", lifecycle::is_locked(roots, app).to_string()))
+}
+
+pub fn report(args: &[String]) -> Result<()> {
+    let request = ReportRequest::parse(args)?;
+    let roots = Roots::from_env();
+    let apps = match request.app.as_deref() {
+        Some(GLOBAL) => bail!("apps:report has no global properties"),
+        Some(name) => vec![app::verify(&roots, name)?],
+        None => app::list(&roots)?,
+    };
+    if apps.is_empty() {
+        log::warn("You haven't deployed any applications yet");
+        return Ok(());
+    }
+    if request.json && request.app.is_none() {
+        let all: serde_json::Map<String, serde_json::Value> = apps
+            .iter()
+            .map(|a| Ok((a.to_string(), app_report(&roots, a)?.json_value())))
+            .collect::<Result<_>>()?;
+        log::data(&serde_json::Value::Object(all).to_string());
+        return Ok(());
+    }
+    for app in apps {
+        app_report(&roots, &app)?.print(&request)?;
+    }
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Set {
+    #[arg(long)]
+    global: bool,
+    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
+    #[arg(num_args = 1..=3, required = true)]
+    rest: Vec<String>,
+}
+
+/// Properties an operator may set: `disable-autocreation` is global only.
+const SETTABLE: &[&str] = &["disable-autocreation"];
+
+pub fn set(args: &[String]) -> Result<()> {
+    let cmd: Set = parse("apps:set", args)?;
+    let roots = Roots::from_env();
+    let mut rest = cmd.rest.into_iter();
+    let target = if cmd.global {
+        GLOBAL.to_string()
+    } else {
+        let name = rest.next().unwrap_or_default();
+        if name == GLOBAL {
+            name
+        } else {
+            app::verify(&roots, &name)?.to_string()
+        }
+    };
+    let Some(key) = rest.next() else {
+        bail!("No property specified")
+    };
+    if !SETTABLE.contains(&key.as_str()) {
+        bail!(
+            "Invalid property specified, valid properties include: {}",
+            SETTABLE.join(", ")
+        );
+    }
+    if target != GLOBAL {
+        bail!("Property cannot be specified on a per-app basis");
+    }
+    let props = properties(&roots);
+    match rest.next() {
+        Some(value) => {
+            if !matches!(value.as_str(), "true" | "false") {
+                bail!("Invalid value for {key}: use true or false");
+            }
+            log::info2_quiet(&format!("Setting {key} to {value}"));
+            props.set(&target, &key, &value)
+        }
+        None => {
+            log::info2_quiet(&format!("Unsetting {key}"));
+            props.delete(&target, &key)
+        }
+    }
+}
+
+/// Shared with the triggers: autocreation is on unless disabled globally.
+pub fn autocreation_disabled(roots: &Roots) -> Result<bool> {
+    Ok(properties(roots)
+        .get(GLOBAL, "disable-autocreation")?
+        .as_deref()
+        == Some("true"))
+}

@@ -1,0 +1,114 @@
+//! Triggers the apps plugin answers.
+
+use anyhow::{Result, bail};
+use dokku_core::app::{self, AppName};
+use dokku_core::env::Roots;
+use dokku_core::fs::remove_dir_all_if_exists;
+use dokku_core::{Error, log};
+
+use crate::lifecycle::{self, properties};
+use crate::subcommands;
+
+fn first(args: &[String]) -> Result<&str> {
+    args.first()
+        .map(String::as_str)
+        .ok_or_else(|| Error::MissingApp.into())
+}
+
+/// `app-create APP`: the API other plugins call to create an app.
+pub fn app_create(args: &[String]) -> Result<()> {
+    lifecycle::create(&Roots::from_env(), &AppName::parse(first(args)?)?)
+}
+
+/// `app-destroy APP`: asks for confirmation unless `DOKKU_APPS_FORCE_DELETE` is set.
+pub fn app_destroy(args: &[String]) -> Result<()> {
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, first(args)?)?;
+    lifecycle::confirm_destroy(&app)?;
+    lifecycle::destroy(&roots, &app)
+}
+
+/// `app-exists APP`: exit status only.
+pub fn app_exists(args: &[String]) -> Result<()> {
+    match app::verify(&Roots::from_env(), first(args)?) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::Exit(1).into()),
+    }
+}
+
+/// `app-list [FILTER]`: one app per line; `false` turns user filtering off.
+pub fn app_list(args: &[String]) -> Result<()> {
+    let roots = Roots::from_env();
+    let apps = if args.first().map(String::as_str) == Some("false") {
+        let mut all: Vec<AppName> = std::fs::read_dir(&roots.dokku_root)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().is_dir())
+                    .filter_map(|e| AppName::parse(&e.file_name().to_string_lossy()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        all.sort();
+        all
+    } else {
+        app::list(&roots)?
+    };
+    for app in apps {
+        log::data(app.as_str());
+    }
+    Ok(())
+}
+
+/// `app-maybe-create APP`: creates a missing app unless autocreation is disabled.
+pub fn app_maybe_create(args: &[String]) -> Result<()> {
+    let roots = Roots::from_env();
+    let app = AppName::parse(first(args)?)?;
+    if app::exists(&roots, &app) {
+        return Ok(());
+    }
+    if subcommands::autocreation_disabled(&roots)? {
+        bail!(
+            "App {app} does not exist and automatic creation is disabled (apps:set --global disable-autocreation)"
+        );
+    }
+    lifecycle::create(&roots, &app)
+}
+
+/// `post-delete APP`: the apps plugin's own properties and data go.
+pub fn post_delete(args: &[String]) -> Result<()> {
+    let roots = Roots::from_env();
+    let app = first(args)?;
+    properties(&roots).destroy_app(app)?;
+    remove_dir_all_if_exists(&roots.data_dir("apps", app))
+}
+
+/// `post-app-clone-setup OLD NEW`: the clone records where its code came from.
+pub fn post_app_clone_setup(args: &[String]) -> Result<()> {
+    copy_deploy_source(args)
+}
+
+/// `post-app-rename-setup OLD NEW`: the deploy source follows the app.
+pub fn post_app_rename_setup(args: &[String]) -> Result<()> {
+    copy_deploy_source(args)
+}
+
+fn copy_deploy_source(args: &[String]) -> Result<()> {
+    let [old, new] = args else {
+        bail!("expected OLD_APP NEW_APP")
+    };
+    let props = properties(&Roots::from_env());
+    for key in ["deploy-source", "deploy-source-metadata"] {
+        if let Some(value) = props.get(old, key)? {
+            props.set(new, key, &value)?;
+        }
+    }
+    Ok(())
+}
+
+/// `report APP`: this plugin's section of `dokku report`.
+pub fn report(args: &[String]) -> Result<()> {
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, first(args)?)?;
+    subcommands::app_report(&roots, &app)?.print(&Default::default())
+}

@@ -1,0 +1,219 @@
+//! A hermetic dokku-rs host in a temp dir, driven through the real binaries.
+//!
+//! cargo builds only the tested package's binaries before its integration tests, so the
+//! workspace's binaries must be built first (`cargo build --workspace --bins`, as `.ci/run`
+//! does); a missing binary is a loud panic, never a skipped test.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use dokku_core::env::Roots;
+use dokku_core::plugins::{self, BinaryMode};
+
+/// `target/<profile>/`, found from the running test executable (`target/<profile>/deps/x`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let mut dir = exe.parent().unwrap().to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// A workspace binary; panics with the fix when it was not built.
+pub fn binary(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// The workspace root (this crate lives in `crates/dokku-test-support`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Fails the test when a host tool is missing: end-to-end tests never skip.
+pub fn require_tool(tool: &str, install_hint: &str) -> PathBuf {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file());
+    match found {
+        Some(path) => path,
+        None => panic!("{tool} is required for this test and is not installed: {install_hint}"),
+    }
+}
+
+pub struct TestHost {
+    dir: tempfile::TempDir,
+    pub roots: Roots,
+}
+
+impl Default for TestHost {
+    fn default() -> Self {
+        TestHost::new()
+    }
+}
+
+impl TestHost {
+    /// A fresh host with the core plugins installed by the same code as install.sh.
+    pub fn new() -> TestHost {
+        let dir = tempfile::Builder::new()
+            .prefix("dokku-host-")
+            .tempdir()
+            .unwrap();
+        let roots = Roots::under(dir.path());
+        std::fs::create_dir_all(&roots.dokku_root).unwrap();
+        binary("dokku");
+        plugins::install_core(
+            &roots,
+            &workspace_root().join("plugins"),
+            &bin_dir(),
+            BinaryMode::Symlink,
+        )
+        .expect("installing the core plugins");
+        TestHost { dir, roots }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The environment a command on this host gets: nothing from the caller but PATH.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let path = std::env::var("PATH").unwrap_or_default();
+        vec![
+            ("PATH".into(), path),
+            ("HOME".into(), self.roots.dokku_root.display().to_string()),
+            (
+                "DOKKU_ROOT".into(),
+                self.roots.dokku_root.display().to_string(),
+            ),
+            (
+                "DOKKU_LIB_PATH".into(),
+                self.roots.lib_root.display().to_string(),
+            ),
+            (
+                "DOKKU_LOGS_DIR".into(),
+                self.roots.logs_dir.display().to_string(),
+            ),
+            (
+                "DOKKU_DEFAULTS_FILE".into(),
+                self.dir
+                    .path()
+                    .join("etc-default-dokku")
+                    .display()
+                    .to_string(),
+            ),
+            ("DOKKU_SYSTEM_USER".into(), "dokku-test-nobody".into()),
+        ]
+    }
+
+    /// `dokku ARGS` on this host, ready to run.
+    pub fn dokku<I, S>(&self, args: I) -> assert_cmd::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = assert_cmd::Command::new(binary("dokku"));
+        cmd.env_clear()
+            .envs(self.env())
+            .args(args)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Runs `dokku ARGS` with empty stdin.
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.dokku(args).write_stdin("").output().unwrap()
+    }
+
+    /// Runs and asserts success, returning stdout.
+    pub fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "command failed:\n{}",
+            self.render(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// uv's snapshot form, with this host's temp dir shown as `[ROOT]`.
+    pub fn render(&self, out: &Output) -> String {
+        let root = self.dir.path().display().to_string();
+        let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&root, "[ROOT]");
+        format!(
+            "success: {}\nexit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            out.status.success(),
+            out.status.code().unwrap_or(-1),
+            clean(&out.stdout),
+            clean(&out.stderr)
+        )
+    }
+
+    /// Copies a plugin directory to a temp location and `plugin:install`s it.
+    pub fn install_plugin(&self, source: &Path, name: &str) -> Output {
+        self.run([
+            "plugin:install".as_ref(),
+            source.as_os_str(),
+            "--name".as_ref(),
+            name.as_ref(),
+        ])
+    }
+
+    /// A snapshot of every file under the host (paths and contents), to prove that a
+    /// refused command changed nothing.
+    pub fn state(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                let rel = path
+                    .strip_prefix(self.dir.path())
+                    .unwrap()
+                    .display()
+                    .to_string();
+                if meta.is_dir() {
+                    out.push((rel, Vec::new()));
+                    stack.push(path);
+                } else if meta.file_type().is_symlink() {
+                    out.push((
+                        rel,
+                        std::fs::read_link(&path)
+                            .unwrap()
+                            .into_os_string()
+                            .into_encoded_bytes(),
+                    ));
+                } else {
+                    out.push((rel, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}

@@ -1,0 +1,303 @@
+use dokku_test_support::TestHost;
+use insta::assert_snapshot;
+
+use crate::{make_plugin, stderr, stdout};
+
+#[test]
+fn create_list_exists() {
+    let host = TestHost::new();
+    assert_snapshot!("create", host.render(&host.run(["apps:create", "demo"])));
+    assert!(host.roots.app_dir("demo").is_dir());
+    host.ok(["apps:create", "api-2"]);
+    assert_eq!(host.ok(["apps:list"]), "=====> My Apps\napi-2\ndemo\n");
+    assert_eq!(host.ok(["--quiet", "apps:list"]), "api-2\ndemo\n");
+    assert_eq!(
+        host.ok(["apps:list", "--format", "json"]),
+        "[\"api-2\",\"demo\"]\n"
+    );
+    assert!(host.run(["apps:exists", "demo"]).status.success());
+    let missing = host.run(["apps:exists", "nope"]);
+    assert_eq!(missing.status.code(), Some(20));
+    assert_eq!(stderr(&missing), " !     App nope does not exist\n");
+}
+
+#[test]
+fn create_rejects_bad_names_and_changes_nothing() {
+    let host = TestHost::new();
+    let before = host.state();
+    let long = "a".repeat(64);
+    for bad in [
+        "Demo", "a/b", "..", "my app", "-app", &long, "a;id", "$(id)", "`id`", "app'x", "global",
+        "a.b",
+    ] {
+        let out = host.run(["apps:create", bad]);
+        assert!(!out.status.success(), "{bad:?} accepted");
+        let err = stderr(&out);
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{bad:?}: one line expected, got {err:?}"
+        );
+        assert!(err.starts_with(" !     "), "{err}");
+    }
+    assert_eq!(host.state(), before, "a refused create changed state");
+    assert_snapshot!(
+        "create_uppercase",
+        host.render(&host.run(["apps:create", "Demo"]))
+    );
+    assert_snapshot!(
+        "create_missing_app",
+        host.render(&host.run(["apps:create"]))
+    );
+    assert_snapshot!(
+        "create_unknown_flag",
+        host.render(&host.run(["apps:create", "demo", "--bogus"]))
+    );
+}
+
+#[test]
+fn create_refuses_a_taken_name() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let created =
+        std::fs::read_to_string(host.roots.config_dir().join("apps/demo/created-at")).unwrap();
+    let out = host.run(["apps:create", "demo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), " !     Name is already taken: demo\n");
+    let after =
+        std::fs::read_to_string(host.roots.config_dir().join("apps/demo/created-at")).unwrap();
+    assert_eq!(created, after);
+}
+
+#[test]
+fn concurrent_creates_of_one_name_exactly_one_wins() {
+    let host = TestHost::new();
+    for round in 0..15 {
+        let name = format!("race-{round}");
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                let mut cmd = std::process::Command::new(dokku_test_support::binary("dokku"));
+                cmd.env_clear()
+                    .envs(host.env())
+                    .args(["apps:create", &name]);
+                cmd.stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped());
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        let outcomes: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let wins = outcomes.iter().filter(|o| o.status.success()).count();
+        assert_eq!(wins, 1, "round {round}: {outcomes:?}");
+        let loser = outcomes.iter().find(|o| !o.status.success()).unwrap();
+        assert_eq!(
+            stderr(loser),
+            format!(" !     Name is already taken: {name}\n")
+        );
+    }
+}
+
+#[test]
+fn destroy_asks_for_the_name_unless_forced() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let before = host.state();
+    let wrong = host
+        .dokku(["apps:destroy", "demo"])
+        .write_stdin("nope\n")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(stderr(&wrong).contains("Confirmation did not match demo. Aborted."));
+    assert_eq!(host.state(), before);
+
+    let typed = host
+        .dokku(["apps:destroy", "demo"])
+        .write_stdin("demo\n")
+        .output()
+        .unwrap();
+    assert!(typed.status.success(), "{}", host.render(&typed));
+    assert!(!host.roots.app_dir("demo").exists());
+
+    host.ok(["apps:create", "demo"]);
+    assert_snapshot!(
+        "destroy_force",
+        host.render(&host.run(["apps:destroy", "demo", "--force"]))
+    );
+    assert!(!host.roots.app_dir("demo").exists());
+    assert!(!host.roots.config_dir().join("apps/demo").exists());
+    assert_eq!(
+        host.run(["--force", "apps:destroy", "demo"]).status.code(),
+        Some(20)
+    );
+}
+
+#[test]
+fn destroy_fires_delete_triggers_with_the_app() {
+    let host = TestHost::new();
+    let log = host.path().join("triggers.log");
+    let record = format!("echo \"$(basename \"$0\") $*\" >> {}", log.display());
+    let plugin = host.path().join("recorder");
+    make_plugin(
+        &plugin,
+        &[
+            ("pre-delete", &record),
+            ("scheduler-stop", &record),
+            ("post-delete", &record),
+            ("post-create", &record),
+        ],
+    );
+    assert!(host.install_plugin(&plugin, "recorder").status.success());
+    host.ok(["apps:create", "demo"]);
+    host.ok(["--force", "apps:destroy", "demo"]);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "post-create demo\npre-delete demo \nscheduler-stop docker-local demo true\npost-delete demo \n"
+    );
+}
+
+#[test]
+fn rename_moves_the_app_and_fires_its_triggers() {
+    let host = TestHost::new();
+    let log = host.path().join("triggers.log");
+    let record = format!(
+        "echo \"$(basename \"$0\") $* SKIP_REBUILD=$SKIP_REBUILD\" >> {}",
+        log.display()
+    );
+    let plugin = host.path().join("recorder");
+    make_plugin(
+        &plugin,
+        &[
+            ("post-app-rename-setup", &record),
+            ("post-app-rename", &record),
+        ],
+    );
+    assert!(host.install_plugin(&plugin, "recorder").status.success());
+    host.ok(["apps:create", "old"]);
+    std::fs::write(
+        host.roots.config_dir().join("apps/old/deploy-source"),
+        "git-push",
+    )
+    .unwrap();
+    assert_snapshot!(
+        "rename",
+        host.render(&host.run(["apps:rename", "old", "new", "--skip-deploy"]))
+    );
+    assert!(!host.roots.app_dir("old").exists());
+    assert!(host.roots.app_dir("new").is_dir());
+    assert_eq!(
+        host.ok(["apps:report", "new", "--app-deploy-source"]),
+        "git-push\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "post-app-rename-setup old new SKIP_REBUILD=\npost-app-rename old new SKIP_REBUILD=true\n"
+    );
+    let taken = host.run(["apps:rename", "new", "new"]);
+    assert_eq!(stderr(&taken), " !     Name is already taken: new\n");
+    assert_eq!(
+        host.run(["apps:rename", "missing", "x"]).status.code(),
+        Some(20)
+    );
+}
+
+#[test]
+fn clone_creates_a_second_app() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "a"]);
+    let out = host.run(["apps:clone", "a", "b"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert_eq!(host.ok(["--quiet", "apps:list"]), "a\nb\n");
+    assert_eq!(
+        stderr(&host.run(["apps:clone", "a", "b"])),
+        " !     Name is already taken: b\n"
+    );
+    let ignored = host.run(["apps:clone", "--ignore-existing", "a", "b"]);
+    assert!(ignored.status.success());
+}
+
+#[test]
+fn lock_unlock_locked() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let locked = host.run(["apps:locked", "demo"]);
+    assert_eq!(
+        (locked.status.code(), stdout(&locked).as_str()),
+        (Some(1), "Deploy lock does not exist\n")
+    );
+    assert_eq!(
+        host.ok(["apps:lock", "demo"]),
+        "-----> Deploy lock created\n"
+    );
+    assert_eq!(host.ok(["apps:locked", "demo"]), "Deploy lock exists\n");
+    assert_eq!(host.ok(["apps:report", "demo", "--app-locked"]), "true\n");
+    assert_eq!(
+        host.ok(["apps:unlock", "demo"]),
+        "-----> Deploy lock removed\n"
+    );
+    assert_eq!(host.ok(["apps:report", "demo", "--app-locked"]), "false\n");
+}
+
+#[test]
+fn report_formats() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    std::fs::write(
+        host.roots.config_dir().join("apps/demo/created-at"),
+        "1700000000",
+    )
+    .unwrap();
+    assert_snapshot!("report", host.render(&host.run(["apps:report", "demo"])));
+    let json: serde_json::Value =
+        serde_json::from_str(&host.ok(["apps:report", "demo", "--format", "json"])).unwrap();
+    assert_eq!(json["app-created-at"], "1700000000");
+    assert_eq!(json["app-locked"], "false");
+    assert_eq!(
+        host.ok(["apps:report", "demo", "--app-created-at"]),
+        "1700000000\n"
+    );
+    assert_snapshot!(
+        "report_bad_flag",
+        host.render(&host.run(["apps:report", "demo", "--nope"]))
+    );
+    let all: serde_json::Value =
+        serde_json::from_str(&host.ok(["apps:report", "--format", "json"])).unwrap();
+    assert_eq!(all["demo"]["app-created-at"], "1700000000");
+}
+
+#[test]
+fn help_lists_every_command() {
+    let host = TestHost::new();
+    assert_snapshot!("help", host.render(&host.run(["apps:help"])));
+    assert_eq!(host.ok(["apps"]), host.ok(["apps:help"]));
+}
+
+#[test]
+fn set_disable_autocreation_is_global_only() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    assert_eq!(
+        host.ok(["apps:set", "--global", "disable-autocreation", "true"]),
+        "=====> Setting disable-autocreation to true\n"
+    );
+    let maybe = host.run(["plugin:trigger", "app-maybe-create", "fresh"]);
+    assert!(!maybe.status.success());
+    assert!(stderr(&maybe).contains("automatic creation is disabled"));
+    assert!(
+        !host
+            .run(["apps:set", "demo", "disable-autocreation", "true"])
+            .status
+            .success()
+    );
+    assert!(
+        !host
+            .run(["apps:set", "--global", "bogus", "1"])
+            .status
+            .success()
+    );
+    host.ok(["apps:set", "--global", "disable-autocreation"]);
+    host.ok(["plugin:trigger", "app-maybe-create", "fresh"]);
+    assert!(host.roots.app_dir("fresh").is_dir());
+}

@@ -1,0 +1,46 @@
+//! CLI suite: the real binaries against hermetic temp hosts (no docker, no root needed).
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+/// App lifecycle: create, destroy, rename, clone, locks, reports, name rules.
+mod apps;
+/// Workspace rules: plugin crates never depend on each other; every test file is listed.
+mod architecture;
+/// The dispatcher: help, routing, global flags, SSH commands, user-auth, trigger failures.
+mod dispatch;
+/// Plugin management: install, enable, disable, update, uninstall, trigger.
+mod plugin;
+/// Third-party plugins (bash and compiled Rust) behave like built-ins.
+mod third_party;
+
+use std::path::Path;
+
+/// Writes an executable script.
+pub fn script(path: &Path, body: &str) {
+    dokku_core::fs::write_atomic(
+        path,
+        format!("#!/usr/bin/env bash\nset -eo pipefail\n{body}\n").as_bytes(),
+        0o755,
+    )
+    .unwrap();
+}
+
+/// Makes a minimal bash plugin directory with the given entry points.
+pub fn make_plugin(dir: &Path, files: &[(&str, &str)]) {
+    dokku_core::fs::write_atomic(
+        &dir.join("plugin.toml"),
+        b"[plugin]\ndescription = \"test plugin\"\nversion = \"0.0.1\"\n[plugin.config]\n",
+        0o644,
+    )
+    .unwrap();
+    for (name, body) in files {
+        script(&dir.join(name), body);
+    }
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

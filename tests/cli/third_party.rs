@@ -1,0 +1,81 @@
+use std::path::PathBuf;
+
+use dokku_test_support::{TestHost, binary, workspace_root};
+use insta::assert_snapshot;
+
+use crate::stderr;
+
+fn fixture(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures/plugins").join(name)
+}
+
+/// The Rust plugin as its author ships it: the fixture plus its built binary in `bin/`.
+fn packaged_hello_rust(host: &TestHost) -> PathBuf {
+    let dir = host.path().join("hello-rust-package");
+    dokku_core::fs::copy_tree(&fixture("hello-rust"), &dir).unwrap();
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::copy(binary("dokku-hello-rust"), dir.join("bin/dokku-hello-rust")).unwrap();
+    dir
+}
+
+#[test]
+fn bash_plugin_behaves_like_a_built_in() {
+    let host = TestHost::new();
+    assert!(
+        host.install_plugin(&fixture("hello-bash"), "hello")
+            .status
+            .success()
+    );
+    assert_eq!(host.ok(["hello:world"]), "hello world\n");
+    assert_eq!(host.ok(["hello:world", "bob"]), "hello world (bob)\n");
+    assert_eq!(host.ok(["hello:greet", "ann"]), "hello, ann\n");
+    assert_eq!(
+        stderr(&host.run(["hello:greet"])),
+        " !     Please give a name\n"
+    );
+    assert!(
+        host.ok(["hello:help"])
+            .starts_with("Usage: dokku hello[:COMMAND]")
+    );
+    host.ok(["apps:create", "demo"]);
+    let marker = host.roots.data_dir("hello", "demo");
+    assert_eq!(std::fs::read_to_string(marker).unwrap(), "created demo\n");
+    assert_snapshot!("help_with_community", host.render(&host.run(["help"])));
+    assert!(host.ok(["help", "--all"]).contains("hello:greet <name>"));
+}
+
+#[test]
+fn rust_plugin_behaves_like_a_built_in() {
+    let host = TestHost::new();
+    let package = packaged_hello_rust(&host);
+    let out = host.run([
+        "plugin:install",
+        package.to_str().unwrap(),
+        "--name",
+        "hello-rust",
+    ]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert_eq!(host.ok(["hello-rust:world"]), "hello from rust, world\n");
+    assert_eq!(
+        host.ok(["hello-rust:world", "ann", "--quiet"]),
+        "hello from rust, ann\n"
+    );
+    assert!(
+        host.ok(["hello-rust:help"])
+            .contains("hello-rust:world [<name>]  Print a greeting")
+    );
+    assert!(
+        host.ok(["help"])
+            .contains("hello-rust  Say hello from Rust")
+    );
+    host.ok(["apps:create", "demo"]);
+    let marker = host.roots.data_dir("hello-rust", "demo").join("created");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "created demo\n");
+    host.ok(["--force", "apps:destroy", "demo"]);
+    assert!(!marker.exists(), "post-delete did not reach the plugin");
+    let enabled = host.roots.plugin_enabled().join("hello-rust");
+    assert_eq!(
+        std::fs::read_link(enabled.join("subcommands/world")).unwrap(),
+        PathBuf::from("../bin/dokku-hello-rust")
+    );
+}
