@@ -7,6 +7,8 @@ mod apps;
 mod architecture;
 /// The dispatcher: help, routing, global flags, SSH commands, user-auth, trigger failures.
 mod dispatch;
+/// install.sh into a temp root: hermetic, idempotent, ends with a working `dokku`.
+mod install;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
 /// Third-party plugins (bash and compiled Rust) behave like built-ins.

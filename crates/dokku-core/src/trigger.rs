@@ -200,6 +200,18 @@ impl Trigger {
     }
 }
 
+/// `plugin:trigger NAME ARGS...`: streams the trigger with the caller's stdin; the
+/// arguments pass through untouched. The dispatcher and the `plugin` plugin both answer it.
+pub fn run_from_cli(roots: &Roots, args: &[String]) -> Result<()> {
+    let Some((name, rest)) = args.split_first() else {
+        anyhow::bail!("Please specify a trigger name");
+    };
+    crate::plugins::validate_name(name)?;
+    Trigger::with_roots(name, roots.clone())
+        .args(rest.iter().cloned())
+        .stream()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

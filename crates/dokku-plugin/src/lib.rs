@@ -401,13 +401,9 @@ fn update(args: &[String]) -> Result<()> {
     Trigger::with_roots("update", roots).stream()
 }
 
-/// `plugin:trigger NAME ARGS...`: arguments pass through untouched (no flag parsing).
+/// `plugin:trigger NAME ARGS...` (the dispatcher answers it itself; this is the same call).
 fn trigger(args: &[String]) -> Result<()> {
-    let Some((name, rest)) = args.split_first() else {
-        bail!("Please specify a trigger name");
-    };
-    plugins::validate_name(name)?;
-    Trigger::new(name).args(rest.iter().cloned()).stream()
+    dokku_core::trigger::run_from_cli(&Roots::from_env(), args)
 }
 
 #[cfg(test)]

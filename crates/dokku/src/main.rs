@@ -82,6 +82,11 @@ fn run() -> Result<i32> {
             log::data(&format!("dokku version {}", env!("CARGO_PKG_VERSION")));
             return Ok(0);
         }
+        // The dispatcher fires triggers itself, as plugn does for Dokku: no second exec.
+        "plugin:trigger" => {
+            dokku_core::trigger::run_from_cli(&roots, &args[1..])?;
+            return Ok(0);
+        }
         _ => {}
     }
     dispatch(&roots, args)
@@ -196,12 +201,14 @@ fn is_root_only(command: &str) -> bool {
 /// dokku user, which is who every SSH key acts as.
 fn require_root(roots: &Roots) -> Result<()> {
     let uid = nix::unistd::geteuid().as_raw();
-    let owner = fs::metadata(&roots.plugin_path).map(|m| m.uid()).ok();
-    let system_uid = nix::unistd::User::from_name(&roots.system_user)
-        .ok()
-        .flatten()
-        .map(|u| u.uid.as_raw());
-    if uid == 0 || (owner == Some(uid) && system_uid != Some(uid)) {
+    let owns_tree = || fs::metadata(&roots.plugin_path).is_ok_and(|m| m.uid() == uid);
+    let is_system_user = || {
+        nix::unistd::User::from_name(&roots.system_user)
+            .ok()
+            .flatten()
+            .is_some_and(|u| u.uid.as_raw() == uid)
+    };
+    if uid == 0 || (owns_tree() && !is_system_user()) {
         if env::var(env::SSH_USER).is_none() {
             set_env(env::SSH_USER, Some("root"));
         }
@@ -214,14 +221,15 @@ fn require_root(roots: &Roots) -> Result<()> {
 /// state stays owned by the account that SSH pushes act as (Dokku re-execs through sudo).
 fn drop_to_system_user(roots: &Roots) -> Result<()> {
     use nix::unistd::{Gid, Uid, User, initgroups, setgid, setuid};
-    if !nix::unistd::geteuid().is_root() {
+    // Stats only on the common paths: the passwd lookup happens only when a switch is due.
+    let owner = fs::metadata(&roots.dokku_root).map(|m| m.uid()).ok();
+    if !nix::unistd::geteuid().is_root() || owner.is_none_or(|uid| uid == 0) {
         return Ok(());
     }
     let Some(user) = User::from_name(&roots.system_user).ok().flatten() else {
         return Ok(());
     };
-    let owner = fs::metadata(&roots.dokku_root).map(|m| m.uid()).ok();
-    if user.uid.is_root() || owner != Some(user.uid.as_raw()) {
+    if owner != Some(user.uid.as_raw()) {
         return Ok(());
     }
     if env::var(env::SSH_USER).is_none() {
@@ -338,10 +346,24 @@ mod tests {
 
     #[test]
     fn root_only_commands_follow_dokku() {
-        for cmd in ["plugin:install", "plugin:uninstall", "plugin:trigger", "ssh-keys:add", "ssh-keys:remove"] {
+        for cmd in [
+            "plugin:install",
+            "plugin:uninstall",
+            "plugin:trigger",
+            "ssh-keys:add",
+            "ssh-keys:remove",
+        ] {
             assert!(is_root_only(cmd), "{cmd}");
         }
-        for cmd in ["plugin:list", "plugin:help", "plugin", "ssh-keys:list", "apps:create", "help", ""] {
+        for cmd in [
+            "plugin:list",
+            "plugin:help",
+            "plugin",
+            "ssh-keys:list",
+            "apps:create",
+            "help",
+            "",
+        ] {
             assert!(!is_root_only(cmd), "{cmd}");
         }
     }

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Installs dokku-rs on this host and deploys the sample app.
+#
+#   sudo ./install.sh                 install everything, then run the sample job
+#   sudo ./install.sh --no-sample     install only
+#   sudo ./install.sh --deps-only     only the system packages (and a running dockerd)
+#
+# Idempotent: a second run changes nothing and succeeds.
+#
+# Hermetic mode, for tests: DOKKU_INSTALL_SYSTEM=0 skips apt, users, ownership and dockerd,
+# and the roots come from the environment:
+#   DOKKU_ROOT (default ~dokku), DOKKU_LIB_PATH (default /var/lib/dokku),
+#   DOKKU_LOGS_DIR (default /var/log/dokku), DOKKU_PREFIX (default /usr/local),
+#   DOKKU_BIN_SOURCE: a directory of already built binaries (skips the release build).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SYSTEM=${DOKKU_INSTALL_SYSTEM:-1}
+SAMPLE=1
+DEPS_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-sample) SAMPLE=0 ;;
+    --deps-only) DEPS_ONLY=1 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo " !     Unknown option: $arg" >&2; exit 1 ;;
+  esac
+done
+
+log() { echo "-----> $*"; }
+fail() { echo " !     $*" >&2; exit 1; }
+
+APT_PACKAGES=(git openssh-server nginx docker.io ca-certificates procps)
+
+install_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    log "Installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# No init system runs dockerd on these machines: start it when the engine does not answer.
+ensure_dockerd() {
+  docker info >/dev/null 2>&1 && return 0
+  command -v dockerd >/dev/null || fail "dockerd is not installed (apt-get install docker.io)"
+  log "Starting dockerd"
+  setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  fail "dockerd did not start; see /var/log/dockerd.log"
+}
+
+find_cargo() {
+  local candidate
+  for candidate in "$(command -v cargo || true)" "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" /root/.cargo/bin/cargo \
+    ${SUDO_USER:+"$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin/cargo"}; do
+    [[ -n "$candidate" && -x "$candidate" ]] && { echo "$candidate"; return 0; }
+  done
+  fail "cargo (Rust 1.89 or newer) is required to build dokku-rs: install it with rustup"
+}
+
+build_binaries() {
+  if [[ -n "${DOKKU_BIN_SOURCE:-}" ]]; then
+    echo "$DOKKU_BIN_SOURCE"
+    return 0
+  fi
+  local cargo
+  cargo=$(find_cargo)
+  log "Building release binaries" >&2
+  (cd "$SRC" && "$cargo" build --release --workspace --bins --quiet) >&2
+  echo "$SRC/target/release"
+}
+
+# Copies a binary only when it changed, through a temp file and rename (a running
+# binary is never overwritten in place).
+install_binary() {
+  local from=$1 to=$2
+  if [[ -f "$to" ]] && cmp -s "$from" "$to"; then
+    return 0
+  fi
+  install -m 0755 "$from" "$to.new.$$"
+  mv -f "$to.new.$$" "$to"
+}
+
+if [[ $SYSTEM == 1 ]]; then
+  [[ $(id -u) == 0 ]] || fail "install.sh must run as root (or with DOKKU_INSTALL_SYSTEM=0 for a hermetic install)"
+  install_packages
+  ensure_dockerd
+fi
+((DEPS_ONLY)) && exit 0
+
+DOKKU_SYSTEM_USER=${DOKKU_SYSTEM_USER:-dokku}
+if [[ $SYSTEM == 1 ]] && ! id "$DOKKU_SYSTEM_USER" >/dev/null 2>&1; then
+  log "Creating user $DOKKU_SYSTEM_USER"
+  useradd --system --create-home --home-dir "${DOKKU_ROOT:-/home/$DOKKU_SYSTEM_USER}" --shell /bin/bash "$DOKKU_SYSTEM_USER"
+fi
+if [[ $SYSTEM == 1 ]]; then
+  # sshd refuses key logins to a locked account when PAM is off: '*' is unusable but unlocked.
+  [[ $(getent shadow "$DOKKU_SYSTEM_USER" | cut -d: -f2) == "*" ]] || usermod -p '*' "$DOKKU_SYSTEM_USER"
+  getent group docker >/dev/null && ! id -nG "$DOKKU_SYSTEM_USER" | grep -qw docker && usermod -aG docker "$DOKKU_SYSTEM_USER"
+fi
+
+export DOKKU_ROOT=${DOKKU_ROOT:-$(getent passwd "$DOKKU_SYSTEM_USER" | cut -d: -f6)}
+export DOKKU_LIB_PATH=${DOKKU_LIB_PATH:-/var/lib/dokku}
+export DOKKU_LOGS_DIR=${DOKKU_LOGS_DIR:-/var/log/dokku}
+export DOKKU_SYSTEM_USER
+PREFIX=${DOKKU_PREFIX:-/usr/local}
+BIN_DIR=$PREFIX/lib/dokku-rs/bin
+[[ -n "$DOKKU_ROOT" ]] || fail "Cannot determine DOKKU_ROOT"
+
+BUILT=$(build_binaries)
+[[ -x "$BUILT/dokku" ]] || fail "$BUILT/dokku is missing: build the workspace first"
+
+mkdir -p "$BIN_DIR" "$PREFIX/bin" "$DOKKU_ROOT/.ssh" "$DOKKU_LIB_PATH/data" "$DOKKU_LIB_PATH/config" "$DOKKU_LOGS_DIR"
+for binary in "$BUILT"/dokku "$BUILT"/dokku-*; do
+  [[ -f "$binary" && -x "$binary" ]] || continue
+  name=$(basename "$binary")
+  [[ $name == *.d || $name == dokku-bench || $name == dokku-hello-rust ]] && continue
+  install_binary "$binary" "$BIN_DIR/$name"
+done
+[[ "$(readlink "$PREFIX/bin/dokku" 2>/dev/null)" == "$BIN_DIR/dokku" ]] || ln -sfn "$BIN_DIR/dokku" "$PREFIX/bin/dokku"
+[[ -f "$DOKKU_ROOT/.ssh/authorized_keys" ]] || install -m 0600 /dev/null "$DOKKU_ROOT/.ssh/authorized_keys"
+chmod 0700 "$DOKKU_ROOT/.ssh"
+
+# The plugin tree belongs to root (plugin:* is root-only); app state to the dokku user.
+"$BIN_DIR/dokku-plugin" plugin:install-core "$SRC/plugins" "$BIN_DIR"
+if [[ $SYSTEM == 1 ]]; then
+  for dir in "$DOKKU_ROOT" "$DOKKU_LIB_PATH/data" "$DOKKU_LIB_PATH/config" "$DOKKU_LOGS_DIR"; do
+    [[ $(stat -c %U "$dir") == "$DOKKU_SYSTEM_USER" ]] || chown "$DOKKU_SYSTEM_USER:$DOKKU_SYSTEM_USER" "$dir"
+  done
+  find "$DOKKU_ROOT" "$DOKKU_LIB_PATH/data" "$DOKKU_LIB_PATH/config" "$DOKKU_LOGS_DIR" \
+    ! -user "$DOKKU_SYSTEM_USER" -exec chown -h "$DOKKU_SYSTEM_USER:$DOKKU_SYSTEM_USER" {} +
+fi
+"$PREFIX/bin/dokku" plugin:install --core
+
+log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"
+
+if ((SAMPLE)); then
+  log "Sample job: an app named demo"
+  "$PREFIX/bin/dokku" apps:exists demo 2>/dev/null || "$PREFIX/bin/dokku" apps:create demo
+  "$PREFIX/bin/dokku" apps:list
+fi
