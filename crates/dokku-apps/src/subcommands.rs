@@ -5,7 +5,7 @@ use clap::Parser;
 use dokku_core::app::{self, AppName};
 use dokku_core::entry::parse;
 use dokku_core::env::Roots;
-use dokku_core::fs::{AppLock, remove_file_if_exists, write_atomic};
+use dokku_core::fs::{AppLock, LockMode, remove_file_if_exists, write_atomic};
 use dokku_core::property::GLOBAL;
 use dokku_core::report::{Report, ReportRequest};
 use dokku_core::trigger::Trigger;
@@ -83,28 +83,12 @@ pub fn rename(args: &[String]) -> Result<()> {
     if app::exists(&roots, &cmd.new) {
         return Err(Error::AppExists(cmd.new.to_string()).into());
     }
-    let lock = AppLock::acquire(
-        &roots.lib_root,
-        old.as_str(),
-        dokku_core::fs::LockMode::Exclusive,
-    )?;
+    let lock = AppLock::acquire(&roots.lib_root, old.as_str(), LockMode::Exclusive)?;
     log::info1_quiet(&format!("Renaming {old} to {}", cmd.new));
-    lifecycle::create(&roots, &cmd.new)?;
-    let pair = [old.as_str(), cmd.new.as_str()];
-    Trigger::with_roots("post-app-rename-setup", roots.clone())
-        .args(pair)
-        .stream()?;
+    create_from(&roots, &old, &cmd.new, "rename")?;
     drop(lock);
     lifecycle::destroy(&roots, &old)?;
-    Trigger::with_roots("post-app-rename", roots.clone())
-        .args(pair)
-        .env(
-            "SKIP_REBUILD",
-            if cmd.skip_deploy { "true" } else { "false" },
-        )
-        .stream()?;
-    log::info1_quiet("Done");
-    Ok(())
+    finish(&roots, &old, &cmd.new, "rename", cmd.skip_deploy)
 }
 
 #[derive(Parser)]
@@ -131,17 +115,30 @@ pub fn clone(args: &[String]) -> Result<()> {
         return Err(Error::AppExists(cmd.new.to_string()).into());
     }
     log::info1_quiet(&format!("Cloning {old} to {}", cmd.new));
-    lifecycle::create(&roots, &cmd.new)?;
-    let pair = [old.as_str(), cmd.new.as_str()];
-    Trigger::with_roots("post-app-clone-setup", roots.clone())
-        .args(pair)
-        .stream()?;
-    Trigger::with_roots("post-app-clone", roots.clone())
-        .args(pair)
-        .env(
-            "SKIP_REBUILD",
-            if cmd.skip_deploy { "true" } else { "false" },
-        )
+    create_from(&roots, &old, &cmd.new, "clone")?;
+    finish(&roots, &old, &cmd.new, "clone", cmd.skip_deploy)
+}
+
+/// Creates `new`, then `post-app-<verb>-setup OLD NEW`: every plugin copies or moves its
+/// state across before anything is rebuilt.
+fn create_from(roots: &Roots, old: &AppName, new: &AppName, verb: &str) -> Result<()> {
+    lifecycle::create(roots, new)?;
+    Trigger::with_roots(&format!("post-app-{verb}-setup"), roots.clone())
+        .args([old.as_str(), new.as_str()])
+        .stream()
+}
+
+/// `post-app-<verb> OLD NEW`, with `SKIP_REBUILD` telling the rebuilding plugin to wait.
+fn finish(
+    roots: &Roots,
+    old: &AppName,
+    new: &AppName,
+    verb: &str,
+    skip_deploy: bool,
+) -> Result<()> {
+    Trigger::with_roots(&format!("post-app-{verb}"), roots.clone())
+        .args([old.as_str(), new.as_str()])
+        .env("SKIP_REBUILD", if skip_deploy { "true" } else { "false" })
         .stream()?;
     log::info1_quiet("Done");
     Ok(())

@@ -74,9 +74,13 @@ impl Entry {
 
 /// The binary's `main`: routes, runs, prints one error line, exits with the right code.
 pub fn main(plugin: &Plugin) -> ! {
-    let argv: Vec<OsString> = std::env::args_os().collect();
-    let code = match run(plugin, argv) {
-        Ok(()) => 0,
+    exit(run(plugin, std::env::args_os().collect()).map(|()| 0))
+}
+
+/// Ends the process: an error is printed once, as ` !     message`, and picks the code.
+pub fn exit(result: Result<i32>) -> ! {
+    let code = match result {
+        Ok(code) => code,
         Err(err) => {
             let (code, message) = error::classify(&err);
             if let Some(message) = message {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use dokku_core::cmd::Cmd;
 use dokku_core::env::{self, Roots};
-use dokku_core::error::{self, Error};
+use dokku_core::error::Error;
 use dokku_core::fs::is_executable;
 use dokku_core::log;
 use dokku_core::trigger::Trigger;
@@ -41,17 +41,7 @@ const DIR_ALIASES: &[(&str, &str)] = &[
 const STANDARD_WORDS: &[&str] = &["deploy", "cleanup", "url", "urls", "report"];
 
 fn main() {
-    let code = match run() {
-        Ok(code) => code,
-        Err(err) => {
-            let (code, message) = error::classify(&err);
-            if let Some(message) = message {
-                log::warn(&message);
-            }
-            code
-        }
-    };
-    std::process::exit(code)
+    dokku_core::entry::exit(run())
 }
 
 fn run() -> Result<i32> {
