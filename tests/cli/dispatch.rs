@@ -196,3 +196,67 @@ fn plugin_trigger_passes_arguments_and_stdin_through() {
         Some(42)
     );
 }
+
+#[test]
+fn aliases_route_to_the_plugin_directory() {
+    let host = TestHost::new();
+    let nginx = host.path().join("nginx-vhosts");
+    make_plugin(
+        &nginx,
+        &[(
+            "subcommands/show-config",
+            "echo \"nginx-vhosts answered $*\"",
+        )],
+    );
+    assert!(host.install_plugin(&nginx, "nginx-vhosts").status.success());
+    assert_eq!(
+        host.ok(["nginx:show-config", "demo"]),
+        "nginx-vhosts answered nginx:show-config demo\n"
+    );
+    let dockerfile = host.path().join("builder-dockerfile");
+    make_plugin(
+        &dockerfile,
+        &[(
+            "subcommands/report",
+            "echo \"builder-dockerfile answered $*\"",
+        )],
+    );
+    assert!(
+        host.install_plugin(&dockerfile, "builder-dockerfile")
+            .status
+            .success()
+    );
+    assert_eq!(
+        host.ok(["dockerfile:report"]),
+        "builder-dockerfile answered builder-dockerfile:report\n"
+    );
+}
+
+#[test]
+fn plugins_see_the_exported_environment() {
+    let host = TestHost::new();
+    let plugin = host.path().join("envdump");
+    let names = [
+        "DOKKU_ROOT",
+        "DOKKU_LIB_ROOT",
+        "PLUGIN_PATH",
+        "PLUGIN_ENABLED_PATH",
+        "PLUGIN_CORE_AVAILABLE_PATH",
+        "DOKKU_NOT_IMPLEMENTED_EXIT",
+        "DOKKU_API_VERSION",
+        "DOCKER_BIN",
+        "DOKKU_QUIET_OUTPUT",
+        "DOKKU_APP_NAME",
+        "DOKKU_GLOBAL_FLAGS",
+        "SSH_NAME",
+    ];
+    let body = names
+        .iter()
+        .map(|n| format!("echo {n}=${n}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    make_plugin(&plugin, &[("subcommands/show", &body)]);
+    assert!(host.install_plugin(&plugin, "envdump").status.success());
+    let out = host.render(&host.run(["--quiet", "--app", "demo", "envdump:show"]));
+    insta::assert_snapshot!("exported_environment", out);
+}
