@@ -144,7 +144,7 @@ fi
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"
 
 if ((SAMPLE)); then
-  log "Sample job: an app named demo"
-  "$PREFIX/bin/dokku" apps:exists demo 2>/dev/null || "$PREFIX/bin/dokku" apps:create demo
+  log "Sample job: an app named sample"
+  "$PREFIX/bin/dokku" apps:exists sample 2>/dev/null || "$PREFIX/bin/dokku" apps:create sample
   "$PREFIX/bin/dokku" apps:list
 fi

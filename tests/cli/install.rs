@@ -73,7 +73,7 @@ fn install_is_hermetic_and_idempotent() {
         stdout.contains("-----> Installed core plugin apps"),
         "{stdout}"
     );
-    assert!(stdout.ends_with("=====> My Apps\ndemo\n"), "{stdout}");
+    assert!(stdout.ends_with("=====> My Apps\nsample\n"), "{stdout}");
     let before = tree(dir.path());
     let second = install(dir.path());
     assert!(second.status.success(), "{}", show(&second));
@@ -95,7 +95,7 @@ fn install_is_hermetic_and_idempotent() {
     assert!(run(&["apps:create", "second"]).status.success());
     assert_eq!(
         String::from_utf8_lossy(&run(&["--quiet", "apps:list"]).stdout),
-        "demo\nsecond\n"
+        "sample\nsecond\n"
     );
     let apps_bin = dir
         .path()
