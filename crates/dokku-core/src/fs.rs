@@ -242,6 +242,25 @@ mod tests {
     }
 
     #[test]
+    fn deploys_are_refused_while_apps_lock_marker_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = AppLock::marker_path(dir.path(), "demo");
+        write_atomic(&marker, b"apps:lock\n", 0o644).unwrap();
+        let err = AppLock::for_deploy(dir.path(), "demo").unwrap_err();
+        assert!(
+            matches!(err.downcast_ref::<Error>(), Some(Error::Locked(m)) if m.contains("apps:unlock demo"))
+        );
+        fs::remove_file(&marker).unwrap();
+        let held = AppLock::for_deploy(dir.path(), "demo").unwrap();
+        assert!(
+            AppLock::for_deploy(dir.path(), "demo").is_err(),
+            "a second deploy must not start"
+        );
+        drop(held);
+        AppLock::for_deploy(dir.path(), "demo").unwrap();
+    }
+
+    #[test]
     fn copy_tree_keeps_links_and_modes() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
