@@ -5,6 +5,8 @@
 mod apps;
 /// Workspace rules: plugin crates never depend on each other; every test file is listed.
 mod architecture;
+/// Config: ENV files in Dokku 0.38's and older formats, every command, the write storm.
+mod config;
 /// The dispatcher: help, routing, global flags, SSH commands, user-auth, trigger failures.
 mod dispatch;
 /// install.sh into a temp root: hermetic, idempotent, ends with a working `dokku`.
@@ -37,6 +39,27 @@ pub fn make_plugin(dir: &Path, files: &[(&str, &str)]) {
     for (name, body) in files {
         script(&dir.join(name), body);
     }
+}
+
+/// Installs a plugin `recorder` whose `triggers` append `<trigger> <args>` lines to the
+/// returned log file, so a test can see what fired and with which arguments.
+pub fn recorder(host: &dokku_test_support::TestHost, triggers: &[&str]) -> std::path::PathBuf {
+    let dir = host.path().join("recorder-src");
+    let log = host.path().join("recorded-triggers");
+    let files: Vec<(&str, String)> = triggers
+        .iter()
+        .map(|t| (*t, format!("echo \"{t} $*\" >> {}", log.display())))
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(t, b)| (*t, b.as_str())).collect();
+    make_plugin(&dir, &files);
+    let out = host.install_plugin(&dir, "recorder");
+    assert!(out.status.success(), "{}", host.render(&out));
+    log
+}
+
+/// The recorder's lines so far (empty when nothing fired).
+pub fn recorded(log: &Path) -> String {
+    std::fs::read_to_string(log).unwrap_or_default()
 }
 
 pub fn stderr(out: &std::process::Output) -> String {

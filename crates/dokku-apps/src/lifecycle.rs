@@ -1,10 +1,10 @@
 //! Creating and destroying apps, shared by the commands and the API triggers.
 
-use std::io::{self, BufRead};
+use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use dokku_core::env::{self, Roots};
+use dokku_core::env::Roots;
 use dokku_core::fs::{AppLock, LockMode, remove_dir_all_if_exists};
 use dokku_core::property::Properties;
 use dokku_core::trigger::Trigger;
@@ -48,24 +48,10 @@ pub fn create(roots: &Roots, app: &AppName) -> Result<()> {
 
 /// Asks the user to type the app's name, unless `--force` was given.
 pub fn confirm_destroy(app: &AppName) -> Result<()> {
-    if env::force() {
-        return Ok(());
-    }
-    log::warn("WARNING: Potentially Destructive Action");
-    log::warn(&format!(
-        "This command will destroy app {app} and everything attached to it."
-    ));
-    log::warn(&format!("To proceed, type \"{app}\""));
-    log::prompt("\n> ");
-    let mut answer = String::new();
-    io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("reading the confirmation")?;
-    if answer.trim() != app.as_str() {
-        anyhow::bail!("Confirmation did not match {app}. Aborted.");
-    }
-    Ok(())
+    log::confirm_destructive(
+        &format!("app {app} and everything attached to it"),
+        app.as_str(),
+    )
 }
 
 /// Destroys an app under its lock: `pre-delete`, the scheduler stops and removes its

@@ -109,6 +109,35 @@ pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+fn open_lock_file(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+/// A blocking `flock` on `path`, held for the value's lifetime: guards a short
+/// read-modify-write of one file (an app's ENV) without the app's deploy lock.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    pub fn wait(path: &Path) -> Result<FileLock> {
+        let file = open_lock_file(path)?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(FileLock { _file: file })
+    }
+}
+
 /// How a lock is taken when someone else holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockMode {
@@ -132,16 +161,7 @@ impl AppLock {
 
     pub fn acquire(lib_root: &Path, app: &str, mode: LockMode) -> Result<AppLock> {
         let path = AppLock::path_for(lib_root, app);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o644)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
+        let file = open_lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => match mode {

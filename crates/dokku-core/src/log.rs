@@ -97,6 +97,28 @@ pub fn columns(rows: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+/// Dokku's guard on destructive commands: the user types `name` to go on, unless
+/// `--force` was given. `what` completes "This command will destroy ...".
+pub fn confirm_destructive(what: &str, name: &str) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    if env::force() {
+        return Ok(());
+    }
+    warn("WARNING: Potentially Destructive Action");
+    warn(&format!("This command will destroy {what}."));
+    warn(&format!("To proceed, type \"{name}\""));
+    prompt("\n> ");
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| anyhow::anyhow!("reading the confirmation: {e}"))?;
+    if answer.trim() != name {
+        anyhow::bail!("Confirmation did not match {name}. Aborted.");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

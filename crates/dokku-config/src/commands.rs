@@ -1,0 +1,355 @@
+//! `config:*` commands and the triggers other plugins call. Flags are matched as whole
+//! words anywhere (as Dokku users type them); everything else is positional, so a value
+//! such as `OPTS=--verbose` is never mistaken for a flag.
+
+use anyhow::{Result, bail};
+use base64::Engine;
+use dokku_core::app::{self, AppName};
+use dokku_core::env::Roots;
+use dokku_core::property::GLOBAL;
+use dokku_core::trigger::Trigger;
+use dokku_core::{Error, log};
+
+use crate::envfile::{self, Env};
+use crate::export;
+use crate::store::{Store, Target};
+
+struct Args {
+    flags: Vec<String>,
+    format: Option<String>,
+    positional: Vec<String>,
+}
+
+impl Args {
+    /// Splits `args` into the `allowed` flags, `--format` (when allowed) and positionals.
+    fn parse(command: &str, args: &[String], allowed: &[&str]) -> Result<Args> {
+        let mut out = Args {
+            flags: Vec::new(),
+            format: None,
+            positional: Vec::new(),
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let takes_format = allowed.contains(&"--format");
+            if takes_format && arg == "--format" {
+                match it.next() {
+                    Some(value) => out.format = Some(value.clone()),
+                    None => bail!("--format requires a value: {}", export::FORMATS.join("|")),
+                }
+            } else if let Some(value) = arg.strip_prefix("--format=").filter(|_| takes_format) {
+                out.format = Some(value.to_string());
+            } else if allowed.contains(&arg.as_str()) {
+                out.flags.push(arg.clone());
+            } else if arg.starts_with("--") && !arg.contains('=') {
+                bail!("{command}: unknown flag {arg}");
+            } else {
+                out.positional.push(arg.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    fn has(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+
+    /// The target: `--global` (flag or first word), else the first positional, an
+    /// existing app.
+    fn target(&mut self, roots: &Roots) -> Result<Target> {
+        if self.has(GLOBAL) {
+            return Ok(Target::Global);
+        }
+        if self.positional.is_empty() {
+            return Err(Error::MissingApp.into());
+        }
+        let first = self.positional.remove(0);
+        if first == GLOBAL {
+            return Ok(Target::Global);
+        }
+        Ok(Target::App(app::verify(roots, &first)?.to_string()))
+    }
+}
+
+fn context() -> (Roots, Store) {
+    let roots = Roots::from_env();
+    let store = Store::new(roots.clone());
+    (roots, store)
+}
+
+fn load(store: &Store, target: &Target, merged: bool) -> Result<Env> {
+    if merged {
+        store.load_merged(target)
+    } else {
+        store.load(target)
+    }
+}
+
+fn no_extra(command: &str, args: &Args) -> Result<()> {
+    match args.positional.first() {
+        Some(extra) => bail!("{command}: unexpected argument '{extra}'"),
+        None => Ok(()),
+    }
+}
+
+/// `config` and `config:show`: a heading, then the pretty listing.
+pub fn show(args: &[String]) -> Result<()> {
+    let mut args = Args::parse("config:show", args, &[GLOBAL, "--merged"])?;
+    let (roots, store) = context();
+    let target = args.target(&roots)?;
+    no_extra("config:show", &args)?;
+    let env = load(&store, &target, args.has("--merged"))?;
+    match &target {
+        Target::Global => log::info2_quiet("global env vars"),
+        Target::App(app) => log::info2_quiet(&format!("{app} env vars")),
+    }
+    if !env.is_empty() {
+        log::data(&export::render(&env, "pretty")?);
+    }
+    Ok(())
+}
+
+pub fn get(args: &[String]) -> Result<()> {
+    let mut args = Args::parse("config:get", args, &[GLOBAL, "--merged", "--quoted"])?;
+    let (roots, store) = context();
+    let target = args.target(&roots)?;
+    let [key] = args.positional.as_slice() else {
+        bail!("Expected: config:get [--quoted] <app>|--global KEY");
+    };
+    let env = load(&store, &target, args.has("--merged"))?;
+    match env.get(key) {
+        Some(value) if args.has("--quoted") => {
+            log::data(&format!("'{}'", value.replace('\'', "'\\''")))
+        }
+        Some(value) => log::data(value),
+        None => return Err(Error::Exit(1).into()),
+    }
+    Ok(())
+}
+
+pub fn keys(args: &[String]) -> Result<()> {
+    let mut args = Args::parse("config:keys", args, &[GLOBAL, "--merged"])?;
+    let (roots, store) = context();
+    let target = args.target(&roots)?;
+    no_extra("config:keys", &args)?;
+    for key in load(&store, &target, args.has("--merged"))?.keys() {
+        log::data(key);
+    }
+    Ok(())
+}
+
+pub fn export(args: &[String]) -> Result<()> {
+    let mut args = Args::parse("config:export", args, &[GLOBAL, "--merged", "--format"])?;
+    let (roots, store) = context();
+    let target = args.target(&roots)?;
+    no_extra("config:export", &args)?;
+    let format = args.format.as_deref().unwrap_or("exports");
+    let env = load(&store, &target, args.has("--merged"))?;
+    let text = export::render(&env, format)?;
+    if !text.is_empty() {
+        log::data(&text);
+    }
+    Ok(())
+}
+
+/// `KEY=VALUE` pairs, checked before anything is written.
+fn pairs(words: &[String], encoded: bool) -> Result<Vec<(String, String)>> {
+    if words.is_empty() {
+        bail!("At least one env pair must be given");
+    }
+    words
+        .iter()
+        .map(|word| {
+            let Some((key, value)) = word.split_once('=') else {
+                bail!("Invalid env pair: {word}");
+            };
+            if !envfile::valid_key(key) {
+                bail!("Invalid key name: '{key}' (keys match [A-Za-z_][A-Za-z0-9_]*)");
+            }
+            let value = if encoded {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .map_err(|e| anyhow::anyhow!("Invalid base64 value for {key}: {e}"))?;
+                String::from_utf8(bytes)
+                    .map_err(|_| anyhow::anyhow!("The value of {key} is not valid UTF-8"))?
+            } else {
+                value.to_string()
+            };
+            if value.contains('\0') {
+                bail!("The value of {key} contains a NUL byte, which no environment can hold");
+            }
+            Ok((key.to_string(), value))
+        })
+        .collect()
+}
+
+/// `config:set`, and the `config-set` trigger: `[--encoded] [--no-restart] APP|--global K=V...`.
+pub fn set(args: &[String]) -> Result<()> {
+    let mut args = Args::parse("config:set", args, &[GLOBAL, "--encoded", "--no-restart"])?;
+    let (roots, store) = context();
+    let target = args.target(&roots)?;
+    let pairs = pairs(&args.positional, args.has("--encoded"))?;
+    log::info1_quiet("Setting config vars");
+    if !dokku_core::env::quiet() {
+        let rows: Vec<(String, String)> = pairs.clone();
+        log::verbose(&log::columns(&rows).join("\n"));
+    }
+    let keys: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+    store.update(&target, |env| env.extend(pairs))?;
+    after_change(&roots, &target, "set", &keys, args.has("--no-restart"))
+}
+
+/// `config:unset`, and the `config-unset` trigger.
+pub fn unset(args: &[String]) -> Result<()> {
+    let mut args = Args::parse("config:unset", args, &[GLOBAL, "--no-restart"])?;
+    let (roots, store) = context();
+    let target = args.target(&roots)?;
+    if args.positional.is_empty() {
+        bail!("At least one key must be given");
+    }
+    if let Some(bad) = args.positional.iter().find(|k| !envfile::valid_key(k)) {
+        bail!("Invalid key name: '{bad}'");
+    }
+    let removed = store.update(&target, |env| {
+        args.positional
+            .iter()
+            .map(|key| (key.clone(), env.remove(key).is_some()))
+            .collect::<Vec<_>>()
+    })?;
+    for (key, was_set) in &removed {
+        if *was_set {
+            log::info1_quiet(&format!("Unsetting {key}"));
+        } else {
+            log::info1_quiet(&format!("Skipping {key}, it is not set in the environment"));
+        }
+    }
+    let keys: Vec<String> = removed
+        .into_iter()
+        .filter(|(_, was_set)| *was_set)
+        .map(|(k, _)| k)
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    after_change(&roots, &target, "unset", &keys, args.has("--no-restart"))
+}
+
+pub fn clear(args: &[String]) -> Result<()> {
+    let mut args = Args::parse("config:clear", args, &[GLOBAL, "--no-restart"])?;
+    let (roots, store) = context();
+    let target = args.target(&roots)?;
+    no_extra("config:clear", &args)?;
+    log::info1_quiet("Clearing config vars");
+    let keys: Vec<String> = store.update(&target, |env| {
+        let keys = env.keys().cloned().collect();
+        env.clear();
+        keys
+    })?;
+    after_change(&roots, &target, "clear", &keys, args.has("--no-restart"))
+}
+
+/// `post-config-update TARGET ACTION KEYS...`, then the restart: an app (never global)
+/// without `--no-restart` is released and deployed again by whichever plugin answers
+/// `release-and-deploy` (the scheduler, which knows whether the app is deployed).
+/// A failed restart is a warning: the config change itself stands.
+fn after_change(
+    roots: &Roots,
+    target: &Target,
+    action: &str,
+    keys: &[String],
+    no_restart: bool,
+) -> Result<()> {
+    Trigger::with_roots("post-config-update", roots.clone())
+        .arg(target.slot())
+        .arg(action)
+        .args(keys)
+        .stream()?;
+    let Target::App(app) = target else {
+        return Ok(());
+    };
+    let restart = Trigger::with_roots("release-and-deploy", roots.clone()).args([
+        app.as_str(),
+        "",
+        "config-redeploy",
+    ]);
+    if no_restart || !restart.exists() {
+        return Ok(());
+    }
+    log::info1_quiet(&format!("Restarting app {app}"));
+    if let Err(err) = restart.stream() {
+        log::warn(&format!("Restarting {app} failed: {err:#}"));
+    }
+    Ok(())
+}
+
+fn exactly<'a, const N: usize>(trigger: &str, args: &'a [String]) -> Result<&'a [String; N]> {
+    args.try_into()
+        .map_err(|_| anyhow::anyhow!("{trigger}: expected {N} arguments, got {}", args.len()))
+}
+
+fn trigger_target(roots: &Roots, slot: &str) -> Result<Target> {
+    if slot == GLOBAL {
+        return Ok(Target::Global);
+    }
+    Ok(Target::App(app::verify(roots, slot)?.to_string()))
+}
+
+/// `config-get APP KEY`: the raw value, no newline; nothing when unset.
+pub fn trigger_get(args: &[String]) -> Result<()> {
+    let [app, key] = exactly::<2>("config-get", args)?;
+    let (roots, store) = context();
+    let env = store.load_merged(&trigger_target(&roots, app)?)?;
+    log::raw(env.get(key).map(String::as_bytes).unwrap_or_default());
+    Ok(())
+}
+
+/// `config-get-global KEY`.
+pub fn trigger_get_global(args: &[String]) -> Result<()> {
+    let [key] = exactly::<1>("config-get-global", args)?;
+    let (_, store) = context();
+    let env = store.load(&Target::Global)?;
+    log::raw(env.get(key).map(String::as_bytes).unwrap_or_default());
+    Ok(())
+}
+
+/// `config-export APP GLOBAL(true|false) MERGED(true|false) FORMAT`.
+pub fn trigger_export(args: &[String]) -> Result<()> {
+    let [app, global, merged, format] = exactly::<4>("config-export", args)?;
+    let (roots, store) = context();
+    let target = if global == "true" {
+        Target::Global
+    } else {
+        trigger_target(&roots, app)?
+    };
+    let env = load(&store, &target, merged == "true")?;
+    log::raw(export::render(&env, format)?.as_bytes());
+    Ok(())
+}
+
+/// `install` and `config-migrate-env`: every pre-0.38 ENV file moves into place.
+pub fn trigger_migrate(_args: &[String]) -> Result<()> {
+    let (_, store) = context();
+    for target in store.legacy_targets() {
+        if let Target::App(app) = &target
+            && AppName::parse(app).is_err()
+        {
+            continue;
+        }
+        if let Err(err) = store.migrate(&target) {
+            log::warn(&format!("{err:#}"));
+        }
+    }
+    Ok(())
+}
+
+/// `post-delete APP [IMAGE_REPO]`.
+pub fn trigger_post_delete(args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    context().1.destroy(app)
+}
+
+/// `post-app-clone-setup OLD NEW` and `post-app-rename-setup OLD NEW`: the new app gets
+/// the old one's variables (a rename's destroy then removes the old file).
+pub fn trigger_copy(args: &[String]) -> Result<()> {
+    let [old, new] = exactly::<2>("post-app-*-setup", args)?;
+    context().1.copy(old, new)
+}

@@ -1,0 +1,205 @@
+//! Where ENV files live, and every read and write of them: under a per-file lock, written
+//! atomically, with a pre-0.38 file migrated the first time its app is touched.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use dokku_core::env::Roots;
+use dokku_core::fs::{FileLock, read_optional, remove_file_if_exists, write_atomic};
+use dokku_core::log;
+use dokku_core::property::{GLOBAL, Properties};
+
+use crate::envfile::{self, Env};
+
+/// Whose variables: one app's or the global ones (`--global`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Global,
+    App(String),
+}
+
+impl Target {
+    /// The `<app>` slot in paths and trigger arguments.
+    pub fn slot(&self) -> &str {
+        match self {
+            Target::Global => GLOBAL,
+            Target::App(app) => app,
+        }
+    }
+}
+
+pub struct Store {
+    roots: Roots,
+}
+
+impl Store {
+    pub fn new(roots: Roots) -> Store {
+        Store { roots }
+    }
+
+    fn dir(&self, target: &Target) -> PathBuf {
+        self.roots.config_dir().join(target.slot())
+    }
+
+    pub fn path(&self, target: &Target) -> PathBuf {
+        self.dir(target).join("ENV")
+    }
+
+    fn lock(&self, target: &Target) -> Result<FileLock> {
+        FileLock::wait(&self.dir(target).join(".ENV.lock"))
+    }
+
+    /// The pre-0.38 location: `$DOKKU_ROOT/<app>/ENV`, `$DOKKU_ROOT/ENV`.
+    fn legacy_path(&self, target: &Target) -> PathBuf {
+        match target {
+            Target::Global => self.roots.dokku_root.join("ENV"),
+            Target::App(app) => self.roots.app_dir(app).join("ENV"),
+        }
+    }
+
+    fn properties(&self) -> Properties {
+        Properties::new(&self.roots, "config")
+    }
+
+    pub fn load(&self, target: &Target) -> Result<Env> {
+        if self.legacy_path(target).exists() {
+            let _lock = self.lock(target)?;
+            self.migrate_locked(target)?;
+        }
+        self.read(target)
+    }
+
+    /// The app's variables over the global ones.
+    pub fn load_merged(&self, target: &Target) -> Result<Env> {
+        let mut env = self.load(&Target::Global)?;
+        if let Target::App(_) = target {
+            env.extend(self.load(target)?);
+        }
+        Ok(env)
+    }
+
+    /// Read-modify-write under the file's lock, so concurrent writers never lose a key.
+    /// The file is rewritten only when `change` altered something.
+    pub fn update<T>(&self, target: &Target, change: impl FnOnce(&mut Env) -> T) -> Result<T> {
+        let _lock = self.lock(target)?;
+        self.migrate_locked(target)?;
+        let mut env = self.read(target)?;
+        let before = env.clone();
+        let result = change(&mut env);
+        if env != before {
+            self.write(target, &env)?;
+        }
+        Ok(result)
+    }
+
+    fn read(&self, target: &Target) -> Result<Env> {
+        let path = self.path(target);
+        let Some(text) = read_optional(&path)? else {
+            return Ok(Env::new());
+        };
+        let parsed =
+            envfile::parse(&text).with_context(|| format!("reading {}", path.display()))?;
+        for key in &parsed.invalid_keys {
+            log::warn(&format!(
+                "Ignoring invalid key {key} in the config for {}",
+                target.slot()
+            ));
+        }
+        Ok(parsed.env)
+    }
+
+    fn write(&self, target: &Target, env: &Env) -> Result<()> {
+        write_atomic(
+            &self.path(target),
+            envfile::serialize(env).as_bytes(),
+            0o600,
+        )
+    }
+
+    /// Moves a pre-0.38 ENV file into place (Dokku's `config-migrate-env`), keeping values
+    /// already in the new file. Once recorded as migrated, a reappearing old file is
+    /// deleted when it adds nothing, else set aside as `ENV.migrated` with a warning.
+    pub fn migrate(&self, target: &Target) -> Result<()> {
+        if !self.legacy_path(target).exists() {
+            return Ok(());
+        }
+        let _lock = self.lock(target)?;
+        self.migrate_locked(target)
+    }
+
+    fn migrate_locked(&self, target: &Target) -> Result<()> {
+        let legacy = self.legacy_path(target);
+        let Some(text) = read_optional(&legacy)? else {
+            return Ok(());
+        };
+        let old = envfile::parse(&text)
+            .with_context(|| format!("migrating {}: the file is kept", legacy.display()))?
+            .env;
+        let props = self.properties();
+        let mut current = self.read(target)?;
+        if props.get(target.slot(), "env-migrated")?.as_deref() == Some("true") {
+            let differing: Vec<&str> = old
+                .iter()
+                .filter(|(k, v)| current.get(*k) != Some(*v))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            if differing.is_empty() {
+                return remove_file_if_exists(&legacy);
+            }
+            let aside = legacy.with_file_name("ENV.migrated");
+            std::fs::rename(&legacy, &aside)
+                .with_context(|| format!("moving {} aside", legacy.display()))?;
+            log::warn(&format!(
+                "{} reappeared after its migration; kept as {} (keys that differ: {})",
+                legacy.display(),
+                aside.display(),
+                differing.join(", ")
+            ));
+            return Ok(());
+        }
+        for (key, value) in old {
+            current.entry(key).or_insert(value);
+        }
+        self.write(target, &current)?;
+        props.set(target.slot(), "env-migrated", "true")?;
+        remove_file_if_exists(&legacy)
+    }
+
+    /// Every target with a file in the old location: the global one, then each app.
+    pub fn legacy_targets(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
+        if self.legacy_path(&Target::Global).exists() {
+            targets.push(Target::Global);
+        }
+        let mut apps: Vec<String> = std::fs::read_dir(&self.roots.dokku_root)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().join("ENV").is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        apps.sort();
+        targets.extend(apps.into_iter().map(Target::App));
+        targets
+    }
+
+    /// `post-delete`: the app's file and lock go. The directory is shared with property
+    /// namespaces of the same name (Dokku's layout), so only our files are removed.
+    pub fn destroy(&self, app: &str) -> Result<()> {
+        let target = Target::App(app.to_string());
+        remove_file_if_exists(&self.path(&target))?;
+        remove_file_if_exists(&self.dir(&target).join(".ENV.lock"))?;
+        let _ = std::fs::remove_dir(self.dir(&target));
+        self.properties().destroy_app(app)
+    }
+
+    /// `post-app-clone-setup` (copy) and `post-app-rename-setup` (copy, then the old app's
+    /// destroy removes the original).
+    pub fn copy(&self, old: &str, new: &str) -> Result<()> {
+        let env = self.load(&Target::App(old.to_string()))?;
+        let target = Target::App(new.to_string());
+        self.update(&target, |current| current.extend(env))
+    }
+}
