@@ -5,6 +5,15 @@ use insta::assert_snapshot;
 
 use crate::{recorded, recorder, stderr, stdout};
 
+/// A host with a global domain, so new apps carry no `NO_VHOST` (see the domains tests),
+/// and the app `demo`.
+fn host_with_demo() -> TestHost {
+    let host = TestHost::new();
+    host.ok(["domains:set-global", "dokku.me"]);
+    host.ok(["apps:create", "demo"]);
+    host
+}
+
 fn env_file(host: &TestHost, slot: &str) -> String {
     std::fs::read_to_string(host.roots.config_dir().join(slot).join("ENV")).unwrap_or_default()
 }
@@ -15,8 +24,7 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn set_get_show_keys_unset_clear() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     assert_snapshot!(
         "set",
         host.render(&host.run(["config:set", "demo", "A=1", "LONG_KEY=two words", "PIN=007"]))
@@ -54,8 +62,7 @@ fn set_get_show_keys_unset_clear() {
 
 #[test]
 fn awkward_values_round_trip_exactly() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     let values = [
         "with \"double\" and 'single' quotes",
         "$HOME ${PATH} $(id) `id` !bang \\back\\slash",
@@ -100,8 +107,7 @@ fn awkward_values_round_trip_exactly() {
 
 #[test]
 fn encoded_values_are_base64() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     // "multi\nline 'x' $y\n" in base64.
     host.ok([
         "config:set",
@@ -126,8 +132,7 @@ fn encoded_values_are_base64() {
 
 #[test]
 fn export_formats() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     host.ok(["config:set", "demo", "A=it's", "B=x y"]);
     let mut all = String::new();
     for format in [
@@ -155,8 +160,7 @@ fn export_formats() {
 
 #[test]
 fn global_and_merged() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     host.ok(["config:set", "--global", "SHARED=global", "ONLY_GLOBAL=g"]);
     host.ok(["config:set", "demo", "SHARED=app"]);
     assert_eq!(
@@ -183,8 +187,7 @@ fn global_and_merged() {
 
 #[test]
 fn bad_input_is_one_line_and_changes_nothing() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     host.ok(["config:set", "demo", "KEEP=me"]);
     let before = host.state();
     for args in [
@@ -223,8 +226,7 @@ fn bad_input_is_one_line_and_changes_nothing() {
 
 #[test]
 fn changes_fire_post_config_update_and_restart() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     let log = recorder(&host, &["post-config-update", "release-and-deploy"]);
     let set = host.ok(["config:set", "demo", "A=1", "B=2"]);
     assert!(set.ends_with("-----> Restarting app demo\n"), "{set}");
@@ -247,8 +249,7 @@ fn changes_fire_post_config_update_and_restart() {
 
 #[test]
 fn triggers_for_other_plugins() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     host.ok(["config:set", "--global", "G=global", "S=g"]);
     host.ok(["config:set", "demo", "S=app value"]);
     assert_eq!(
@@ -306,6 +307,7 @@ fn triggers_for_other_plugins() {
 #[test]
 fn older_env_files_are_read_and_migrated_without_loss() {
     let host = TestHost::new();
+    host.ok(["domains:set-global", "dokku.me"]);
     for app in ["modern", "bashera", "alt"] {
         host.ok(["apps:create", app]);
     }
@@ -376,8 +378,7 @@ fn older_env_files_are_read_and_migrated_without_loss() {
 
 #[test]
 fn an_unreadable_old_file_is_kept() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     let old = host.roots.dokku_root.join("demo/ENV");
     std::fs::write(&old, "export A='never closed\n").unwrap();
     let out = host.run(["config:get", "demo", "A"]);
@@ -395,8 +396,7 @@ fn an_unreadable_old_file_is_kept() {
 
 #[test]
 fn rename_clone_and_destroy_carry_config() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     host.ok(["config:set", "demo", "A=1"]);
     host.ok(["apps:clone", "demo", "copy"]);
     assert_eq!(host.ok(["config:get", "copy", "A"]), "1\n");
@@ -410,8 +410,7 @@ fn rename_clone_and_destroy_carry_config() {
 
 #[test]
 fn a_concurrent_set_storm_loses_no_key() {
-    let host = TestHost::new();
-    host.ok(["apps:create", "demo"]);
+    let host = host_with_demo();
     thread::scope(|s| {
         for writer in ["A", "B"] {
             let host = &host;

@@ -9,6 +9,8 @@ mod architecture;
 mod config;
 /// The dispatcher: help, routing, global flags, SSH commands, user-auth, trigger failures.
 mod dispatch;
+/// Domains: global and app vhosts, validation, ownership, the proxy's triggers.
+mod domains;
 /// install.sh into a temp root: hermetic, idempotent, ends with a working `dokku`.
 mod install;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.

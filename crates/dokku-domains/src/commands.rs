@@ -1,0 +1,380 @@
+//! `domains:*` commands and the triggers the proxy and other plugins call.
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use dokku_core::app;
+use dokku_core::entry::parse;
+use dokku_core::property::GLOBAL;
+use dokku_core::report::{Report, ReportRequest};
+use dokku_core::trigger::Trigger;
+use dokku_core::{Error, log};
+
+use crate::hostname;
+use crate::store::Domains;
+
+#[derive(Parser)]
+struct Words {
+    #[arg(long)]
+    global: bool,
+    /// `<app> <domain>...`, or `<domain>...` with --global.
+    #[arg(value_name = "APP")]
+    words: Vec<String>,
+}
+
+/// `(slot, rest)`: `--global` or a verified app, then the remaining words.
+fn target(
+    domains: &Domains,
+    name: &str,
+    args: &[String],
+    global: bool,
+) -> Result<(String, Vec<String>)> {
+    let cmd: Words = parse(name, args)?;
+    let mut words = cmd.words.into_iter();
+    if global || cmd.global {
+        return Ok((GLOBAL.to_string(), words.collect()));
+    }
+    let Some(first) = words.next() else {
+        return Err(Error::MissingApp.into());
+    };
+    if first == GLOBAL {
+        return Ok((first, words.collect()));
+    }
+    let app = app::verify(&domains.roots, &first)?;
+    Ok((app.to_string(), words.collect()))
+}
+
+/// Validates every domain before anything changes; an app may not take another app's.
+fn validated(domains: &Domains, slot: &str, words: &[String]) -> Result<Vec<String>> {
+    if words.is_empty() {
+        bail!("Please specify a domain name");
+    }
+    let mut out: Vec<String> = Vec::new();
+    for word in words {
+        let domain = if slot == GLOBAL {
+            hostname::parse_global(word)?
+        } else {
+            hostname::parse(word)?
+        };
+        if slot != GLOBAL
+            && let Some(owner) = domains.owner(&domain, slot)?
+        {
+            bail!("The domain {domain} is already used by the app {owner}");
+        }
+        if !out.contains(&domain) {
+            out.push(domain);
+        }
+    }
+    Ok(out)
+}
+
+fn subject(slot: &str) -> &str {
+    if slot == GLOBAL {
+        "global domains"
+    } else {
+        slot
+    }
+}
+
+fn updated(domains: &Domains, slot: &str, action: &str, changed: &[String]) -> Result<()> {
+    Trigger::with_roots("post-domains-update", domains.roots.clone())
+        .args([slot, action])
+        .args(changed)
+        .stream()
+}
+
+fn add_to(args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::from_env();
+    let (slot, words) = target(&domains, "domains:add", args, global)?;
+    let _lock = domains.lock()?;
+    let wanted = validated(&domains, &slot, &words)?;
+    let mut current = domains.list(&slot)?;
+    let mut added = Vec::new();
+    for domain in wanted {
+        if current.contains(&domain) {
+            log::info1_quiet(&format!(
+                "Skipping: {domain} already added to {}",
+                subject(&slot)
+            ));
+        } else {
+            log::info1_quiet(&format!("Added {domain} to {}", subject(&slot)));
+            current.push(domain.clone());
+            added.push(domain);
+        }
+    }
+    domains.write(&slot, &current)?;
+    if slot != GLOBAL && !domains.vhost_enabled(&slot)? {
+        domains.set_vhost_enabled(&slot, true)?;
+    }
+    if added.is_empty() {
+        return Ok(());
+    }
+    updated(&domains, &slot, "add", &added)
+}
+
+fn remove_from(args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::from_env();
+    let (slot, words) = target(&domains, "domains:remove", args, global)?;
+    if words.is_empty() {
+        bail!("Please specify a domain name");
+    }
+    let _lock = domains.lock()?;
+    let mut current = domains.list(&slot)?;
+    let mut removed = Vec::new();
+    for word in &words {
+        let domain = word.to_ascii_lowercase();
+        if let Some(at) = current.iter().position(|d| *d == domain) {
+            current.remove(at);
+            log::info1_quiet(&format!("Removed {domain} from {}", subject(&slot)));
+            removed.push(domain);
+        } else {
+            log::info1_quiet(&format!(
+                "Skipping: {domain} is not a domain of {}",
+                subject(&slot)
+            ));
+        }
+    }
+    if removed.is_empty() {
+        return Ok(());
+    }
+    domains.write(&slot, &current)?;
+    updated(&domains, &slot, "remove", &removed)
+}
+
+fn set_on(args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::from_env();
+    let (slot, words) = target(&domains, "domains:set", args, global)?;
+    let _lock = domains.lock()?;
+    let wanted = validated(&domains, &slot, &words)?;
+    domains.write(&slot, &wanted)?;
+    log::info1_quiet(&format!("Set {} for {}", wanted.join(" "), subject(&slot)));
+    if slot != GLOBAL && !domains.vhost_enabled(&slot)? {
+        domains.set_vhost_enabled(&slot, true)?;
+    }
+    updated(&domains, &slot, "set", &wanted)
+}
+
+fn clear_on(args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::from_env();
+    let (slot, words) = target(&domains, "domains:clear", args, global)?;
+    if let Some(extra) = words.first() {
+        bail!("domains:clear: unexpected argument '{extra}'");
+    }
+    let _lock = domains.lock()?;
+    domains.write(&slot, &[])?;
+    log::info1_quiet(&format!("Cleared domains in {}", subject(&slot)));
+    updated(&domains, &slot, "clear", &[])
+}
+
+pub fn add(args: &[String]) -> Result<()> {
+    add_to(args, false)
+}
+pub fn add_global(args: &[String]) -> Result<()> {
+    add_to(args, true)
+}
+pub fn remove(args: &[String]) -> Result<()> {
+    remove_from(args, false)
+}
+pub fn remove_global(args: &[String]) -> Result<()> {
+    remove_from(args, true)
+}
+pub fn set(args: &[String]) -> Result<()> {
+    set_on(args, false)
+}
+pub fn set_global(args: &[String]) -> Result<()> {
+    set_on(args, true)
+}
+pub fn clear(args: &[String]) -> Result<()> {
+    clear_on(args, false)
+}
+pub fn clear_global(args: &[String]) -> Result<()> {
+    clear_on(args, true)
+}
+
+/// An app command with no further words: `(domains, app)`.
+fn app_only(name: &str, args: &[String]) -> Result<(Domains, String)> {
+    let domains = Domains::from_env();
+    let (slot, words) = target(&domains, name, args, false)?;
+    if slot == GLOBAL {
+        bail!("{name} works on one app, not --global");
+    }
+    if let Some(extra) = words.first() {
+        bail!("{name}: unexpected argument '{extra}'");
+    }
+    Ok((domains, slot))
+}
+
+/// `domains:reset APP`: back to the default vhosts.
+pub fn reset(args: &[String]) -> Result<()> {
+    let (domains, app) = app_only("domains:reset", args)?;
+    let _lock = domains.lock()?;
+    let defaults = domains.defaults(&app)?;
+    domains.write(&app, &defaults)?;
+    log::info1_quiet(&format!("Reset domains of {app}"));
+    updated(&domains, &app, "reset", &defaults)
+}
+
+/// `domains:enable APP`: vhosts on; an app with none gets the defaults.
+pub fn enable(args: &[String]) -> Result<()> {
+    let (domains, app) = app_only("domains:enable", args)?;
+    let _lock = domains.lock()?;
+    if domains.vhost_enabled(&app)? && !domains.list(&app)?.is_empty() {
+        log::info1_quiet(&format!("Domains are already enabled for {app}"));
+        return Ok(());
+    }
+    log::info1_quiet(&format!("Enabling domains for {app}"));
+    if domains.list(&app)?.is_empty() {
+        domains.write(&app, &domains.defaults(&app)?)?;
+    }
+    domains.set_vhost_enabled(&app, true)?;
+    updated(&domains, &app, "enable", &domains.list(&app)?)
+}
+
+/// `domains:disable APP`: vhosts off (the app is reached by port); the list is kept for
+/// a later enable.
+pub fn disable(args: &[String]) -> Result<()> {
+    let (domains, app) = app_only("domains:disable", args)?;
+    if !domains.vhost_enabled(&app)? {
+        log::info1_quiet(&format!("Domains are already disabled for {app}"));
+        return Ok(());
+    }
+    log::info1_quiet(&format!("Disabling domains for {app}"));
+    domains.set_vhost_enabled(&app, false)?;
+    updated(&domains, &app, "disable", &[])
+}
+
+fn global_rows(domains: &Domains, report: Report) -> Result<Report> {
+    let global = domains.list(GLOBAL)?;
+    Ok(report
+        .row("domains-global-enabled", (!global.is_empty()).to_string())
+        .row("domains-global-vhosts", global.join(" ")))
+}
+
+fn app_report(domains: &Domains, app: &str) -> Result<Report> {
+    let report = Report::new(app, "domains")
+        .row(
+            "domains-app-enabled",
+            domains.vhost_enabled(app)?.to_string(),
+        )
+        .row("domains-app-vhosts", domains.list(app)?.join(" "));
+    global_rows(domains, report)
+}
+
+pub fn report(args: &[String]) -> Result<()> {
+    let request = ReportRequest::parse(args)?;
+    let domains = Domains::from_env();
+    let apps = match request.app.as_deref() {
+        Some(GLOBAL) => {
+            return global_rows(&domains, Report::new("global", "domains"))?.print(&request);
+        }
+        Some(name) => vec![app::verify(&domains.roots, name)?],
+        None => app::list(&domains.roots)?,
+    };
+    if request.json && request.app.is_none() {
+        let all: serde_json::Map<String, serde_json::Value> = apps
+            .iter()
+            .map(|a| {
+                Ok((
+                    a.to_string(),
+                    app_report(&domains, a.as_str())?.json_value(),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        log::data(&serde_json::Value::Object(all).to_string());
+        return Ok(());
+    }
+    for app in apps {
+        app_report(&domains, app.as_str())?.print(&request)?;
+    }
+    Ok(())
+}
+
+fn first(args: &[String]) -> Result<&str> {
+    args.first()
+        .map(String::as_str)
+        .ok_or_else(|| Error::MissingApp.into())
+}
+
+/// `post-create APP`: the default vhosts, or vhosts off (`NO_VHOST=1`) when the global
+/// domain is none or an IP address. An unset `NO_VHOST` means enabled, so apps on a host
+/// with a global domain carry no extra variable.
+pub fn post_create(args: &[String]) -> Result<()> {
+    let domains = Domains::from_env();
+    let app = first(args)?;
+    let _lock = domains.lock()?;
+    let defaults = domains.defaults(app)?;
+    domains.write(app, &defaults)?;
+    if defaults.is_empty() {
+        domains.set_vhost_enabled(app, false)?;
+    }
+    Ok(())
+}
+
+/// `post-app-rename-setup OLD NEW`: the domains move, and `<old>.<global>` defaults
+/// become `<new>.<global>`. A clone keeps its own defaults: a domain has one app.
+pub fn post_app_rename_setup(args: &[String]) -> Result<()> {
+    let [old, new] = args else {
+        bail!("expected OLD_APP NEW_APP")
+    };
+    let domains = Domains::from_env();
+    let _lock = domains.lock()?;
+    let old_defaults = domains.defaults(old)?;
+    let new_defaults = domains.defaults(new)?;
+    let moved: Vec<String> = domains
+        .list(old)?
+        .into_iter()
+        .map(|d| match old_defaults.iter().position(|o| *o == d) {
+            Some(i) => new_defaults[i].clone(),
+            None => d,
+        })
+        .collect();
+    domains.write(new, &moved)?;
+    domains.write(old, &[])
+}
+
+/// `domains-list APP`: the vhosts, one per line, when vhosts are enabled.
+pub fn domains_list(args: &[String]) -> Result<()> {
+    let domains = Domains::from_env();
+    let app = first(args)?;
+    if domains.vhost_enabled(app)? {
+        for domain in domains.list(app)? {
+            log::data(&domain);
+        }
+    }
+    Ok(())
+}
+
+/// `domains-urls APP [url|urls]`: `http://<domain>` for each vhost (`url`: the first).
+/// TLS and ports belong to the proxy plugins of milestone 2.
+pub fn domains_urls(args: &[String]) -> Result<()> {
+    let domains = Domains::from_env();
+    let app = first(args)?;
+    let only_first = args.get(1).map(String::as_str) == Some("url");
+    if !domains.vhost_enabled(app)? {
+        return Ok(());
+    }
+    let list = domains.list(app)?;
+    let shown = if only_first {
+        &list[..list.len().min(1)]
+    } else {
+        &list[..]
+    };
+    for domain in shown {
+        log::data(&format!("http://{domain}"));
+    }
+    Ok(())
+}
+
+/// `domains-vhost-enabled APP`: exit status only.
+pub fn domains_vhost_enabled(args: &[String]) -> Result<()> {
+    if Domains::from_env().vhost_enabled(first(args)?)? {
+        Ok(())
+    } else {
+        Err(Error::Exit(1).into())
+    }
+}
+
+/// `report APP`: this plugin's section of `dokku report`.
+pub fn report_trigger(args: &[String]) -> Result<()> {
+    let domains = Domains::from_env();
+    app_report(&domains, first(args)?)?.print(&ReportRequest::default())
+}

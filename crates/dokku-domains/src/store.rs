@@ -1,0 +1,104 @@
+//! Domain files: `$DOKKU_ROOT/VHOST` (global) and `$DOKKU_ROOT/<app>/VHOST`, one domain per
+//! line. Whether an app uses vhosts is the `NO_VHOST` config var (Dokku's), read and set
+//! through the config plugin's triggers.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use dokku_core::env::{self, Roots};
+use dokku_core::fs::{FileLock, read_optional, write_atomic};
+use dokku_core::property::GLOBAL;
+use dokku_core::trigger::Trigger;
+
+use crate::hostname;
+
+pub struct Domains {
+    pub roots: Roots,
+}
+
+impl Domains {
+    pub fn from_env() -> Domains {
+        Domains {
+            roots: Roots::from_env(),
+        }
+    }
+
+    fn path(&self, slot: &str) -> PathBuf {
+        if slot == GLOBAL {
+            self.roots.dokku_root.join("VHOST")
+        } else {
+            self.roots.app_dir(slot).join("VHOST")
+        }
+    }
+
+    /// One lock for every domain write: two apps racing for one domain cannot both win.
+    pub fn lock(&self) -> Result<FileLock> {
+        FileLock::wait(&self.roots.data_dir("domains", ".lock"))
+    }
+
+    /// The domains of an app (or `--global`), in the order they were added.
+    pub fn list(&self, slot: &str) -> Result<Vec<String>> {
+        Ok(read_optional(&self.path(slot))?
+            .map(|text| {
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    pub fn write(&self, slot: &str, domains: &[String]) -> Result<()> {
+        let text: String = domains.iter().map(|d| format!("{d}\n")).collect();
+        write_atomic(&self.path(slot), text.as_bytes(), 0o644)
+    }
+
+    /// The app (other than `except`) that already serves `domain`.
+    pub fn owner(&self, domain: &str, except: &str) -> Result<Option<String>> {
+        let Ok(entries) = std::fs::read_dir(&self.roots.dokku_root) else {
+            return Ok(None);
+        };
+        let mut apps: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.path().join("VHOST").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name != except)
+            .collect();
+        apps.sort();
+        for app in apps {
+            if self.list(&app)?.iter().any(|d| d == domain) {
+                return Ok(Some(app));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `<app>.<global>` for every global domain that is a hostname (none for an IP).
+    pub fn defaults(&self, app: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list(GLOBAL)?
+            .into_iter()
+            .filter(|g| !hostname::is_ip(g))
+            .map(|g| format!("{app}.{g}"))
+            .filter(|d| hostname::parse(d).is_ok())
+            .collect())
+    }
+
+    pub fn vhost_enabled(&self, app: &str) -> Result<bool> {
+        let value = Trigger::with_roots("config-get", self.roots.clone())
+            .args([app, "NO_VHOST"])
+            .output_string()?;
+        Ok(value.trim() != "1")
+    }
+
+    /// Sets `NO_VHOST` quietly and without a restart: the proxy rebuilds on
+    /// `post-domains-update`.
+    pub fn set_vhost_enabled(&self, app: &str, enabled: bool) -> Result<()> {
+        let pair = format!("NO_VHOST={}", if enabled { "0" } else { "1" });
+        Trigger::with_roots("config-set", self.roots.clone())
+            .args(["--no-restart", app, &pair])
+            .env(env::DOKKU_QUIET_OUTPUT, "1")
+            .stream()
+    }
+}
