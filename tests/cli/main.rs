@@ -15,6 +15,8 @@ mod domains;
 mod install;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
+/// Storage and volumes: bind mounts, named volumes, path rules, docker args, data kept.
+mod storage;
 /// Third-party plugins (bash and compiled Rust) behave like built-ins.
 mod third_party;
 

@@ -23,6 +23,7 @@ pub mod error;
 pub mod fs;
 pub mod log;
 pub mod manifest;
+pub mod mount;
 pub mod plugins;
 pub mod property;
 pub mod report;

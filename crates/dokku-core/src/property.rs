@@ -90,6 +90,20 @@ impl Properties {
         Ok(out)
     }
 
+    /// Every app (or `--global`) slot that has properties in this namespace, sorted.
+    pub fn slots(&self) -> Result<Vec<String>> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Ok(Vec::new());
+        };
+        let mut slots: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        slots.sort();
+        Ok(slots)
+    }
+
     /// Removes every property of an app (its `post-delete`).
     pub fn destroy_app(&self, app: &str) -> Result<()> {
         remove_dir_all_if_exists(&self.dir.join(app))

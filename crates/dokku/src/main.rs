@@ -59,7 +59,7 @@ fn run() -> Result<i32> {
     let command = args.first().cloned().unwrap_or_default();
     if is_root_only(&command) {
         require_root(&roots)?;
-    } else {
+    } else if !keeps_root(&command) {
         drop_to_system_user(&roots)?;
     }
     authorize(&roots, &args)?;
@@ -185,6 +185,13 @@ fn is_root_only(command: &str) -> bool {
         Some(("plugin", sub)) => !matches!(sub, "help" | "list"),
         _ => matches!(command, "ssh-keys:add" | "ssh-keys:remove"),
     }
+}
+
+/// Commands root runs as itself (any user may run them): `storage:ensure-directory`
+/// hands the new directory to the app's container user, which takes root's `chown`
+/// (Dokku grants it through sudo).
+fn keeps_root(command: &str) -> bool {
+    command == "storage:ensure-directory"
 }
 
 /// Root, or the owner of the plugin tree (a hermetic install in a temp dir); never the
