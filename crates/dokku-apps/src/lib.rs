@@ -102,6 +102,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::app_maybe_create,
         },
         TriggerEntry {
+            name: "deploy-source-set",
+            run: triggers::deploy_source_set,
+        },
+        TriggerEntry {
             name: "post-delete",
             run: triggers::post_delete,
         },

@@ -106,6 +106,19 @@ fn copy_deploy_source(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `deploy-source-set APP TYPE [METADATA]`: where the running code came from
+/// (`git-push` and the revision, `git-from-archive` and the URL, ...).
+pub fn deploy_source_set(args: &[String]) -> Result<()> {
+    let [app, kind, rest @ ..] = args else {
+        bail!("expected APP TYPE [METADATA]")
+    };
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, app)?;
+    let props = properties(&roots);
+    props.set(app.as_str(), "deploy-source", kind)?;
+    props.set(app.as_str(), "deploy-source-metadata", &rest.join(" "))
+}
+
 /// `report APP`: this plugin's section of `dokku report`.
 pub fn report(args: &[String]) -> Result<()> {
     let roots = Roots::from_env();

@@ -29,6 +29,8 @@ const PREFIX_ALIASES: &[(&str, &str)] = &[
 
 /// Prefixes answered by a plugin directory of another name (the command keeps its name).
 const DIR_ALIASES: &[(&str, &str)] = &[
+    ("deploy", "deploy-keys"),
+    ("git-", "git"),
     ("events", "20_events"),
     ("caddy", "caddy-vhosts"),
     ("haproxy", "haproxy-vhosts"),

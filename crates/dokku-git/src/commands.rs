@@ -1,0 +1,538 @@
+//! `git:*` commands, the SSH entry points (`git-receive-pack`, `git-upload-pack`), the
+//! hook's `git-hook`, and `receive-app`.
+
+use std::io::{BufRead, IsTerminal, Read};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use dokku_core::app::{self, AppName};
+use dokku_core::cmd::Cmd;
+use dokku_core::entry::parse;
+use dokku_core::env::{self, Roots};
+use dokku_core::fs::AppLock;
+use dokku_core::property::GLOBAL;
+use dokku_core::report::{Report, ReportRequest};
+use dokku_core::trigger::Trigger;
+use dokku_core::{Error, log};
+
+use crate::repo::{self, ZERO, git, properties};
+
+/// The app a git client names: `'app'` or `/app` from `dokku@host:app` remotes.
+fn git_app(arg: &str) -> Result<AppName> {
+    Ok(AppName::parse(
+        arg.trim_matches('\'').trim_start_matches('/'),
+    )?)
+}
+
+fn one_app(name: &str, args: &[String]) -> Result<AppName> {
+    match args {
+        [app] => git_app(app),
+        [] => Err(Error::MissingApp.into()),
+        _ => bail!("{name} takes exactly one app"),
+    }
+}
+
+/// Runs a trigger whose output must not reach stdout (it carries the git protocol).
+fn quietly(trigger: Trigger) -> Result<()> {
+    let out = trigger.output()?;
+    let mut stderr = std::io::stderr().lock();
+    std::io::Write::write_all(&mut stderr, &out)?;
+    Ok(())
+}
+
+/// `git-receive-pack 'app'`: a push. A missing app is created (unless autocreation is
+/// off; deploy keys never get here for an app they are not allowed), then git receives
+/// into the bare repository and its pre-receive hook deploys.
+pub fn receive_pack(args: &[String]) -> Result<()> {
+    let app = one_app("git-receive-pack", args)?;
+    let roots = Roots::from_env();
+    if !app::exists(&roots, &app) {
+        quietly(Trigger::with_roots("app-maybe-create", roots.clone()).arg(app.as_str()))?;
+    }
+    if !repo::is_initialized(&roots, app.as_str()) {
+        repo::initialize(&roots, app.as_str())?;
+    }
+    git(&roots.app_dir(app.as_str()))
+        .args(["receive-pack", "."])
+        .exec_replace()?;
+    Ok(())
+}
+
+/// `git-upload-pack 'app'`: a clone or fetch of an existing app, between `git-pre-pull`
+/// and `git-post-pull`.
+pub fn upload_pack(args: &[String]) -> Result<()> {
+    let app = one_app("git-upload-pack", args)?;
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, app.as_str())?;
+    if !repo::is_initialized(&roots, app.as_str()) {
+        bail!("{app} has no code yet");
+    }
+    quietly(Trigger::with_roots("git-pre-pull", roots.clone()).arg(app.as_str()))?;
+    let code = git(&roots.app_dir(app.as_str()))
+        .args(["upload-pack", "."])
+        .status()?;
+    quietly(Trigger::with_roots("git-post-pull", roots.clone()).arg(app.as_str()))?;
+    match code {
+        0 => Ok(()),
+        code => Err(Error::Exit(code).into()),
+    }
+}
+
+/// `git-hook APP`, run by the pre-receive hook with `OLDREV NEWREV REFNAME` lines on
+/// stdin. Only the deploy branch may be pushed (the first branch pushed to an app with
+/// none configured becomes it); anything else rejects the whole push, so no ref moves.
+pub fn hook(args: &[String]) -> Result<()> {
+    let app = one_app("git-hook", args)?;
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, app.as_str())?;
+    let (mut branch, configured) = repo::deploy_branch(&roots, app.as_str())?;
+    let mut updates = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("reading the pushed refs")?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_old, new, refname] = fields.as_slice() else {
+            bail!("unexpected hook input: {line:?}");
+        };
+        updates.push((new.to_string(), refname.to_string()));
+    }
+    if !configured
+        && let [(_, refname)] = updates.as_slice()
+        && let Some(pushed) = refname.strip_prefix("refs/heads/")
+    {
+        log::info1(&format!("Set {pushed} as deploy-branch"));
+        properties(&roots).set(app.as_str(), "deploy-branch", pushed)?;
+        branch = pushed.to_string();
+    }
+    let deploy_ref = format!("refs/heads/{branch}");
+    for (new, refname) in &updates {
+        if *refname != deploy_ref {
+            let pushed = refname.strip_prefix("refs/heads/").unwrap_or(refname);
+            log::warn(&format!(
+                "{app} deploys from {branch}; {refname} was not accepted and nothing changed."
+            ));
+            log::warn(&format!(
+                "Push it with: git push <remote> {pushed}:{branch}"
+            ));
+            return Err(Error::Exit(1).into());
+        }
+        if new == ZERO {
+            log::warn(&format!(
+                "The deploy branch {branch} of {app} cannot be deleted"
+            ));
+            return Err(Error::Exit(1).into());
+        }
+    }
+    for (new, _) in updates {
+        Trigger::with_roots("receive-app", roots.clone())
+            .args([app.as_str(), new.as_str()])
+            .stream()?;
+        Trigger::with_roots("deploy-source-set", roots.clone())
+            .args([app.as_str(), "git-push", new.as_str()])
+            .stream()?;
+    }
+    Ok(())
+}
+
+/// `receive-app APP [REV]`: under the app's deploy lock (a second push is refused at
+/// once), records the revision in the rev env var (`GIT_REV`), checks the tree out with
+/// its submodules and lets plugins see it (`post-extract`). The builder of milestone 2
+/// continues from here; until then the revision is recorded and printed.
+pub fn receive_app(args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, app)?;
+    let repo_dir = roots.app_dir(app.as_str());
+    if !repo::is_initialized(&roots, app.as_str()) {
+        return Ok(());
+    }
+    let rev = match args.get(1).filter(|r| !r.is_empty()) {
+        Some(rev) => rev.clone(),
+        None => {
+            let (branch, _) = repo::deploy_branch(&roots, app.as_str())?;
+            match repo::rev_parse(&repo_dir, &format!("refs/heads/{branch}"))? {
+                Some(rev) => rev,
+                None => bail!("{app} has no commit on its deploy branch {branch}"),
+            }
+        }
+    };
+    repo::check_rev(&rev)?;
+    let _lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
+    let props = properties(&roots);
+    let rev_var = props
+        .get(app.as_str(), "rev-env-var")?
+        .or(props.get(GLOBAL, "rev-env-var")?)
+        .unwrap_or_else(|| "GIT_REV".into());
+    if !rev_var.is_empty() {
+        Trigger::with_roots("config-set", roots.clone())
+            .args(["--no-restart", app.as_str(), &format!("{rev_var}={rev}")])
+            .env(env::DOKKU_QUIET_OUTPUT, "1")
+            .stream()?;
+    }
+    let keep = props.computed(app.as_str(), "keep-git-dir", "false")? == "true";
+    let work = repo::extract(&roots, app.as_str(), &rev, keep)?;
+    let dir = work.path().display().to_string();
+    Trigger::with_roots("post-extract", roots.clone())
+        .args([app.as_str(), dir.as_str(), rev.as_str()])
+        .stream()?;
+    props.set(app.as_str(), "last-received-rev", &rev)?;
+    log::info1(&format!("Received {app} at revision {rev}"));
+    Ok(())
+}
+
+#[derive(Parser)]
+struct AppArg {
+    #[arg(value_name = "APP")]
+    app: String,
+}
+
+/// `git:initialize APP`: the bare repository and a fresh hook.
+pub fn initialize(args: &[String]) -> Result<()> {
+    let cmd: AppArg = parse("git:initialize", args)?;
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, &cmd.app)?;
+    repo::initialize(&roots, app.as_str())?;
+    log::info1_quiet(&format!("Initialized the git repository of {app}"));
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Set {
+    #[arg(long)]
+    global: bool,
+    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
+    #[arg(num_args = 1..=3, required = true)]
+    rest: Vec<String>,
+}
+
+const SETTABLE: &[&str] = &["deploy-branch", "keep-git-dir", "rev-env-var"];
+
+pub fn set(args: &[String]) -> Result<()> {
+    let cmd: Set = parse("git:set", args)?;
+    let roots = Roots::from_env();
+    let mut rest = cmd.rest.into_iter();
+    let slot = if cmd.global {
+        GLOBAL.to_string()
+    } else {
+        match rest.next() {
+            Some(s) if s == GLOBAL => s,
+            Some(name) => app::verify(&roots, &name)?.to_string(),
+            None => return Err(Error::MissingApp.into()),
+        }
+    };
+    let Some(key) = rest.next() else {
+        bail!("No property specified")
+    };
+    if !SETTABLE.contains(&key.as_str()) {
+        bail!("Invalid property {key:?}: one of {}", SETTABLE.join(", "));
+    }
+    let props = properties(&roots);
+    let Some(value) = rest.next() else {
+        log::info2_quiet(&format!("Unsetting {key}"));
+        return props.delete(&slot, &key);
+    };
+    match key.as_str() {
+        "deploy-branch" if !repo::valid_branch(&value) => {
+            bail!("Invalid branch name {value:?}")
+        }
+        "keep-git-dir" if !matches!(value.as_str(), "true" | "false") => {
+            bail!("Invalid value for keep-git-dir: true or false")
+        }
+        "rev-env-var"
+            if !value.is_empty()
+                && !value
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            bail!("Invalid environment variable name {value:?}")
+        }
+        _ => {}
+    }
+    log::info2_quiet(&format!("Setting {key} to {value}"));
+    props.set(&slot, &key, &value)
+}
+
+fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
+    let props = properties(roots);
+    let get =
+        |slot: &str, key: &str| -> Result<String> { Ok(props.get(slot, key)?.unwrap_or_default()) };
+    let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
+    let sha = repo::rev_parse(
+        &roots.app_dir(app.as_str()),
+        &format!("refs/heads/{branch}"),
+    )?
+    .unwrap_or_default();
+    Ok(Report::new(app.as_str(), "git")
+        .row("git-deploy-branch", branch)
+        .row("git-global-deploy-branch", get(GLOBAL, "deploy-branch")?)
+        .row(
+            "git-keep-git-dir",
+            props.computed(app.as_str(), "keep-git-dir", "false")?,
+        )
+        .row(
+            "git-rev-env-var",
+            props
+                .get(app.as_str(), "rev-env-var")?
+                .unwrap_or_else(|| "GIT_REV".into()),
+        )
+        .row("git-sha", sha)
+        .row(
+            "git-last-received-rev",
+            get(app.as_str(), "last-received-rev")?,
+        ))
+}
+
+pub fn report(args: &[String]) -> Result<()> {
+    let request = ReportRequest::parse(args)?;
+    let roots = Roots::from_env();
+    let apps = match request.app.as_deref() {
+        Some(GLOBAL) => bail!("git:report takes an app"),
+        Some(name) => vec![app::verify(&roots, name)?],
+        None => app::list(&roots)?,
+    };
+    for app in apps {
+        app_report(&roots, &app)?.print(&request)?;
+    }
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Sync {
+    #[arg(long)]
+    build: bool,
+    #[arg(value_name = "APP")]
+    app: String,
+    #[arg(value_name = "REPOSITORY")]
+    url: String,
+    #[arg(value_name = "REF")]
+    git_ref: Option<String>,
+}
+
+/// `git:sync [--build] APP REPOSITORY [REF]`: fetches REF (default: the remote's HEAD)
+/// into the deploy branch, then builds it with --build.
+pub fn sync(args: &[String]) -> Result<()> {
+    let cmd: Sync = parse("git:sync", args)?;
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, &cmd.app)?;
+    if cmd.url.starts_with('-') || cmd.url.starts_with("ext::") {
+        bail!("Invalid repository {:?}", cmd.url);
+    }
+    let git_ref = cmd.git_ref.unwrap_or_else(|| "HEAD".into());
+    if git_ref.starts_with('-') {
+        bail!("Invalid ref {git_ref:?}");
+    }
+    repo::initialize(&roots, app.as_str())?;
+    let dir = roots.app_dir(app.as_str());
+    log::info1_quiet(&format!("Syncing {} {git_ref} into {app}", cmd.url));
+    git(&dir)
+        .args([
+            "-c",
+            "protocol.ext.allow=never",
+            "fetch",
+            "-q",
+            &cmd.url,
+            &git_ref,
+        ])
+        .output()?;
+    let Some(rev) = repo::rev_parse(&dir, "FETCH_HEAD")? else {
+        bail!("{git_ref} is not a commit in {}", cmd.url);
+    };
+    let (branch, _) = repo::deploy_branch(&roots, app.as_str())?;
+    if cmd.build {
+        Trigger::with_roots("receive-app", roots.clone())
+            .args([app.as_str(), rev.as_str()])
+            .stream()?;
+    }
+    git(&dir)
+        .args(["update-ref", &format!("refs/heads/{branch}"), &rev])
+        .output()?;
+    log::info1_quiet(&format!("{app} {branch} is now at {rev}"));
+    Ok(())
+}
+
+#[derive(Parser)]
+struct FromArchive {
+    #[arg(value_name = "APP")]
+    app: String,
+    /// An http(s) or file URL, or `-` for a tarball on stdin.
+    #[arg(value_name = "URL", allow_hyphen_values = true)]
+    source: String,
+}
+
+/// `git:from-archive APP URL|-`: a tar (optionally compressed) becomes a new commit on
+/// the deploy branch, which moves only once the build succeeded.
+pub fn from_archive(args: &[String]) -> Result<()> {
+    let cmd: FromArchive = parse("git:from-archive", args)?;
+    let roots = Roots::from_env();
+    let app = app::verify(&roots, &cmd.app)?;
+    let scratch = tempfile::tempdir()?;
+    let archive = scratch.path().join("archive");
+    if cmd.source == "-" {
+        let mut stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            bail!("Pipe the archive to git:from-archive APP -");
+        }
+        let mut bytes = Vec::new();
+        stdin
+            .read_to_end(&mut bytes)
+            .context("reading the archive")?;
+        dokku_core::fs::write_atomic(&archive, &bytes, 0o600)?;
+    } else if ["http://", "https://", "file://"]
+        .iter()
+        .any(|p| cmd.source.starts_with(p))
+    {
+        Cmd::new("curl")
+            .args(["-fsSL", "--proto", "=http,https,file", "-o"])
+            .arg(&archive)
+            .arg(&cmd.source)
+            .output()
+            .with_context(|| format!("downloading {}", cmd.source))?;
+    } else {
+        bail!(
+            "Invalid archive source {:?}: an http(s) or file URL, or -",
+            cmd.source
+        );
+    }
+    let tree = scratch.path().join("tree");
+    std::fs::create_dir(&tree)?;
+    Cmd::new("tar")
+        .args(["-x", "--no-same-owner", "-f"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(&tree)
+        .output()
+        .context("extracting the archive")?;
+    repo::initialize(&roots, app.as_str())?;
+    let dir = roots.app_dir(app.as_str());
+    let (branch, _) = repo::deploy_branch(&roots, app.as_str())?;
+    let index = scratch.path().join("index");
+    let work = |c: Cmd| {
+        c.env("GIT_INDEX_FILE", &index)
+            .env("GIT_WORK_TREE", &tree)
+            .env("GIT_DIR", &dir)
+    };
+    work(Cmd::new("git").args(["add", "-A", "."]).dir(&tree)).output()?;
+    let tree_id = work(Cmd::new("git").arg("write-tree"))
+        .output()?
+        .stdout_trimmed();
+    let mut commit = Cmd::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["commit-tree", &tree_id, "-m", "Deploy from archive"])
+        .env("GIT_AUTHOR_NAME", "Dokku")
+        .env("GIT_AUTHOR_EMAIL", "automated@dokku.sh")
+        .env("GIT_COMMITTER_NAME", "Dokku")
+        .env("GIT_COMMITTER_EMAIL", "automated@dokku.sh");
+    if let Some(parent) = repo::rev_parse(&dir, &format!("refs/heads/{branch}"))? {
+        commit = commit.args(["-p", &parent]);
+    }
+    let rev = commit.output()?.stdout_trimmed();
+    Trigger::with_roots("receive-app", roots.clone())
+        .args([app.as_str(), rev.as_str()])
+        .stream()?;
+    git(&dir)
+        .args(["update-ref", &format!("refs/heads/{branch}"), &rev])
+        .output()?;
+    Trigger::with_roots("deploy-source-set", roots.clone())
+        .args([app.as_str(), "git-from-archive", cmd.source.as_str()])
+        .stream()
+}
+
+fn public_key_path(roots: &Roots) -> std::path::PathBuf {
+    roots.dokku_root.join(".ssh/id_ed25519")
+}
+
+/// `git:generate-deploy-key`: the key Dokku uses to fetch private repositories.
+pub fn generate_deploy_key(args: &[String]) -> Result<()> {
+    let _: Empty = parse("git:generate-deploy-key", args)?;
+    let roots = Roots::from_env();
+    let key = public_key_path(&roots);
+    if key.exists() {
+        bail!("A deploy key already exists: {}", key.display());
+    }
+    std::fs::create_dir_all(key.parent().unwrap_or(&roots.dokku_root))?;
+    Cmd::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "dokku", "-f"])
+        .arg(&key)
+        .output()?;
+    log::info1_quiet("Generated a deploy key; see it with git:public-key");
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Empty {}
+
+/// `git:public-key`: the public half of the deploy key, to give to a git host.
+pub fn public_key(args: &[String]) -> Result<()> {
+    let _: Empty = parse("git:public-key", args)?;
+    let roots = Roots::from_env();
+    let path = public_key_path(&roots).with_extension("pub");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            log::data(text.trim_end());
+            Ok(())
+        }
+        Err(_) => bail!("There is no deploy key; create one with git:generate-deploy-key"),
+    }
+}
+
+/// `post-create APP`: every app starts as an empty bare repository.
+pub fn post_create(args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    repo::initialize(&Roots::from_env(), app)
+}
+
+/// `post-delete APP`: the properties go (the repository goes with the app dir).
+pub fn post_delete(args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    properties(&Roots::from_env()).destroy_app(app)
+}
+
+/// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the repository's history
+/// and the git properties come along; the hook is rewritten for the new name.
+pub fn copy_repo(args: &[String]) -> Result<()> {
+    let [old, new] = args else {
+        bail!("expected OLD_APP NEW_APP")
+    };
+    let roots = Roots::from_env();
+    let (from, to) = (roots.app_dir(old), roots.app_dir(new));
+    for entry in [
+        "HEAD",
+        "config",
+        "description",
+        "packed-refs",
+        "objects",
+        "refs",
+        "info",
+    ] {
+        let source = from.join(entry);
+        if source.is_dir() {
+            dokku_core::fs::remove_dir_all_if_exists(&to.join(entry))?;
+            dokku_core::fs::copy_tree(&source, &to.join(entry))?;
+        } else if source.is_file() {
+            std::fs::copy(&source, to.join(entry))?;
+        }
+    }
+    properties(&roots).clone_app(old, new)?;
+    repo::initialize(&roots, new)
+}
+
+/// `git-revision APP`: the revision last received (the rev env var's value).
+pub fn revision(args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    let roots = Roots::from_env();
+    let rev = properties(&roots)
+        .get(app, "last-received-rev")?
+        .unwrap_or_default();
+    log::raw(rev.as_bytes());
+    Ok(())
+}
+
+/// `git-deploy-branch APP`.
+pub fn deploy_branch(args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    let (branch, _) = repo::deploy_branch(&Roots::from_env(), app)?;
+    log::raw(branch.as_bytes());
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! An app's bare repository (`$DOKKU_ROOT/<app>`): creation with its hook, reading refs,
+//! and checking a revision out, submodules included, into a temp work dir.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use dokku_core::cmd::Cmd;
+use dokku_core::env::{self, Roots};
+use dokku_core::fs::write_atomic;
+use dokku_core::property::{GLOBAL, Properties};
+
+/// The hook template from the workspace's `hooks/` directory, compiled in.
+const PRE_RECEIVE: &str = include_str!("../../../hooks/pre-receive");
+
+/// Variables git sets for hooks; a git run on another repository must not inherit them.
+const GIT_HOOK_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PUSH_OPTION_COUNT",
+];
+
+pub const ZERO: &str = "0000000000000000000000000000000000000000";
+
+pub fn properties(roots: &Roots) -> Properties {
+    Properties::new(roots, "git")
+}
+
+/// `git` for `repo`, with the hook's variables removed.
+pub fn git(repo: &Path) -> Cmd {
+    let mut cmd = Cmd::new("git").arg("-C").arg(repo);
+    for var in GIT_HOOK_VARS {
+        cmd = cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// The app's deploy branch: app property, else global, else `master`; and whether one was
+/// configured at all (the first push pins it when not).
+pub fn deploy_branch(roots: &Roots, app: &str) -> Result<(String, bool)> {
+    let props = properties(roots);
+    for slot in [app, GLOBAL] {
+        if let Some(branch) = props.get(slot, "deploy-branch")?.filter(|b| !b.is_empty()) {
+            return Ok((branch, true));
+        }
+    }
+    Ok(("master".to_string(), false))
+}
+
+pub fn valid_branch(branch: &str) -> bool {
+    !branch.starts_with('-')
+        && Cmd::new("git")
+            .args(["check-ref-format", "--branch", branch])
+            .output_unchecked()
+            .is_ok_and(|o| o.code == 0)
+}
+
+pub fn is_initialized(roots: &Roots, app: &str) -> bool {
+    roots.app_dir(app).join("refs").is_dir()
+}
+
+/// `git init --bare` (when needed) and a fresh `hooks/pre-receive` naming this app.
+pub fn initialize(roots: &Roots, app: &str) -> Result<()> {
+    let dir = roots.app_dir(app);
+    if !is_initialized(roots, app) {
+        git(&dir)
+            .args(["init", "-q", "--bare", "--initial-branch=master"])
+            .output()?;
+    }
+    let dokku_bin = env::var(env::DOKKU_BIN).unwrap_or_else(|| "dokku".into());
+    let hook = PRE_RECEIVE
+        .replace(
+            "@DOKKU_ROOT@",
+            &shell_words::quote(&roots.dokku_root.to_string_lossy()),
+        )
+        .replace("@DOKKU_BIN@", &shell_words::quote(&dokku_bin))
+        .replace("@APP@", &shell_words::quote(app));
+    write_atomic(&dir.join("hooks/pre-receive"), hook.as_bytes(), 0o755)
+}
+
+/// The commit a ref names, if any.
+pub fn rev_parse(repo: &Path, rev: &str) -> Result<Option<String>> {
+    let out = git(repo)
+        .args(["rev-parse", "--verify", "-q"])
+        .arg(format!("{rev}^{{commit}}"))
+        .output_unchecked()?;
+    Ok((out.code == 0).then(|| out.stdout_trimmed()))
+}
+
+/// Checks `rev` out of the app's repository into a new temp dir, with submodules. Inside
+/// the pre-receive hook the pushed objects are still in git's quarantine, which the work
+/// dir reaches as an alternate object store.
+pub fn extract(
+    roots: &Roots,
+    app: &str,
+    rev: &str,
+    keep_git_dir: bool,
+) -> Result<tempfile::TempDir> {
+    let repo = roots.app_dir(app);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("dokku-{app}-build-"))
+        .tempdir()
+        .context("creating the build dir")?;
+    let work = tmp.path();
+    git(work).args(["init", "-q"]).output()?;
+    let mut alternates = vec![repo.join("objects")];
+    if let Some(quarantine) = env::var_os("GIT_QUARANTINE_PATH") {
+        alternates.push(PathBuf::from(quarantine));
+    }
+    let text: String = alternates
+        .iter()
+        .map(|p| format!("{}\n", p.display()))
+        .collect();
+    write_atomic(
+        &work.join(".git/objects/info/alternates"),
+        text.as_bytes(),
+        0o644,
+    )?;
+    git(work)
+        .args([
+            "-c",
+            "advice.detachedHead=false",
+            "checkout",
+            "-q",
+            "--detach",
+            rev,
+        ])
+        .output()
+        .with_context(|| format!("checking out {rev}"))?;
+    if work.join(".gitmodules").is_file() {
+        git(work)
+            .args([
+                "-c",
+                "protocol.file.allow=always",
+                "submodule",
+                "update",
+                "-q",
+                "--init",
+                "--recursive",
+            ])
+            .output()
+            .context("initialising submodules")?;
+    }
+    if keep_git_dir {
+        git(work).args(["repack", "-a", "-d", "-q"]).output()?;
+        std::fs::remove_file(work.join(".git/objects/info/alternates"))?;
+    } else {
+        remove_git_dirs(work)?;
+    }
+    Ok(tmp)
+}
+
+/// Every `.git` (the work dir's and the submodules') goes: the build sees files only.
+fn remove_git_dirs(dir: &Path) -> Result<()> {
+    let found: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() == ".git")
+        .map(|e| e.into_path())
+        .collect();
+    for path in found.iter().rev() {
+        if path.is_dir() {
+            std::fs::remove_dir_all(path)?;
+        } else if path.exists() {
+            std::fs::remove_file(path)?;
+        }
+    }
+    Ok(())
+}
+
+/// A revision must look like a full object name before it reaches git's command line.
+pub fn check_rev(rev: &str) -> Result<()> {
+    if rev.len() != 40 || !rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("Invalid revision {rev:?}");
+    }
+    Ok(())
+}

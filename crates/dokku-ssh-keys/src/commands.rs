@@ -1,0 +1,252 @@
+//! `ssh-keys:*` commands and the triggers through which other plugins (deploy keys) add
+//! and remove their own lines. This plugin is the only writer of `authorized_keys`.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use dokku_core::entry::parse;
+use dokku_core::env::{self, Roots};
+use dokku_core::fs::{FileLock, read_optional, write_atomic};
+use dokku_core::{Error, log};
+
+use crate::keys::{self, Entry, OPTIONS};
+
+struct AuthorizedKeys {
+    path: PathBuf,
+}
+
+impl AuthorizedKeys {
+    fn from_env() -> AuthorizedKeys {
+        AuthorizedKeys {
+            path: Roots::from_env().dokku_root.join(".ssh/authorized_keys"),
+        }
+    }
+
+    fn lock(&self) -> Result<FileLock> {
+        FileLock::wait(&self.path.with_file_name(".authorized_keys.lock"))
+    }
+
+    fn lines(&self) -> Result<Vec<String>> {
+        Ok(read_optional(&self.path)?
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect())
+    }
+
+    fn entries(&self) -> Result<Vec<Entry>> {
+        Ok(self
+            .lines()?
+            .iter()
+            .filter_map(|l| Entry::parse(l))
+            .collect())
+    }
+
+    fn write(&self, lines: &[String]) -> Result<()> {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        write_atomic(&self.path, text.as_bytes(), 0o600)
+    }
+
+    /// Appends a key under `name`, refusing a duplicate name or fingerprint.
+    fn add(&self, name: &str, text: &str) -> Result<String> {
+        let (key, fingerprint) = keys::validate(text)?;
+        let dokku_bin = dokku_bin()?;
+        let _lock = self.lock()?;
+        let entries = self.entries()?;
+        if entries.iter().any(|e| e.name == name) {
+            bail!("Duplicate ssh key name: {name}");
+        }
+        if let Some(e) = entries.iter().find(|e| e.fingerprint == fingerprint) {
+            bail!(
+                "Duplicate ssh public key specified: it is already added as {}",
+                e.name
+            );
+        }
+        let mut lines = self.lines()?;
+        lines.push(
+            Entry {
+                fingerprint: fingerprint.clone(),
+                name: name.to_string(),
+                options: OPTIONS.to_string(),
+                key,
+            }
+            .render(&dokku_bin),
+        );
+        self.write(&lines)?;
+        Ok(fingerprint)
+    }
+
+    /// Removes the lines `matches` picks; lines this plugin did not write are kept.
+    fn remove(&self, what: &str, matches: impl Fn(&Entry) -> bool) -> Result<()> {
+        let _lock = self.lock()?;
+        let lines = self.lines()?;
+        let kept: Vec<String> = lines
+            .iter()
+            .filter(|l| !Entry::parse(l).is_some_and(|e| matches(&e)))
+            .cloned()
+            .collect();
+        if kept.len() == lines.len() {
+            bail!("No ssh key found for {what}");
+        }
+        self.write(&kept)
+    }
+}
+
+/// The dispatcher sshd runs for every key; its path goes into a shell command line.
+fn dokku_bin() -> Result<String> {
+    let bin = env::var(env::DOKKU_BIN).unwrap_or_else(|| "/usr/local/bin/dokku".into());
+    if !bin.starts_with('/')
+        || !bin
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+    {
+        bail!("The dokku path {bin:?} cannot be put in authorized_keys safely");
+    }
+    Ok(bin)
+}
+
+/// A key from FILE, or from stdin when it is a pipe (never a waiting terminal).
+fn read_key(file: Option<&str>) -> Result<String> {
+    if let Some(file) = file {
+        return std::fs::read_to_string(file).with_context(|| format!("reading {file}"));
+    }
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        bail!("No key specified via file or pipe");
+    }
+    let mut text = String::new();
+    stdin.read_to_string(&mut text).context("reading the key")?;
+    Ok(text)
+}
+
+#[derive(Parser)]
+struct Add {
+    #[arg(value_name = "NAME")]
+    name: String,
+    #[arg(value_name = "FILE")]
+    file: Option<String>,
+}
+
+pub fn add(args: &[String]) -> Result<()> {
+    let cmd: Add = parse("ssh-keys:add", args)?;
+    if !keys::valid_name(&cmd.name) {
+        bail!(
+            "Invalid key name {:?}: letters, digits, '-', '_', '.' and '@', starting with a letter or digit",
+            cmd.name
+        );
+    }
+    let text = read_key(cmd.file.as_deref())?;
+    let fingerprint = AuthorizedKeys::from_env().add(&cmd.name, &text)?;
+    log::data(&fingerprint);
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Remove {
+    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "name")]
+    fingerprint: Option<String>,
+    #[arg(value_name = "NAME", required_unless_present = "fingerprint")]
+    name: Option<String>,
+}
+
+pub fn remove(args: &[String]) -> Result<()> {
+    let cmd: Remove = parse("ssh-keys:remove", args)?;
+    let file = AuthorizedKeys::from_env();
+    match (cmd.fingerprint, cmd.name) {
+        (Some(fp), _) => file.remove(&fp, |e| e.fingerprint == fp)?,
+        (None, Some(name)) => file.remove(&name, |e| e.name == name)?,
+        (None, None) => bail!("Specify a key name or --fingerprint"),
+    }
+    log::info1_quiet("Key removed");
+    Ok(())
+}
+
+#[derive(Parser)]
+struct List {
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    format: String,
+    #[arg(value_name = "NAME")]
+    name: Option<String>,
+}
+
+pub fn list(args: &[String]) -> Result<()> {
+    let cmd: List = parse("ssh-keys:list", args)?;
+    let entries: Vec<Entry> = AuthorizedKeys::from_env()
+        .entries()?
+        .into_iter()
+        .filter(|e| cmd.name.as_ref().is_none_or(|n| *n == e.name))
+        .collect();
+    if cmd.format == "json" {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "fingerprint": e.fingerprint,
+                    "name": e.name,
+                    "SSHCOMMAND_ALLOWED_KEYS": e.options,
+                    "public-key": e.key,
+                })
+            })
+            .collect();
+        log::data(&serde_json::to_string(&rows)?);
+        return Ok(());
+    }
+    if entries.is_empty() {
+        log::warn("No public keys found.");
+        return Err(Error::Exit(1).into());
+    }
+    for e in entries {
+        log::data(&format!(
+            "{} NAME=\"{}\" SSHCOMMAND_ALLOWED_KEYS=\"{}\"",
+            e.fingerprint, e.name, e.options
+        ));
+    }
+    Ok(())
+}
+
+fn stdin_text() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the key")?;
+    Ok(text)
+}
+
+/// `ssh-keys-add NAME` (key on stdin): prints the fingerprint. For plugins such as deploy
+/// keys, whose names (`deploy:...`) never clash with an admin's.
+pub fn trigger_add(args: &[String]) -> Result<()> {
+    let [name] = args else {
+        bail!("ssh-keys-add: expected NAME")
+    };
+    if !keys::valid_internal_name(name) {
+        bail!("Invalid key name {name:?}");
+    }
+    let fingerprint = AuthorizedKeys::from_env().add(name, &stdin_text()?)?;
+    log::raw(fingerprint.as_bytes());
+    Ok(())
+}
+
+/// `ssh-keys-remove FINGERPRINT`.
+pub fn trigger_remove(args: &[String]) -> Result<()> {
+    let [fp] = args else {
+        bail!("ssh-keys-remove: expected FINGERPRINT")
+    };
+    AuthorizedKeys::from_env().remove(fp, |e| e.fingerprint == *fp)
+}
+
+/// `ssh-keys-fingerprint` (key on stdin): validates it and prints its fingerprint.
+pub fn trigger_fingerprint(_args: &[String]) -> Result<()> {
+    let (_, fingerprint) = keys::validate(&stdin_text()?)?;
+    log::raw(fingerprint.as_bytes());
+    Ok(())
+}
+
+/// `ssh-keys-list`: `FINGERPRINT NAME` lines.
+pub fn trigger_list(_args: &[String]) -> Result<()> {
+    for e in AuthorizedKeys::from_env().entries()? {
+        log::data(&format!("{} {}", e.fingerprint, e.name));
+    }
+    Ok(())
+}
