@@ -11,10 +11,14 @@ mod config;
 mod dispatch;
 /// Domains: global and app vhosts, validation, ownership, the proxy's triggers.
 mod domains;
+/// The git plugin without SSH: repositories, hook, properties, from-archive, sync.
+mod git;
 /// install.sh into a temp root: hermetic, idempotent, ends with a working `dokku`.
 mod install;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
+/// ssh-keys: authorized_keys lines, key validation, duplicates.
+mod ssh_keys;
 /// Storage and volumes: bind mounts, named volumes, path rules, docker args, data kept.
 mod storage;
 /// Third-party plugins (bash and compiled Rust) behave like built-ins.

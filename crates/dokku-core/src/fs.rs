@@ -12,6 +12,17 @@ use crate::error::Error;
 /// Writes `contents` to `path` so readers see the old file or the new one, never a mix:
 /// a temp file in the same directory, fsync, rename, then fsync of the directory.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    write_atomic_owned(path, contents, mode, None)
+}
+
+/// [`write_atomic`], with the new file given to `owner` (uid, gid) before it appears: a
+/// file root writes for the dokku user (`authorized_keys`) is never briefly root's.
+pub fn write_atomic_owned(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<()> {
     let dir = path
         .parent()
         .with_context(|| format!("{} has no parent directory", path.display()))?;
@@ -24,6 +35,9 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let result = (|| -> io::Result<()> {
         tmp.1.write_all(contents)?;
         tmp.1.set_permissions(fs::Permissions::from_mode(mode))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&tmp.1, Some(uid), Some(gid))?;
+        }
         tmp.1.sync_all()?;
         fs::rename(&tmp.0, path)?;
         File::open(dir)?.sync_all()

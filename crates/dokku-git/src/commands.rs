@@ -101,6 +101,7 @@ pub fn hook(args: &[String]) -> Result<()> {
     {
         log::info1(&format!("Set {pushed} as deploy-branch"));
         properties(&roots).set(app.as_str(), "deploy-branch", pushed)?;
+        repo::point_head(&roots, app.as_str())?;
         branch = pushed.to_string();
     }
     let deploy_ref = format!("refs/heads/{branch}");
@@ -228,7 +229,11 @@ pub fn set(args: &[String]) -> Result<()> {
     let props = properties(&roots);
     let Some(value) = rest.next() else {
         log::info2_quiet(&format!("Unsetting {key}"));
-        return props.delete(&slot, &key);
+        props.delete(&slot, &key)?;
+        if key == "deploy-branch" && slot != GLOBAL && repo::is_initialized(&roots, &slot) {
+            repo::point_head(&roots, &slot)?;
+        }
+        return Ok(());
     };
     match key.as_str() {
         "deploy-branch" if !repo::valid_branch(&value) => {
@@ -250,7 +255,11 @@ pub fn set(args: &[String]) -> Result<()> {
         _ => {}
     }
     log::info2_quiet(&format!("Setting {key} to {value}"));
-    props.set(&slot, &key, &value)
+    props.set(&slot, &key, &value)?;
+    if key == "deploy-branch" && slot != GLOBAL && repo::is_initialized(&roots, &slot) {
+        repo::point_head(&roots, &slot)?;
+    }
+    Ok(())
 }
 
 fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {

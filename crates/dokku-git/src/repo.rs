@@ -67,10 +67,9 @@ pub fn is_initialized(roots: &Roots, app: &str) -> bool {
 pub fn initialize(roots: &Roots, app: &str) -> Result<()> {
     let dir = roots.app_dir(app);
     if !is_initialized(roots, app) {
-        git(&dir)
-            .args(["init", "-q", "--bare", "--initial-branch=master"])
-            .output()?;
+        git(&dir).args(["init", "-q", "--bare"]).output()?;
     }
+    point_head(roots, app)?;
     let dokku_bin = env::var(env::DOKKU_BIN).unwrap_or_else(|| "dokku".into());
     let hook = PRE_RECEIVE
         .replace(
@@ -80,6 +79,15 @@ pub fn initialize(roots: &Roots, app: &str) -> Result<()> {
         .replace("@DOKKU_BIN@", &shell_words::quote(&dokku_bin))
         .replace("@APP@", &shell_words::quote(app));
     write_atomic(&dir.join("hooks/pre-receive"), hook.as_bytes(), 0o755)
+}
+
+/// The bare repository's HEAD names the deploy branch, so a clone checks it out.
+pub fn point_head(roots: &Roots, app: &str) -> Result<()> {
+    let (branch, _) = deploy_branch(roots, app)?;
+    git(&roots.app_dir(app))
+        .args(["symbolic-ref", "HEAD", &format!("refs/heads/{branch}")])
+        .output()?;
+    Ok(())
 }
 
 /// The commit a ref names, if any.

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use dokku_core::entry::parse;
 use dokku_core::env::{self, Roots};
-use dokku_core::fs::{FileLock, read_optional, write_atomic};
+use dokku_core::fs::{FileLock, read_optional, write_atomic_owned};
 use dokku_core::{Error, log};
 
 use crate::keys::{self, Entry, OPTIONS};
@@ -44,9 +44,18 @@ impl AuthorizedKeys {
             .collect())
     }
 
+    /// sshd reads the file as the dokku user, so it belongs to whoever owns `.ssh`
+    /// (root runs `ssh-keys:add`).
     fn write(&self, lines: &[String]) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        write_atomic(&self.path, text.as_bytes(), 0o600)
+        let owner = self
+            .path
+            .parent()
+            .and_then(|dir| std::fs::metadata(dir).ok())
+            .map(|m| (m.uid(), m.gid()))
+            .filter(|_| nix::unistd::geteuid().is_root());
+        write_atomic_owned(&self.path, text.as_bytes(), 0o600, owner)
     }
 
     /// Appends a key under `name`, refusing a duplicate name or fingerprint.

@@ -1,0 +1,129 @@
+use std::process::Command;
+
+use dokku_test_support::TestHost;
+
+use crate::stderr;
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn new_apps_are_bare_repositories_with_the_hook() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let dir = host.roots.app_dir("demo");
+    assert_eq!(git(&dir, &["rev-parse", "--is-bare-repository"]), "true");
+    let hook = std::fs::read_to_string(dir.join("hooks/pre-receive")).unwrap();
+    assert!(
+        hook.ends_with(&format!(
+            "exec {} git-hook demo\n",
+            dokku_test_support::binary("dokku").display()
+        )),
+        "{hook}"
+    );
+    assert_eq!(
+        host.ok(["git:report", "demo", "--git-deploy-branch"]),
+        "master\n"
+    );
+}
+
+#[test]
+fn set_validates_and_report() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["git:set", "demo", "deploy-branch", "main"]);
+    assert_eq!(
+        git(&host.roots.app_dir("demo"), &["symbolic-ref", "HEAD"]),
+        "refs/heads/main"
+    );
+    host.ok(["git:set", "--global", "deploy-branch", "trunk"]);
+    assert_eq!(
+        host.ok(["git:report", "demo", "--git-global-deploy-branch"]),
+        "trunk\n"
+    );
+    let before = host.state();
+    for args in [
+        vec!["git:set", "demo", "deploy-branch", "bad..branch"],
+        vec!["git:set", "demo", "deploy-branch", "-x"],
+        vec!["git:set", "demo", "keep-git-dir", "maybe"],
+        vec!["git:set", "demo", "rev-env-var", "1BAD"],
+        vec!["git:set", "demo", "unknown", "x"],
+        vec!["git:set", "nope", "deploy-branch", "main"],
+        vec!["git:sync", "demo", "--upload-pack=touch /tmp/x"],
+        vec!["git:from-archive", "demo", "ftp://example.com/x.tar"],
+    ] {
+        let out = host.run(&args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(host.state(), before);
+}
+
+#[test]
+fn from_archive_and_sync_receive_code() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let src = host.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("index.html"), "hello").unwrap();
+    let tar = Command::new("tar")
+        .args(["-cz", "-C"])
+        .arg(&src)
+        .arg(".")
+        .output()
+        .unwrap();
+    let out = host
+        .dokku(["git:from-archive", "demo", "-"])
+        .write_stdin(tar.stdout)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", host.render(&out));
+    let repo = host.roots.app_dir("demo");
+    let rev = git(&repo, &["rev-parse", "refs/heads/master"]);
+    assert_eq!(git(&repo, &["show", "master:index.html"]), "hello");
+    assert_eq!(
+        host.ok(["config:get", "demo", "GIT_REV"]),
+        format!("{rev}\n")
+    );
+    assert_eq!(
+        host.ok(["apps:report", "demo", "--app-deploy-source"]),
+        "git-from-archive\n"
+    );
+
+    let upstream = host.path().join("upstream");
+    std::fs::create_dir_all(&upstream).unwrap();
+    git(&upstream, &["init", "-q", "-b", "release"]);
+    std::fs::write(upstream.join("app.txt"), "synced").unwrap();
+    git(&upstream, &["add", "-A"]);
+    git(&upstream, &["commit", "-q", "-m", "x"]);
+    let head = git(&upstream, &["rev-parse", "HEAD"]);
+    host.ok([
+        "git:sync",
+        "--build",
+        "demo",
+        upstream.to_str().unwrap(),
+        "release",
+    ]);
+    assert_eq!(git(&repo, &["rev-parse", "refs/heads/master"]), head);
+    assert_eq!(
+        host.ok(["config:get", "demo", "GIT_REV"]),
+        format!("{head}\n")
+    );
+}
