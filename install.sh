@@ -30,7 +30,7 @@ done
 log() { echo "-----> $*"; }
 fail() { echo " !     $*" >&2; exit 1; }
 
-APT_PACKAGES=(git openssh-server nginx docker.io ca-certificates procps)
+APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar)
 
 install_packages() {
   local missing=()
@@ -143,8 +143,51 @@ fi
 
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"
 
+# sshd from Debian's package: started here when nothing answers on port 22 (no init system).
+ensure_sshd() {
+  (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && return 0
+  log "Starting sshd"
+  mkdir -p /run/sshd
+  ssh-keygen -A >/dev/null
+  /usr/sbin/sshd
+  for _ in $(seq 1 40); do
+    (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && return 0
+    sleep 0.25
+  done
+  fail "sshd did not start on port 22"
+}
+
+# The sample job: the sample app's source, committed with a fixed date (so a second run
+# pushes nothing new), goes to the app `sample` by `git push` over SSH, as a user would.
+push_sample() {
+  local key=${DOKKU_SAMPLE_KEY:-$HOME/.ssh/dokku-sample_ed25519} work fingerprint
+  mkdir -p "$(dirname "$key")"
+  [[ -f $key ]] || ssh-keygen -q -t ed25519 -N "" -C "dokku-sample@$(hostname)" -f "$key"
+  fingerprint=$(ssh-keygen -E sha256 -lf "$key.pub" | awk '{print $2}')
+  "$PREFIX/bin/dokku" ssh-keys:list --format json | grep -qF "\"$fingerprint\"" ||
+    "$PREFIX/bin/dokku" ssh-keys:add sample-admin "$key.pub" >/dev/null
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  cp -R "$SRC/tests/fixtures/sample-app/." "$work"
+  export GIT_AUTHOR_NAME=dokku-rs GIT_AUTHOR_EMAIL=sample@dokku-rs GIT_AUTHOR_DATE="2026-01-01T00:00:00Z"
+  export GIT_COMMITTER_NAME=dokku-rs GIT_COMMITTER_EMAIL=sample@dokku-rs GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
+  git -C "$work" init -q -b main
+  git -C "$work" add -A
+  git -C "$work" commit -q -m "dokku-rs sample app"
+  GIT_SSH_COMMAND="ssh -i $key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new" \
+    git -C "$work" push "$DOKKU_SYSTEM_USER@127.0.0.1:sample" main
+  log "Pushed the sample app: git remote $DOKKU_SYSTEM_USER@$(hostname):sample, revision $(git -C "$work" rev-parse HEAD)"
+  log "URL: http://127.0.0.1 (served once the builder and scheduler of milestone 2 deploy it)"
+}
+
 if ((SAMPLE)); then
-  log "Sample job: an app named sample"
-  "$PREFIX/bin/dokku" apps:exists sample 2>/dev/null || "$PREFIX/bin/dokku" apps:create sample
+  if [[ $SYSTEM == 1 ]]; then
+    log "Sample job: git push of the sample app over SSH"
+    ensure_sshd
+    push_sample
+  else
+    log "Sample job: an app named sample"
+    "$PREFIX/bin/dokku" apps:exists sample 2>/dev/null || "$PREFIX/bin/dokku" apps:create sample
+  fi
   "$PREFIX/bin/dokku" apps:list
 fi

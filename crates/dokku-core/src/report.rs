@@ -129,6 +129,38 @@ impl Report {
     }
 }
 
+/// `<plugin>:report [APP]`: the named app's report, or every app's (with `--format json`,
+/// one object keyed by app name). `--global` is refused: plugins with global properties
+/// answer it before calling this.
+pub fn print_for_apps(
+    request: &ReportRequest,
+    roots: &crate::env::Roots,
+    plugin: &str,
+    build: impl Fn(&crate::AppName) -> Result<Report>,
+) -> Result<()> {
+    let apps = match request.app.as_deref() {
+        Some(crate::property::GLOBAL) => bail!("{plugin}:report has no global properties"),
+        Some(name) => vec![crate::app::verify(roots, name)?],
+        None => crate::app::list(roots)?,
+    };
+    if apps.is_empty() {
+        log::warn("You haven't deployed any applications yet");
+        return Ok(());
+    }
+    if request.json && request.app.is_none() {
+        let all: serde_json::Map<String, serde_json::Value> = apps
+            .iter()
+            .map(|a| Ok((a.to_string(), build(a)?.json_value())))
+            .collect::<Result<_>>()?;
+        log::data(&serde_json::Value::Object(all).to_string());
+        return Ok(());
+    }
+    for app in apps {
+        build(&app)?.print(request)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

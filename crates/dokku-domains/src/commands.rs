@@ -262,30 +262,12 @@ fn app_report(domains: &Domains, app: &str) -> Result<Report> {
 pub fn report(args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     let domains = Domains::from_env();
-    let apps = match request.app.as_deref() {
-        Some(GLOBAL) => {
-            return global_rows(&domains, Report::new("global", "domains"))?.print(&request);
-        }
-        Some(name) => vec![app::verify(&domains.roots, name)?],
-        None => app::list(&domains.roots)?,
-    };
-    if request.json && request.app.is_none() {
-        let all: serde_json::Map<String, serde_json::Value> = apps
-            .iter()
-            .map(|a| {
-                Ok((
-                    a.to_string(),
-                    app_report(&domains, a.as_str())?.json_value(),
-                ))
-            })
-            .collect::<Result<_>>()?;
-        log::data(&serde_json::Value::Object(all).to_string());
-        return Ok(());
+    if request.app.as_deref() == Some(GLOBAL) {
+        return global_rows(&domains, Report::new("global", "domains"))?.print(&request);
     }
-    for app in apps {
-        app_report(&domains, app.as_str())?.print(&request)?;
-    }
-    Ok(())
+    dokku_core::report::print_for_apps(&request, &domains.roots, "domains", |app| {
+        app_report(&domains, app.as_str())
+    })
 }
 
 fn first(args: &[String]) -> Result<&str> {

@@ -295,15 +295,7 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
 pub fn report(args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     let roots = Roots::from_env();
-    let apps = match request.app.as_deref() {
-        Some(GLOBAL) => bail!("git:report takes an app"),
-        Some(name) => vec![app::verify(&roots, name)?],
-        None => app::list(&roots)?,
-    };
-    for app in apps {
-        app_report(&roots, &app)?.print(&request)?;
-    }
-    Ok(())
+    dokku_core::report::print_for_apps(&request, &roots, "git", |app| app_report(&roots, app))
 }
 
 #[derive(Parser)]

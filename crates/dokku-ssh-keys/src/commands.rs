@@ -25,7 +25,23 @@ impl AuthorizedKeys {
     }
 
     fn lock(&self) -> Result<FileLock> {
-        FileLock::wait(&self.path.with_file_name(".authorized_keys.lock"))
+        let path = self.path.with_file_name(".authorized_keys.lock");
+        let lock = FileLock::wait(&path)?;
+        if let Some((uid, gid)) = self.owner() {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+        }
+        Ok(lock)
+    }
+
+    /// When root writes, files go to the owner of `.ssh` (the dokku user), who must be
+    /// able to take the lock and sshd reads the keys as.
+    fn owner(&self) -> Option<(u32, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        self.path
+            .parent()
+            .and_then(|dir| std::fs::metadata(dir).ok())
+            .map(|m| (m.uid(), m.gid()))
+            .filter(|_| nix::unistd::geteuid().is_root())
     }
 
     fn lines(&self) -> Result<Vec<String>> {
@@ -44,18 +60,9 @@ impl AuthorizedKeys {
             .collect())
     }
 
-    /// sshd reads the file as the dokku user, so it belongs to whoever owns `.ssh`
-    /// (root runs `ssh-keys:add`).
     fn write(&self, lines: &[String]) -> Result<()> {
-        use std::os::unix::fs::MetadataExt;
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        let owner = self
-            .path
-            .parent()
-            .and_then(|dir| std::fs::metadata(dir).ok())
-            .map(|m| (m.uid(), m.gid()))
-            .filter(|_| nix::unistd::geteuid().is_root());
-        write_atomic_owned(&self.path, text.as_bytes(), 0o600, owner)
+        write_atomic_owned(&self.path, text.as_bytes(), 0o600, self.owner())
     }
 
     /// Appends a key under `name`, refusing a duplicate name or fingerprint.

@@ -9,7 +9,7 @@ use dokku_core::entry::parse;
 use dokku_core::env::Roots;
 use dokku_core::fs::FileLock;
 use dokku_core::mount::Mount;
-use dokku_core::property::{GLOBAL, Properties};
+use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
 use dokku_core::{Error, log};
 
@@ -145,23 +145,7 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
 pub fn report(args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     let roots = Roots::from_env();
-    let apps = match request.app.as_deref() {
-        Some(GLOBAL) => bail!("storage:report has no global properties"),
-        Some(name) => vec![app::verify(&roots, name)?],
-        None => app::list(&roots)?,
-    };
-    if request.json && request.app.is_none() {
-        let all: serde_json::Map<String, serde_json::Value> = apps
-            .iter()
-            .map(|a| Ok((a.to_string(), app_report(&roots, a)?.json_value())))
-            .collect::<Result<_>>()?;
-        log::data(&serde_json::Value::Object(all).to_string());
-        return Ok(());
-    }
-    for app in apps {
-        app_report(&roots, &app)?.print(&request)?;
-    }
-    Ok(())
+    dokku_core::report::print_for_apps(&request, &roots, "storage", |app| app_report(&roots, app))
 }
 
 #[derive(Parser)]

@@ -11,7 +11,7 @@ use dokku_core::entry::parse;
 use dokku_core::env::Roots;
 use dokku_core::fs::{FileLock, read_optional, remove_dir_all_if_exists, write_atomic};
 use dokku_core::mount::{self, Mount};
-use dokku_core::property::{GLOBAL, Properties};
+use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
 use dokku_core::{Error, log};
 
@@ -297,23 +297,9 @@ fn app_report(volumes: &Volumes, app: &AppName) -> Result<Report> {
 pub fn report(args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     let volumes = Volumes::from_env();
-    let apps = match request.app.as_deref() {
-        Some(GLOBAL) => bail!("volume:report has no global properties"),
-        Some(name) => vec![app::verify(&volumes.roots, name)?],
-        None => app::list(&volumes.roots)?,
-    };
-    if request.json && request.app.is_none() {
-        let all: serde_json::Map<String, serde_json::Value> = apps
-            .iter()
-            .map(|a| Ok((a.to_string(), app_report(&volumes, a)?.json_value())))
-            .collect::<Result<_>>()?;
-        log::data(&serde_json::Value::Object(all).to_string());
-        return Ok(());
-    }
-    for app in apps {
-        app_report(&volumes, &app)?.print(&request)?;
-    }
-    Ok(())
+    dokku_core::report::print_for_apps(&request, &volumes.roots, "volume", |app| {
+        app_report(&volumes, app)
+    })
 }
 
 /// `docker-args-deploy` / `docker-args-run`: stdin passed on, then ` -v ...` for every
