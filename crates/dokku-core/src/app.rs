@@ -72,6 +72,13 @@ impl std::str::FromStr for AppName {
 }
 
 /// Does the app exist? Its directory under `$DOKKU_ROOT` is its existence.
+/// The app a git client names in `git-receive-pack 'app'` (quotes kept by older clients,
+/// a leading `/` from `ssh://host/app` remotes), shared by the git plugin and the
+/// deploy-keys rule so both read the same app.
+pub fn from_git_path(arg: &str) -> &str {
+    arg.trim_matches('\'').trim_start_matches('/')
+}
+
 pub fn exists(roots: &crate::env::Roots, app: &AppName) -> bool {
     roots.app_dir(app.as_str()).is_dir()
 }

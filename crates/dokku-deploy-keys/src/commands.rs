@@ -237,12 +237,6 @@ pub fn list(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The app a git command names: `'app'` arrives unquoted from the dispatcher; a leading
-/// `/` (from `ssh://host/app` remotes) is dropped.
-pub fn git_app(arg: &str) -> &str {
-    arg.trim_matches('\'').trim_start_matches('/')
-}
-
 /// `user-auth SSH_USER SSH_NAME COMMAND [ARGS...]`: a deploy key (its FINGERPRINT is
 /// allowed by some app) may only run git commands for the apps that allow it. Admin keys
 /// and local users pass. A non-zero exit is "Access denied".
@@ -256,7 +250,10 @@ pub fn user_auth(args: &[String]) -> Result<()> {
         return Ok(());
     }
     let command = args.get(2).map(String::as_str).unwrap_or_default();
-    let target = args.get(3).map(|a| git_app(a)).unwrap_or_default();
+    let target = args
+        .get(3)
+        .map(|a| app::from_git_path(a))
+        .unwrap_or_default();
     // Exactly `COMMAND APP`: no extra words, and no `--app` (which would name another app).
     let plain = args.len() == 4 && env::var(env::DOKKU_APP_NAME).is_none_or(|a| a.is_empty());
     if plain && GIT_COMMANDS.contains(&command) && apps.iter().any(|a| a == target) {

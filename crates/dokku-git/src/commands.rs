@@ -339,15 +339,7 @@ pub fn sync(args: &[String]) -> Result<()> {
     let Some(rev) = repo::rev_parse(&dir, "FETCH_HEAD")? else {
         bail!("{git_ref} is not a commit in {}", cmd.url);
     };
-    let (branch, _) = repo::deploy_branch(&roots, app.as_str())?;
-    if cmd.build {
-        Trigger::with_roots("receive-app", roots.clone())
-            .args([app.as_str(), rev.as_str()])
-            .stream()?;
-    }
-    git(&dir)
-        .args(["update-ref", &format!("refs/heads/{branch}"), &rev])
-        .output()?;
+    let branch = advance_deploy_branch(&roots, &app, &rev, cmd.build)?;
     log::info1_quiet(&format!("{app} {branch} is now at {rev}"));
     Ok(())
 }
@@ -429,15 +421,25 @@ pub fn from_archive(args: &[String]) -> Result<()> {
         commit = commit.args(["-p", &parent]);
     }
     let rev = commit.output()?.stdout_trimmed();
-    Trigger::with_roots("receive-app", roots.clone())
-        .args([app.as_str(), rev.as_str()])
-        .stream()?;
-    git(&dir)
-        .args(["update-ref", &format!("refs/heads/{branch}"), &rev])
-        .output()?;
+    advance_deploy_branch(&roots, &app, &rev, true)?;
     Trigger::with_roots("deploy-source-set", roots.clone())
         .args([app.as_str(), "git-from-archive", cmd.source.as_str()])
         .stream()
+}
+
+/// Builds `rev` first when asked (`receive-app`), then moves the deploy branch to it: a
+/// failed build leaves the branch where it was. Returns the branch.
+fn advance_deploy_branch(roots: &Roots, app: &AppName, rev: &str, build: bool) -> Result<String> {
+    if build {
+        Trigger::with_roots("receive-app", roots.clone())
+            .args([app.as_str(), rev])
+            .stream()?;
+    }
+    let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
+    git(&roots.app_dir(app.as_str()))
+        .args(["update-ref", &format!("refs/heads/{branch}"), rev])
+        .output()?;
+    Ok(branch)
 }
 
 fn public_key_path(roots: &Roots) -> std::path::PathBuf {
