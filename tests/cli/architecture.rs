@@ -30,7 +30,7 @@ fn plugin_crates_depend_only_on_core() {
         .filter(|n| {
             n.starts_with("dokku-")
                 && !shared.contains(n)
-                && !["dokku-tests", "dokku-bench"].contains(n)
+                && !["dokku-tests", "dokku-bench", "dokku-root-helper"].contains(n)
         })
         .collect();
     assert!(plugin_crates.contains("dokku-apps"), "{plugin_crates:?}");

@@ -26,10 +26,14 @@ fn new_apps_are_bare_repositories_with_the_hook() {
     let dir = host.roots.app_dir("demo");
     assert_eq!(git(&dir, &["rev-parse", "--is-bare-repository"]), "true");
     let hook = std::fs::read_to_string(dir.join("hooks/pre-receive")).unwrap();
+    // The hook calls the git plugin itself: the push was authorised when it began.
     assert!(
         hook.ends_with(&format!(
             "exec {} git-hook demo\n",
-            dokku_test_support::binary("dokku").display()
+            host.roots
+                .plugin_enabled()
+                .join("git/subcommands/git-hook")
+                .display()
         )),
         "{hook}"
     );

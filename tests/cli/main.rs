@@ -1,4 +1,5 @@
-//! CLI suite: the real binaries against hermetic temp hosts (no docker, no root needed).
+//! CLI suite: the real binaries against hermetic temp hosts (no docker). The trust-boundary
+//! tests in `security` need root, to act as a second unix user.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 /// App lifecycle: create, destroy, rename, clone, locks, reports, name rules.
@@ -17,6 +18,8 @@ mod git;
 mod install;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
+/// Trust boundaries: every attack found on an installed host, as a regression test.
+mod security;
 /// ssh-keys: authorized_keys lines, key validation, duplicates.
 mod ssh_keys;
 /// Storage and volumes: bind mounts, named volumes, path rules, docker args, data kept.

@@ -5,6 +5,8 @@
 
 /// git push and fetch over SSH: admin keys, deploy keys, refusals, concurrency.
 mod push;
+/// Attacks over SSH: racing pushes, submodules that reach into the host, the root helper.
+mod security;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -46,8 +48,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts sshd for `host`; the session environment points `dokku` at the host's roots.
+/// Starts sshd for `host`, logging keys in as the user running the tests; the session
+/// environment points `dokku` at the host's roots.
 pub fn start_sshd(host: &TestHost) -> Sshd {
+    let user = String::from_utf8(run(Command::new("id").arg("-un")).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    start_sshd_for(host, &user)
+}
+
+/// Starts sshd for `host`, logging keys in as `user` (the host's dokku user).
+pub fn start_sshd_for(host: &TestHost, user: &str) -> Sshd {
     let sshd = require_tool("sshd", "apt-get install openssh-server (install.sh does)");
     require_tool("ssh", "apt-get install openssh-client");
     require_tool("git", "apt-get install git");
@@ -93,11 +105,11 @@ pub fn start_sshd(host: &TestHost) -> Sshd {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let user = String::from_utf8(run(Command::new("id").arg("-un")).stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    Sshd { child, port, user }
+    Sshd {
+        child,
+        port,
+        user: user.to_string(),
+    }
 }
 
 /// A client key pair; returns the private key path (`.pub` beside it).
@@ -194,4 +206,51 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// `git daemon` serving a directory's repositories on a free 127.0.0.1 port (a network
+/// remote a build may fetch submodules from); stopped when dropped.
+pub struct GitDaemon {
+    child: Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    pub fn serve(base: &Path) -> GitDaemon {
+        require_tool("git", "apt-get install git");
+        // The daemon itself, not `git daemon`, which would leave it running as a child.
+        let exec_path = run(Command::new("git").arg("--exec-path")).stdout;
+        let daemon = Path::new(String::from_utf8(exec_path).unwrap().trim()).join("git-daemon");
+        let port = free_port();
+        let child = Command::new(daemon)
+            .arg(format!("--base-path={}", base.display()))
+            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(base)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "git daemon did not listen on 127.0.0.1:{port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        GitDaemon { child, port }
+    }
+
+    pub fn url(&self, repo: &str) -> String {
+        format!("git://127.0.0.1:{}/{repo}", self.port)
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

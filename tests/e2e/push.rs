@@ -6,7 +6,7 @@ use dokku_test_support::TestHost;
 use crate::{Sshd, client_key, commit, head, start_sshd, text, work_repo};
 
 /// A host with sshd and an admin key named `admin`.
-fn setup() -> (TestHost, Sshd, PathBuf) {
+pub(crate) fn setup() -> (TestHost, Sshd, PathBuf) {
     let host = TestHost::new();
     let sshd = start_sshd(&host);
     let key = client_key(host.path(), "admin");
@@ -15,7 +15,7 @@ fn setup() -> (TestHost, Sshd, PathBuf) {
     (host, sshd, key)
 }
 
-fn make_plugin(host: &TestHost, name: &str, trigger: &str, body: &str) {
+pub(crate) fn make_plugin(host: &TestHost, name: &str, trigger: &str, body: &str) {
     let dir = host.path().join(format!("{name}-src"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -271,14 +271,19 @@ fn two_concurrent_pushes_end_consistently() {
 #[test]
 fn submodules_are_checked_out_for_the_build() {
     let (host, sshd, key) = setup();
-    let lib = host.path().join("lib-src");
+    let lib = host.path().join("served/lib-src");
     work_repo(&lib, "master");
+    let daemon = crate::GitDaemon::serve(&host.path().join("served"));
     let work = host.path().join("work");
     work_repo(&work, "master");
     let add = Command::new("git")
-        .args(["-c", "protocol.file.allow=always", "submodule", "add", "-q"])
-        .arg(&lib)
-        .arg("vendor/lib")
+        .args([
+            "submodule",
+            "add",
+            "-q",
+            &daemon.url("lib-src"),
+            "vendor/lib",
+        ])
         .current_dir(&work)
         .output()
         .unwrap();

@@ -12,6 +12,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "apps",
     description: "Manage apps",
     default_command: None,
+    keeps_root: false,
     commands: &[
         Command {
             name: "clone",

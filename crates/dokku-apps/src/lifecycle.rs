@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use dokku_core::env::Roots;
-use dokku_core::fs::{AppLock, LockMode, remove_dir_all_if_exists};
+use dokku_core::fs::{AppLock, AppPresence, LockMode, remove_dir_all_if_exists};
 use dokku_core::property::Properties;
 use dokku_core::trigger::Trigger;
 use dokku_core::{AppName, Error, log};
@@ -18,7 +18,10 @@ pub fn properties(roots: &Roots) -> Properties {
 
 /// Makes `$DOKKU_ROOT/<app>` (atomically: of two racing creates exactly one wins), records
 /// `created-at`, then lets every plugin set the app up through `post-create`.
+/// Holds the app's existence lock throughout, so a racing destroy of the same name waits
+/// for the app to be whole and never leaves half of it behind.
 pub fn create(roots: &Roots, app: &AppName) -> Result<()> {
+    let _presence = AppPresence::exclusive(&roots.lib_root, app.as_str())?;
     std::fs::create_dir_all(&roots.dokku_root)
         .with_context(|| format!("creating {}", roots.dokku_root.display()))?;
     let dir = roots.app_dir(app.as_str());
@@ -56,10 +59,17 @@ pub fn confirm_destroy(app: &AppName) -> Result<()> {
 
 /// Destroys an app under its lock: `pre-delete`, the scheduler stops and removes its
 /// containers, `post-delete` lets every plugin remove its state, then the app dir goes.
+/// The existence lock keeps every per-app write out until the app is gone (a write that
+/// waited then finds no app).
 pub fn destroy(roots: &Roots, app: &AppName) -> Result<()> {
     let _lock = AppLock::acquire(&roots.lib_root, app.as_str(), LockMode::Exclusive)?;
+    let presence = AppPresence::exclusive(&roots.lib_root, app.as_str())?;
+    if !dokku_core::app::exists(roots, app) {
+        return Err(Error::AppNotFound(app.to_string()).into());
+    }
     log::info1_quiet(&format!("Destroying {app} (including all add-ons)"));
-    teardown(roots, app)
+    teardown(roots, app)?;
+    presence.remove_file(&roots.lib_root, app.as_str())
 }
 
 fn teardown(roots: &Roots, app: &AppName) -> Result<()> {

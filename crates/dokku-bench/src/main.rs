@@ -38,7 +38,7 @@ fn main() -> Result<()> {
             bin_dir.join("dokku").display()
         );
     }
-    plugins::install_core(&roots, &source, &bin_dir, BinaryMode::Symlink)?;
+    plugins::install_core(&roots, &source, &bin_dir, BinaryMode::Link)?;
     let core = dokku_core::trigger::enabled_plugins(&roots).len();
     for i in 0..ENABLED_PLUGINS.saturating_sub(core) {
         generated_plugin(&roots, &format!("bench-{i:02}"))?;

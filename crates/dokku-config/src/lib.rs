@@ -15,6 +15,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "config",
     description: "Manage global and app-specific config vars",
     default_command: Some("show"),
+    keeps_root: false,
     commands: &[
         Command {
             name: "clear",

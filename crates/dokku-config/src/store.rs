@@ -4,8 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use dokku_core::app;
 use dokku_core::env::Roots;
-use dokku_core::fs::{FileLock, read_optional, remove_file_if_exists, write_atomic};
+use dokku_core::fs::{
+    FileLock, read_optional, remove_file_if_exists, remove_stale_temps, write_atomic,
+};
 use dokku_core::log;
 use dokku_core::property::{GLOBAL, Properties};
 
@@ -80,8 +83,15 @@ impl Store {
 
     /// Read-modify-write under the file's lock, so concurrent writers never lose a key.
     /// The file is rewritten only when `change` altered something.
+    /// An app's file is written only while the app exists (under its existence lock), so
+    /// a write racing `apps:destroy` never leaves secrets for a later app of that name.
     pub fn update<T>(&self, target: &Target, change: impl FnOnce(&mut Env) -> T) -> Result<T> {
+        let _app = match target {
+            Target::App(app) => Some(app::lock_existing(&self.roots, app)?),
+            Target::Global => None,
+        };
         let _lock = self.lock(target)?;
+        remove_stale_temps(&self.path(target))?;
         self.migrate_locked(target)?;
         let mut env = self.read(target)?;
         let before = env.clone();
@@ -190,6 +200,7 @@ impl Store {
     pub fn destroy(&self, app: &str) -> Result<()> {
         let target = Target::App(app.to_string());
         remove_file_if_exists(&self.path(&target))?;
+        remove_stale_temps(&self.path(&target))?;
         remove_file_if_exists(&self.dir(&target).join(".ENV.lock"))?;
         let _ = std::fs::remove_dir(self.dir(&target));
         self.properties().destroy_app(app)

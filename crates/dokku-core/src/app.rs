@@ -8,8 +8,12 @@ use crate::error::Error;
 pub const MAX_LEN: usize = 63;
 
 /// Words that would read as something else where app names appear: a CLI keyword, a
-/// property namespace marker, or the name of the image namespace.
-pub const RESERVED: &[&str] = &["all", "default", "dokku", "global", "help", "version"];
+/// property namespace marker, the name of the image namespace, or a file `$DOKKU_ROOT`
+/// keeps for itself beside the app directories (`dokkurc`, the global `tls`; its other
+/// files, `.ssh`, `.dokkurc`, `ENV`, `VHOST`, `HOSTNAME`, are no valid app name anyway).
+pub const RESERVED: &[&str] = &[
+    "all", "default", "dokku", "dokkurc", "global", "help", "tls", "version",
+];
 
 /// A validated app name: `^[a-z0-9][a-z0-9-]*$`, at most 63 bytes, not reserved.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -71,7 +75,6 @@ impl std::str::FromStr for AppName {
     }
 }
 
-/// Does the app exist? Its directory under `$DOKKU_ROOT` is its existence.
 /// The app a git client names in `git-receive-pack 'app'` (quotes kept by older clients,
 /// a leading `/` from `ssh://host/app` remotes), shared by the git plugin and the
 /// deploy-keys rule so both read the same app.
@@ -79,6 +82,7 @@ pub fn from_git_path(arg: &str) -> &str {
     arg.trim_matches('\'').trim_start_matches('/')
 }
 
+/// Does the app exist? Its directory under `$DOKKU_ROOT` is its existence.
 pub fn exists(roots: &crate::env::Roots, app: &AppName) -> bool {
     roots.app_dir(app.as_str()).is_dir()
 }
@@ -95,6 +99,20 @@ pub fn verify(roots: &crate::env::Roots, name: &str) -> Result<AppName, Error> {
         return Err(Error::AppNotFound(name.to_string()));
     }
     Ok(app)
+}
+
+/// Holds the app's existence lock (shared) and checks under it that the app exists: a
+/// per-app write made while the guard lives never lands after the app's destroy.
+pub fn lock_existing(
+    roots: &crate::env::Roots,
+    app: &str,
+) -> anyhow::Result<crate::fs::AppPresence> {
+    let name = AppName::parse(app)?;
+    let guard = crate::fs::AppPresence::shared(&roots.lib_root, name.as_str())?;
+    if !exists(roots, &name) {
+        return Err(Error::AppNotFound(app.to_string()).into());
+    }
+    Ok(guard)
 }
 
 /// Every existing app, sorted, filtered through `user-auth-app` when a plugin implements it.
@@ -156,7 +174,7 @@ mod tests {
         let too_long = "a".repeat(64);
         for bad in [
             "Demo", "a/b", "..", "a..b", "my app", "-app", "app.", "a.b", "a_b", "a;id", "$(id)",
-            "`id`", "a'b", "a\"b", "café", "app\n", &too_long, "global", "help",
+            "`id`", "a'b", "a\"b", "café", "app\n", &too_long, "global", "help", "dokkurc", "tls",
         ] {
             assert!(
                 matches!(AppName::parse(bad), Err(Error::InvalidAppName { .. })),

@@ -40,6 +40,10 @@ pub struct Plugin {
     pub description: &'static str,
     /// The subcommand a bare `dokku <plugin> ARGS` runs (`config` -> `show`); help if none.
     pub default_command: Option<&'static str>,
+    /// Run as root by root. Every other plugin binary started by root switches to the dokku
+    /// user before it does anything (see [`crate::privilege`]); one that keeps root manages
+    /// root's own files (the plugin tree) or switches itself once it has read root's input.
+    pub keeps_root: bool,
     pub commands: &'static [Command],
     pub triggers: &'static [TriggerEntry],
 }
@@ -93,6 +97,9 @@ pub fn exit(result: Result<i32>) -> ! {
 }
 
 fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
+    if !plugin.keeps_root {
+        crate::privilege::drop_to_system_user(&crate::env::Roots::from_env())?;
+    }
     let mut argv = argv.into_iter();
     let argv0 = argv.next().unwrap_or_default();
     let args: Vec<String> = argv

@@ -40,6 +40,11 @@ pub const DOKKU_COMMAND: &str = "DOKKU_COMMAND";
 /// Set by the dispatcher for `help --all`, so a plugin's `commands help` prints every command.
 pub const DOKKU_HELP_ALL: &str = "DOKKU_HELP_ALL";
 
+/// Set for the children of a process holding an app's deploy lock (the app's name).
+pub const DOKKU_DEPLOY_LOCKED: &str = "DOKKU_DEPLOY_LOCKED";
+/// Set for the children of a process holding an app's existence lock exclusively.
+pub const DOKKU_APP_LOCKED: &str = "DOKKU_APP_LOCKED";
+
 pub const SSH_ORIGINAL_COMMAND: &str = "SSH_ORIGINAL_COMMAND";
 pub const SSH_USER: &str = "SSH_USER";
 pub const SSH_NAME: &str = "SSH_NAME";
@@ -57,6 +62,22 @@ pub fn var(name: &str) -> Option<String> {
 
 pub fn var_os(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// Sets or removes a variable. Only for a process's first steps, before any thread starts
+/// (the dispatcher's setup, a plugin binary's switch to the dokku user).
+#[allow(unsafe_code)]
+pub fn set_early(key: &str, value: &str) {
+    // SAFETY: callers run before any thread is spawned, so nothing reads the environment
+    // concurrently.
+    unsafe { std::env::set_var(key, value) }
+}
+
+/// Removes a variable; the same rule as [`set_early`].
+#[allow(unsafe_code)]
+pub fn remove_early(key: &str) {
+    // SAFETY: as for `set_early`.
+    unsafe { std::env::remove_var(key) }
 }
 
 /// True when a flag variable is set to something other than empty, `0` or `false`.

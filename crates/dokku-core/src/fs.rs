@@ -3,10 +3,12 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::env;
 use crate::error::Error;
 
 /// Writes `contents` to `path` so readers see the old file or the new one, never a mix:
@@ -127,13 +129,56 @@ fn open_lock_file(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    // A lock file is never a link: one planted by another user is refused, not followed.
     OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))
+}
+
+/// True while `file` is still the file at `path`: a lock taken on a file that was then
+/// deleted (an app's destroy removes its lock files) guards nothing.
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(held), Ok(now)) => held.dev() == now.dev() && held.ino() == now.ino(),
+        _ => false,
+    }
+}
+
+/// Opens and locks `path` with `lock` (which may block), retrying when the file was
+/// replaced or removed while this process waited for it.
+fn lock_path(path: &Path, lock: impl Fn(&File) -> io::Result<()>) -> Result<File> {
+    loop {
+        let file = open_lock_file(path)?;
+        lock(&file).with_context(|| format!("locking {}", path.display()))?;
+        if still_at(&file, path) {
+            return Ok(file);
+        }
+    }
+}
+
+/// Removes the temp files that a killed [`write_atomic`] of `path` left behind. Call it
+/// while holding the lock that guards `path`'s writers: then none of them is live.
+pub fn remove_stale_temps(path: &Path) -> Result<()> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(());
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&prefix) && file.ends_with(".tmp") {
+            remove_file_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// A blocking `flock` on `path`, held for the value's lifetime: guards a short
@@ -145,10 +190,16 @@ pub struct FileLock {
 
 impl FileLock {
     pub fn wait(path: &Path) -> Result<FileLock> {
-        let file = open_lock_file(path)?;
-        file.lock()
-            .with_context(|| format!("locking {}", path.display()))?;
-        Ok(FileLock { _file: file })
+        Ok(FileLock {
+            _file: lock_path(path, File::lock)?,
+        })
+    }
+
+    /// A shared lock: any number of holders, none while an exclusive one is held.
+    pub fn shared(path: &Path) -> Result<FileLock> {
+        Ok(FileLock {
+            _file: lock_path(path, File::lock_shared)?,
+        })
     }
 }
 
@@ -161,11 +212,16 @@ pub enum LockMode {
     Wait,
 }
 
-/// An app's lock: `flock` on `$DOKKU_LIB_ROOT/data/apps/<app>/.deploy.flock`, held for the
-/// lifetime of the value. The kernel releases it if the process dies, so it never goes stale.
+/// An app's deploy lock: `flock` on `$DOKKU_LIB_ROOT/data/apps/<app>/.deploy.flock`, held
+/// for the lifetime of the value. The kernel releases it if the process dies, so it never
+/// goes stale. The holder's children (the pipeline's triggers, git's hook) may run under
+/// it: after [`AppLock::share_with_children`], [`env::DOKKU_DEPLOY_LOCKED`] tells them
+/// their parent holds it.
 #[derive(Debug)]
 pub struct AppLock {
-    file: File,
+    /// `None` when a parent process holds the lock for this one.
+    file: Option<File>,
+    shared: bool,
 }
 
 impl AppLock {
@@ -173,34 +229,50 @@ impl AppLock {
         lib_root.join("data/apps").join(app).join(".deploy.flock")
     }
 
+    /// True when this process runs inside a deploy of `app` that its parent holds.
+    fn inherited(lib_root: &Path, app: &str) -> bool {
+        env::var(env::DOKKU_DEPLOY_LOCKED).as_deref() == Some(app)
+            && AppLock::is_held(lib_root, app)
+    }
+
     pub fn acquire(lib_root: &Path, app: &str, mode: LockMode) -> Result<AppLock> {
-        let path = AppLock::path_for(lib_root, app);
-        let file = open_lock_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => match mode {
-                LockMode::Exclusive => {
-                    return Err(Error::Locked(format!(
-                        "{app} is currently being deployed or changed by another command; try again when it finishes"
-                    ))
-                    .into());
-                }
-                LockMode::Wait => {
-                    crate::log::info1_quiet(&format!(
-                        "{app} currently has a deploy lock in place. Waiting..."
-                    ));
-                    file.lock()
-                        .with_context(|| format!("locking {}", path.display()))?;
-                }
-            },
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {}", path.display()));
-            }
+        if AppLock::inherited(lib_root, app) {
+            return Ok(AppLock {
+                file: None,
+                shared: false,
+            });
         }
-        let lock = AppLock { file };
-        lock.file.set_len(0)?;
-        (&lock.file).write_all(format!("{}\n", std::process::id()).as_bytes())?;
-        Ok(lock)
+        let path = AppLock::path_for(lib_root, app);
+        let file = match try_lock_path(&path)? {
+            Some(file) => file,
+            None if mode == LockMode::Exclusive => {
+                return Err(Error::Locked(format!(
+                    "{app} is currently being deployed or changed by another command; try again when it finishes"
+                ))
+                .into());
+            }
+            None => {
+                crate::log::info1_quiet(&format!(
+                    "{app} currently has a deploy lock in place. Waiting..."
+                ));
+                lock_path(&path, File::lock)?
+            }
+        };
+        file.set_len(0)?;
+        (&file).write_all(format!("{}\n", std::process::id()).as_bytes())?;
+        Ok(AppLock {
+            file: Some(file),
+            shared: false,
+        })
+    }
+
+    /// Lets the processes this one starts from now on (a deploy's triggers and hooks) run
+    /// under this lock instead of being refused by it. Call it while single-threaded.
+    pub fn share_with_children(&mut self, app: &str) {
+        if self.file.is_some() {
+            env::set_early(env::DOKKU_DEPLOY_LOCKED, app);
+            self.shared = true;
+        }
     }
 
     /// `apps:lock`'s marker: while it exists, deploys are refused.
@@ -237,7 +309,93 @@ impl AppLock {
 impl Drop for AppLock {
     fn drop(&mut self) {
         // The holder's PID is only meaningful while held; the kernel drops the flock itself.
-        let _ = self.file.set_len(0);
+        if let Some(file) = &self.file {
+            let _ = file.set_len(0);
+        }
+        if self.shared {
+            env::remove_early(env::DOKKU_DEPLOY_LOCKED);
+        }
+    }
+}
+
+/// Like [`lock_path`] without waiting: `None` when another process holds the lock.
+fn try_lock_path(path: &Path) -> Result<Option<File>> {
+    loop {
+        let file = open_lock_file(path)?;
+        match file.try_lock() {
+            Ok(()) if still_at(&file, path) => return Ok(Some(file)),
+            Ok(()) => continue,
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+    }
+}
+
+/// The lock on an app's existence (`data/apps/.locks/<app>`, outside the app's own data,
+/// which its destroy removes while holding this lock). Create, destroy and
+/// rename hold it exclusively; every per-app write holds it shared and checks under it
+/// that the app still exists, so no write lands after a destroy (where it would seed a
+/// later app of the same name). Children of the exclusive holder (the triggers of create
+/// and destroy) run under it: [`env::DOKKU_APP_LOCKED`] tells them. Create and destroy run
+/// in single-threaded plugin processes, where setting it is sound.
+#[derive(Debug)]
+pub struct AppPresence {
+    lock: Option<FileLock>,
+    exclusive: bool,
+}
+
+impl AppPresence {
+    fn path(lib_root: &Path, app: &str) -> PathBuf {
+        lib_root.join("data/apps/.locks").join(app)
+    }
+
+    /// Ends a destroy: the lock file goes, while still held. A process that was waiting
+    /// for it then takes a new one and finds no app.
+    pub fn remove_file(&self, lib_root: &Path, app: &str) -> Result<()> {
+        remove_file_if_exists(&AppPresence::path(lib_root, app))
+    }
+
+    fn held_by_parent(app: &str) -> bool {
+        env::var(env::DOKKU_APP_LOCKED).as_deref() == Some(app)
+    }
+
+    pub fn exclusive(lib_root: &Path, app: &str) -> Result<AppPresence> {
+        if AppPresence::held_by_parent(app) {
+            return Ok(AppPresence {
+                lock: None,
+                exclusive: false,
+            });
+        }
+        let lock = FileLock::wait(&AppPresence::path(lib_root, app))?;
+        env::set_early(env::DOKKU_APP_LOCKED, app);
+        Ok(AppPresence {
+            lock: Some(lock),
+            exclusive: true,
+        })
+    }
+
+    pub fn shared(lib_root: &Path, app: &str) -> Result<AppPresence> {
+        if AppPresence::held_by_parent(app) {
+            return Ok(AppPresence {
+                lock: None,
+                exclusive: false,
+            });
+        }
+        let lock = FileLock::shared(&AppPresence::path(lib_root, app))?;
+        Ok(AppPresence {
+            lock: Some(lock),
+            exclusive: false,
+        })
+    }
+}
+
+impl Drop for AppPresence {
+    fn drop(&mut self) {
+        if self.lock.is_some() && self.exclusive {
+            env::remove_early(env::DOKKU_APP_LOCKED);
+        }
     }
 }
 

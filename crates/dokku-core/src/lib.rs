@@ -13,6 +13,7 @@
 //! - [`cmd`]: child processes (argv vectors, never a shell); [`trigger`]: the trigger runner.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree.
 //! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
+//! - [`privilege`]: root switches to the dokku user before touching its trees.
 #![allow(clippy::disallowed_methods)]
 
 pub mod app;
@@ -25,6 +26,7 @@ pub mod log;
 pub mod manifest;
 pub mod mount;
 pub mod plugins;
+pub mod privilege;
 pub mod property;
 pub mod report;
 pub mod trigger;

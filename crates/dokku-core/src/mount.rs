@@ -8,8 +8,26 @@ use anyhow::{Result, bail};
 use crate::env::Roots;
 
 /// Host directories that are never mounted into an app (nor any directory holding them):
-/// the system's configuration and pseudo filesystems, and docker's own state.
-const FORBIDDEN: &[&str] = &["/etc", "/proc", "/sys", "/dev", "/boot", "/var/lib/docker"];
+/// the system's configuration, programs and libraries, pseudo filesystems, runtime sockets
+/// (docker's among them), root's home, and docker's own state.
+const FORBIDDEN: &[&str] = &[
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var/lib/docker",
+    "/var/run",
+];
 
 /// Options docker accepts on `-v`.
 const OPTIONS: &[&str] = &[
@@ -126,35 +144,69 @@ fn normalise(path: &str, what: &str) -> Result<PathBuf> {
 
 /// A host directory that may be mounted. Refused: `/`, system directories (and any
 /// directory that contains one), `$DOKKU_ROOT` (keys and repositories) and anything of
-/// `$DOKKU_LIB_ROOT` but the data plugins keep for apps.
+/// `$DOKKU_LIB_ROOT` but the data plugins keep for apps. The rules apply to the path as
+/// written and to where it leads once links are resolved (docker follows them), and they
+/// are checked again each time the mount reaches docker.
 pub fn host_path(path: &str, roots: &Roots) -> Result<PathBuf> {
     let host = normalise(path, "host")?;
+    check_host(&host, &host, roots, false)?;
+    check_host(&host, &resolve(&host), roots, true)?;
+    Ok(host)
+}
+
+fn check_host(shown: &Path, host: &Path, roots: &Roots, canonical: bool) -> Result<()> {
     let refuse = || {
         bail!(
             "Refusing to mount {}: it holds the host's own files",
-            host.display()
+            shown.display()
         )
     };
     if host == Path::new("/") {
         return refuse();
     }
     for system in FORBIDDEN.iter().map(Path::new) {
-        if host.starts_with(system) || system.starts_with(&host) {
+        if host.starts_with(system) || system.starts_with(host) {
             return refuse();
         }
     }
-    let dokku_root = normalise(&roots.dokku_root.to_string_lossy(), "host")?;
-    if host.starts_with(&dokku_root) || dokku_root.starts_with(&host) {
+    let root = |p: &Path| -> Result<PathBuf> {
+        let p = normalise(&p.to_string_lossy(), "host")?;
+        Ok(if canonical { resolve(&p) } else { p })
+    };
+    let dokku_root = root(&roots.dokku_root)?;
+    if host.starts_with(&dokku_root) || dokku_root.starts_with(host) {
         return refuse();
     }
-    let lib_root = normalise(&roots.lib_root.to_string_lossy(), "host")?;
+    let lib_root = root(&roots.lib_root)?;
     let app_data = ["data/storage", "data/volumes"]
         .iter()
         .any(|d| host.starts_with(lib_root.join(d)) && host != lib_root.join(d));
-    if (host.starts_with(&lib_root) && !app_data) || lib_root.starts_with(&host) {
+    if (host.starts_with(&lib_root) && !app_data) || lib_root.starts_with(host) {
         return refuse();
     }
-    Ok(host)
+    Ok(())
+}
+
+/// `path` with every link resolved: the deepest part that exists, canonicalised, then the
+/// rest as written (docker creates missing directories).
+fn resolve(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canonical) = existing.canonicalize() {
+            return rest.iter().rev().fold(canonical, |p, part| p.join(part));
+        }
+        match (
+            existing.file_name().map(ToOwned::to_owned),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
 }
 
 /// A path inside the container: absolute, normal, not `/`.
@@ -214,10 +266,35 @@ mod tests {
             "/srv/a",
             "/srv/a:/b:/c:ro",
             "/srv/a:/b:bogus",
+            "/var/run/docker.sock:/var/run/docker.sock",
+            "/run:/data",
+            "/usr:/data",
+            "/bin:/data",
+            "/lib:/data",
+            "/root/.ssh:/data",
             "/srv/a\nb:/data",
             "",
         ] {
             assert!(Mount::parse(bad, &roots()).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn links_are_judged_by_where_they_lead() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut roots = Roots::under(dir.path());
+        roots.dokku_root = dir.path().join("home");
+        let storage = roots.lib_root.join("data/storage");
+        std::fs::create_dir_all(&storage).unwrap();
+        std::fs::create_dir_all(&roots.dokku_root).unwrap();
+        std::os::unix::fs::symlink("/etc", storage.join("etc-link")).unwrap();
+        std::os::unix::fs::symlink(&roots.dokku_root, storage.join("home-link")).unwrap();
+        for bad in ["etc-link", "etc-link/ssl", "home-link/.ssh"] {
+            let spec = format!("{}/{bad}:/data", storage.display());
+            assert!(Mount::parse(&spec, &roots).is_err(), "{spec} accepted");
+        }
+        std::fs::create_dir_all(storage.join("real")).unwrap();
+        let ok = format!("{}/real/new:/data", storage.display());
+        assert!(Mount::parse(&ok, &roots).is_ok());
     }
 }

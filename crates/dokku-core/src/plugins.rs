@@ -13,15 +13,38 @@ use crate::env::Roots;
 use crate::fs::{copy_tree, remove_dir_all_if_exists};
 use crate::manifest::Manifest;
 
-/// Plugin names are directory names: no path tricks.
+/// Plugin names are directory names and command prefixes: the app-name rules (lowercase
+/// letters, digits and `-`, starting with a letter or digit, at most 63), plus `_` for
+/// Dokku's ordered core names (`00_dokku-standard`).
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && !name.starts_with('.')
+    let ok = name.len() <= crate::app::MAX_LEN
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !ok {
+        bail!(
+            "Invalid plugin name '{name}': lowercase letters, digits, '_' and '-', starting with a letter or digit"
+        );
+    }
+    Ok(())
+}
+
+/// Trigger and subcommand names are file names in a plugin's directory: no path tricks,
+/// nothing an argument parser would take for a flag.
+pub fn validate_entry_name(name: &str) -> Result<()> {
+    let ok = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
     if !ok {
-        bail!("Invalid plugin name '{name}': use letters, digits, '.', '_' and '-'");
+        bail!("Invalid name '{name}': use letters, digits, '.', '_' and '-'");
     }
     Ok(())
 }
@@ -145,14 +168,14 @@ pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
         names.push(&commands);
     }
     for name in names {
-        validate_name(name)?;
+        validate_entry_name(name)?;
         relink(&root_target, &plugin_dir.join(name))?;
     }
     if !entry.subcommands.is_empty() {
         fs::create_dir_all(&subcommands)?;
     }
     for name in &entry.subcommands {
-        validate_name(name)?;
+        validate_entry_name(name)?;
         relink(&sub_target, &subcommands.join(name))?;
     }
     Ok(())
@@ -163,8 +186,10 @@ pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
 pub enum BinaryMode {
     /// Copy the binary (install.sh: the plugin dir stands on its own).
     Copy,
-    /// Link to the build output (tests and benchmarks: no copying of large files).
-    Symlink,
+    /// Hard-link the build output (tests and benchmarks: no copying of large files), or
+    /// copy it when it lies on another filesystem. Never a symlink: the dispatcher runs only
+    /// executables whose real path lies inside their plugin's directory.
+    Link,
 }
 
 /// What installing the core plugins changed.
@@ -222,7 +247,13 @@ pub fn install_core(
                     fs::copy(&binary, bin.join(&entry.binary))
                         .with_context(|| format!("copying {}", binary.display()))?;
                 }
-                BinaryMode::Symlink => symlink(binary.canonicalize()?, bin.join(&entry.binary))?,
+                BinaryMode::Link => {
+                    let dest = bin.join(&entry.binary);
+                    if fs::hard_link(&binary, &dest).is_err() {
+                        fs::copy(&binary, &dest)
+                            .with_context(|| format!("copying {}", binary.display()))?;
+                    }
+                }
             }
         }
         link_entrypoints(&staged)?;
@@ -328,7 +359,7 @@ triggers = ["post-delete"]
         let dir = tempfile::tempdir().unwrap();
         let roots = Roots::under(dir.path());
         let (src, bin) = source(dir.path());
-        install_core(&roots, &src, &bin, BinaryMode::Symlink).unwrap();
+        install_core(&roots, &src, &bin, BinaryMode::Link).unwrap();
         let toml = fs::read_to_string(src.join("apps/plugin.toml")).unwrap();
         write_atomic(
             &src.join("apps/plugin.toml"),
@@ -336,7 +367,7 @@ triggers = ["post-delete"]
             0o644,
         )
         .unwrap();
-        let again = install_core(&roots, &src, &bin, BinaryMode::Symlink).unwrap();
+        let again = install_core(&roots, &src, &bin, BinaryMode::Link).unwrap();
         assert_eq!(again.installed, ["apps"]);
         assert!(
             !roots
@@ -372,5 +403,16 @@ triggers = ["post-delete"]
         assert!(!is_enabled(&roots, "hello"));
         assert!(enable(&roots, "missing").is_err());
         assert!(enable(&roots, "../x").is_err());
+        for bad in ["-x", "X", "a.b", ".hidden", "", &"a".repeat(64)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        for ok in [
+            "00_dokku-standard",
+            "20_events",
+            "letsencrypt",
+            "deploy-keys",
+        ] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
     }
 }

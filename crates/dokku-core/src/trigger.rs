@@ -206,7 +206,7 @@ pub fn run_from_cli(roots: &Roots, args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
         anyhow::bail!("Please specify a trigger name");
     };
-    crate::plugins::validate_name(name)?;
+    crate::plugins::validate_entry_name(name)?;
     Trigger::with_roots(name, roots.clone())
         .args(rest.iter().cloned())
         .stream()

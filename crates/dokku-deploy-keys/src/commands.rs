@@ -15,8 +15,12 @@ use dokku_core::trigger::Trigger;
 use dokku_core::{Error, log};
 
 const KEYS: &str = "keys";
-/// The git commands a deploy key may run: push, fetch, and the hook a push runs.
-const GIT_COMMANDS: &[&str] = &["git-receive-pack", "git-upload-pack", "git-hook"];
+/// The git commands a deploy key may run: push and fetch. (A push's hook runs inside the
+/// push and calls the git plugin directly; a deploy key never runs it on its own.)
+const GIT_COMMANDS: &[&str] = &["git-receive-pack", "git-upload-pack"];
+/// How this plugin names its keys' `authorized_keys` lines: `deploy:<fingerprint>`. Admin
+/// key names cannot contain `:`, so the name alone tells a deploy key.
+const KEY_NAME_PREFIX: &str = "deploy:";
 
 /// One allowed key of an app: `FINGERPRINT NAME` in the app's `keys` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,9 +88,12 @@ impl Registry {
         Trigger::with_roots(name, self.roots.clone())
     }
 
-    /// Takes the key's `authorized_keys` line away once no app allows it.
-    fn forget_if_unused(&self, fingerprint: &str) -> Result<()> {
-        if self.apps_of(fingerprint)?.is_empty() {
+    /// Takes the key's `authorized_keys` line away when no app but `leaving` allows it.
+    /// Called before `leaving`'s list is saved: a crash in between leaves a listed key
+    /// that cannot log in, never a key that logs in with no app.
+    fn forget_unless_used_elsewhere(&self, fingerprint: &str, leaving: &str) -> Result<()> {
+        let others = self.apps_of(fingerprint)?;
+        if others.iter().all(|a| a == leaving) {
             self.trigger("ssh-keys-remove").arg(fingerprint).output()?;
         }
         Ok(())
@@ -142,36 +149,38 @@ pub fn allow(args: &[String]) -> Result<()> {
                 .collect::<String>()
         ),
     };
+    let _app = app::lock_existing(&registry.roots, app.as_str())?;
     let _lock = registry.lock()?;
     let mut allowed = registry.allowed(app.as_str())?;
-    if allowed.iter().any(|k| k.fingerprint == fingerprint) {
-        bail!("This key is already allowed to deploy {app}");
-    }
-    if allowed.iter().any(|k| k.name == name) {
-        bail!("{app} already has a deploy key named {name}");
-    }
     let listed = registry.trigger("ssh-keys-list").output_lines()?;
     let line = listed
         .iter()
         .find(|l| l.split(' ').next() == Some(fingerprint.as_str()));
-    match line {
-        Some(line) if !line.contains(" deploy:") => {
-            bail!("This key is an admin key (ssh-keys) and already has full access")
-        }
-        Some(_) => {}
-        None => {
-            registry
-                .trigger("ssh-keys-add")
-                .arg(format!("deploy:{fingerprint}"))
-                .stdin(key)
-                .output()?;
-        }
+    if line.is_some_and(|l| !l.contains(&format!(" {KEY_NAME_PREFIX}"))) {
+        bail!("This key is an admin key (ssh-keys) and already has full access");
     }
-    allowed.push(Allowed {
-        fingerprint: fingerprint.clone(),
-        name: name.clone(),
-    });
-    registry.save(app.as_str(), &allowed)?;
+    if allowed.iter().any(|k| k.fingerprint == fingerprint) && line.is_some() {
+        bail!("This key is already allowed to deploy {app}");
+    }
+    if !allowed.iter().any(|k| k.fingerprint == fingerprint) {
+        if allowed.iter().any(|k| k.name == name) {
+            bail!("{app} already has a deploy key named {name}");
+        }
+        allowed.push(Allowed {
+            fingerprint: fingerprint.clone(),
+            name: name.clone(),
+        });
+        // The list first, then the key's line: a crash in between leaves an allowed key
+        // that cannot log in yet, never a key that logs in with no app.
+        registry.save(app.as_str(), &allowed)?;
+    }
+    if line.is_none() {
+        registry
+            .trigger("ssh-keys-add")
+            .arg(format!("{KEY_NAME_PREFIX}{fingerprint}"))
+            .stdin(key)
+            .output()?;
+    }
     log::info1_quiet(&format!(
         "Deploy key {name} ({fingerprint}) may now push to {app}"
     ));
@@ -199,8 +208,8 @@ pub fn revoke(args: &[String]) -> Result<()> {
         bail!("{app} has no deploy key {}", cmd.key);
     };
     let gone = allowed.remove(at);
+    registry.forget_unless_used_elsewhere(&gone.fingerprint, app.as_str())?;
     registry.save(app.as_str(), &allowed)?;
-    registry.forget_if_unused(&gone.fingerprint)?;
     log::info1_quiet(&format!("Deploy key {} revoked for {app}", gone.name));
     Ok(())
 }
@@ -237,25 +246,31 @@ pub fn list(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `user-auth SSH_USER SSH_NAME COMMAND [ARGS...]`: a deploy key (its FINGERPRINT is
-/// allowed by some app) may only run git commands for the apps that allow it. Admin keys
-/// and local users pass. A non-zero exit is "Access denied".
+/// `user-auth SSH_USER SSH_NAME COMMAND [ARGS...]`: a deploy key may only push to and
+/// fetch from the apps that allow it. A key's role comes from its own `authorized_keys`
+/// line (its NAME is `deploy:<fingerprint>`), never from the list of apps: a deploy key
+/// that no app allows is refused everything. Admin keys and local users pass. A non-zero
+/// exit is "Access denied".
 pub fn user_auth(args: &[String]) -> Result<()> {
-    let Some(fingerprint) = env::var(env::FINGERPRINT).filter(|f| !f.is_empty()) else {
+    let names = [
+        env::var(env::NAME).unwrap_or_default(),
+        args.get(1).cloned().unwrap_or_default(),
+    ];
+    let Some(from_name) = names.iter().find_map(|n| n.strip_prefix(KEY_NAME_PREFIX)) else {
         return Ok(());
     };
-    let registry = Registry::from_env();
-    let apps = registry.apps_of(&fingerprint)?;
-    if apps.is_empty() {
-        return Ok(());
-    }
+    let fingerprint = env::var(env::FINGERPRINT).unwrap_or_else(|| from_name.to_string());
+    let apps = Registry::from_env().apps_of(&fingerprint)?;
     let command = args.get(2).map(String::as_str).unwrap_or_default();
     let target = args
         .get(3)
         .map(|a| app::from_git_path(a))
         .unwrap_or_default();
-    // Exactly `COMMAND APP`: no extra words, and no `--app` (which would name another app).
-    let plain = args.len() == 4 && env::var(env::DOKKU_APP_NAME).is_none_or(|a| a.is_empty());
+    // Exactly `COMMAND APP`: no extra words, no global flag (`--trace` would show the
+    // host's environment; `--app` would name another app).
+    let plain = args.len() == 4
+        && env::var(env::DOKKU_APP_NAME).is_none()
+        && env::var(env::DOKKU_GLOBAL_FLAGS).is_none();
     if plain && GIT_COMMANDS.contains(&command) && apps.iter().any(|a| a == target) {
         return Ok(());
     }
@@ -267,12 +282,10 @@ pub fn post_delete(args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
     let registry = Registry::from_env();
     let _lock = registry.lock()?;
-    let allowed = registry.allowed(app)?;
-    registry.props().destroy_app(app)?;
-    for key in allowed {
-        registry.forget_if_unused(&key.fingerprint)?;
+    for key in registry.allowed(app)? {
+        registry.forget_unless_used_elsewhere(&key.fingerprint, app)?;
     }
-    Ok(())
+    registry.props().destroy_app(app)
 }
 
 /// `post-app-rename-setup OLD NEW`: the keys follow the app. A clone gets none: access is

@@ -11,6 +11,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "deploy",
     description: "Manage per-app deploy keys (git push and fetch only)",
     default_command: None,
+    keeps_root: false,
     commands: &[
         Command {
             name: "allow",

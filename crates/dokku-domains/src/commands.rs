@@ -85,7 +85,7 @@ fn updated(domains: &Domains, slot: &str, action: &str, changed: &[String]) -> R
 fn add_to(args: &[String], global: bool) -> Result<()> {
     let domains = Domains::from_env();
     let (slot, words) = target(&domains, "domains:add", args, global)?;
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(&slot)?;
     let wanted = validated(&domains, &slot, &words)?;
     let mut current = domains.list(&slot)?;
     let mut added = Vec::new();
@@ -117,7 +117,7 @@ fn remove_from(args: &[String], global: bool) -> Result<()> {
     if words.is_empty() {
         bail!("Please specify a domain name");
     }
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(&slot)?;
     let mut current = domains.list(&slot)?;
     let mut removed = Vec::new();
     for word in &words {
@@ -143,7 +143,7 @@ fn remove_from(args: &[String], global: bool) -> Result<()> {
 fn set_on(args: &[String], global: bool) -> Result<()> {
     let domains = Domains::from_env();
     let (slot, words) = target(&domains, "domains:set", args, global)?;
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(&slot)?;
     let wanted = validated(&domains, &slot, &words)?;
     domains.write(&slot, &wanted)?;
     log::info1_quiet(&format!("Set {} for {}", wanted.join(" "), subject(&slot)));
@@ -159,7 +159,7 @@ fn clear_on(args: &[String], global: bool) -> Result<()> {
     if let Some(extra) = words.first() {
         bail!("domains:clear: unexpected argument '{extra}'");
     }
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(&slot)?;
     domains.write(&slot, &[])?;
     log::info1_quiet(&format!("Cleared domains in {}", subject(&slot)));
     updated(&domains, &slot, "clear", &[])
@@ -206,7 +206,7 @@ fn app_only(name: &str, args: &[String]) -> Result<(Domains, String)> {
 /// `domains:reset APP`: back to the default vhosts.
 pub fn reset(args: &[String]) -> Result<()> {
     let (domains, app) = app_only("domains:reset", args)?;
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(&app)?;
     let defaults = domains.defaults(&app)?;
     domains.write(&app, &defaults)?;
     log::info1_quiet(&format!("Reset domains of {app}"));
@@ -216,7 +216,7 @@ pub fn reset(args: &[String]) -> Result<()> {
 /// `domains:enable APP`: vhosts on; an app with none gets the defaults.
 pub fn enable(args: &[String]) -> Result<()> {
     let (domains, app) = app_only("domains:enable", args)?;
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(&app)?;
     if domains.vhost_enabled(&app)? && !domains.list(&app)?.is_empty() {
         log::info1_quiet(&format!("Domains are already enabled for {app}"));
         return Ok(());
@@ -282,7 +282,7 @@ fn first(args: &[String]) -> Result<&str> {
 pub fn post_create(args: &[String]) -> Result<()> {
     let domains = Domains::from_env();
     let app = first(args)?;
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(app)?;
     let defaults = domains.defaults(app)?;
     domains.write(app, &defaults)?;
     if defaults.is_empty() {
@@ -298,7 +298,7 @@ pub fn post_app_rename_setup(args: &[String]) -> Result<()> {
         bail!("expected OLD_APP NEW_APP")
     };
     let domains = Domains::from_env();
-    let _lock = domains.lock()?;
+    let _lock = domains.lock(new)?;
     let old_defaults = domains.defaults(old)?;
     let new_defaults = domains.defaults(new)?;
     let moved: Vec<String> = domains

@@ -12,6 +12,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "domains",
     description: "Manage vhost domains used by the Dokku proxy",
     default_command: Some("report"),
+    keeps_root: false,
     commands: &[
         Command {
             name: "add",

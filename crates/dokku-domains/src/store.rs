@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use dokku_core::env::{self, Roots};
-use dokku_core::fs::{FileLock, read_optional, write_atomic};
+use dokku_core::fs::{AppPresence, FileLock, read_optional, write_atomic};
 use dokku_core::property::GLOBAL;
 use dokku_core::trigger::Trigger;
 
@@ -32,8 +32,17 @@ impl Domains {
     }
 
     /// One lock for every domain write: two apps racing for one domain cannot both win.
-    pub fn lock(&self) -> Result<FileLock> {
-        FileLock::wait(&self.roots.data_dir("domains", ".lock"))
+    /// A write to an app's list first holds the app's existence lock (always in that
+    /// order, so a destroy's own domain cleanup never waits on a writer that waits on it).
+    pub fn lock(&self, slot: &str) -> Result<(Option<AppPresence>, FileLock)> {
+        let app = match slot {
+            GLOBAL => None,
+            app => Some(dokku_core::app::lock_existing(&self.roots, app)?),
+        };
+        Ok((
+            app,
+            FileLock::wait(&self.roots.data_dir("domains", ".lock"))?,
+        ))
     }
 
     /// The domains of an app (or `--global`), in the order they were added.

@@ -42,7 +42,9 @@ fn quietly(trigger: Trigger) -> Result<()> {
 
 /// `git-receive-pack 'app'`: a push. A missing app is created (unless autocreation is
 /// off; deploy keys never get here for an app they are not allowed), then git receives
-/// into the bare repository and its pre-receive hook deploys.
+/// into the bare repository and its pre-receive hook deploys. The app's deploy lock is
+/// held for the whole of it, ref update included: what the build recorded is what the
+/// branch holds, and a second push is refused at once.
 pub fn receive_pack(args: &[String]) -> Result<()> {
     let app = one_app("git-receive-pack", args)?;
     let roots = Roots::from_env();
@@ -52,10 +54,15 @@ pub fn receive_pack(args: &[String]) -> Result<()> {
     if !repo::is_initialized(&roots, app.as_str()) {
         repo::initialize(&roots, app.as_str())?;
     }
-    git(&roots.app_dir(app.as_str()))
+    let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
+    lock.share_with_children(app.as_str());
+    match git(&roots.app_dir(app.as_str()))
         .args(["receive-pack", "."])
-        .exec_replace()?;
-    Ok(())
+        .status()?
+    {
+        0 => Ok(()),
+        code => Err(Error::Exit(code).into()),
+    }
 }
 
 /// `git-upload-pack 'app'`: a clone or fetch of an existing app, between `git-pre-pull`
@@ -98,6 +105,7 @@ pub fn hook(args: &[String]) -> Result<()> {
     if !configured
         && let [(_, refname)] = updates.as_slice()
         && let Some(pushed) = refname.strip_prefix("refs/heads/")
+        && repo::valid_branch(pushed)
     {
         log::info1(&format!("Set {pushed} as deploy-branch"));
         properties(&roots).set(app.as_str(), "deploy-branch", pushed)?;
@@ -157,7 +165,8 @@ pub fn receive_app(args: &[String]) -> Result<()> {
         }
     };
     repo::check_rev(&rev)?;
-    let _lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
+    let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
+    lock.share_with_children(app.as_str());
     let props = properties(&roots);
     let rev_var = props
         .get(app.as_str(), "rev-env-var")?
@@ -226,6 +235,10 @@ pub fn set(args: &[String]) -> Result<()> {
     if !SETTABLE.contains(&key.as_str()) {
         bail!("Invalid property {key:?}: one of {}", SETTABLE.join(", "));
     }
+    let _app = match slot.as_str() {
+        GLOBAL => None,
+        app => Some(app::lock_existing(&roots, app)?),
+    };
     let props = properties(&roots);
     let Some(value) = rest.next() else {
         log::info2_quiet(&format!("Unsetting {key}"));
@@ -428,8 +441,11 @@ pub fn from_archive(args: &[String]) -> Result<()> {
 }
 
 /// Builds `rev` first when asked (`receive-app`), then moves the deploy branch to it: a
-/// failed build leaves the branch where it was. Returns the branch.
+/// failed build leaves the branch where it was. Both happen under the app's deploy lock, so
+/// the revision recorded is the one the branch holds. Returns the branch.
 fn advance_deploy_branch(roots: &Roots, app: &AppName, rev: &str, build: bool) -> Result<String> {
+    let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
+    lock.share_with_children(app.as_str());
     if build {
         Trigger::with_roots("receive-app", roots.clone())
             .args([app.as_str(), rev])

@@ -11,6 +11,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "git",
     description: "Manage app deploys via git",
     default_command: Some("report"),
+    keeps_root: false,
     commands: &[
         Command {
             name: "from-archive",

@@ -70,13 +70,12 @@ pub fn initialize(roots: &Roots, app: &str) -> Result<()> {
         git(&dir).args(["init", "-q", "--bare"]).output()?;
     }
     point_head(roots, app)?;
-    let dokku_bin = env::var(env::DOKKU_BIN).unwrap_or_else(|| "dokku".into());
+    let git_hook = roots.plugin_enabled().join("git/subcommands/git-hook");
+    let quote = |p: &Path| shell_words::quote(&p.to_string_lossy()).into_owned();
     let hook = PRE_RECEIVE
-        .replace(
-            "@DOKKU_ROOT@",
-            &shell_words::quote(&roots.dokku_root.to_string_lossy()),
-        )
-        .replace("@DOKKU_BIN@", &shell_words::quote(&dokku_bin))
+        .replace("@DOKKU_ROOT@", &quote(&roots.dokku_root))
+        .replace("@DOKKU_LIB_PATH@", &quote(&roots.lib_root))
+        .replace("@GIT_HOOK@", &quote(&git_hook))
         .replace("@APP@", &shell_words::quote(app));
     write_atomic(&dir.join("hooks/pre-receive"), hook.as_bytes(), 0o755)
 }
@@ -140,10 +139,15 @@ pub fn extract(
         .output()
         .with_context(|| format!("checking out {rev}"))?;
     if work.join(".gitmodules").is_file() {
+        refuse_local_submodules(work)?;
+        // Nested submodules are checked out after this check: git itself refuses local
+        // ones (`protocol.file.allow=never`) at every depth.
         git(work)
             .args([
                 "-c",
-                "protocol.file.allow=always",
+                "protocol.file.allow=never",
+                "-c",
+                "protocol.ext.allow=never",
                 "submodule",
                 "update",
                 "-q",
@@ -160,6 +164,51 @@ pub fn extract(
         remove_git_dirs(work)?;
     }
     Ok(tmp)
+}
+
+/// A submodule URL that names this host's own files (a path, `file://`, a relative URL
+/// that git would resolve against the app's repository) would let a push build another
+/// app's code: only network URLs are accepted.
+fn refuse_local_submodules(work: &Path) -> Result<()> {
+    let out = git(work)
+        .args([
+            "config",
+            "-f",
+            ".gitmodules",
+            "--get-regexp",
+            "^submodule\\..*\\.url$",
+        ])
+        .output_unchecked()?;
+    for line in out.stdout_str().lines() {
+        let url = line
+            .split_once(' ')
+            .map(|(_, u)| u.trim())
+            .unwrap_or_default();
+        if !is_network_url(url) {
+            bail!(
+                "Submodule URL {url:?} points at this host's files: use a network URL (https://, ssh://, git://, or host:path)"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn is_network_url(url: &str) -> bool {
+    // `transport::address` runs a remote helper, never a plain network fetch.
+    if url.contains("::") {
+        return false;
+    }
+    if let Some((scheme, rest)) = url.split_once("://") {
+        return matches!(
+            scheme,
+            "https" | "http" | "ssh" | "git" | "git+ssh" | "ssh+git"
+        ) && !rest.is_empty();
+    }
+    // scp-like `host:path`: a colon before any slash, and a host that is not empty.
+    match url.split_once(':') {
+        Some((host, _)) => !host.is_empty() && !host.contains('/') && !url.starts_with('-'),
+        None => false,
+    }
 }
 
 /// Every `.git` (the work dir's and the submodules') goes: the build sees files only.
@@ -186,4 +235,32 @@ pub fn check_rev(rev: &str) -> Result<()> {
         bail!("Invalid revision {rev:?}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_network_submodule_urls_are_accepted() {
+        for ok in [
+            "https://example.com/lib.git",
+            "ssh://git@example.com/lib",
+            "git://127.0.0.1:9418/lib",
+            "git@example.com:org/lib.git",
+        ] {
+            assert!(super::is_network_url(ok), "{ok}");
+        }
+        for bad in [
+            "/home/dokku/other",
+            "../other",
+            "./lib",
+            "file:///home/dokku/other",
+            "other",
+            "~/other",
+            "ext::sh -c id",
+            "-u:x",
+            "",
+        ] {
+            assert!(!super::is_network_url(bad), "{bad}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "plugin",
     description: "Manage installed plugins",
     default_command: None,
+    keeps_root: true,
     commands: &[
         Command {
             name: "disable",
@@ -303,7 +304,7 @@ struct InstallCore {
 fn install_core(args: &[String]) -> Result<()> {
     let cmd: InstallCore = parse("plugin:install-core", args)?;
     let mode = if cmd.symlink {
-        BinaryMode::Symlink
+        BinaryMode::Link
     } else {
         BinaryMode::Copy
     };

@@ -9,7 +9,7 @@ use clap::Parser;
 use dokku_core::entry::parse;
 use dokku_core::env::{self, Roots};
 use dokku_core::fs::{FileLock, read_optional, write_atomic_owned};
-use dokku_core::{Error, log};
+use dokku_core::{Error, log, privilege};
 
 use crate::keys::{self, Entry, OPTIONS};
 
@@ -18,23 +18,23 @@ struct AuthorizedKeys {
 }
 
 impl AuthorizedKeys {
-    fn from_env() -> AuthorizedKeys {
-        AuthorizedKeys {
-            path: Roots::from_env().dokku_root.join(".ssh/authorized_keys"),
-        }
+    /// The file, opened as the dokku user: root switches to it first (this plugin keeps
+    /// root only to read a key file root named), so a link the dokku user planted in
+    /// `.ssh` never makes root read or write anything.
+    fn from_env() -> Result<AuthorizedKeys> {
+        let roots = Roots::from_env();
+        privilege::drop_to_system_user(&roots)?;
+        Ok(AuthorizedKeys {
+            path: roots.dokku_root.join(".ssh/authorized_keys"),
+        })
     }
 
     fn lock(&self) -> Result<FileLock> {
-        let path = self.path.with_file_name(".authorized_keys.lock");
-        let lock = FileLock::wait(&path)?;
-        if let Some((uid, gid)) = self.owner() {
-            std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
-        }
-        Ok(lock)
+        FileLock::wait(&self.path.with_file_name(".authorized_keys.lock"))
     }
 
-    /// When root writes, files go to the owner of `.ssh` (the dokku user), who must be
-    /// able to take the lock and sshd reads the keys as.
+    /// When root writes (a host whose `.ssh` the dokku user does not own, so root did not
+    /// switch users), the new file goes to the owner of `.ssh`, as whom sshd reads it.
     fn owner(&self) -> Option<(u32, u32)> {
         use std::os::unix::fs::MetadataExt;
         self.path
@@ -154,7 +154,7 @@ pub fn add(args: &[String]) -> Result<()> {
         );
     }
     let text = read_key(cmd.file.as_deref())?;
-    let fingerprint = AuthorizedKeys::from_env().add(&cmd.name, &text)?;
+    let fingerprint = AuthorizedKeys::from_env()?.add(&cmd.name, &text)?;
     log::data(&fingerprint);
     Ok(())
 }
@@ -169,7 +169,7 @@ struct Remove {
 
 pub fn remove(args: &[String]) -> Result<()> {
     let cmd: Remove = parse("ssh-keys:remove", args)?;
-    let file = AuthorizedKeys::from_env();
+    let file = AuthorizedKeys::from_env()?;
     match (cmd.fingerprint, cmd.name) {
         (Some(fp), _) => file.remove(&fp, |e| e.fingerprint == fp)?,
         (None, Some(name)) => file.remove(&name, |e| e.name == name)?,
@@ -189,7 +189,7 @@ struct List {
 
 pub fn list(args: &[String]) -> Result<()> {
     let cmd: List = parse("ssh-keys:list", args)?;
-    let entries: Vec<Entry> = AuthorizedKeys::from_env()
+    let entries: Vec<Entry> = AuthorizedKeys::from_env()?
         .entries()?
         .into_iter()
         .filter(|e| cmd.name.as_ref().is_none_or(|n| *n == e.name))
@@ -239,7 +239,7 @@ pub fn trigger_add(args: &[String]) -> Result<()> {
     if !keys::valid_internal_name(name) {
         bail!("Invalid key name {name:?}");
     }
-    let fingerprint = AuthorizedKeys::from_env().add(name, &stdin_text()?)?;
+    let fingerprint = AuthorizedKeys::from_env()?.add(name, &stdin_text()?)?;
     log::raw(fingerprint.as_bytes());
     Ok(())
 }
@@ -249,7 +249,7 @@ pub fn trigger_remove(args: &[String]) -> Result<()> {
     let [fp] = args else {
         bail!("ssh-keys-remove: expected FINGERPRINT")
     };
-    AuthorizedKeys::from_env().remove(fp, |e| e.fingerprint == *fp)
+    AuthorizedKeys::from_env()?.remove(fp, |e| e.fingerprint == *fp)
 }
 
 /// `ssh-keys-fingerprint` (key on stdin): validates it and prints its fingerprint.
@@ -261,7 +261,7 @@ pub fn trigger_fingerprint(_args: &[String]) -> Result<()> {
 
 /// `ssh-keys-list`: `FINGERPRINT NAME` lines.
 pub fn trigger_list(_args: &[String]) -> Result<()> {
-    for e in AuthorizedKeys::from_env().entries()? {
+    for e in AuthorizedKeys::from_env()?.entries()? {
         log::data(&format!("{} {}", e.fingerprint, e.name));
     }
     Ok(())

@@ -11,6 +11,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "ssh-keys",
     description: "Manage public ssh keys that are allowed to connect to Dokku",
     default_command: Some("list"),
+    keeps_root: true,
     commands: &[
         Command {
             name: "add",

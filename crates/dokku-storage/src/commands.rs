@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use dokku_core::app::{self, AppName};
+use dokku_core::cmd::Cmd;
 use dokku_core::entry::parse;
-use dokku_core::env::Roots;
+use dokku_core::env::{self, Roots};
 use dokku_core::fs::FileLock;
 use dokku_core::mount::Mount;
 use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
-use dokku_core::{Error, log};
+use dokku_core::{Error, log, privilege};
 
 const NAMESPACE: &str = "storage";
 const MOUNTS: &str = "mounts";
@@ -29,8 +30,16 @@ fn mounts(roots: &Roots, app: &str) -> Result<Vec<Mount>> {
         .collect()
 }
 
+/// Guards the app's list of mounts. It lives beside the list, never in
+/// `data/storage/<name>`: that directory is the app's data, handed to its container user.
 fn lock(roots: &Roots, app: &str) -> Result<FileLock> {
-    FileLock::wait(&roots.data_dir(NAMESPACE, app).join(".mounts.lock"))
+    FileLock::wait(
+        &roots
+            .config_dir()
+            .join(NAMESPACE)
+            .join(app)
+            .join(".mounts.lock"),
+    )
 }
 
 #[derive(Parser)]
@@ -52,6 +61,7 @@ fn app_mount(name: &str, args: &[String]) -> Result<(Roots, AppName, Mount)> {
 /// `storage:mount APP /host:/container[:ro]`.
 pub fn mount(args: &[String]) -> Result<()> {
     let (roots, app, mount) = app_mount("storage:mount", args)?;
+    let _app = app::lock_existing(&roots, app.as_str())?;
     let _lock = lock(&roots, app.as_str())?;
     let mut current = mounts(&roots, app.as_str())?;
     if current.contains(&mount) {
@@ -74,6 +84,7 @@ pub fn mount(args: &[String]) -> Result<()> {
 /// `storage:unmount APP /host:/container[:ro]`: the host directory and its data stay.
 pub fn unmount(args: &[String]) -> Result<()> {
     let (roots, app, mount) = app_mount("storage:unmount", args)?;
+    let _app = app::lock_existing(&roots, app.as_str())?;
     let _lock = lock(&roots, app.as_str())?;
     let mut current = mounts(&roots, app.as_str())?;
     let Some(at) = current.iter().position(|m| *m == mount) else {
@@ -173,45 +184,64 @@ fn chown_uid(value: &str) -> Result<Option<u32>> {
     }))
 }
 
-fn valid_directory_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.len() <= 128
-}
-
 /// `storage:ensure-directory NAME [--chown ...]`: `$DOKKU_LIB_ROOT/data/storage/NAME`,
-/// owned by the user the app's processes run as.
+/// owned by the user the app's processes run as. The directory is made as the dokku user;
+/// the chown is root's, asked for through the root helper (sudo) when this runs as the
+/// dokku user.
 pub fn ensure_directory(args: &[String]) -> Result<()> {
     let cmd: EnsureDirectory = parse("storage:ensure-directory", args)?;
-    if !valid_directory_name(&cmd.name) {
+    if !privilege::valid_storage_name(&cmd.name) {
         bail!(
             "Invalid directory name {:?}: letters, digits, '-', '_' and '.', starting with a letter or digit",
             cmd.name
         );
     }
     let uid = chown_uid(&cmd.chown)?;
-    let me = nix::unistd::geteuid();
-    if let Some(uid) = uid
-        && !me.is_root()
-        && uid != me.as_raw()
-    {
-        bail!(
-            "Changing ownership to {uid} needs root: run this command as root on the host, or pass --chown false"
-        );
-    }
     let roots = Roots::from_env();
     let dir: PathBuf = roots.lib_root.join("data/storage").join(&cmd.name);
     log::info1_quiet(&format!("Ensuring {} exists", dir.display()));
+    let created = !dir.exists();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     if let Some(uid) = uid {
         log::verbose_quiet(&format!("Setting directory ownership to {uid}:{uid}"));
-        let id = Some(nix::unistd::Uid::from_raw(uid));
-        nix::unistd::chown(&dir, id, Some(nix::unistd::Gid::from_raw(uid)))
-            .with_context(|| format!("changing the owner of {}", dir.display()))?;
+        if let Err(err) = chown_as_root(&roots, &cmd.name, uid) {
+            if created {
+                let _ = std::fs::remove_dir(&dir);
+            }
+            return Err(err);
+        }
     }
     log::info1_quiet("Directory ready for mounting");
     Ok(())
+}
+
+fn chown_as_root(roots: &Roots, name: &str, uid: u32) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = roots.lib_root.join("data/storage").join(name);
+    if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == uid) {
+        return Ok(());
+    }
+    if privilege::is_root() {
+        return privilege::chown_storage_directory(&roots.lib_root, name, uid, None);
+    }
+    let helper = env::var(env::DOKKU_BIN)
+        .map(PathBuf::from)
+        .and_then(|bin| bin.parent().map(|d| d.join(privilege::ROOT_HELPER)))
+        .unwrap_or_else(|| PathBuf::from(privilege::ROOT_HELPER));
+    Cmd::new("sudo")
+        .args(["-n", "--"])
+        .arg(&helper)
+        .arg("storage-chown")
+        .arg(&roots.lib_root)
+        .args([name, &uid.to_string()])
+        .output()
+        .map(drop)
+        .with_context(|| {
+            format!(
+                "Changing ownership to {uid} needs root: install.sh allows it through {}",
+                helper.display()
+            )
+        })
 }
 
 /// `docker-args-deploy APP IMAGE_TAG [PROC_TYPE CONTAINER_INDEX]` and `docker-args-run APP
@@ -224,12 +254,11 @@ pub fn docker_args_trigger(args: &[String]) -> Result<()> {
     dokku_core::mount::filter_docker_args(&mounts)
 }
 
-/// `post-delete APP`: the list of mounts goes; the host directories and data stay.
+/// `post-delete APP`: the list of mounts goes; the host directories and their data stay,
+/// `data/storage/<app>` included (Dokku keeps it too).
 pub fn post_delete(args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let roots = Roots::from_env();
-    properties(&roots).destroy_app(app)?;
-    dokku_core::fs::remove_dir_all_if_exists(&roots.data_dir(NAMESPACE, app))
+    properties(&Roots::from_env()).destroy_app(app)
 }
 
 /// `post-app-clone-setup OLD NEW` and `post-app-rename-setup OLD NEW`: the new app mounts

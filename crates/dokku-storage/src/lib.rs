@@ -10,6 +10,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "storage",
     description: "Manage mounted volumes",
     default_command: Some("report"),
+    keeps_root: false,
     commands: &[
         Command {
             name: "ensure-directory",

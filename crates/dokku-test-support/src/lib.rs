@@ -12,6 +12,17 @@ use std::process::Output;
 use dokku_core::env::Roots;
 use dokku_core::plugins::{self, BinaryMode};
 
+/// Gives a tree to `uid:gid`, links themselves and not what they point at.
+pub fn chown_tree(dir: &Path, uid: u32, gid: u32) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).unwrap();
+        if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+}
+
 /// `target/<profile>/`, found from the running test executable (`target/<profile>/deps/x`).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -54,9 +65,86 @@ pub fn require_tool(tool: &str, install_hint: &str) -> PathBuf {
     }
 }
 
+/// The unprivileged account that trust-boundary tests use as the dokku user.
+pub const SYSTEM_USER: &str = "dokku-rs-test";
+
+/// Fails the test unless it runs as root: tests that cross a trust boundary need a real
+/// second account (CI runs as root).
+pub fn require_root(why: &str) {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test must run as root ({why}); CI does"
+    );
+}
+
+/// [`SYSTEM_USER`], created (once, with an unusable but unlocked password, as install.sh
+/// makes the dokku user) when missing. Returns its uid and gid.
+pub fn system_user() -> (u32, u32) {
+    use std::sync::Mutex;
+    static CREATING: Mutex<()> = Mutex::new(());
+    require_root("it acts as a second unix user");
+    let _guard = CREATING.lock().unwrap_or_else(|e| e.into_inner());
+    let lookup = || nix::unistd::User::from_name(SYSTEM_USER).ok().flatten();
+    if lookup().is_none() {
+        let home = format!("/var/lib/{SYSTEM_USER}");
+        let out = std::process::Command::new(require_tool("useradd", "apt-get install passwd"))
+            .args([
+                "--system",
+                "--user-group",
+                "--create-home",
+                "--home-dir",
+                &home,
+            ])
+            .args(["--shell", "/bin/bash", SYSTEM_USER])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() || lookup().is_some(),
+            "useradd {SYSTEM_USER}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = std::process::Command::new(require_tool("usermod", "apt-get install passwd"))
+            .args(["-p", "*", SYSTEM_USER])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "usermod {SYSTEM_USER}");
+    }
+    allow_root_helper();
+    let user = lookup().unwrap();
+    (user.uid.as_raw(), user.gid.as_raw())
+}
+
+/// The sudoers rule install.sh writes for the dokku user, for [`SYSTEM_USER`] and this
+/// build's root helper (`/etc/sudoers.d/dokku-rs-test`, checked by visudo first).
+fn allow_root_helper() {
+    let helper = binary("dokku-root-helper");
+    let rule = format!("{SYSTEM_USER} ALL=(root) NOPASSWD: {}\n", helper.display());
+    let path = Path::new("/etc/sudoers.d/dokku-rs-test");
+    if std::fs::read_to_string(path).is_ok_and(|current| current == rule) {
+        return;
+    }
+    require_tool("sudo", "apt-get install sudo (install.sh does)");
+    let staged = path.with_extension("new");
+    std::fs::write(&staged, &rule).unwrap();
+    let check = std::process::Command::new(require_tool("visudo", "apt-get install sudo"))
+        .args(["-c", "-q", "-f"])
+        .arg(&staged)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "visudo refused {rule}");
+    std::fs::set_permissions(
+        &staged,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o440),
+    )
+    .unwrap();
+    std::fs::rename(&staged, path).unwrap();
+}
+
 pub struct TestHost {
     dir: tempfile::TempDir,
     pub roots: Roots,
+    /// The account that owns app state (`DOKKU_SYSTEM_USER`).
+    pub system_user: String,
 }
 
 impl Default for TestHost {
@@ -79,10 +167,36 @@ impl TestHost {
             &roots,
             &workspace_root().join("plugins"),
             &bin_dir(),
-            BinaryMode::Symlink,
+            BinaryMode::Link,
         )
         .expect("installing the core plugins");
-        TestHost { dir, roots }
+        TestHost {
+            dir,
+            roots,
+            system_user: "dokku-test-nobody".into(),
+        }
+    }
+
+    /// A host laid out as install.sh lays out a real one: the plugin tree is root's, and
+    /// app state (`$DOKKU_ROOT`, `data`, `config`, logs) belongs to [`SYSTEM_USER`], as
+    /// which root runs ordinary commands. Needs root.
+    pub fn with_system_user() -> TestHost {
+        use std::os::unix::fs::PermissionsExt;
+        let (uid, gid) = system_user();
+        let mut host = TestHost::new();
+        host.system_user = SYSTEM_USER.into();
+        std::fs::set_permissions(host.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for dir in [
+            host.roots.dokku_root.clone(),
+            host.roots.dokku_root.join(".ssh"),
+            host.roots.lib_root.join("data"),
+            host.roots.lib_root.join("config"),
+            host.roots.logs_dir.clone(),
+        ] {
+            std::fs::create_dir_all(&dir).unwrap();
+            chown_tree(&dir, uid, gid);
+        }
+        host
     }
 
     pub fn path(&self) -> &Path {
@@ -115,7 +229,7 @@ impl TestHost {
                     .display()
                     .to_string(),
             ),
-            ("DOKKU_SYSTEM_USER".into(), "dokku-test-nobody".into()),
+            ("DOKKU_SYSTEM_USER".into(), self.system_user.clone()),
         ]
     }
 

@@ -244,6 +244,7 @@ fn app_volume(name: &str, args: &[String]) -> Result<(Volumes, AppName, String)>
 /// `volume:link APP NAME`: mounted at the app's next deploy.
 pub fn link(args: &[String]) -> Result<()> {
     let (volumes, app, name) = app_volume("volume:link", args)?;
+    let _app = app::lock_existing(&volumes.roots, app.as_str())?;
     let _lock = volumes.lock()?;
     let mut links = volumes.links().list(app.as_str(), LINKS)?;
     if links.contains(&name) {
@@ -274,6 +275,7 @@ pub fn link(args: &[String]) -> Result<()> {
 /// `volume:unlink APP NAME`: the data stays in the volume.
 pub fn unlink(args: &[String]) -> Result<()> {
     let (volumes, app, name) = app_volume("volume:unlink", args)?;
+    let _app = app::lock_existing(&volumes.roots, app.as_str())?;
     let _lock = volumes.lock()?;
     let mut links = volumes.links().list(app.as_str(), LINKS)?;
     let Some(at) = links.iter().position(|l| *l == name) else {

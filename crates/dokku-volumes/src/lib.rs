@@ -10,6 +10,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "volume",
     description: "Manage named volumes shared by apps",
     default_command: Some("list"),
+    keeps_root: false,
     commands: &[
         Command {
             name: "create",

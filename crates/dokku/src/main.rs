@@ -13,6 +13,7 @@ use dokku_core::env::{self, Roots};
 use dokku_core::error::Error;
 use dokku_core::fs::is_executable;
 use dokku_core::log;
+use dokku_core::privilege;
 use dokku_core::trigger::Trigger;
 
 /// `prefix:` rewrites (the command itself is renamed).
@@ -47,23 +48,38 @@ fn main() {
 }
 
 fn run() -> Result<i32> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    load_environment()?;
-    if let Some(command) = env::var(env::SSH_ORIGINAL_COMMAND) {
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|a| {
+            a.into_string()
+                .map_err(|_| anyhow::anyhow!("Invalid command: an argument is not valid UTF-8"))
+        })
+        .collect::<Result<Vec<String>>>()?;
+    load_defaults();
+    if let Some(command) = env::var_os(env::SSH_ORIGINAL_COMMAND) {
+        let command = command
+            .into_string()
+            .map_err(|_| anyhow::anyhow!("Invalid command: it is not valid UTF-8"))?;
         args = shell_words::split(&command)
             .map_err(|_| anyhow::anyhow!("Invalid command: unbalanced quotes"))?;
-        set_env(env::SSH_ORIGINAL_COMMAND, None);
+        env::remove_early(env::SSH_ORIGINAL_COMMAND);
     }
     let args = parse_global_flags(args);
-    let roots = Roots::from_env();
-    export_roots(&roots);
-
     let command = args.first().cloned().unwrap_or_default();
+    let roots = Roots::from_env();
     if is_root_only(&command) {
         require_root(&roots)?;
-    } else if !keeps_root(&command) {
-        drop_to_system_user(&roots)?;
+        if command == "plugin:trigger" {
+            // Triggers act on app state: root fires them as the dokku user, as Dokku does.
+            switch_to_system_user(&roots)?;
+        }
+    } else {
+        switch_to_system_user(&roots)?;
     }
+    // Only now, as the user this command runs as, may the dokku user's rc files count.
+    load_rc_files(&roots);
+    let roots = Roots::from_env();
+    export_roots(&roots);
     authorize(&roots, &args)?;
 
     match command.as_str() {
@@ -84,47 +100,70 @@ fn run() -> Result<i32> {
     dispatch(&roots, args)
 }
 
-/// Sets or removes a variable while the dispatcher is still single-threaded.
-#[allow(unsafe_code)]
-fn set_env(key: &str, value: Option<&str>) {
-    // SAFETY: called only from `run` before any thread is spawned, so nothing else can be
-    // reading the environment concurrently.
-    unsafe {
-        match value {
-            Some(v) => std::env::set_var(key, v),
-            None => std::env::remove_var(key),
-        }
-    }
-}
-
-/// `/etc/default/dokku`, then `$DOKKU_ROOT/dokkurc` and `$DOKKU_ROOT/.dokkurc/*`, each
-/// read as assignments (never run by a shell); their values override the environment.
-fn load_environment() -> Result<()> {
+/// `/etc/default/dokku`, read as assignments (never run by a shell); its values override
+/// the environment. Root reads it only when root owns it and no one else may write it.
+fn load_defaults() {
     let defaults =
         env::var(env::DOKKU_DEFAULTS_FILE).unwrap_or_else(|| "/etc/default/dokku".into());
-    apply_assignments(Path::new(&defaults))?;
-    let root = Roots::from_env().dokku_root;
-    apply_assignments(&root.join("dokkurc"))?;
-    if let Ok(entries) = fs::read_dir(root.join(".dokkurc")) {
+    apply_assignments(Path::new(&defaults));
+}
+
+/// `$DOKKU_ROOT/dokkurc`, then `$DOKKU_ROOT/.dokkurc/*`. The dokku user writes these, so a
+/// process still running as root skips every one it does not own itself: root takes no
+/// code path from a file the dokku user can change.
+fn load_rc_files(roots: &Roots) {
+    apply_assignments(&roots.dokku_root.join("dokkurc"));
+    if let Ok(entries) = fs::read_dir(roots.dokku_root.join(".dokkurc")) {
         let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         files.sort();
         for file in files {
-            apply_assignments(&file)?;
+            apply_assignments(&file);
         }
     }
-    Ok(())
 }
 
-fn apply_assignments(path: &Path) -> Result<()> {
-    if !path.exists() {
-        return Ok(());
+/// Applies one rc file. A file that cannot be read is skipped with a warning: a broken
+/// rc file must not take every command down.
+fn apply_assignments(path: &Path) {
+    match read_rc_file(path) {
+        Ok(Some(text)) => {
+            for (key, value) in env::parse_assignments(&text) {
+                env::set_early(&key, &value);
+            }
+        }
+        Ok(None) => {}
+        Err(err) => log::warn(&format!("Skipping {}: {err:#}", path.display())),
     }
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("Unable to read {} for sourcing", path.display()))?;
-    for (key, value) in env::parse_assignments(&text) {
-        set_env(&key, Some(&value));
+}
+
+/// The file's text; `None` when it is missing, or when this process is root and the file
+/// is not root's alone (a link, another owner, or writable by others).
+fn read_rc_file(path: &Path) -> Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut open = fs::OpenOptions::new();
+    open.read(true);
+    if privilege::is_root() {
+        open.custom_flags(nix::libc::O_NOFOLLOW);
     }
-    Ok(())
+    let mut file = match open.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // ELOOP: a link, which root does not follow.
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(e).context("unable to read it"),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        anyhow::bail!("it is not a regular file");
+    }
+    if privilege::is_root() && (meta.uid() != 0 || meta.mode() & 0o022 != 0) {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .context("unable to read it")?;
+    Ok(Some(text))
 }
 
 /// Global flags count anywhere in argv (Dokku's `parse_args`); leading ones are removed.
@@ -133,24 +172,24 @@ fn parse_global_flags(args: Vec<String>) -> Vec<String> {
     let mut it = args.iter().peekable();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--quiet" => set_env(env::DOKKU_QUIET_OUTPUT, Some("1")),
-            "--trace" => set_env(env::DOKKU_TRACE, Some("1")),
-            "--force" => set_env(env::DOKKU_APPS_FORCE_DELETE, Some("1")),
+            "--quiet" => env::set_early(env::DOKKU_QUIET_OUTPUT, "1"),
+            "--trace" => env::set_early(env::DOKKU_TRACE, "1"),
+            "--force" => env::set_early(env::DOKKU_APPS_FORCE_DELETE, "1"),
             "--app" => {
                 if let Some(app) = it.next() {
-                    set_env(env::DOKKU_APP_NAME, Some(app));
+                    env::set_early(env::DOKKU_APP_NAME, app);
                     seen.push(format!("--app={app}"));
                 }
                 continue;
             }
-            a if a.starts_with("--app=") => set_env(env::DOKKU_APP_NAME, Some(&a[6..])),
+            a if a.starts_with("--app=") => env::set_early(env::DOKKU_APP_NAME, &a[6..]),
             a if a.starts_with("--") => {}
             _ => continue,
         }
         seen.push(arg.clone());
     }
     if !seen.is_empty() {
-        set_env(env::DOKKU_GLOBAL_FLAGS, Some(&seen.join(" ")));
+        env::set_early(env::DOKKU_GLOBAL_FLAGS, &seen.join(" "));
     }
     let mut rest = args.into_iter().peekable();
     while let Some(first) = rest.peek() {
@@ -166,18 +205,18 @@ fn parse_global_flags(args: Vec<String>) -> Vec<String> {
 
 fn export_roots(roots: &Roots) {
     for (key, value) in roots.exports() {
-        set_env(key, Some(&value));
+        env::set_early(key, &value);
     }
     if env::var(env::DOCKER_BIN).is_none() {
-        set_env(env::DOCKER_BIN, Some("docker"));
+        env::set_early(env::DOCKER_BIN, "docker");
     }
     if env::var(env::DOKKU_PID).is_none() {
-        set_env(env::DOKKU_PID, Some(&std::process::id().to_string()));
+        env::set_early(env::DOKKU_PID, &std::process::id().to_string());
     }
     if env::var(env::DOKKU_BIN).is_none()
         && let Ok(exe) = std::env::current_exe()
     {
-        set_env(env::DOKKU_BIN, Some(&exe.to_string_lossy()));
+        env::set_early(env::DOKKU_BIN, &exe.to_string_lossy());
     }
 }
 
@@ -189,68 +228,38 @@ fn is_root_only(command: &str) -> bool {
     }
 }
 
-/// Commands root runs as itself (any user may run them): `storage:ensure-directory`
-/// hands the new directory to the app's container user, which takes root's `chown`
-/// (Dokku grants it through sudo).
-fn keeps_root(command: &str) -> bool {
-    command == "storage:ensure-directory"
-}
-
 /// Root, or the owner of the plugin tree (a hermetic install in a temp dir); never the
 /// dokku user, which is who every SSH key acts as.
 fn require_root(roots: &Roots) -> Result<()> {
     let uid = nix::unistd::geteuid().as_raw();
     let owns_tree = || fs::metadata(&roots.plugin_path).is_ok_and(|m| m.uid() == uid);
-    let is_system_user = || {
-        nix::unistd::User::from_name(&roots.system_user)
-            .ok()
-            .flatten()
-            .is_some_and(|u| u.uid.as_raw() == uid)
-    };
+    let is_system_user = || privilege::system_user(roots).is_some_and(|u| u.uid.as_raw() == uid);
     if uid == 0 || (owns_tree() && !is_system_user()) {
         if env::var(env::SSH_USER).is_none() {
-            set_env(env::SSH_USER, Some("root"));
+            env::set_early(env::SSH_USER, "root");
         }
         return Ok(());
     }
     Err(anyhow::anyhow!("This command must be run as root"))
 }
 
-/// Root runs ordinary commands as the dokku user when that user owns `$DOKKU_ROOT`, so
-/// state stays owned by the account that SSH pushes act as (Dokku re-execs through sudo).
-fn drop_to_system_user(roots: &Roots) -> Result<()> {
-    use nix::unistd::{Gid, Uid, User, initgroups, setgid, setuid};
-    // Stats only on the common paths: the passwd lookup happens only when a switch is due.
-    let owner = fs::metadata(&roots.dokku_root).map(|m| m.uid()).ok();
-    if !nix::unistd::geteuid().is_root() || owner.is_none_or(|uid| uid == 0) {
-        return Ok(());
+/// Root runs ordinary commands as the dokku user, so state stays owned by the account
+/// that SSH pushes act as (Dokku re-execs through sudo).
+fn switch_to_system_user(roots: &Roots) -> Result<()> {
+    if privilege::drop_to_system_user(roots)?.is_some() && env::var(env::SSH_USER).is_none() {
+        env::set_early(env::SSH_USER, "root");
     }
-    let Some(user) = User::from_name(&roots.system_user).ok().flatten() else {
-        return Ok(());
-    };
-    if owner != Some(user.uid.as_raw()) {
-        return Ok(());
-    }
-    if env::var(env::SSH_USER).is_none() {
-        set_env(env::SSH_USER, Some("root"));
-    }
-    let name = std::ffi::CString::new(user.name.clone())?;
-    initgroups(&name, user.gid).context("initgroups")?;
-    setgid(Gid::from_raw(user.gid.as_raw())).context("setgid")?;
-    setuid(Uid::from_raw(user.uid.as_raw())).context("setuid")?;
-    set_env("HOME", Some(&user.dir.to_string_lossy()));
-    set_env("USER", Some(&user.name));
     Ok(())
 }
 
 /// The `user-auth` trigger decides, when any plugin implements it (Dokku §1.5).
 fn authorize(roots: &Roots, args: &[String]) -> Result<()> {
     let (user, name) = env::ssh_identity();
-    set_env(env::SSH_USER, Some(&user));
-    set_env(env::SSH_NAME, Some(&name));
-    set_env(
+    env::set_early(env::SSH_USER, &user);
+    env::set_early(env::SSH_NAME, &name);
+    env::set_early(
         env::DOKKU_COMMAND,
-        Some(args.first().map(String::as_str).unwrap_or("")),
+        args.first().map(String::as_str).unwrap_or(""),
     );
     let trigger = Trigger::with_roots("user-auth", roots.clone());
     if !trigger.exists() {
@@ -270,6 +279,65 @@ fn authorize(roots: &Roots, args: &[String]) -> Result<()> {
 }
 
 fn dispatch(roots: &Roots, mut args: Vec<String>) -> Result<i32> {
+    if !valid_command_word(&args[0]) {
+        return not_a_command(&args);
+    }
+    let (route, plugin_dir) = resolve(roots, &mut args);
+    if let Some(app) = env::var(env::DOKKU_APP_NAME)
+        && is_core_plugin(roots, &plugin_dir)
+    {
+        args.insert(1, app);
+    }
+    match route {
+        Route::Subcommand(path) => {
+            Cmd::new(path).args(&args).exec_replace()?;
+        }
+        Route::Fallback => {
+            for commands in fallback_commands(roots) {
+                match Cmd::new(&commands).args(&args).status()? {
+                    env::NOT_IMPLEMENTED_EXIT => continue,
+                    code => return Ok(code),
+                }
+            }
+        }
+        Route::None => {}
+    }
+    not_a_command(&args)
+}
+
+fn not_a_command(args: &[String]) -> Result<i32> {
+    log::warn(&format!("`{}` is not a dokku command.", args.join(" ")));
+    log::warn("See `dokku help` for a list of available commands.");
+    Ok(1)
+}
+
+/// A command word names a plugin and a command, nothing else: lowercase letters, digits,
+/// `:`, `_` and `-`, starting with a letter or digit. No `/`, no `.`: a word never
+/// becomes a path of its own.
+fn valid_command_word(word: &str) -> bool {
+    word.len() <= 128
+        && word
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && word.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b':' | b'_' | b'-')
+        })
+}
+
+/// Where a command goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `enabled/<plugin>/subcommands/<name>`, an executable inside the plugin's directory.
+    Subcommand(PathBuf),
+    /// Every enabled plugin's `commands`, until one answers.
+    Fallback,
+    None,
+}
+
+/// Applies the aliases (rewriting `args[0]` where the command itself is renamed) and finds
+/// the executable; returns the route and the plugin directory it looked in.
+fn resolve(roots: &Roots, args: &mut [String]) -> (Route, PathBuf) {
     let (prefix, sub) = match args[0].split_once(':') {
         Some((p, s)) => (p.to_string(), Some(s.to_string())),
         None => (args[0].clone(), None),
@@ -293,13 +361,7 @@ fn dispatch(roots: &Roots, mut args: Vec<String>) -> Result<i32> {
             .map(|(_, to)| to.to_string())
             .unwrap_or_else(|| prefix.clone())
     };
-    let enabled = roots.plugin_enabled();
-    let plugin_dir = enabled.join(&dir);
-    if let Some(app) = env::var(env::DOKKU_APP_NAME)
-        && is_core_plugin(roots, &plugin_dir)
-    {
-        args.insert(1, app);
-    }
+    let plugin_dir = roots.plugin_enabled().join(&dir);
     let mut candidates = Vec::new();
     if sub.is_none() {
         candidates.push(plugin_dir.join("subcommands/default"));
@@ -308,24 +370,36 @@ fn dispatch(roots: &Roots, mut args: Vec<String>) -> Result<i32> {
     if let Some(sub) = sub.as_deref().filter(|s| !s.is_empty()) {
         candidates.push(plugin_dir.join("subcommands").join(sub));
     }
-    if let Some(path) = candidates.iter().find(|p| is_executable(p)) {
-        Cmd::new(path).args(&args).exec_replace()?;
+    let route = match candidates
+        .into_iter()
+        .find(|p| is_executable(p) && inside(&plugin_dir, p))
+    {
+        Some(path) => Route::Subcommand(path),
+        None if sub.as_deref() == Some("") => Route::None,
+        None => Route::Fallback,
+    };
+    (route, plugin_dir)
+}
+
+/// True when `path`, links resolved, lies inside `dir` (links resolved): an entry point
+/// that leads out of its plugin's directory is never run.
+fn inside(dir: &Path, path: &Path) -> bool {
+    match (dir.canonicalize(), path.canonicalize()) {
+        (Ok(dir), Ok(path)) => path.starts_with(dir),
+        _ => false,
     }
-    if sub.as_deref() != Some("") {
-        for plugin in dokku_core::trigger::enabled_plugins(roots) {
-            let commands = enabled.join(&plugin).join("commands");
-            if !is_executable(&commands) {
-                continue;
-            }
-            match Cmd::new(&commands).args(&args).status()? {
-                env::NOT_IMPLEMENTED_EXIT => continue,
-                code => return Ok(code),
-            }
-        }
-    }
-    log::warn(&format!("`{}` is not a dokku command.", args.join(" ")));
-    log::warn("See `dokku help` for a list of available commands.");
-    Ok(1)
+}
+
+/// Every enabled plugin's `commands` executable that lies inside its own directory.
+fn fallback_commands(roots: &Roots) -> Vec<PathBuf> {
+    let enabled = roots.plugin_enabled();
+    dokku_core::trigger::enabled_plugins(roots)
+        .into_iter()
+        .map(|plugin| enabled.join(plugin))
+        .map(|dir| (dir.join("commands"), dir))
+        .filter(|(commands, dir)| is_executable(commands) && inside(dir, commands))
+        .map(|(commands, _)| commands)
+        .collect()
 }
 
 /// A core plugin's enabled link resolves into `$PLUGIN_CORE_PATH`.
@@ -364,6 +438,113 @@ mod tests {
             "",
         ] {
             assert!(!is_root_only(cmd), "{cmd}");
+        }
+    }
+
+    fn executable(path: &Path) {
+        dokku_core::fs::write_atomic(path, b"#!/bin/sh\ntouch \"$0.ran\"\n", 0o755).unwrap();
+    }
+
+    /// A plugin tree with one honest plugin, one whose entry points lead outside it, and
+    /// executables outside every plugin where a path trick would land.
+    fn host() -> (tempfile::TempDir, Roots) {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        for (plugin, sub) in [("apps", "list"), ("apps", "apps:report")] {
+            executable(
+                &roots
+                    .plugin_available()
+                    .join(plugin)
+                    .join("subcommands")
+                    .join(sub),
+            );
+        }
+        executable(&roots.plugin_available().join("apps/commands"));
+        executable(&dir.path().join("evil"));
+        executable(&roots.plugin_enabled().join("evil"));
+        let sneaky = roots.plugin_available().join("sneaky");
+        fs::create_dir_all(sneaky.join("subcommands")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("evil"), sneaky.join("subcommands/run"))
+            .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("evil"), sneaky.join("commands")).unwrap();
+        for plugin in ["apps", "sneaky"] {
+            std::os::unix::fs::symlink(
+                roots.plugin_available().join(plugin),
+                roots.plugin_enabled().join(plugin),
+            )
+            .unwrap();
+        }
+        (dir, roots)
+    }
+
+    fn route(roots: &Roots, word: &str) -> Option<Route> {
+        let mut args = vec![word.to_string()];
+        valid_command_word(word).then(|| resolve(roots, &mut args).0)
+    }
+
+    #[test]
+    fn words_that_are_paths_are_not_commands() {
+        let (dir, roots) = host();
+        for attack in [
+            "/usr/bin/env",
+            "apps:../../../../usr/bin/id",
+            "deployX=1:../../../../usr/bin/env",
+            "../evil",
+            "apps:..",
+            ".",
+            "..",
+            "-x",
+            "Apps:list",
+            "apps:list\n",
+            "",
+        ] {
+            assert_eq!(route(&roots, attack), None, "{attack:?} was routed");
+        }
+        assert_eq!(
+            route(&roots, "apps:list"),
+            Some(Route::Subcommand(
+                roots.plugin_enabled().join("apps/subcommands/list")
+            ))
+        );
+        assert_eq!(route(&roots, "apps:"), Some(Route::None));
+        assert_eq!(route(&roots, "sneaky:run"), Some(Route::Fallback));
+        assert_eq!(
+            fallback_commands(&roots),
+            [roots.plugin_enabled().join("apps/commands")]
+        );
+        assert!(!dir.path().join("evil.ran").exists());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Whatever the word, the dispatcher runs nothing but an executable inside an
+        /// enabled plugin's directory.
+        #[test]
+        fn nothing_outside_enabled_plugins_is_ever_routed(
+            word in "(/|\\.\\./|apps:|sneaky:|evil|deploy[a-zA-Z=0-9]*:)?[a-z0-9:/._= -]{0,24}",
+            ssh in "[ -~]{0,40}",
+        ) {
+            let (_dir, roots) = host();
+            let enabled = roots.plugin_enabled().canonicalize().unwrap();
+            let mut words = vec![word];
+            if let Ok(split) = shell_words::split(&ssh) {
+                words.extend(split.into_iter().take(1));
+            }
+            for word in words {
+                let allowed = |path: &Path| {
+                    let path = path.canonicalize().unwrap();
+                    ["apps"].iter().any(|p| path.starts_with(enabled.join(p).canonicalize().unwrap()))
+                };
+                if let Some(Route::Subcommand(path)) = route(&roots, &word) {
+                    proptest::prop_assert!(allowed(&path), "{word:?} -> {path:?}");
+                }
+                if word.contains('/') || word.contains('.') {
+                    proptest::prop_assert!(!valid_command_word(&word));
+                }
+                for commands in fallback_commands(&roots) {
+                    proptest::prop_assert!(allowed(&commands));
+                }
+            }
         }
     }
 }

@@ -1,0 +1,175 @@
+//! Who a process acts as, and the few things root does in trees the dokku user owns.
+//!
+//! The dokku user (`DOKKU_SYSTEM_USER`) owns every tree that holds app state (`$DOKKU_ROOT`,
+//! `$DOKKU_LIB_ROOT/data`, `$DOKKU_LIB_ROOT/config`). Root never works in those trees as
+//! root: it switches to the dokku user first ([`drop_to_system_user`]), so a link or a file
+//! the dokku user planted can do no more than the dokku user could already do. The one
+//! root action the dokku user may ask for (`storage:ensure-directory`'s chown) goes through
+//! [`chown_storage_directory`], which walks from `/` without following any link and acts
+//! on the directory it opened, never on a path.
+
+use std::fs::File;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path};
+
+use anyhow::{Context, Result, bail};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::User;
+
+use crate::env::{self, Roots};
+
+/// The binary that performs root actions for the dokku user, through a sudoers rule that
+/// install.sh writes; it sits beside the dispatcher.
+pub const ROOT_HELPER: &str = "dokku-root-helper";
+
+/// The dokku system user, when the account exists on this host.
+pub fn system_user(roots: &Roots) -> Option<User> {
+    User::from_name(&roots.system_user).ok().flatten()
+}
+
+/// True when this process runs as root.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Switches a root process to the dokku user when that user owns `$DOKKU_ROOT` (an
+/// installed host; a hermetic host in a temp dir has no such user and stays as it is).
+/// Returns the user switched to. Call it before any thread starts: it sets `HOME`/`USER`.
+pub fn drop_to_system_user(roots: &Roots) -> Result<Option<User>> {
+    // Stat first: the passwd lookup happens only when a switch may be due.
+    let owner = std::fs::metadata(&roots.dokku_root).map(|m| m.uid()).ok();
+    if !is_root() || owner.is_none_or(|uid| uid == 0) {
+        return Ok(None);
+    }
+    let Some(user) = system_user(roots) else {
+        return Ok(None);
+    };
+    if owner != Some(user.uid.as_raw()) {
+        return Ok(None);
+    }
+    let name = std::ffi::CString::new(user.name.clone())?;
+    nix::unistd::initgroups(&name, user.gid).context("initgroups")?;
+    nix::unistd::setgid(user.gid).context("setgid")?;
+    nix::unistd::setuid(user.uid).context("setuid")?;
+    env::set_early("HOME", &user.dir.to_string_lossy());
+    env::set_early("USER", &user.name);
+    Ok(Some(user))
+}
+
+/// Opens a directory by an absolute path, one component at a time from `/`, refusing a
+/// symlink at every step: the result is the directory the path names on disk, never
+/// somewhere a link points.
+pub fn open_dir_nofollow(path: &Path) -> Result<File> {
+    if !path.is_absolute() {
+        bail!("{} is not an absolute path", path.display());
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut dir = open_at(None, Path::new("/"), flags)?;
+    for component in path.components() {
+        match component {
+            Component::RootDir => {}
+            Component::Normal(name) => {
+                dir = open_at(Some(&dir), Path::new(name), flags).with_context(|| {
+                    format!(
+                        "{} is not a directory reached without links",
+                        path.display()
+                    )
+                })?;
+            }
+            _ => bail!("{} is not a plain path", path.display()),
+        }
+    }
+    Ok(dir)
+}
+
+#[allow(unsafe_code)]
+fn open_at(dir: Option<&File>, name: &Path, flags: OFlag) -> Result<File> {
+    use std::os::fd::AsRawFd;
+    let fd = nix::fcntl::openat(dir.map(|d| d.as_raw_fd()), name, flags, Mode::empty())
+        .with_context(|| format!("opening {}", name.display()))?;
+    // SAFETY: openat just returned this descriptor; nothing else owns it.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Names `storage:ensure-directory` accepts: one path component, nothing a shell or a path
+/// could read as more.
+pub fn valid_storage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name.len() <= 128
+}
+
+/// Gives `$LIB_ROOT/data/storage/NAME` to `uid:uid`. Every component is opened without
+/// following links and the chown is done on the open directory. When `caller` is given
+/// (the dokku user, asking through sudo), `data`, `data/storage` and the directory itself
+/// must belong to the caller (or the directory already to `uid`): the caller can only give
+/// away what it owns, in the place Dokku keeps app storage.
+pub fn chown_storage_directory(
+    lib_root: &Path,
+    name: &str,
+    uid: u32,
+    caller: Option<u32>,
+) -> Result<()> {
+    if !valid_storage_name(name) {
+        bail!("Invalid storage directory name {name:?}");
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let root = open_dir_nofollow(lib_root)?;
+    let data = open_at(Some(&root), Path::new("data"), flags)?;
+    let storage = open_at(Some(&data), Path::new("storage"), flags)?;
+    let dir = open_at(Some(&storage), Path::new(name), flags)
+        .with_context(|| format!("{name} is not a directory in the storage path"))?;
+    if let Some(caller) = caller {
+        for (what, file) in [("data", &data), ("data/storage", &storage)] {
+            if file.metadata()?.uid() != caller {
+                bail!("{what} does not belong to the calling user");
+            }
+        }
+        let owner = dir.metadata()?.uid();
+        if owner != caller && owner != uid {
+            bail!("{name} does not belong to the calling user");
+        }
+    }
+    std::os::unix::fs::fchown(&dir, Some(uid), Some(uid))
+        .with_context(|| format!("changing the owner of {name}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_dir_nofollow_refuses_links_anywhere_in_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real/inner");
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
+        assert!(open_dir_nofollow(&real).is_ok());
+        assert!(open_dir_nofollow(&dir.path().join("link")).is_err());
+        assert!(open_dir_nofollow(&dir.path().join("link/inner")).is_err());
+        assert!(open_dir_nofollow(Path::new("relative")).is_err());
+    }
+
+    #[test]
+    fn storage_names_are_one_plain_component() {
+        for ok in ["app", "my-app_data.1"] {
+            assert!(valid_storage_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "-x",
+            ".hidden",
+            "a b",
+            &"a".repeat(129),
+        ] {
+            assert!(!valid_storage_name(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,526 @@
+//! Every trust boundary, attacked the way it was attacked on an installed host: each test
+//! reproduces an attack and checks that it now fails and changes nothing it must not.
+//! Tests that cross the root / dokku-user boundary use a real second account
+//! ([`TestHost::with_system_user`]) and so run as root, as CI does.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use dokku_test_support::{TestHost, chown_tree, require_root, system_user};
+
+use crate::{make_plugin, stderr, stdout};
+
+/// Runs `dokku` as sshd's forced command would for a key with this NAME and FINGERPRINT.
+fn over_ssh(host: &TestHost, name: &str, fingerprint: &str, command: &str) -> std::process::Output {
+    host.dokku(Vec::<&str>::new())
+        .env("SSH_ORIGINAL_COMMAND", command)
+        .env("NAME", name)
+        .env("FINGERPRINT", fingerprint)
+        .write_stdin("")
+        .output()
+        .unwrap()
+}
+
+/// A file only root may read or write, standing for `/etc/shadow` and the like.
+fn root_secret(host: &TestHost, name: &str) -> std::path::PathBuf {
+    let path = host.path().join(name);
+    std::fs::write(&path, "root secret\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn owner(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).unwrap().uid()
+}
+
+/// Plants a link as the dokku user would: the link itself is the dokku user's.
+fn plant_link(target: &Path, link: &Path) {
+    let (uid, gid) = system_user();
+    let _ = std::fs::remove_file(link);
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, link).unwrap();
+    std::os::unix::fs::lchown(link, Some(uid), Some(gid)).unwrap();
+}
+
+fn public_key(host: &TestHost, name: &str) -> std::path::PathBuf {
+    let key = host.path().join(name);
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    key.with_extension("pub")
+}
+
+#[test]
+fn admin_keys_run_dokku_commands_never_programs() {
+    let host = TestHost::new();
+    let witness = host.path().join("pwned");
+    let touch = format!("touch {}", witness.display());
+    for attack in [
+        format!("/usr/bin/env {touch}"),
+        format!("apps:../../../../usr/bin/env {touch}"),
+        format!("deployX=1:../../../../usr/bin/env {touch}"),
+        format!("../../../../../usr/bin/env {touch}"),
+        format!("apps:/usr/bin/env {touch}"),
+    ] {
+        let out = over_ssh(&host, "admin", "SHA256:admin", &attack);
+        assert!(!out.status.success(), "{attack}: {}", host.render(&out));
+        assert!(
+            stderr(&out).contains("is not a dokku command"),
+            "{attack}: {}",
+            host.render(&out)
+        );
+        let words: Vec<&str> = attack.split(' ').collect();
+        let out = host.run(&words);
+        assert!(!out.status.success(), "{attack}: {}", host.render(&out));
+    }
+    assert!(!witness.exists(), "a program outside the plugins ran");
+}
+
+#[test]
+fn non_utf8_input_is_one_clear_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let host = TestHost::new();
+    let bad = std::ffi::OsStr::from_bytes(b"apps:create\xff");
+    let out = host.dokku([bad]).write_stdin("").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
+    assert_eq!(
+        stderr(&out),
+        " !     Invalid command: an argument is not valid UTF-8\n"
+    );
+    let out = host
+        .dokku(Vec::<&str>::new())
+        .env(
+            "SSH_ORIGINAL_COMMAND",
+            std::ffi::OsStr::from_bytes(b"apps:list \xff"),
+        )
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
+    assert_eq!(
+        stderr(&out),
+        " !     Invalid command: it is not valid UTF-8\n"
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "help must not run: {}",
+        host.render(&out)
+    );
+}
+
+#[test]
+fn root_takes_no_code_path_from_the_dokku_users_rc_files() {
+    let host = TestHost::with_system_user();
+    let (uid, gid) = system_user();
+    let witness = host.path().join("ran-as-root");
+    let fake = host.roots.dokku_root.join("x");
+    make_plugin(
+        &fake.join("enabled/ssh-keys"),
+        &[("subcommands/add", &format!("id -u > {}", witness.display()))],
+    );
+    let rc = host.roots.dokku_root.join(".dokkurc/x");
+    std::fs::create_dir_all(rc.parent().unwrap()).unwrap();
+    std::fs::write(
+        &rc,
+        format!(
+            "export PLUGIN_PATH={}\nexport DOKKU_LIB_PATH={}\n",
+            fake.display(),
+            fake.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        host.roots.dokku_root.join("dokkurc"),
+        format!("export PATH={}\n", fake.display()),
+    )
+    .unwrap();
+    chown_tree(&host.roots.dokku_root, uid, gid);
+    let key = public_key(&host, "admin");
+    let out = host.run(["ssh-keys:add", "admin", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert!(!witness.exists(), "root ran the dokku user's plugin");
+    let keys = std::fs::read_to_string(host.roots.dokku_root.join(".ssh/authorized_keys")).unwrap();
+    assert!(keys.contains("NAME=\\\"admin\\\""), "{keys}");
+}
+
+#[test]
+fn root_follows_no_link_in_the_dokku_users_ssh_dir() {
+    let host = TestHost::with_system_user();
+    let ssh = host.roots.dokku_root.join(".ssh");
+    let key = public_key(&host, "admin");
+    host.ok(["ssh-keys:add", "admin", key.to_str().unwrap()]);
+
+    // The lock linked to a root file: root's remove must not hand that file to dokku.
+    let lock_target = root_secret(&host, "root-owned-file");
+    plant_link(&lock_target, &ssh.join(".authorized_keys.lock"));
+    let _ = host.run(["ssh-keys:remove", "admin"]);
+    assert_eq!(
+        owner(&lock_target),
+        0,
+        "root's file was given to the dokku user"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lock_target).unwrap(),
+        "root secret\n"
+    );
+
+    // authorized_keys linked to a root-only file: root's add must not copy it out.
+    std::fs::remove_file(ssh.join(".authorized_keys.lock")).unwrap();
+    let secret = root_secret(&host, "root-only-secret");
+    plant_link(&secret, &ssh.join("authorized_keys"));
+    let other = public_key(&host, "other");
+    let _ = host.run(["ssh-keys:add", "other", other.to_str().unwrap()]);
+    assert_eq!(owner(&secret), 0);
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "root secret\n");
+    for entry in walk(&host.roots.dokku_root) {
+        if entry.is_file() && !entry.is_symlink() {
+            let text = std::fs::read(&entry).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&text).contains("root secret"),
+                "{} holds root's secret",
+                entry.display()
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+        out.push(path);
+    }
+    out
+}
+
+#[test]
+fn ensure_directory_never_chowns_through_a_link() {
+    let host = TestHost::with_system_user();
+    let system_dir = host.path().join("system-dir");
+    std::fs::create_dir(&system_dir).unwrap();
+    let storage = host.roots.lib_root.join("data/storage");
+    plant_link(&system_dir, &storage.join("evil"));
+    let out = host.run(["storage:ensure-directory", "evil", "--chown", "heroku"]);
+    assert!(!out.status.success(), "{}", host.render(&out));
+    assert_eq!(
+        owner(&system_dir),
+        0,
+        "root chowned a directory through a link"
+    );
+    // A link higher up: data/storage itself.
+    std::fs::remove_dir_all(&storage).unwrap();
+    std::fs::create_dir(system_dir.join("inner")).unwrap();
+    plant_link(&system_dir, &storage);
+    let out = host.run(["storage:ensure-directory", "inner", "--chown", "heroku"]);
+    assert!(!out.status.success(), "{}", host.render(&out));
+    assert_eq!(owner(&system_dir.join("inner")), 0);
+}
+
+#[test]
+fn plugin_install_migrates_config_as_the_dokku_user() {
+    let host = TestHost::with_system_user();
+    let (uid, gid) = system_user();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["apps:create", "other"]);
+    // A legacy ENV, as an upgrade from an older Dokku leaves it.
+    let legacy = host.roots.app_dir("demo").join("ENV");
+    std::fs::write(&legacy, "export OLD='value'\n").unwrap();
+    std::os::unix::fs::chown(&legacy, Some(uid), Some(gid)).unwrap();
+    // Another app's config dir linked to a system directory, with a legacy ENV planted.
+    let system_dir = host.path().join("system-config");
+    std::fs::create_dir(&system_dir).unwrap();
+    std::fs::write(system_dir.join("keep"), "system file\n").unwrap();
+    let other_config = host.roots.config_dir().join("other");
+    std::fs::remove_dir_all(&other_config).ok();
+    plant_link(&system_dir, &other_config);
+    let planted = host.roots.app_dir("other").join("ENV");
+    std::fs::write(&planted, "export X='1'\n").unwrap();
+    std::os::unix::fs::chown(&planted, Some(uid), Some(gid)).unwrap();
+
+    let out = host.run(["plugin:install"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+
+    let env_file = host.roots.config_dir().join("demo/ENV");
+    assert_eq!(
+        owner(&env_file),
+        uid,
+        "migrated config must belong to the dokku user"
+    );
+    for entry in walk(&host.roots.config_dir()) {
+        assert_ne!(owner(&entry), 0, "{} is root's", entry.display());
+    }
+    assert_eq!(
+        std::fs::read_dir(&system_dir).unwrap().count(),
+        1,
+        "root wrote into the linked system directory"
+    );
+    host.ok(["config:set", "--no-restart", "demo", "NEW=1"]);
+    assert_eq!(host.ok(["config:get", "demo", "OLD"]), "value\n");
+}
+
+#[test]
+fn a_deploy_key_with_no_app_is_refused_everything() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["config:set", "--no-restart", "demo", "SECRET=1"]);
+    let name = "deploy:SHA256:orphan";
+    for command in [
+        "apps:list",
+        "config:show demo",
+        "apps:create mine",
+        "git-receive-pack 'demo'",
+        "git-upload-pack 'demo'",
+        "ssh-keys:list",
+        "help",
+    ] {
+        let out = over_ssh(&host, name, "SHA256:orphan", command);
+        assert!(!out.status.success(), "{command}: {}", host.render(&out));
+        assert!(
+            stderr(&out).contains("Access denied"),
+            "{command}: {}",
+            host.render(&out)
+        );
+        assert!(!stdout(&out).contains("SECRET"));
+    }
+    assert!(!host.roots.app_dir("mine").exists());
+}
+
+#[test]
+fn a_deploy_key_gets_push_and_fetch_and_nothing_else() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let key = public_key(&host, "ci");
+    host.dokku(["deploy:allow", "demo"])
+        .write_stdin(std::fs::read(&key).unwrap())
+        .assert()
+        .success();
+    let fingerprint = host
+        .ok(["deploy:list", "demo", "--format", "json"])
+        .split('"')
+        .find(|s| s.starts_with("SHA256:"))
+        .unwrap()
+        .to_string();
+    let name = format!("deploy:{fingerprint}");
+    let before = host.state();
+    for command in [
+        "git-hook demo",
+        "--trace git-upload-pack 'demo'",
+        "git-upload-pack 'demo' --trace",
+        "--quiet git-upload-pack 'demo'",
+        "git:report demo",
+    ] {
+        let out = over_ssh(&host, &name, &fingerprint, command);
+        assert!(
+            stderr(&out).contains("Access denied"),
+            "{command}: {}",
+            host.render(&out)
+        );
+    }
+    assert_eq!(host.state(), before);
+}
+
+#[test]
+fn app_names_the_root_dir_uses_are_reserved_and_a_bad_rc_file_is_survived() {
+    let host = TestHost::new();
+    for name in ["dokkurc", "tls"] {
+        let out = host.run(["apps:create", name]);
+        assert!(!out.status.success(), "{name}: {}", host.render(&out));
+        assert!(stderr(&out).contains("reserved"), "{}", host.render(&out));
+    }
+    // What an app named dokkurc did to the host: a directory where the rc file goes.
+    std::fs::create_dir(host.roots.dokku_root.join("dokkurc")).unwrap();
+    host.ok(["apps:create", "demo"]);
+    let out = host.run(["apps:list"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert_eq!(stdout(&out), "=====> My Apps\ndemo\n");
+    assert!(stderr(&out).contains("dokkurc"), "{}", host.render(&out));
+}
+
+#[test]
+fn destroy_keeps_the_apps_storage_and_finishes() {
+    let host = TestHost::with_system_user();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["storage:ensure-directory", "demo"]);
+    let data = host.roots.lib_root.join("data/storage/demo");
+    assert_eq!(owner(&data), 32767);
+    std::fs::write(data.join("upload.bin"), "user data").unwrap();
+    let spec = format!("{}:/app/storage", data.display());
+    host.ok(["storage:mount", "demo", &spec]);
+    host.ok(["--force", "apps:destroy", "demo"]);
+    assert!(!host.roots.app_dir("demo").exists());
+    assert_eq!(
+        std::fs::read_to_string(data.join("upload.bin")).unwrap(),
+        "user data"
+    );
+    assert!(!host.roots.config_dir().join("demo").exists());
+}
+
+#[test]
+fn mounts_are_judged_where_they_lead() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let storage = host.roots.lib_root.join("data/storage");
+    std::fs::create_dir_all(&storage).unwrap();
+    std::os::unix::fs::symlink("/etc", storage.join("etc")).unwrap();
+    let before = host.state();
+    for host_path in [
+        "/var/run/docker.sock".to_string(),
+        "/run".into(),
+        "/usr".into(),
+        "/bin".into(),
+        "/lib".into(),
+        "/root/.ssh".into(),
+        format!("{}/etc", storage.display()),
+        format!("{}/etc/ssl", storage.display()),
+    ] {
+        let out = host.run(["storage:mount", "demo", &format!("{host_path}:/data")]);
+        assert!(!out.status.success(), "{host_path}: {}", host.render(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", host.render(&out));
+    }
+    assert_eq!(host.state(), before);
+}
+
+/// A `config:set` that arrives while a destroy is under way (config already gone, the app
+/// directory not yet) must not leave an ENV behind for the next app of that name. A plugin
+/// holds the destroy at that point until the write has started.
+#[test]
+fn a_write_racing_a_destroy_leaves_nothing_for_the_next_app() {
+    let host = TestHost::new();
+    let (inside, release) = (host.path().join("inside"), host.path().join("release"));
+    let dir = host.path().join("hold-src");
+    make_plugin(
+        &dir,
+        &[(
+            "post-delete",
+            &format!(
+                "touch {}\nfor _ in $(seq 1 100); do [[ -e {} ]] && exit 0; sleep 0.1; done",
+                inside.display(),
+                release.display()
+            ),
+        )],
+    );
+    assert!(host.install_plugin(&dir, "zz-hold").status.success());
+    host.ok(["apps:create", "demo"]);
+    std::thread::scope(|s| {
+        let destroy = s.spawn(|| host.run(["--force", "apps:destroy", "demo"]));
+        while !inside.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let set = s.spawn(|| host.run(["config:set", "--no-restart", "demo", "SECRET=x"]));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::fs::write(&release, "").unwrap();
+        let destroyed = destroy.join().unwrap();
+        assert!(destroyed.status.success(), "{}", host.render(&destroyed));
+        let set = set.join().unwrap();
+        assert!(!set.status.success(), "{}", host.render(&set));
+    });
+    assert!(!host.roots.app_dir("demo").exists());
+    assert!(
+        !host.roots.config_dir().join("demo/ENV").exists(),
+        "an ENV outlived its app"
+    );
+    host.ok(["apps:create", "demo"]);
+    assert!(!host.ok(["config:keys", "demo"]).contains("SECRET"));
+}
+
+#[test]
+fn creates_racing_destroys_leave_whole_apps_or_none() {
+    let host = TestHost::new();
+    for round in 0..8 {
+        let (create, destroy) = std::thread::scope(|s| {
+            let create = s.spawn(|| host.run(["apps:create", "demo"]));
+            let destroy = s.spawn(|| host.run(["--force", "apps:destroy", "demo"]));
+            (create.join().unwrap(), destroy.join().unwrap())
+        });
+        let dir = host.roots.app_dir("demo");
+        if dir.exists() {
+            assert!(
+                dir.join("refs").is_dir(),
+                "round {round}: half an app:\n{}\n{}",
+                host.render(&create),
+                host.render(&destroy)
+            );
+            host.ok(["--force", "apps:destroy", "demo"]);
+        }
+        assert!(!dir.exists(), "round {round}");
+    }
+}
+
+#[test]
+fn killed_writes_leave_no_copy_of_secrets() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["config:set", "--no-restart", "demo", "SECRET=1"]);
+    let dir = host.roots.config_dir().join("demo");
+    let stale = dir.join(".ENV.4242.0.tmp");
+    std::fs::write(&stale, "SECRET=\"1\"\n").unwrap();
+    host.ok(["config:set", "--no-restart", "demo", "OTHER=2"]);
+    assert!(
+        !stale.exists(),
+        "a stale temp file survived a write under the lock"
+    );
+    assert_eq!(
+        std::fs::metadata(dir.join("ENV")).unwrap().mode() & 0o777,
+        0o600
+    );
+    std::fs::write(&stale, "SECRET=\"1\"\n").unwrap();
+    host.ok(["--force", "apps:destroy", "demo"]);
+    assert!(!stale.exists(), "a stale temp file survived the app");
+}
+
+#[test]
+fn plugin_names_follow_the_name_rules() {
+    let host = TestHost::new();
+    let dir = host.path().join("src-plugin");
+    make_plugin(&dir, &[]);
+    let before = host.state();
+    for name in ["--name=-x", "--name=X", "--name=a.b", "--name=../x"] {
+        let out = host.run(["plugin:install", dir.to_str().unwrap(), name]);
+        assert!(!out.status.success(), "{name}: {}", host.render(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", host.render(&out));
+    }
+    assert_eq!(host.state(), before);
+}
+
+#[test]
+fn root_actions_are_refused_to_others() {
+    require_root("the helper checks who asks");
+    let host = TestHost::with_system_user();
+    let helper = dokku_test_support::binary("dokku-root-helper");
+    let storage = host.roots.lib_root.join("data/storage");
+    std::fs::create_dir_all(storage.join("root-dir")).unwrap();
+    let (uid, _) = system_user();
+    // Through sudo the caller may give away only what it owns.
+    let out = std::process::Command::new(&helper)
+        .args([
+            "storage-chown",
+            host.roots.lib_root.to_str().unwrap(),
+            "root-dir",
+            "1000",
+        ])
+        .env("SUDO_UID", uid.to_string())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(owner(&storage.join("root-dir")), 0);
+    for args in [
+        vec!["storage-chown", "relative", "x", "1"],
+        vec!["storage-chown", "/", "../etc", "1"],
+        vec!["storage-chown", "/", "x", "-1"],
+        vec!["rm", "-rf", "/"],
+        vec![],
+    ] {
+        let out = std::process::Command::new(&helper)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+    }
+}
