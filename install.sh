@@ -141,6 +141,21 @@ if [[ $SYSTEM == 1 ]]; then
 fi
 "$PREFIX/bin/dokku" plugin:install --core
 
+# The one root action the dokku user may ask for (a storage directory's chown), through a
+# fixed root-owned helper that validates its arguments; checked by visudo before it counts.
+install_sudoers() {
+  local file=/etc/sudoers.d/dokku-rs rule
+  rule="$DOKKU_SYSTEM_USER ALL=(root) NOPASSWD: $BIN_DIR/dokku-root-helper"
+  [[ -f $file && "$(cat "$file")" == "$rule" ]] && return 0
+  printf '%s\n' "$rule" >"$file.new"
+  chmod 0440 "$file.new"
+  visudo -c -q -f "$file.new" || { rm -f "$file.new"; fail "visudo refused $file"; }
+  mv -f "$file.new" "$file"
+}
+if [[ $SYSTEM == 1 ]]; then
+  install_sudoers
+fi
+
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"
 
 # sshd from Debian's package: started here when nothing answers on port 22 (no init system).
@@ -177,7 +192,7 @@ push_sample() {
   GIT_SSH_COMMAND="ssh -i $key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new" \
     git -C "$work" push "$DOKKU_SYSTEM_USER@127.0.0.1:sample" main
   log "Pushed the sample app: git remote $DOKKU_SYSTEM_USER@$(hostname):sample, revision $(git -C "$work" rev-parse HEAD)"
-  log "URL: http://127.0.0.1 (served once the builder and scheduler of milestone 2 deploy it)"
+  log "Received: building and running pushed apps comes next; until then nothing serves it"
 }
 
 if ((SAMPLE)); then

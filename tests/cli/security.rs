@@ -524,3 +524,28 @@ fn root_actions_are_refused_to_others() {
         assert!(!out.status.success(), "{args:?}");
     }
 }
+
+#[test]
+fn the_hook_never_pins_an_invalid_deploy_branch() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let rev = "1".repeat(40);
+    for refname in [
+        "refs/heads/a..b",
+        "refs/heads/-x",
+        "refs/heads/a b",
+        "refs/heads/@{1}",
+    ] {
+        let out = host
+            .dokku(["git-hook", "demo"])
+            .write_stdin(format!("{} {rev} {refname}\n", "0".repeat(40)))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{refname}: {}", host.render(&out));
+        assert_eq!(
+            host.ok(["git:report", "demo", "--git-deploy-branch"]),
+            "master\n",
+            "{refname} was stored as the deploy branch"
+        );
+    }
+}

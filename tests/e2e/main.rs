@@ -48,6 +48,25 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts a server and waits (10 s at most) until it accepts connections on 127.0.0.1:`port`.
+fn spawn_listening(command: &mut Command, port: u16) -> Child {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{command:?} did not listen on 127.0.0.1:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 /// Starts sshd for `host`, logging keys in as the user running the tests; the session
 /// environment points `dokku` at the host's roots.
 pub fn start_sshd(host: &TestHost) -> Sshd {
@@ -89,22 +108,12 @@ pub fn start_sshd_for(host: &TestHost, user: &str) -> Sshd {
     );
     let config_path = dir.join("sshd_config");
     std::fs::write(&config_path, config).unwrap();
-    let child = Command::new(sshd)
-        .args(["-D", "-e", "-f"])
-        .arg(&config_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "sshd did not listen on 127.0.0.1:{port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = spawn_listening(
+        Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(&config_path),
+        port,
+    );
     Sshd {
         child,
         port,
@@ -222,24 +231,14 @@ impl GitDaemon {
         let exec_path = run(Command::new("git").arg("--exec-path")).stdout;
         let daemon = Path::new(String::from_utf8(exec_path).unwrap().trim()).join("git-daemon");
         let port = free_port();
-        let child = Command::new(daemon)
-            .arg(format!("--base-path={}", base.display()))
-            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
-            .arg(format!("--port={port}"))
-            .arg(base)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "git daemon did not listen on 127.0.0.1:{port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn_listening(
+            Command::new(daemon)
+                .arg(format!("--base-path={}", base.display()))
+                .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
+                .arg(format!("--port={port}"))
+                .arg(base),
+            port,
+        );
         GitDaemon { child, port }
     }
 

@@ -222,15 +222,26 @@ fn injection_through_ssh_runs_nothing() {
     assert_eq!(host.ok(["apps:list", "--format", "json"]), "[]\n");
 }
 
-#[test]
-fn two_concurrent_pushes_end_consistently() {
+/// An app `demo` deploying from master, one trigger slowed by a plugin, and two work
+/// repositories `a` and `b` to race pushes from; returns their first revisions too.
+pub(crate) fn racing_setup(
+    slow_trigger: &str,
+) -> (TestHost, Sshd, PathBuf, [(PathBuf, String); 2]) {
     let (host, sshd, key) = setup();
     host.ok(["apps:create", "demo"]);
     host.ok(["git:set", "demo", "deploy-branch", "master"]);
-    make_plugin(&host, "slow-build", "post-extract", "sleep 1");
-    let (a, b) = (host.path().join("a"), host.path().join("b"));
-    let rev_a = work_repo(&a, "master");
-    let rev_b = work_repo(&b, "master");
+    make_plugin(&host, "slow", slow_trigger, "sleep 1");
+    let repos = ["a", "b"].map(|name| {
+        let dir = host.path().join(name);
+        let rev = work_repo(&dir, "master");
+        (dir, rev)
+    });
+    (host, sshd, key, repos)
+}
+
+#[test]
+fn two_concurrent_pushes_end_consistently() {
+    let (host, sshd, key, [(a, rev_a), (b, rev_b)]) = racing_setup("post-extract");
     let results: Vec<(bool, String)> = std::thread::scope(|s| {
         let pushes: Vec<_> = [&a, &b]
             .into_iter()
@@ -268,34 +279,40 @@ fn two_concurrent_pushes_end_consistently() {
     assert!(fsck.status.success(), "{}", text(&fsck));
 }
 
+/// A work repository whose second commit adds `url` as the submodule `vendor/lib`.
+pub(crate) fn repo_with_submodule(work: &std::path::Path, url: &str) -> PathBuf {
+    work_repo(work, "master");
+    let add = Command::new("git")
+        .args(["-c", "protocol.file.allow=always", "submodule", "add", "-q"])
+        .args([url, "vendor/lib"])
+        .current_dir(work)
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", text(&add));
+    commit(work, "main.txt", "uses the submodule\n");
+    work.to_path_buf()
+}
+
+/// A plugin whose `post-extract` lists the build's files into the returned file.
+pub(crate) fn record_build_files(host: &TestHost) -> PathBuf {
+    let listing = host.path().join("build-listing");
+    make_plugin(
+        host,
+        "inspect",
+        "post-extract",
+        &format!("cd \"$2\" && find . | sort > {}", listing.display()),
+    );
+    listing
+}
+
 #[test]
 fn submodules_are_checked_out_for_the_build() {
     let (host, sshd, key) = setup();
     let lib = host.path().join("served/lib-src");
     work_repo(&lib, "master");
     let daemon = crate::GitDaemon::serve(&host.path().join("served"));
-    let work = host.path().join("work");
-    work_repo(&work, "master");
-    let add = Command::new("git")
-        .args([
-            "submodule",
-            "add",
-            "-q",
-            &daemon.url("lib-src"),
-            "vendor/lib",
-        ])
-        .current_dir(&work)
-        .output()
-        .unwrap();
-    assert!(add.status.success(), "{}", text(&add));
-    commit(&work, "main.txt", "uses the submodule\n");
-    let listing = host.path().join("build-listing");
-    make_plugin(
-        &host,
-        "inspect",
-        "post-extract",
-        &format!("cd \"$2\" && find . | sort > {}", listing.display()),
-    );
+    let work = repo_with_submodule(&host.path().join("work"), &daemon.url("lib-src"));
+    let listing = record_build_files(&host);
     let push = sshd.git(&key, &work, &["push", &sshd.remote("demo"), "master"]);
     assert!(push.status.success(), "{}", text(&push));
     let files = std::fs::read_to_string(&listing).unwrap();

@@ -1,9 +1,8 @@
 use std::os::unix::fs::MetadataExt;
-use std::process::Command;
 
 use dokku_test_support::{SYSTEM_USER, TestHost};
 
-use crate::push::{make_plugin, setup};
+use crate::push::{racing_setup, record_build_files, repo_with_submodule, setup};
 use crate::{client_key, commit, start_sshd_for, text, work_repo};
 
 /// Pairs of pushes race; whichever wins, the revision recorded (`GIT_REV`, the last
@@ -12,13 +11,7 @@ use crate::{client_key, commit, start_sshd_for, text, work_repo};
 /// its revision and git's ref update, where a second push used to slip in.
 #[test]
 fn racing_pushes_record_the_revision_the_branch_holds() {
-    let (host, sshd, key) = setup();
-    host.ok(["apps:create", "demo"]);
-    host.ok(["git:set", "demo", "deploy-branch", "master"]);
-    make_plugin(&host, "slow-source", "deploy-source-set", "sleep 1");
-    let (a, b) = (host.path().join("a"), host.path().join("b"));
-    work_repo(&a, "master");
-    work_repo(&b, "master");
+    let (host, sshd, key, [(a, _), (b, _)]) = racing_setup("deploy-source-set");
     for round in 0..4 {
         commit(&a, "a.txt", &format!("a {round}\n"));
         commit(&b, "b.txt", &format!("b {round}\n"));
@@ -60,13 +53,7 @@ fn submodules_cannot_reach_into_the_host() {
     let secret = host.path().join("secret-app");
     work_repo(&secret, "master");
     commit(&secret, "secret.txt", "another tenant's code\n");
-    let listing = host.path().join("build-listing");
-    make_plugin(
-        &host,
-        "inspect",
-        "post-extract",
-        &format!("cd \"$2\" && find . | sort > {}", listing.display()),
-    );
+    let listing = record_build_files(&host);
     for (round, url) in [
         secret.display().to_string(),
         format!("file://{}", secret.display()),
@@ -74,23 +61,7 @@ fn submodules_cannot_reach_into_the_host() {
     .into_iter()
     .enumerate()
     {
-        let work = host.path().join(format!("work{round}"));
-        work_repo(&work, "master");
-        let add = Command::new("git")
-            .args([
-                "-c",
-                "protocol.file.allow=always",
-                "submodule",
-                "add",
-                "-q",
-                &url,
-                "vendor/x",
-            ])
-            .current_dir(&work)
-            .output()
-            .unwrap();
-        assert!(add.status.success(), "{}", text(&add));
-        commit(&work, "main.txt", "pulls in a local repository\n");
+        let work = repo_with_submodule(&host.path().join(format!("work{round}")), &url);
         let app = format!("tenant{round}");
         let push = sshd.git(&key, &work, &["push", &sshd.remote(&app), "master"]);
         assert!(!push.status.success(), "{url}: {}", text(&push));

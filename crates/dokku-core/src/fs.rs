@@ -362,31 +362,31 @@ impl AppPresence {
     }
 
     pub fn exclusive(lib_root: &Path, app: &str) -> Result<AppPresence> {
-        if AppPresence::held_by_parent(app) {
-            return Ok(AppPresence {
-                lock: None,
-                exclusive: false,
-            });
-        }
-        let lock = FileLock::wait(&AppPresence::path(lib_root, app))?;
-        env::set_early(env::DOKKU_APP_LOCKED, app);
-        Ok(AppPresence {
-            lock: Some(lock),
-            exclusive: true,
-        })
+        AppPresence::take(lib_root, app, true)
     }
 
     pub fn shared(lib_root: &Path, app: &str) -> Result<AppPresence> {
+        AppPresence::take(lib_root, app, false)
+    }
+
+    fn take(lib_root: &Path, app: &str, exclusive: bool) -> Result<AppPresence> {
         if AppPresence::held_by_parent(app) {
             return Ok(AppPresence {
                 lock: None,
                 exclusive: false,
             });
         }
-        let lock = FileLock::shared(&AppPresence::path(lib_root, app))?;
+        let path = AppPresence::path(lib_root, app);
+        let lock = if exclusive {
+            let lock = FileLock::wait(&path)?;
+            env::set_early(env::DOKKU_APP_LOCKED, app);
+            lock
+        } else {
+            FileLock::shared(&path)?
+        };
         Ok(AppPresence {
             lock: Some(lock),
-            exclusive: false,
+            exclusive,
         })
     }
 }

@@ -326,7 +326,7 @@ pub fn domains_list(args: &[String]) -> Result<()> {
 }
 
 /// `domains-urls APP [url|urls]`: `http://<domain>` for each vhost (`url`: the first).
-/// TLS and ports belong to the proxy plugins of milestone 2.
+/// TLS and ports belong to the proxy plugins.
 pub fn domains_urls(args: &[String]) -> Result<()> {
     let domains = Domains::from_env();
     let app = first(args)?;

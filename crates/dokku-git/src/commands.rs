@@ -144,8 +144,8 @@ pub fn hook(args: &[String]) -> Result<()> {
 
 /// `receive-app APP [REV]`: under the app's deploy lock (a second push is refused at
 /// once), records the revision in the rev env var (`GIT_REV`), checks the tree out with
-/// its submodules and lets plugins see it (`post-extract`). The builder of milestone 2
-/// continues from here; until then the revision is recorded and printed.
+/// its submodules and lets plugins see it (`post-extract`). The build continues from
+/// here; until it exists the revision is recorded and printed.
 pub fn receive_app(args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
     let roots = Roots::from_env();
