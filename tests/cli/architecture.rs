@@ -64,3 +64,38 @@ fn every_test_file_is_listed() {
         }
     }
 }
+
+/// Every core plugin's `plugin.toml` lists exactly the commands and triggers its binary
+/// answers: an entry point missing from the manifest would never be linked, and one the
+/// binary does not know would fail when run.
+#[test]
+fn manifests_list_what_each_binary_answers() {
+    let plugins = workspace_root().join("plugins");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&plugins).unwrap() {
+        let dir = entry.unwrap().path();
+        let manifest = dokku_core::manifest::Manifest::read(&dir).unwrap();
+        let Some(entrypoints) = manifest.entrypoints else {
+            continue;
+        };
+        let out = std::process::Command::new(dokku_test_support::binary(&entrypoints.binary))
+            .arg(dokku_core::entry::ENTRYPOINTS_FLAG)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", entrypoints.binary);
+        let answered: BTreeSet<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        let listed: BTreeSet<String> = entrypoints
+            .subcommands
+            .iter()
+            .map(|s| format!("subcommand {s}"))
+            .chain(entrypoints.triggers.iter().map(|t| format!("trigger {t}")))
+            .collect();
+        assert_eq!(listed, answered, "{}", dir.join("plugin.toml").display());
+        checked += 1;
+    }
+    assert!(checked >= 9, "only {checked} plugins checked");
+}

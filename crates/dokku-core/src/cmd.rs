@@ -3,6 +3,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -17,6 +18,7 @@ pub struct Cmd {
     env_remove: Vec<OsString>,
     stdin: Option<Vec<u8>>,
     dir: Option<PathBuf>,
+    timeout: Option<Duration>,
 }
 
 /// What a captured run produced.
@@ -47,7 +49,15 @@ impl Cmd {
             env_remove: Vec::new(),
             stdin: None,
             dir: None,
+            timeout: None,
         }
+    }
+
+    /// Kills the child (and the whole duct expression) once it has run this long; the run
+    /// then fails with [`Error::TimedOut`].
+    pub fn timeout(mut self, limit: Duration) -> Cmd {
+        self.timeout = Some(limit);
+        self
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
@@ -141,12 +151,7 @@ impl Cmd {
 
     /// Captures stdout and stderr and returns whatever the exit code was.
     pub fn output_unchecked(&self) -> Result<Output> {
-        let out = self
-            .expression()
-            .stdout_capture()
-            .stderr_capture()
-            .run()
-            .with_context(|| format!("running {}", self.program_name()))?;
+        let out = self.run(self.expression().stdout_capture().stderr_capture())?;
         Ok(Output {
             code: exit_code(out.status),
             stdout: out.stdout,
@@ -156,11 +161,7 @@ impl Cmd {
 
     /// Captures stdout only; stderr goes to the user. Returns the exit code with the output.
     pub fn stdout_unchecked(&self) -> Result<Output> {
-        let out = self
-            .expression()
-            .stdout_capture()
-            .run()
-            .with_context(|| format!("running {}", self.program_name()))?;
+        let out = self.run(self.expression().stdout_capture())?;
         Ok(Output {
             code: exit_code(out.status),
             stdout: out.stdout,
@@ -170,11 +171,34 @@ impl Cmd {
 
     /// Inherits stdout and stderr; returns the exit code.
     pub fn status(&self) -> Result<i32> {
-        let out = self
-            .expression()
-            .run()
-            .with_context(|| format!("running {}", self.program_name()))?;
+        let out = self.run(self.expression())?;
         Ok(exit_code(out.status))
+    }
+
+    /// Runs the expression to its end, or kills it at the time limit.
+    fn run(&self, expression: duct::Expression) -> Result<std::process::Output> {
+        let running = || format!("running {}", self.program_name());
+        let Some(limit) = self.timeout else {
+            return expression.run().with_context(running);
+        };
+        let handle = expression.start().with_context(running)?;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(out) = handle.try_wait().with_context(running)? {
+                return Ok(out.clone());
+            }
+            if started.elapsed() >= limit {
+                let _ = handle.kill();
+                return Err(Error::TimedOut {
+                    program: self.program_name(),
+                    seconds: limit.as_secs(),
+                }
+                .into());
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 
     /// Inherits stdout and stderr; a non-zero exit is `Error::Exit(code)` (the child spoke).
@@ -246,6 +270,23 @@ mod tests {
             (program.as_str(), *code, stderr.as_str()),
             ("sh", Some(3), "boom\n")
         );
+    }
+
+    #[test]
+    fn a_child_past_its_time_limit_is_killed() {
+        let started = Instant::now();
+        let err = Cmd::new("sleep")
+            .arg("30")
+            .timeout(Duration::from_millis(200))
+            .output()
+            .unwrap_err();
+        assert!(
+            matches!(err.downcast_ref(), Some(Error::TimedOut { program, .. }) if program == "sleep"),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let quick = Cmd::new("true").timeout(Duration::from_secs(10)).status();
+        assert_eq!(quick.unwrap(), 0);
     }
 
     #[test]

@@ -109,6 +109,10 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     match Entry::from_argv0(Path::new(&argv0)) {
+        Entry::Commands if args == [ENTRYPOINTS_FLAG] => {
+            print_entrypoints(plugin);
+            Ok(())
+        }
         Entry::Commands => commands(plugin, &args),
         Entry::Subcommand(name) => {
             let full = format!("{}:{name}", plugin.name);
@@ -122,6 +126,19 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
             Some(trigger) => (trigger.run)(&args),
             None => bail!("plugin {} does not implement trigger {name}", plugin.name),
         },
+    }
+}
+
+/// `dokku-<plugin> --entrypoints`: what the binary answers, `subcommand NAME` and
+/// `trigger NAME` lines, so a test can hold `plugin.toml`'s `[entrypoints]` to it.
+pub const ENTRYPOINTS_FLAG: &str = "--entrypoints";
+
+fn print_entrypoints(plugin: &Plugin) {
+    for command in plugin.commands {
+        log::data(&format!("subcommand {}", command.name));
+    }
+    for trigger in plugin.triggers {
+        log::data(&format!("trigger {}", trigger.name));
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Error {
         code: Option<i32>,
         stderr: String,
     },
+    /// A child ran past its time limit and was killed.
+    #[error("{program} did not finish within {seconds} s and was stopped")]
+    TimedOut { program: String, seconds: u64 },
     /// `commands` protocol: "this command is not mine".
     #[error("not implemented")]
     NotImplemented,

@@ -47,10 +47,6 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    pub fn new(name: &str) -> Trigger {
-        Trigger::with_roots(name, Roots::from_env())
-    }
-
     pub fn with_roots(name: &str, roots: Roots) -> Trigger {
         Trigger {
             name: name.to_string(),

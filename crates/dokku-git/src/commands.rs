@@ -17,16 +17,9 @@ use dokku_core::{Error, log};
 
 use crate::repo::{self, ZERO, git, properties};
 
-/// The app a git client names: `'app'` or `/app` from `dokku@host:app` remotes.
-fn git_app(arg: &str) -> Result<AppName> {
-    Ok(AppName::parse(
-        arg.trim_matches('\'').trim_start_matches('/'),
-    )?)
-}
-
 fn one_app(name: &str, args: &[String]) -> Result<AppName> {
     match args {
-        [app] => git_app(app),
+        [app] => Ok(AppName::parse(app::from_git_path(app))?),
         [] => Err(Error::MissingApp.into()),
         _ => bail!("{name} takes exactly one app"),
     }

@@ -114,6 +114,21 @@ pub fn system_user() -> (u32, u32) {
     (user.uid.as_raw(), user.gid.as_raw())
 }
 
+/// Fails with the reason when another account could not run `path` (the dokku user runs
+/// the build's `dokku` over SSH): every directory above it must let others through.
+fn require_reachable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in path.ancestors().skip(1) {
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+        assert!(
+            mode & 0o001 != 0,
+            "{} is not searchable by other users (mode {mode:o}): the trust-boundary tests run \
+             the build as {SYSTEM_USER}; build in a directory others may enter",
+            dir.display()
+        );
+    }
+}
+
 /// The sudoers rule install.sh writes for the dokku user, for [`SYSTEM_USER`] and this
 /// build's root helper (`/etc/sudoers.d/dokku-rs-test`, checked by visudo first).
 fn allow_root_helper() {
@@ -183,6 +198,7 @@ impl TestHost {
     pub fn with_system_user() -> TestHost {
         use std::os::unix::fs::PermissionsExt;
         let (uid, gid) = system_user();
+        require_reachable_by_others(&binary("dokku"));
         let mut host = TestHost::new();
         host.system_user = SYSTEM_USER.into();
         std::fs::set_permissions(host.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
