@@ -3,6 +3,7 @@
 use anyhow::{Result, bail};
 use clap::Parser;
 use dokku_core::app::{self, AppName};
+use dokku_core::entry::Ctx;
 use dokku_core::entry::parse;
 use dokku_core::env::Roots;
 use dokku_core::fs::{AppLock, LockMode, remove_file_if_exists, write_atomic};
@@ -25,21 +26,21 @@ struct Create {
     app: AppName,
 }
 
-pub fn create(args: &[String]) -> Result<()> {
+pub fn create(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Create = parse("apps:create", args)?;
-    lifecycle::create(&Roots::from_env(), &cmd.app)
+    lifecycle::create(&ctx.roots.clone(), &cmd.app)
 }
 
 /// `--force` (anywhere in argv) reaches this as `DOKKU_APPS_FORCE_DELETE`.
-pub fn destroy(args: &[String]) -> Result<()> {
-    let (roots, app) = app_arg("apps:destroy", args)?;
+pub fn destroy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg(ctx, "apps:destroy", args)?;
     lifecycle::confirm_destroy(&app)?;
     lifecycle::destroy(&roots, &app)
 }
 
-pub fn exists(args: &[String]) -> Result<()> {
+pub fn exists(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: AppArg = parse("apps:exists", args)?;
-    app::verify(&Roots::from_env(), &cmd.app)?;
+    app::verify(&ctx.roots.clone(), &cmd.app)?;
     Ok(())
 }
 
@@ -49,9 +50,9 @@ struct List {
     format: String,
 }
 
-pub fn list(args: &[String]) -> Result<()> {
+pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("apps:list", args)?;
-    let apps = app::list(&Roots::from_env())?;
+    let apps = app::list(&ctx.roots.clone())?;
     if cmd.format == "json" {
         let names: Vec<&str> = apps.iter().map(AppName::as_str).collect();
         log::data(&serde_json::to_string(&names)?);
@@ -76,9 +77,9 @@ struct Rename {
 
 /// Dokku's sequence: create the new app, let plugins move state across
 /// (`post-app-rename-setup`), destroy the old one, then `post-app-rename` (rebuild).
-pub fn rename(args: &[String]) -> Result<()> {
+pub fn rename(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Rename = parse("apps:rename", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let old = app::verify(&roots, &cmd.old)?;
     if app::exists(&roots, &cmd.new) {
         return Err(Error::AppExists(cmd.new.to_string()).into());
@@ -103,9 +104,9 @@ struct Clone {
     new: AppName,
 }
 
-pub fn clone(args: &[String]) -> Result<()> {
+pub fn clone(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Clone = parse("apps:clone", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let old = app::verify(&roots, &cmd.old)?;
     if app::exists(&roots, &cmd.new) {
         if cmd.ignore_existing {
@@ -144,15 +145,15 @@ fn finish(
     Ok(())
 }
 
-fn app_arg(name: &str, args: &[String]) -> Result<(Roots, AppName)> {
+fn app_arg(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Roots, AppName)> {
     let cmd: AppArg = parse(name, args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, &cmd.app)?;
     Ok((roots, app))
 }
 
-pub fn lock(args: &[String]) -> Result<()> {
-    let (roots, app) = app_arg("apps:lock", args)?;
+pub fn lock(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg(ctx, "apps:lock", args)?;
     write_atomic(
         &AppLock::marker_path(&roots.lib_root, app.as_str()),
         b"apps:lock\n",
@@ -162,8 +163,8 @@ pub fn lock(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn unlock(args: &[String]) -> Result<()> {
-    let (roots, app) = app_arg("apps:unlock", args)?;
+pub fn unlock(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg(ctx, "apps:unlock", args)?;
     let marker = AppLock::marker_path(&roots.lib_root, app.as_str());
     if !marker.exists() {
         log::warn(&format!("{app} is not locked"));
@@ -177,8 +178,8 @@ pub fn unlock(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn locked(args: &[String]) -> Result<()> {
-    let (roots, app) = app_arg("apps:locked", args)?;
+pub fn locked(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, app) = app_arg(ctx, "apps:locked", args)?;
     if lifecycle::is_locked(&roots, &app) {
         log::data("Deploy lock exists");
         Ok(())
@@ -200,9 +201,9 @@ pub fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
         .row("app-locked", lifecycle::is_locked(roots, app).to_string()))
 }
 
-pub fn report(args: &[String]) -> Result<()> {
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     dokku_core::report::print_for_apps(&request, &roots, "apps", |app| app_report(&roots, app))
 }
 
@@ -218,9 +219,9 @@ struct Set {
 /// Properties an operator may set: `disable-autocreation` is global only.
 const SETTABLE: &[&str] = &["disable-autocreation"];
 
-pub fn set(args: &[String]) -> Result<()> {
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Set = parse("apps:set", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let mut rest = cmd.rest.into_iter();
     let target = if cmd.global {
         GLOBAL.to_string()

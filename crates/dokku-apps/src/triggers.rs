@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use dokku_core::app::{self, AppName};
-use dokku_core::env::Roots;
+use dokku_core::entry::Ctx;
 use dokku_core::fs::remove_dir_all_if_exists;
 use dokku_core::{Error, log};
 
@@ -16,29 +16,29 @@ fn first(args: &[String]) -> Result<&str> {
 }
 
 /// `app-create APP`: the API other plugins call to create an app.
-pub fn app_create(args: &[String]) -> Result<()> {
-    lifecycle::create(&Roots::from_env(), &AppName::parse(first(args)?)?)
+pub fn app_create(ctx: &Ctx, args: &[String]) -> Result<()> {
+    lifecycle::create(&ctx.roots.clone(), &AppName::parse(first(args)?)?)
 }
 
 /// `app-destroy APP`: asks for confirmation unless `DOKKU_APPS_FORCE_DELETE` is set.
-pub fn app_destroy(args: &[String]) -> Result<()> {
-    let roots = Roots::from_env();
+pub fn app_destroy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, first(args)?)?;
     lifecycle::confirm_destroy(&app)?;
     lifecycle::destroy(&roots, &app)
 }
 
 /// `app-exists APP`: exit status only.
-pub fn app_exists(args: &[String]) -> Result<()> {
-    match app::verify(&Roots::from_env(), first(args)?) {
+pub fn app_exists(ctx: &Ctx, args: &[String]) -> Result<()> {
+    match app::verify(&ctx.roots.clone(), first(args)?) {
         Ok(_) => Ok(()),
         Err(_) => Err(Error::Exit(1).into()),
     }
 }
 
 /// `app-list [FILTER]`: one app per line; `false` turns user filtering off.
-pub fn app_list(args: &[String]) -> Result<()> {
-    let roots = Roots::from_env();
+pub fn app_list(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let roots = ctx.roots.clone();
     let apps = if args.first().map(String::as_str) == Some("false") {
         let mut all: Vec<AppName> = std::fs::read_dir(&roots.dokku_root)
             .map(|entries| {
@@ -61,8 +61,8 @@ pub fn app_list(args: &[String]) -> Result<()> {
 }
 
 /// `app-maybe-create APP`: creates a missing app unless autocreation is disabled.
-pub fn app_maybe_create(args: &[String]) -> Result<()> {
-    let roots = Roots::from_env();
+pub fn app_maybe_create(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let roots = ctx.roots.clone();
     let app = AppName::parse(first(args)?)?;
     if app::exists(&roots, &app) {
         return Ok(());
@@ -76,28 +76,28 @@ pub fn app_maybe_create(args: &[String]) -> Result<()> {
 }
 
 /// `post-delete APP`: the apps plugin's own properties and data go.
-pub fn post_delete(args: &[String]) -> Result<()> {
-    let roots = Roots::from_env();
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let roots = ctx.roots.clone();
     let app = first(args)?;
     properties(&roots).destroy_app(app)?;
     remove_dir_all_if_exists(&roots.data_dir("apps", app))
 }
 
 /// `post-app-clone-setup OLD NEW`: the clone records where its code came from.
-pub fn post_app_clone_setup(args: &[String]) -> Result<()> {
-    copy_deploy_source(args)
+pub fn post_app_clone_setup(ctx: &Ctx, args: &[String]) -> Result<()> {
+    copy_deploy_source(ctx, args)
 }
 
 /// `post-app-rename-setup OLD NEW`: the deploy source follows the app.
-pub fn post_app_rename_setup(args: &[String]) -> Result<()> {
-    copy_deploy_source(args)
+pub fn post_app_rename_setup(ctx: &Ctx, args: &[String]) -> Result<()> {
+    copy_deploy_source(ctx, args)
 }
 
-fn copy_deploy_source(args: &[String]) -> Result<()> {
+fn copy_deploy_source(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
-    let props = properties(&Roots::from_env());
+    let props = properties(&ctx.roots);
     for key in ["deploy-source", "deploy-source-metadata"] {
         if let Some(value) = props.get(old, key)? {
             props.set(new, key, &value)?;
@@ -108,11 +108,11 @@ fn copy_deploy_source(args: &[String]) -> Result<()> {
 
 /// `deploy-source-set APP TYPE [METADATA]`: where the running code came from
 /// (`git-push` and the revision, `git-from-archive` and the URL, ...).
-pub fn deploy_source_set(args: &[String]) -> Result<()> {
+pub fn deploy_source_set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, kind, rest @ ..] = args else {
         bail!("expected APP TYPE [METADATA]")
     };
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, app)?;
     let props = properties(&roots);
     props.set(app.as_str(), "deploy-source", kind)?;
@@ -120,8 +120,8 @@ pub fn deploy_source_set(args: &[String]) -> Result<()> {
 }
 
 /// `report APP`: this plugin's section of `dokku report`.
-pub fn report(args: &[String]) -> Result<()> {
-    let roots = Roots::from_env();
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, first(args)?)?;
     subcommands::app_report(&roots, &app)?.print(&Default::default())
 }

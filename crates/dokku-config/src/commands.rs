@@ -5,6 +5,7 @@
 use anyhow::{Result, bail};
 use base64::Engine;
 use dokku_core::app::{self, AppName};
+use dokku_core::entry::Ctx;
 use dokku_core::env::Roots;
 use dokku_core::property::GLOBAL;
 use dokku_core::trigger::Trigger;
@@ -70,8 +71,8 @@ impl Args {
     }
 }
 
-fn context() -> (Roots, Store) {
-    let roots = Roots::from_env();
+fn context(ctx: &Ctx) -> (Roots, Store) {
+    let roots = ctx.roots.clone();
     let store = Store::new(roots.clone());
     (roots, store)
 }
@@ -92,9 +93,9 @@ fn no_extra(command: &str, args: &Args) -> Result<()> {
 }
 
 /// `config` and `config:show`: a heading, then the pretty listing.
-pub fn show(args: &[String]) -> Result<()> {
+pub fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:show", args, &[GLOBAL, "--merged"])?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     no_extra("config:show", &args)?;
     let env = load(&store, &target, args.has("--merged"))?;
@@ -108,9 +109,9 @@ pub fn show(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn get(args: &[String]) -> Result<()> {
+pub fn get(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:get", args, &[GLOBAL, "--merged", "--quoted"])?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     let [key] = args.positional.as_slice() else {
         bail!("Expected: config:get [--quoted] <app>|--global KEY");
@@ -126,9 +127,9 @@ pub fn get(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn keys(args: &[String]) -> Result<()> {
+pub fn keys(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:keys", args, &[GLOBAL, "--merged"])?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     no_extra("config:keys", &args)?;
     for key in load(&store, &target, args.has("--merged"))?.keys() {
@@ -137,9 +138,9 @@ pub fn keys(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn export(args: &[String]) -> Result<()> {
+pub fn export(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:export", args, &[GLOBAL, "--merged", "--format"])?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     no_extra("config:export", &args)?;
     let format = args.format.as_deref().unwrap_or("exports");
@@ -183,9 +184,9 @@ fn pairs(words: &[String], encoded: bool) -> Result<Vec<(String, String)>> {
 }
 
 /// `config:set`, and the `config-set` trigger: `[--encoded] [--no-restart] APP|--global K=V...`.
-pub fn set(args: &[String]) -> Result<()> {
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:set", args, &[GLOBAL, "--encoded", "--no-restart"])?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     let pairs = pairs(&args.positional, args.has("--encoded"))?;
     log::info1_quiet("Setting config vars");
@@ -199,9 +200,9 @@ pub fn set(args: &[String]) -> Result<()> {
 }
 
 /// `config:unset`, and the `config-unset` trigger.
-pub fn unset(args: &[String]) -> Result<()> {
+pub fn unset(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:unset", args, &[GLOBAL, "--no-restart"])?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     if args.positional.is_empty() {
         bail!("At least one key must be given");
@@ -233,9 +234,9 @@ pub fn unset(args: &[String]) -> Result<()> {
     after_change(&roots, &target, "unset", &keys, args.has("--no-restart"))
 }
 
-pub fn clear(args: &[String]) -> Result<()> {
+pub fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:clear", args, &[GLOBAL, "--no-restart"])?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     no_extra("config:clear", &args)?;
     log::info1_quiet("Clearing config vars");
@@ -294,27 +295,27 @@ fn trigger_target(roots: &Roots, slot: &str) -> Result<Target> {
 }
 
 /// `config-get APP KEY`: the raw value, no newline; nothing when unset.
-pub fn trigger_get(args: &[String]) -> Result<()> {
+pub fn trigger_get(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, key] = exactly::<2>("config-get", args)?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let env = store.load_merged(&trigger_target(&roots, app)?)?;
     log::raw(env.get(key).map(String::as_bytes).unwrap_or_default());
     Ok(())
 }
 
 /// `config-get-global KEY`.
-pub fn trigger_get_global(args: &[String]) -> Result<()> {
+pub fn trigger_get_global(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [key] = exactly::<1>("config-get-global", args)?;
-    let (_, store) = context();
+    let (_, store) = context(ctx);
     let env = store.load(&Target::Global)?;
     log::raw(env.get(key).map(String::as_bytes).unwrap_or_default());
     Ok(())
 }
 
 /// `config-export APP GLOBAL(true|false) MERGED(true|false) FORMAT`.
-pub fn trigger_export(args: &[String]) -> Result<()> {
+pub fn trigger_export(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, global, merged, format] = exactly::<4>("config-export", args)?;
-    let (roots, store) = context();
+    let (roots, store) = context(ctx);
     let target = if global == "true" {
         Target::Global
     } else {
@@ -326,8 +327,8 @@ pub fn trigger_export(args: &[String]) -> Result<()> {
 }
 
 /// `install` and `config-migrate-env`: every pre-0.38 ENV file moves into place.
-pub fn trigger_migrate(_args: &[String]) -> Result<()> {
-    let (_, store) = context();
+pub fn trigger_migrate(ctx: &Ctx, _args: &[String]) -> Result<()> {
+    let (_, store) = context(ctx);
     for target in store.legacy_targets() {
         if let Target::App(app) = &target
             && AppName::parse(app).is_err()
@@ -342,14 +343,14 @@ pub fn trigger_migrate(_args: &[String]) -> Result<()> {
 }
 
 /// `post-delete APP [IMAGE_REPO]`.
-pub fn trigger_post_delete(args: &[String]) -> Result<()> {
+pub fn trigger_post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    context().1.destroy(app)
+    context(ctx).1.destroy(app)
 }
 
 /// `post-app-clone-setup OLD NEW` and `post-app-rename-setup OLD NEW`: the new app gets
 /// the old one's variables (a rename's destroy then removes the old file).
-pub fn trigger_copy(args: &[String]) -> Result<()> {
+pub fn trigger_copy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = exactly::<2>("post-app-*-setup", args)?;
-    context().1.copy(old, new)
+    context(ctx).1.copy(old, new)
 }

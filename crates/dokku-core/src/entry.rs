@@ -12,9 +12,28 @@ use crate::env;
 use crate::error::{self, Error};
 use crate::log;
 
+/// What every command and trigger runs with: the host's roots, read once at the start.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub roots: crate::env::Roots,
+}
+
+impl Ctx {
+    pub fn from_env() -> Ctx {
+        Ctx {
+            roots: crate::env::Roots::from_env(),
+        }
+    }
+
+    /// A trigger on this host.
+    pub fn trigger(&self, name: &str) -> crate::trigger::Trigger {
+        crate::trigger::Trigger::with_roots(name, self.roots.clone())
+    }
+}
+
 /// A command or trigger implementation: receives the user's arguments (the command name
 /// already stripped).
-pub type Run = fn(&[String]) -> Result<()>;
+pub type Run = fn(&Ctx, &[String]) -> Result<()>;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Command {
@@ -97,8 +116,9 @@ pub fn exit(result: Result<i32>) -> ! {
 }
 
 fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
+    let ctx = Ctx::from_env();
     if !plugin.keeps_root {
-        crate::privilege::drop_to_system_user(&crate::env::Roots::from_env())?;
+        crate::privilege::drop_to_system_user(&ctx.roots)?;
     }
     let mut argv = argv.into_iter();
     let argv0 = argv.next().unwrap_or_default();
@@ -113,17 +133,17 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
             print_entrypoints(plugin);
             Ok(())
         }
-        Entry::Commands => commands(plugin, &args),
+        Entry::Commands => commands(&ctx, plugin, &args),
         Entry::Subcommand(name) => {
             let full = format!("{}:{name}", plugin.name);
             let rest = match args.first() {
                 Some(first) if *first == full || *first == name => &args[1..],
                 _ => &args[..],
             };
-            run_command(plugin, &name, rest)
+            run_command(&ctx, plugin, &name, rest)
         }
         Entry::Trigger(name) => match plugin.triggers.iter().find(|t| t.name == name) {
-            Some(trigger) => (trigger.run)(&args),
+            Some(trigger) => (trigger.run)(&ctx, &args),
             None => bail!("plugin {} does not implement trigger {name}", plugin.name),
         },
     }
@@ -142,11 +162,11 @@ fn print_entrypoints(plugin: &Plugin) {
     }
 }
 
-fn run_command(plugin: &Plugin, name: &str, args: &[String]) -> Result<()> {
+fn run_command(ctx: &Ctx, plugin: &Plugin, name: &str, args: &[String]) -> Result<()> {
     let Some(command) = plugin.commands.iter().find(|c| c.name == name) else {
         bail!("`{}:{name}` is not a dokku command.", plugin.name);
     };
-    (command.run)(&strip_global_flags(args))
+    (command.run)(ctx, &strip_global_flags(args))
 }
 
 /// The dispatcher already turned these into environment variables (Dokku reads them
@@ -167,7 +187,7 @@ pub fn strip_global_flags(args: &[String]) -> Vec<String> {
     out
 }
 
-fn commands(plugin: &Plugin, args: &[String]) -> Result<()> {
+fn commands(ctx: &Ctx, plugin: &Plugin, args: &[String]) -> Result<()> {
     let Some(first) = args.first() else {
         return Err(Error::NotImplemented.into());
     };
@@ -186,13 +206,13 @@ fn commands(plugin: &Plugin, args: &[String]) -> Result<()> {
     if first == plugin.name
         && let Some(default) = plugin.default_command
     {
-        return run_command(plugin, default, rest);
+        return run_command(ctx, plugin, default, rest);
     }
     match first.split_once(':') {
         Some((prefix, sub))
             if prefix == plugin.name && plugin.commands.iter().any(|c| c.name == sub) =>
         {
-            run_command(plugin, sub, rest)
+            run_command(ctx, plugin, sub, rest)
         }
         _ => Err(Error::NotImplemented.into()),
     }

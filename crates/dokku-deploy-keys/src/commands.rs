@@ -2,6 +2,7 @@
 //! of the apps that allow it. Keys reach `authorized_keys` through the ssh-keys plugin's
 //! triggers; this plugin keeps which app allows which fingerprint.
 
+use dokku_core::entry::Ctx;
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
@@ -34,9 +35,9 @@ struct Registry {
 }
 
 impl Registry {
-    fn from_env() -> Registry {
+    fn new(ctx: &Ctx) -> Registry {
         Registry {
-            roots: Roots::from_env(),
+            roots: ctx.roots.clone(),
         }
     }
 
@@ -120,9 +121,9 @@ struct Allow {
 }
 
 /// `deploy:allow APP [--name NAME]` with the public key on stdin.
-pub fn allow(args: &[String]) -> Result<()> {
+pub fn allow(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Allow = parse("deploy:allow", args)?;
-    let registry = Registry::from_env();
+    let registry = Registry::new(ctx);
     let app = app::verify(&registry.roots, &cmd.app)?;
     let mut stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -195,9 +196,9 @@ struct Revoke {
     key: String,
 }
 
-pub fn revoke(args: &[String]) -> Result<()> {
+pub fn revoke(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Revoke = parse("deploy:revoke", args)?;
-    let registry = Registry::from_env();
+    let registry = Registry::new(ctx);
     let app = app::verify(&registry.roots, &cmd.app)?;
     let _lock = registry.lock()?;
     let mut allowed = registry.allowed(app.as_str())?;
@@ -222,9 +223,9 @@ struct List {
     format: String,
 }
 
-pub fn list(args: &[String]) -> Result<()> {
+pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("deploy:list", args)?;
-    let registry = Registry::from_env();
+    let registry = Registry::new(ctx);
     let app = app::verify(&registry.roots, &cmd.app)?;
     let allowed = registry.allowed(app.as_str())?;
     if cmd.format == "json" {
@@ -251,7 +252,7 @@ pub fn list(args: &[String]) -> Result<()> {
 /// line (its NAME is `deploy:<fingerprint>`), never from the list of apps: a deploy key
 /// that no app allows is refused everything. Admin keys and local users pass. A non-zero
 /// exit is "Access denied".
-pub fn user_auth(args: &[String]) -> Result<()> {
+pub fn user_auth(ctx: &Ctx, args: &[String]) -> Result<()> {
     let names = [
         env::var(env::NAME).unwrap_or_default(),
         args.get(1).cloned().unwrap_or_default(),
@@ -260,7 +261,7 @@ pub fn user_auth(args: &[String]) -> Result<()> {
         return Ok(());
     };
     let fingerprint = env::var(env::FINGERPRINT).unwrap_or_else(|| from_name.to_string());
-    let apps = Registry::from_env().apps_of(&fingerprint)?;
+    let apps = Registry::new(ctx).apps_of(&fingerprint)?;
     let command = args.get(2).map(String::as_str).unwrap_or_default();
     let target = args
         .get(3)
@@ -278,9 +279,9 @@ pub fn user_auth(args: &[String]) -> Result<()> {
 }
 
 /// `post-delete APP`: the app's deploy keys go, and with them any key no app allows.
-pub fn post_delete(args: &[String]) -> Result<()> {
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let registry = Registry::from_env();
+    let registry = Registry::new(ctx);
     let _lock = registry.lock()?;
     for key in registry.allowed(app)? {
         registry.forget_unless_used_elsewhere(&key.fingerprint, app)?;
@@ -290,12 +291,12 @@ pub fn post_delete(args: &[String]) -> Result<()> {
 
 /// `post-app-rename-setup OLD NEW`: the keys follow the app. A clone gets none: access is
 /// granted per app.
-pub fn post_app_rename_setup(args: &[String]) -> Result<()> {
+pub fn post_app_rename_setup(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
     AppName::parse(new)?;
-    let registry = Registry::from_env();
+    let registry = Registry::new(ctx);
     let _lock = registry.lock()?;
     registry.props().clone_app(old, new)
 }

@@ -3,6 +3,7 @@
 use anyhow::{Result, bail};
 use clap::Parser;
 use dokku_core::app;
+use dokku_core::entry::Ctx;
 use dokku_core::entry::parse;
 use dokku_core::property::GLOBAL;
 use dokku_core::report::{Report, ReportRequest};
@@ -82,8 +83,8 @@ fn updated(domains: &Domains, slot: &str, action: &str, changed: &[String]) -> R
         .stream()
 }
 
-fn add_to(args: &[String], global: bool) -> Result<()> {
-    let domains = Domains::from_env();
+fn add_to(ctx: &Ctx, args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::new(ctx);
     let (slot, words) = target(&domains, "domains:add", args, global)?;
     let _lock = domains.lock(&slot)?;
     let wanted = validated(&domains, &slot, &words)?;
@@ -111,8 +112,8 @@ fn add_to(args: &[String], global: bool) -> Result<()> {
     updated(&domains, &slot, "add", &added)
 }
 
-fn remove_from(args: &[String], global: bool) -> Result<()> {
-    let domains = Domains::from_env();
+fn remove_from(ctx: &Ctx, args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::new(ctx);
     let (slot, words) = target(&domains, "domains:remove", args, global)?;
     if words.is_empty() {
         bail!("Please specify a domain name");
@@ -140,8 +141,8 @@ fn remove_from(args: &[String], global: bool) -> Result<()> {
     updated(&domains, &slot, "remove", &removed)
 }
 
-fn set_on(args: &[String], global: bool) -> Result<()> {
-    let domains = Domains::from_env();
+fn set_on(ctx: &Ctx, args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::new(ctx);
     let (slot, words) = target(&domains, "domains:set", args, global)?;
     let _lock = domains.lock(&slot)?;
     let wanted = validated(&domains, &slot, &words)?;
@@ -153,8 +154,8 @@ fn set_on(args: &[String], global: bool) -> Result<()> {
     updated(&domains, &slot, "set", &wanted)
 }
 
-fn clear_on(args: &[String], global: bool) -> Result<()> {
-    let domains = Domains::from_env();
+fn clear_on(ctx: &Ctx, args: &[String], global: bool) -> Result<()> {
+    let domains = Domains::new(ctx);
     let (slot, words) = target(&domains, "domains:clear", args, global)?;
     if let Some(extra) = words.first() {
         bail!("domains:clear: unexpected argument '{extra}'");
@@ -165,34 +166,34 @@ fn clear_on(args: &[String], global: bool) -> Result<()> {
     updated(&domains, &slot, "clear", &[])
 }
 
-pub fn add(args: &[String]) -> Result<()> {
-    add_to(args, false)
+pub fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
+    add_to(ctx, args, false)
 }
-pub fn add_global(args: &[String]) -> Result<()> {
-    add_to(args, true)
+pub fn add_global(ctx: &Ctx, args: &[String]) -> Result<()> {
+    add_to(ctx, args, true)
 }
-pub fn remove(args: &[String]) -> Result<()> {
-    remove_from(args, false)
+pub fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
+    remove_from(ctx, args, false)
 }
-pub fn remove_global(args: &[String]) -> Result<()> {
-    remove_from(args, true)
+pub fn remove_global(ctx: &Ctx, args: &[String]) -> Result<()> {
+    remove_from(ctx, args, true)
 }
-pub fn set(args: &[String]) -> Result<()> {
-    set_on(args, false)
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    set_on(ctx, args, false)
 }
-pub fn set_global(args: &[String]) -> Result<()> {
-    set_on(args, true)
+pub fn set_global(ctx: &Ctx, args: &[String]) -> Result<()> {
+    set_on(ctx, args, true)
 }
-pub fn clear(args: &[String]) -> Result<()> {
-    clear_on(args, false)
+pub fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
+    clear_on(ctx, args, false)
 }
-pub fn clear_global(args: &[String]) -> Result<()> {
-    clear_on(args, true)
+pub fn clear_global(ctx: &Ctx, args: &[String]) -> Result<()> {
+    clear_on(ctx, args, true)
 }
 
 /// An app command with no further words: `(domains, app)`.
-fn app_only(name: &str, args: &[String]) -> Result<(Domains, String)> {
-    let domains = Domains::from_env();
+fn app_only(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Domains, String)> {
+    let domains = Domains::new(ctx);
     let (slot, words) = target(&domains, name, args, false)?;
     if slot == GLOBAL {
         bail!("{name} works on one app, not --global");
@@ -204,8 +205,8 @@ fn app_only(name: &str, args: &[String]) -> Result<(Domains, String)> {
 }
 
 /// `domains:reset APP`: back to the default vhosts.
-pub fn reset(args: &[String]) -> Result<()> {
-    let (domains, app) = app_only("domains:reset", args)?;
+pub fn reset(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (domains, app) = app_only(ctx, "domains:reset", args)?;
     let _lock = domains.lock(&app)?;
     let defaults = domains.defaults(&app)?;
     domains.write(&app, &defaults)?;
@@ -214,8 +215,8 @@ pub fn reset(args: &[String]) -> Result<()> {
 }
 
 /// `domains:enable APP`: vhosts on; an app with none gets the defaults.
-pub fn enable(args: &[String]) -> Result<()> {
-    let (domains, app) = app_only("domains:enable", args)?;
+pub fn enable(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (domains, app) = app_only(ctx, "domains:enable", args)?;
     let _lock = domains.lock(&app)?;
     if domains.vhost_enabled(&app)? && !domains.list(&app)?.is_empty() {
         log::info1_quiet(&format!("Domains are already enabled for {app}"));
@@ -231,8 +232,8 @@ pub fn enable(args: &[String]) -> Result<()> {
 
 /// `domains:disable APP`: vhosts off (the app is reached by port); the list is kept for
 /// a later enable.
-pub fn disable(args: &[String]) -> Result<()> {
-    let (domains, app) = app_only("domains:disable", args)?;
+pub fn disable(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (domains, app) = app_only(ctx, "domains:disable", args)?;
     if !domains.vhost_enabled(&app)? {
         log::info1_quiet(&format!("Domains are already disabled for {app}"));
         return Ok(());
@@ -259,9 +260,9 @@ fn app_report(domains: &Domains, app: &str) -> Result<Report> {
     global_rows(domains, report)
 }
 
-pub fn report(args: &[String]) -> Result<()> {
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let domains = Domains::from_env();
+    let domains = Domains::new(ctx);
     if request.app.as_deref() == Some(GLOBAL) {
         return global_rows(&domains, Report::new("global", "domains"))?.print(&request);
     }
@@ -279,8 +280,8 @@ fn first(args: &[String]) -> Result<&str> {
 /// `post-create APP`: the default vhosts, or vhosts off (`NO_VHOST=1`) when the global
 /// domain is none or an IP address. An unset `NO_VHOST` means enabled, so apps on a host
 /// with a global domain carry no extra variable.
-pub fn post_create(args: &[String]) -> Result<()> {
-    let domains = Domains::from_env();
+pub fn post_create(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let domains = Domains::new(ctx);
     let app = first(args)?;
     let _lock = domains.lock(app)?;
     let defaults = domains.defaults(app)?;
@@ -293,11 +294,11 @@ pub fn post_create(args: &[String]) -> Result<()> {
 
 /// `post-app-rename-setup OLD NEW`: the domains move, and `<old>.<global>` defaults
 /// become `<new>.<global>`. A clone keeps its own defaults: a domain has one app.
-pub fn post_app_rename_setup(args: &[String]) -> Result<()> {
+pub fn post_app_rename_setup(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
-    let domains = Domains::from_env();
+    let domains = Domains::new(ctx);
     let _lock = domains.lock(new)?;
     let old_defaults = domains.defaults(old)?;
     let new_defaults = domains.defaults(new)?;
@@ -314,8 +315,8 @@ pub fn post_app_rename_setup(args: &[String]) -> Result<()> {
 }
 
 /// `domains-list APP`: the vhosts, one per line, when vhosts are enabled.
-pub fn domains_list(args: &[String]) -> Result<()> {
-    let domains = Domains::from_env();
+pub fn domains_list(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let domains = Domains::new(ctx);
     let app = first(args)?;
     if domains.vhost_enabled(app)? {
         for domain in domains.list(app)? {
@@ -327,8 +328,8 @@ pub fn domains_list(args: &[String]) -> Result<()> {
 
 /// `domains-urls APP [url|urls]`: `http://<domain>` for each vhost (`url`: the first).
 /// TLS and ports belong to the proxy plugins.
-pub fn domains_urls(args: &[String]) -> Result<()> {
-    let domains = Domains::from_env();
+pub fn domains_urls(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let domains = Domains::new(ctx);
     let app = first(args)?;
     let only_first = args.get(1).map(String::as_str) == Some("url");
     if !domains.vhost_enabled(app)? {
@@ -347,8 +348,8 @@ pub fn domains_urls(args: &[String]) -> Result<()> {
 }
 
 /// `domains-vhost-enabled APP`: exit status only.
-pub fn domains_vhost_enabled(args: &[String]) -> Result<()> {
-    if Domains::from_env().vhost_enabled(first(args)?)? {
+pub fn domains_vhost_enabled(ctx: &Ctx, args: &[String]) -> Result<()> {
+    if Domains::new(ctx).vhost_enabled(first(args)?)? {
         Ok(())
     } else {
         Err(Error::Exit(1).into())
@@ -356,7 +357,7 @@ pub fn domains_vhost_enabled(args: &[String]) -> Result<()> {
 }
 
 /// `report APP`: this plugin's section of `dokku report`.
-pub fn report_trigger(args: &[String]) -> Result<()> {
-    let domains = Domains::from_env();
+pub fn report_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let domains = Domains::new(ctx);
     app_report(&domains, first(args)?)?.print(&ReportRequest::default())
 }

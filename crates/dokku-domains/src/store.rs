@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use dokku_core::entry::Ctx;
 use dokku_core::env::{self, Roots};
 use dokku_core::fs::{AppPresence, FileLock, read_optional, write_atomic};
 use dokku_core::property::GLOBAL;
@@ -17,9 +18,9 @@ pub struct Domains {
 }
 
 impl Domains {
-    pub fn from_env() -> Domains {
+    pub fn new(ctx: &Ctx) -> Domains {
         Domains {
-            roots: Roots::from_env(),
+            roots: ctx.roots.clone(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! `git:*` commands, the SSH entry points (`git-receive-pack`, `git-upload-pack`), the
 //! hook's `git-hook`, and `receive-app`.
 
+use dokku_core::entry::Ctx;
 use std::io::{BufRead, IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
@@ -38,11 +39,11 @@ fn quietly(trigger: Trigger) -> Result<()> {
 /// into the bare repository and its pre-receive hook deploys. The app's deploy lock is
 /// held for the whole of it, ref update included: what the build recorded is what the
 /// branch holds, and a second push is refused at once.
-pub fn receive_pack(args: &[String]) -> Result<()> {
+pub fn receive_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = one_app("git-receive-pack", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     if !app::exists(&roots, &app) {
-        quietly(Trigger::with_roots("app-maybe-create", roots.clone()).arg(app.as_str()))?;
+        quietly(ctx.trigger("app-maybe-create").arg(app.as_str()))?;
     }
     if !repo::is_initialized(&roots, app.as_str()) {
         repo::initialize(&roots, app.as_str())?;
@@ -60,18 +61,18 @@ pub fn receive_pack(args: &[String]) -> Result<()> {
 
 /// `git-upload-pack 'app'`: a clone or fetch of an existing app, between `git-pre-pull`
 /// and `git-post-pull`.
-pub fn upload_pack(args: &[String]) -> Result<()> {
+pub fn upload_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = one_app("git-upload-pack", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, app.as_str())?;
     if !repo::is_initialized(&roots, app.as_str()) {
         bail!("{app} has no code yet");
     }
-    quietly(Trigger::with_roots("git-pre-pull", roots.clone()).arg(app.as_str()))?;
+    quietly(ctx.trigger("git-pre-pull").arg(app.as_str()))?;
     let code = git(&roots.app_dir(app.as_str()))
         .args(["upload-pack", "."])
         .status()?;
-    quietly(Trigger::with_roots("git-post-pull", roots.clone()).arg(app.as_str()))?;
+    quietly(ctx.trigger("git-post-pull").arg(app.as_str()))?;
     match code {
         0 => Ok(()),
         code => Err(Error::Exit(code).into()),
@@ -81,9 +82,9 @@ pub fn upload_pack(args: &[String]) -> Result<()> {
 /// `git-hook APP`, run by the pre-receive hook with `OLDREV NEWREV REFNAME` lines on
 /// stdin. Only the deploy branch may be pushed (the first branch pushed to an app with
 /// none configured becomes it); anything else rejects the whole push, so no ref moves.
-pub fn hook(args: &[String]) -> Result<()> {
+pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = one_app("git-hook", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, app.as_str())?;
     let (mut branch, configured) = repo::deploy_branch(&roots, app.as_str())?;
     let mut updates = Vec::new();
@@ -125,10 +126,10 @@ pub fn hook(args: &[String]) -> Result<()> {
         }
     }
     for (new, _) in updates {
-        Trigger::with_roots("receive-app", roots.clone())
+        ctx.trigger("receive-app")
             .args([app.as_str(), new.as_str()])
             .stream()?;
-        Trigger::with_roots("deploy-source-set", roots.clone())
+        ctx.trigger("deploy-source-set")
             .args([app.as_str(), "git-push", new.as_str()])
             .stream()?;
     }
@@ -139,9 +140,9 @@ pub fn hook(args: &[String]) -> Result<()> {
 /// once), records the revision in the rev env var (`GIT_REV`), checks the tree out with
 /// its submodules and lets plugins see it (`post-extract`). The build continues from
 /// here; until it exists the revision is recorded and printed.
-pub fn receive_app(args: &[String]) -> Result<()> {
+pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, app)?;
     let repo_dir = roots.app_dir(app.as_str());
     if !repo::is_initialized(&roots, app.as_str()) {
@@ -166,7 +167,7 @@ pub fn receive_app(args: &[String]) -> Result<()> {
         .or(props.get(GLOBAL, "rev-env-var")?)
         .unwrap_or_else(|| "GIT_REV".into());
     if !rev_var.is_empty() {
-        Trigger::with_roots("config-set", roots.clone())
+        ctx.trigger("config-set")
             .args(["--no-restart", app.as_str(), &format!("{rev_var}={rev}")])
             .env(env::DOKKU_QUIET_OUTPUT, "1")
             .stream()?;
@@ -174,7 +175,7 @@ pub fn receive_app(args: &[String]) -> Result<()> {
     let keep = props.computed(app.as_str(), "keep-git-dir", "false")? == "true";
     let work = repo::extract(&roots, app.as_str(), &rev, keep)?;
     let dir = work.path().display().to_string();
-    Trigger::with_roots("post-extract", roots.clone())
+    ctx.trigger("post-extract")
         .args([app.as_str(), dir.as_str(), rev.as_str()])
         .stream()?;
     props.set(app.as_str(), "last-received-rev", &rev)?;
@@ -189,9 +190,9 @@ struct AppArg {
 }
 
 /// `git:initialize APP`: the bare repository and a fresh hook.
-pub fn initialize(args: &[String]) -> Result<()> {
+pub fn initialize(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: AppArg = parse("git:initialize", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, &cmd.app)?;
     repo::initialize(&roots, app.as_str())?;
     log::info1_quiet(&format!("Initialized the git repository of {app}"));
@@ -209,9 +210,9 @@ struct Set {
 
 const SETTABLE: &[&str] = &["deploy-branch", "keep-git-dir", "rev-env-var"];
 
-pub fn set(args: &[String]) -> Result<()> {
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Set = parse("git:set", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let mut rest = cmd.rest.into_iter();
     let slot = if cmd.global {
         GLOBAL.to_string()
@@ -298,9 +299,9 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
         ))
 }
 
-pub fn report(args: &[String]) -> Result<()> {
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     dokku_core::report::print_for_apps(&request, &roots, "git", |app| app_report(&roots, app))
 }
 
@@ -318,9 +319,9 @@ struct Sync {
 
 /// `git:sync [--build] APP REPOSITORY [REF]`: fetches REF (default: the remote's HEAD)
 /// into the deploy branch, then builds it with --build.
-pub fn sync(args: &[String]) -> Result<()> {
+pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Sync = parse("git:sync", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, &cmd.app)?;
     if cmd.url.starts_with('-') || cmd.url.starts_with("ext::") {
         bail!("Invalid repository {:?}", cmd.url);
@@ -361,9 +362,9 @@ struct FromArchive {
 
 /// `git:from-archive APP URL|-`: a tar (optionally compressed) becomes a new commit on
 /// the deploy branch, which moves only once the build succeeded.
-pub fn from_archive(args: &[String]) -> Result<()> {
+pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: FromArchive = parse("git:from-archive", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, &cmd.app)?;
     let scratch = tempfile::tempdir()?;
     let archive = scratch.path().join("archive");
@@ -428,7 +429,7 @@ pub fn from_archive(args: &[String]) -> Result<()> {
     }
     let rev = commit.output()?.stdout_trimmed();
     advance_deploy_branch(&roots, &app, &rev, true)?;
-    Trigger::with_roots("deploy-source-set", roots.clone())
+    ctx.trigger("deploy-source-set")
         .args([app.as_str(), "git-from-archive", cmd.source.as_str()])
         .stream()
 }
@@ -456,9 +457,9 @@ fn public_key_path(roots: &Roots) -> std::path::PathBuf {
 }
 
 /// `git:generate-deploy-key`: the key Dokku uses to fetch private repositories.
-pub fn generate_deploy_key(args: &[String]) -> Result<()> {
+pub fn generate_deploy_key(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = parse("git:generate-deploy-key", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let key = public_key_path(&roots);
     if key.exists() {
         bail!("A deploy key already exists: {}", key.display());
@@ -476,9 +477,9 @@ pub fn generate_deploy_key(args: &[String]) -> Result<()> {
 struct Empty {}
 
 /// `git:public-key`: the public half of the deploy key, to give to a git host.
-pub fn public_key(args: &[String]) -> Result<()> {
+pub fn public_key(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = parse("git:public-key", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let path = public_key_path(&roots).with_extension("pub");
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -490,24 +491,24 @@ pub fn public_key(args: &[String]) -> Result<()> {
 }
 
 /// `post-create APP`: every app starts as an empty bare repository.
-pub fn post_create(args: &[String]) -> Result<()> {
+pub fn post_create(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    repo::initialize(&Roots::from_env(), app)
+    repo::initialize(&ctx.roots.clone(), app)
 }
 
 /// `post-delete APP`: the properties go (the repository goes with the app dir).
-pub fn post_delete(args: &[String]) -> Result<()> {
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    properties(&Roots::from_env()).destroy_app(app)
+    properties(&ctx.roots.clone()).destroy_app(app)
 }
 
 /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the repository's history
 /// and the git properties come along; the hook is rewritten for the new name.
-pub fn copy_repo(args: &[String]) -> Result<()> {
+pub fn copy_repo(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let (from, to) = (roots.app_dir(old), roots.app_dir(new));
     for entry in [
         "HEAD",
@@ -531,9 +532,9 @@ pub fn copy_repo(args: &[String]) -> Result<()> {
 }
 
 /// `git-revision APP`: the revision last received (the rev env var's value).
-pub fn revision(args: &[String]) -> Result<()> {
+pub fn revision(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let rev = properties(&roots)
         .get(app, "last-received-rev")?
         .unwrap_or_default();
@@ -542,9 +543,9 @@ pub fn revision(args: &[String]) -> Result<()> {
 }
 
 /// `git-deploy-branch APP`.
-pub fn deploy_branch(args: &[String]) -> Result<()> {
+pub fn deploy_branch(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let (branch, _) = repo::deploy_branch(&Roots::from_env(), app)?;
+    let (branch, _) = repo::deploy_branch(&ctx.roots.clone(), app)?;
     log::raw(branch.as_bytes());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The `plugin` plugin: the plugin tree as users manage it. Everything that touches the
 //! tree goes through `dokku_core::plugins`, the same code install.sh and the tests use.
 
+use dokku_core::entry::Ctx;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -89,10 +90,10 @@ struct Name {
     name: String,
 }
 
-fn named(command: &str, args: &[String]) -> Result<(Roots, String)> {
+fn named(ctx: &Ctx, command: &str, args: &[String]) -> Result<(Roots, String)> {
     let cmd: Name = parse(command, args)?;
     plugins::validate_name(&cmd.name)?;
-    Ok((Roots::from_env(), cmd.name))
+    Ok((ctx.roots.clone(), cmd.name))
 }
 
 #[derive(Parser)]
@@ -101,9 +102,9 @@ struct List {
     format: String,
 }
 
-fn list(args: &[String]) -> Result<()> {
+fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("plugin:list", args)?;
-    let all = plugins::list(&Roots::from_env())?;
+    let all = plugins::list(&ctx.roots.clone())?;
     if cmd.format == "json" {
         log::data(&serde_json::to_string(&all)?);
         return Ok(());
@@ -121,8 +122,8 @@ fn list(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn installed(args: &[String]) -> Result<()> {
-    let (roots, name) = named("plugin:installed", args)?;
+fn installed(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, name) = named(ctx, "plugin:installed", args)?;
     if plugins::is_installed(&roots, &name) {
         Ok(())
     } else {
@@ -130,8 +131,8 @@ fn installed(args: &[String]) -> Result<()> {
     }
 }
 
-fn enable(args: &[String]) -> Result<()> {
-    let (roots, name) = named("plugin:enable", args)?;
+fn enable(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, name) = named(ctx, "plugin:enable", args)?;
     if !plugins::is_installed(&roots, &name) {
         bail!("Plugin does not exist");
     }
@@ -143,8 +144,8 @@ fn enable(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn disable(args: &[String]) -> Result<()> {
-    let (roots, name) = named("plugin:disable", args)?;
+fn disable(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, name) = named(ctx, "plugin:disable", args)?;
     if !plugins::is_installed(&roots, &name) {
         bail!("Plugin does not exist");
     }
@@ -216,14 +217,12 @@ impl Source {
     }
 }
 
-fn install(args: &[String]) -> Result<()> {
+fn install(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Install = parse("plugin:install", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     if cmd.core {
         for plugin in plugins::list(&roots)?.into_iter().filter(|p| p.core) {
-            Trigger::with_roots("install", roots.clone())
-                .only(&plugin.name)
-                .stream()?;
+            ctx.trigger("install").only(&plugin.name).stream()?;
         }
         return Ok(());
     }
@@ -259,14 +258,11 @@ fn install(args: &[String]) -> Result<()> {
     if cmd.skip_install_trigger {
         return Ok(());
     }
-    let setup = Trigger::with_roots("dependencies", roots.clone())
+    let setup = ctx
+        .trigger("dependencies")
         .only(&name)
         .stream()
-        .and_then(|()| {
-            Trigger::with_roots("install", roots.clone())
-                .only(&name)
-                .stream()
-        });
+        .and_then(|()| ctx.trigger("install").only(&name).stream());
     if let Err(err) = setup {
         // A plugin whose install failed is not half-installed: remove it again.
         let _ = plugins::remove(&roots, &name);
@@ -301,14 +297,14 @@ struct InstallCore {
 }
 
 /// Used by install.sh: lays out the core plugins from the source tree's `plugins/`.
-fn install_core(args: &[String]) -> Result<()> {
+fn install_core(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: InstallCore = parse("plugin:install-core", args)?;
     let mode = if cmd.symlink {
         BinaryMode::Link
     } else {
         BinaryMode::Copy
     };
-    let result = plugins::install_core(&Roots::from_env(), &cmd.plugins_dir, &cmd.bin_dir, mode)?;
+    let result = plugins::install_core(&ctx.roots.clone(), &cmd.plugins_dir, &cmd.bin_dir, mode)?;
     for name in &result.installed {
         log::info1_quiet(&format!("Installed core plugin {name}"));
     }
@@ -324,31 +320,27 @@ struct Dependencies {
     core: bool,
 }
 
-fn install_dependencies(args: &[String]) -> Result<()> {
+fn install_dependencies(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Dependencies = parse("plugin:install-dependencies", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     for plugin in plugins::list(&roots)?
         .into_iter()
         .filter(|p| p.enabled && (!cmd.core || p.core))
     {
-        Trigger::with_roots("dependencies", roots.clone())
-            .only(&plugin.name)
-            .stream()?;
+        ctx.trigger("dependencies").only(&plugin.name).stream()?;
     }
     Ok(())
 }
 
-fn uninstall(args: &[String]) -> Result<()> {
-    let (roots, name) = named("plugin:uninstall", args)?;
+fn uninstall(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, name) = named(ctx, "plugin:uninstall", args)?;
     if plugins::is_core(&roots, &name) {
         bail!("Cannot uninstall a core plugin");
     }
     if !plugins::is_installed(&roots, &name) {
         bail!("Plugin does not exist");
     }
-    Trigger::with_roots("uninstall", roots.clone())
-        .arg(&name)
-        .stream()?;
+    ctx.trigger("uninstall").arg(&name).stream()?;
     plugins::remove(&roots, &name)?;
     log::info1_quiet(&format!("Plugin {name} uninstalled"));
     Ok(())
@@ -360,9 +352,9 @@ struct Update {
     committish: Option<String>,
 }
 
-fn update(args: &[String]) -> Result<()> {
+fn update(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Update = parse("plugin:update", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let names = match &cmd.name {
         Some(name) => {
             plugins::validate_name(name)?;
@@ -403,8 +395,8 @@ fn update(args: &[String]) -> Result<()> {
 }
 
 /// `plugin:trigger NAME ARGS...` (the dispatcher answers it itself; this is the same call).
-fn trigger(args: &[String]) -> Result<()> {
-    dokku_core::trigger::run_from_cli(&Roots::from_env(), args)
+fn trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    dokku_core::trigger::run_from_cli(&ctx.roots.clone(), args)
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! `ssh-keys:*` commands and the triggers through which other plugins (deploy keys) add
 //! and remove their own lines. This plugin is the only writer of `authorized_keys`.
 
+use dokku_core::entry::Ctx;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use dokku_core::entry::parse;
-use dokku_core::env::{self, Roots};
+use dokku_core::env;
 use dokku_core::fs::{FileLock, read_optional, write_atomic_owned};
 use dokku_core::{Error, log, privilege};
 
@@ -21,9 +22,9 @@ impl AuthorizedKeys {
     /// The file, opened as the dokku user: root switches to it first (this plugin keeps
     /// root only to read a key file root named), so a link the dokku user planted in
     /// `.ssh` never makes root read or write anything.
-    fn from_env() -> Result<AuthorizedKeys> {
-        let roots = Roots::from_env();
-        privilege::drop_to_system_user(&roots)?;
+    fn new(ctx: &Ctx) -> Result<AuthorizedKeys> {
+        let roots = &ctx.roots;
+        privilege::drop_to_system_user(roots)?;
         Ok(AuthorizedKeys {
             path: roots.dokku_root.join(".ssh/authorized_keys"),
         })
@@ -145,7 +146,7 @@ struct Add {
     file: Option<String>,
 }
 
-pub fn add(args: &[String]) -> Result<()> {
+pub fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Add = parse("ssh-keys:add", args)?;
     if !keys::valid_name(&cmd.name) {
         bail!(
@@ -154,7 +155,7 @@ pub fn add(args: &[String]) -> Result<()> {
         );
     }
     let text = read_key(cmd.file.as_deref())?;
-    let fingerprint = AuthorizedKeys::from_env()?.add(&cmd.name, &text)?;
+    let fingerprint = AuthorizedKeys::new(ctx)?.add(&cmd.name, &text)?;
     log::data(&fingerprint);
     Ok(())
 }
@@ -167,9 +168,9 @@ struct Remove {
     name: Option<String>,
 }
 
-pub fn remove(args: &[String]) -> Result<()> {
+pub fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Remove = parse("ssh-keys:remove", args)?;
-    let file = AuthorizedKeys::from_env()?;
+    let file = AuthorizedKeys::new(ctx)?;
     match (cmd.fingerprint, cmd.name) {
         (Some(fp), _) => file.remove(&fp, |e| e.fingerprint == fp)?,
         (None, Some(name)) => file.remove(&name, |e| e.name == name)?,
@@ -187,9 +188,9 @@ struct List {
     name: Option<String>,
 }
 
-pub fn list(args: &[String]) -> Result<()> {
+pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("ssh-keys:list", args)?;
-    let entries: Vec<Entry> = AuthorizedKeys::from_env()?
+    let entries: Vec<Entry> = AuthorizedKeys::new(ctx)?
         .entries()?
         .into_iter()
         .filter(|e| cmd.name.as_ref().is_none_or(|n| *n == e.name))
@@ -232,36 +233,36 @@ fn stdin_text() -> Result<String> {
 
 /// `ssh-keys-add NAME` (key on stdin): prints the fingerprint. For plugins such as deploy
 /// keys, whose names (`deploy:...`) never clash with an admin's.
-pub fn trigger_add(args: &[String]) -> Result<()> {
+pub fn trigger_add(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [name] = args else {
         bail!("ssh-keys-add: expected NAME")
     };
     if !keys::valid_internal_name(name) {
         bail!("Invalid key name {name:?}");
     }
-    let fingerprint = AuthorizedKeys::from_env()?.add(name, &stdin_text()?)?;
+    let fingerprint = AuthorizedKeys::new(ctx)?.add(name, &stdin_text()?)?;
     log::raw(fingerprint.as_bytes());
     Ok(())
 }
 
 /// `ssh-keys-remove FINGERPRINT`.
-pub fn trigger_remove(args: &[String]) -> Result<()> {
+pub fn trigger_remove(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [fp] = args else {
         bail!("ssh-keys-remove: expected FINGERPRINT")
     };
-    AuthorizedKeys::from_env()?.remove(fp, |e| e.fingerprint == *fp)
+    AuthorizedKeys::new(ctx)?.remove(fp, |e| e.fingerprint == *fp)
 }
 
 /// `ssh-keys-fingerprint` (key on stdin): validates it and prints its fingerprint.
-pub fn trigger_fingerprint(_args: &[String]) -> Result<()> {
+pub fn trigger_fingerprint(_ctx: &Ctx, _args: &[String]) -> Result<()> {
     let (_, fingerprint) = keys::validate(&stdin_text()?)?;
     log::raw(fingerprint.as_bytes());
     Ok(())
 }
 
 /// `ssh-keys-list`: `FINGERPRINT NAME` lines.
-pub fn trigger_list(_args: &[String]) -> Result<()> {
-    for e in AuthorizedKeys::from_env()?.entries()? {
+pub fn trigger_list(ctx: &Ctx, _args: &[String]) -> Result<()> {
+    for e in AuthorizedKeys::new(ctx)?.entries()? {
         log::data(&format!("{} {}", e.fingerprint, e.name));
     }
     Ok(())

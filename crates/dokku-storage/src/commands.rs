@@ -1,5 +1,6 @@
 //! `storage:*` commands and the docker-args triggers through which mounts reach containers.
 
+use dokku_core::entry::Ctx;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -50,17 +51,17 @@ struct AppMount {
     spec: String,
 }
 
-fn app_mount(name: &str, args: &[String]) -> Result<(Roots, AppName, Mount)> {
+fn app_mount(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Roots, AppName, Mount)> {
     let cmd: AppMount = parse(name, args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, &cmd.app)?;
     let mount = Mount::parse(&cmd.spec, &roots)?;
     Ok((roots, app, mount))
 }
 
 /// `storage:mount APP /host:/container[:ro]`.
-pub fn mount(args: &[String]) -> Result<()> {
-    let (roots, app, mount) = app_mount("storage:mount", args)?;
+pub fn mount(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, app, mount) = app_mount(ctx, "storage:mount", args)?;
     let _app = app::lock_existing(&roots, app.as_str())?;
     let _lock = lock(&roots, app.as_str())?;
     let mut current = mounts(&roots, app.as_str())?;
@@ -82,8 +83,8 @@ pub fn mount(args: &[String]) -> Result<()> {
 }
 
 /// `storage:unmount APP /host:/container[:ro]`: the host directory and its data stay.
-pub fn unmount(args: &[String]) -> Result<()> {
-    let (roots, app, mount) = app_mount("storage:unmount", args)?;
+pub fn unmount(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (roots, app, mount) = app_mount(ctx, "storage:unmount", args)?;
     let _app = app::lock_existing(&roots, app.as_str())?;
     let _lock = lock(&roots, app.as_str())?;
     let mut current = mounts(&roots, app.as_str())?;
@@ -113,9 +114,9 @@ struct List {
     format: String,
 }
 
-pub fn list(args: &[String]) -> Result<()> {
+pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("storage:list", args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, &cmd.app)?;
     let mounts = mounts(&roots, app.as_str())?;
     if cmd.format == "json" {
@@ -153,9 +154,9 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
         .row("storage-run-mounts", args))
 }
 
-pub fn report(args: &[String]) -> Result<()> {
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     dokku_core::report::print_for_apps(&request, &roots, "storage", |app| app_report(&roots, app))
 }
 
@@ -188,7 +189,7 @@ fn chown_uid(value: &str) -> Result<Option<u32>> {
 /// owned by the user the app's processes run as. The directory is made as the dokku user;
 /// the chown is root's, asked for through the root helper (sudo) when this runs as the
 /// dokku user.
-pub fn ensure_directory(args: &[String]) -> Result<()> {
+pub fn ensure_directory(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: EnsureDirectory = parse("storage:ensure-directory", args)?;
     if !privilege::valid_storage_name(&cmd.name) {
         bail!(
@@ -197,7 +198,7 @@ pub fn ensure_directory(args: &[String]) -> Result<()> {
         );
     }
     let uid = chown_uid(&cmd.chown)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let dir: PathBuf = roots.lib_root.join("data/storage").join(&cmd.name);
     log::info1_quiet(&format!("Ensuring {} exists", dir.display()));
     let created = !dir.exists();
@@ -247,31 +248,31 @@ fn chown_as_root(roots: &Roots, name: &str, uid: u32) -> Result<()> {
 /// `docker-args-deploy APP IMAGE_TAG [PROC_TYPE CONTAINER_INDEX]` and `docker-args-run APP
 /// IMAGE_TAG`: Dokku's filter convention, stdin passed on, then ` -v ...` for each mount
 /// (leading space), so implementers' outputs concatenate into one argument string.
-pub fn docker_args_trigger(args: &[String]) -> Result<()> {
+pub fn docker_args_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let roots = Roots::from_env();
+    let roots = ctx.roots.clone();
     let mounts = mounts(&roots, app)?;
     dokku_core::mount::filter_docker_args(&mounts)
 }
 
 /// `post-delete APP`: the list of mounts goes; the host directories and their data stay,
 /// `data/storage/<app>` included (Dokku keeps it too).
-pub fn post_delete(args: &[String]) -> Result<()> {
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    properties(&Roots::from_env()).destroy_app(app)
+    properties(&ctx.roots.clone()).destroy_app(app)
 }
 
 /// `post-app-clone-setup OLD NEW` and `post-app-rename-setup OLD NEW`: the new app mounts
 /// the same directories (the old app's own list goes with its destroy, on rename).
-pub fn copy_mounts(args: &[String]) -> Result<()> {
+pub fn copy_mounts(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
-    properties(&Roots::from_env()).clone_app(old, new)
+    properties(&ctx.roots.clone()).clone_app(old, new)
 }
 
-pub fn report_trigger(args: &[String]) -> Result<()> {
-    let roots = Roots::from_env();
+pub fn report_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let roots = ctx.roots.clone();
     let app = app::verify(&roots, args.first().ok_or(Error::MissingApp)?)?;
     app_report(&roots, &app)?.print(&ReportRequest::default())
 }

@@ -2,6 +2,7 @@
 //! directory `$DOKKU_LIB_ROOT/data/volumes/<name>/data/<n>`; linking it to an app mounts
 //! them all, and several apps may link one volume to share its data.
 
+use dokku_core::entry::Ctx;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -22,9 +23,9 @@ struct Volumes {
 }
 
 impl Volumes {
-    fn from_env() -> Volumes {
+    fn new(ctx: &Ctx) -> Volumes {
         Volumes {
-            roots: Roots::from_env(),
+            roots: ctx.roots.clone(),
         }
     }
 
@@ -127,9 +128,9 @@ struct Create {
 }
 
 /// `volume:create NAME /container/path...`
-pub fn create(args: &[String]) -> Result<()> {
+pub fn create(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Create = parse("volume:create", args)?;
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     if !valid_name(&cmd.name) {
         bail!(
             "Invalid volume name {:?}: letters, digits, '-', '_' and '.', starting with a letter or digit",
@@ -166,9 +167,9 @@ struct Name {
 }
 
 /// `volume:destroy NAME`: refused while any app links it; deletes its data.
-pub fn destroy(args: &[String]) -> Result<()> {
+pub fn destroy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Name = parse("volume:destroy", args)?;
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     let name = volumes.verify(&cmd.name)?;
     let apps = volumes.linked_apps(&name)?;
     if !apps.is_empty() {
@@ -187,10 +188,10 @@ pub fn destroy(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn list(args: &[String]) -> Result<()> {
+pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = parse("volume:list", args)?;
     log::info2_quiet("Volumes");
-    for name in Volumes::from_env().list() {
+    for name in Volumes::new(ctx).list() {
         log::data(&name);
     }
     Ok(())
@@ -199,9 +200,9 @@ pub fn list(args: &[String]) -> Result<()> {
 #[derive(Parser)]
 struct Empty {}
 
-pub fn info(args: &[String]) -> Result<()> {
+pub fn info(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Name = parse("volume:info", args)?;
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     let name = volumes.verify(&cmd.name)?;
     log::info2_quiet(&format!("Volume {name}"));
     let mounts = volumes.mounts(&name)?;
@@ -233,17 +234,17 @@ struct AppVolume {
     name: String,
 }
 
-fn app_volume(name: &str, args: &[String]) -> Result<(Volumes, AppName, String)> {
+fn app_volume(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Volumes, AppName, String)> {
     let cmd: AppVolume = parse(name, args)?;
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     let app = app::verify(&volumes.roots, &cmd.app)?;
     let volume = volumes.verify(&cmd.name)?;
     Ok((volumes, app, volume))
 }
 
 /// `volume:link APP NAME`: mounted at the app's next deploy.
-pub fn link(args: &[String]) -> Result<()> {
-    let (volumes, app, name) = app_volume("volume:link", args)?;
+pub fn link(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (volumes, app, name) = app_volume(ctx, "volume:link", args)?;
     let _app = app::lock_existing(&volumes.roots, app.as_str())?;
     let _lock = volumes.lock()?;
     let mut links = volumes.links().list(app.as_str(), LINKS)?;
@@ -273,8 +274,8 @@ pub fn link(args: &[String]) -> Result<()> {
 }
 
 /// `volume:unlink APP NAME`: the data stays in the volume.
-pub fn unlink(args: &[String]) -> Result<()> {
-    let (volumes, app, name) = app_volume("volume:unlink", args)?;
+pub fn unlink(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (volumes, app, name) = app_volume(ctx, "volume:unlink", args)?;
     let _app = app::lock_existing(&volumes.roots, app.as_str())?;
     let _lock = volumes.lock()?;
     let mut links = volumes.links().list(app.as_str(), LINKS)?;
@@ -296,9 +297,9 @@ fn app_report(volumes: &Volumes, app: &AppName) -> Result<Report> {
     ))
 }
 
-pub fn report(args: &[String]) -> Result<()> {
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     dokku_core::report::print_for_apps(&request, &volumes.roots, "volume", |app| {
         app_report(&volumes, app)
     })
@@ -306,9 +307,9 @@ pub fn report(args: &[String]) -> Result<()> {
 
 /// `docker-args-deploy` / `docker-args-run`: stdin passed on, then ` -v ...` for every
 /// path of every linked volume.
-pub fn docker_args_trigger(args: &[String]) -> Result<()> {
+pub fn docker_args_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     let mut mounts = Vec::new();
     for name in volumes.links().list(app, LINKS)? {
         mounts.extend(volumes.mounts(&name)?);
@@ -317,26 +318,26 @@ pub fn docker_args_trigger(args: &[String]) -> Result<()> {
 }
 
 /// `post-delete APP`: the app's links go; every volume and its data stay.
-pub fn post_delete(args: &[String]) -> Result<()> {
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     let _lock = volumes.lock()?;
     volumes.links().destroy_app(app)
 }
 
 /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the new app links the same
 /// volumes (the data is shared, never copied).
-pub fn copy_links(args: &[String]) -> Result<()> {
+pub fn copy_links(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
-    let volumes = Volumes::from_env();
+    let volumes = Volumes::new(ctx);
     let _lock = volumes.lock()?;
     volumes.links().clone_app(old, new)
 }
 
-pub fn report_trigger(args: &[String]) -> Result<()> {
-    let volumes = Volumes::from_env();
+pub fn report_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let volumes = Volumes::new(ctx);
     let app = app::verify(&volumes.roots, args.first().ok_or(Error::MissingApp)?)?;
     app_report(&volumes, &app)?.print(&ReportRequest::default())
 }
