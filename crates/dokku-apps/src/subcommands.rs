@@ -1,6 +1,6 @@
 //! `apps:*` commands.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Parser;
 use dokku_core::app::{self, AppName};
 use dokku_core::entry::Ctx;
@@ -9,6 +9,7 @@ use dokku_core::env::Roots;
 use dokku_core::fs::{AppLock, LockMode, remove_file_if_exists, write_atomic};
 use dokku_core::property::GLOBAL;
 use dokku_core::report::{Report, ReportRequest};
+use dokku_core::settings::{self, Scope, Setting, Settings};
 use dokku_core::trigger::Trigger;
 use dokku_core::{Error, log};
 
@@ -216,55 +217,24 @@ struct Set {
     rest: Vec<String>,
 }
 
-/// Properties an operator may set: `disable-autocreation` is global only.
-const SETTABLE: &[&str] = &["disable-autocreation"];
+/// What an operator may set: `disable-autocreation` is global only.
+pub const SETTINGS: Settings = Settings {
+    namespace: crate::lifecycle::NAMESPACE,
+    table: &[Setting {
+        key: "disable-autocreation",
+        scope: Scope::GlobalOnly,
+        default: "false",
+        validate: settings::boolean,
+    }],
+};
 
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Set = parse("apps:set", args)?;
-    let roots = ctx.roots.clone();
-    let mut rest = cmd.rest.into_iter();
-    let target = if cmd.global {
-        GLOBAL.to_string()
-    } else {
-        let name = rest.next().unwrap_or_default();
-        if name == GLOBAL {
-            name
-        } else {
-            app::verify(&roots, &name)?.to_string()
-        }
-    };
-    let Some(key) = rest.next() else {
-        bail!("No property specified")
-    };
-    if !SETTABLE.contains(&key.as_str()) {
-        bail!(
-            "Invalid property specified, valid properties include: {}",
-            SETTABLE.join(", ")
-        );
-    }
-    if target != GLOBAL {
-        bail!("Property cannot be specified on a per-app basis");
-    }
-    let props = properties(&roots);
-    match rest.next() {
-        Some(value) => {
-            if !matches!(value.as_str(), "true" | "false") {
-                bail!("Invalid value for {key}: use true or false");
-            }
-            log::info2_quiet(&format!("Setting {key} to {value}"));
-            props.set(&target, &key, &value)
-        }
-        None => {
-            log::info2_quiet(&format!("Unsetting {key}"));
-            props.delete(&target, &key)
-        }
-    }
+    SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    Ok(())
 }
 
 /// Shared with the triggers: autocreation is on unless disabled globally.
-pub fn autocreation_disabled(roots: &Roots) -> Result<bool> {
-    Ok(properties(roots)
-        .get(GLOBAL, "disable-autocreation")?
-        .as_deref()
-        == Some("true"))
+pub fn autocreation_disabled(ctx: &Ctx) -> Result<bool> {
+    Ok(SETTINGS.computed(ctx, GLOBAL, "disable-autocreation")? == "true")
 }

@@ -67,7 +67,7 @@ pub fn app_maybe_create(ctx: &Ctx, args: &[String]) -> Result<()> {
     if app::exists(&roots, &app) {
         return Ok(());
     }
-    if subcommands::autocreation_disabled(&roots)? {
+    if subcommands::autocreation_disabled(ctx)? {
         bail!(
             "App {app} does not exist and automatic creation is disabled (apps:set --global disable-autocreation)"
         );
@@ -79,7 +79,7 @@ pub fn app_maybe_create(ctx: &Ctx, args: &[String]) -> Result<()> {
 pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let roots = ctx.roots.clone();
     let app = first(args)?;
-    properties(&roots).destroy_app(app)?;
+    subcommands::SETTINGS.delete_app(ctx, app)?;
     remove_dir_all_if_exists(&roots.data_dir("apps", app))
 }
 

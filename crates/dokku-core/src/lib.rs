@@ -8,7 +8,8 @@
 //!
 //! - [`env`]: every variable of the contract and the [`env::Roots`] derived from them.
 //! - [`app`]: app name rules, existence, listing.
-//! - [`fs`]: atomic writes and the per-app lock; [`property`]: the property store.
+//! - [`fs`]: atomic writes and the per-app lock; [`property`]: the property store;
+//!   [`settings`]: a plugin's settable properties as one table (`:set`, computed values).
 //! - [`log`] and [`report`]: the only printers, in Dokku's output style.
 //! - [`cmd`]: child processes (argv vectors, never a shell); [`trigger`]: the trigger runner.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree.
@@ -29,6 +30,7 @@ pub mod plugins;
 pub mod privilege;
 pub mod property;
 pub mod report;
+pub mod settings;
 pub mod trigger;
 
 pub use app::AppName;

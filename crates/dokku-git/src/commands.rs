@@ -13,6 +13,7 @@ use dokku_core::env::{self, Roots};
 use dokku_core::fs::AppLock;
 use dokku_core::property::GLOBAL;
 use dokku_core::report::{Report, ReportRequest};
+use dokku_core::settings::{self, Scope, Setting, Settings, Target as SettingsTarget};
 use dokku_core::trigger::Trigger;
 use dokku_core::{Error, log};
 
@@ -172,7 +173,7 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
             .env(env::DOKKU_QUIET_OUTPUT, "1")
             .stream()?;
     }
-    let keep = props.computed(app.as_str(), "keep-git-dir", "false")? == "true";
+    let keep = SETTINGS.computed(ctx, app.as_str(), "keep-git-dir")? == "true";
     let work = repo::extract(&roots, app.as_str(), &rev, keep)?;
     let dir = work.path().display().to_string();
     ctx.trigger("post-extract")
@@ -208,63 +209,58 @@ struct Set {
     rest: Vec<String>,
 }
 
-const SETTABLE: &[&str] = &["deploy-branch", "keep-git-dir", "rev-env-var"];
+/// What `git:set` may set, for an app or globally.
+pub const SETTINGS: Settings = Settings {
+    namespace: "git",
+    table: &[
+        Setting {
+            key: "deploy-branch",
+            scope: Scope::AppOrGlobal,
+            default: "master",
+            validate: branch_name,
+        },
+        Setting {
+            key: "keep-git-dir",
+            scope: Scope::AppOrGlobal,
+            default: "false",
+            validate: settings::boolean,
+        },
+        Setting {
+            key: "rev-env-var",
+            scope: Scope::AppOrGlobal,
+            default: "GIT_REV",
+            validate: env_var_name,
+        },
+    ],
+};
+
+fn branch_name(value: &str) -> Result<()> {
+    if !repo::valid_branch(value) {
+        bail!("Invalid branch name {value:?}");
+    }
+    Ok(())
+}
+
+/// A variable name, or empty (no variable records the revision).
+fn env_var_name(value: &str) -> Result<()> {
+    let valid = value
+        .chars()
+        .next()
+        .is_none_or(|c| c.is_ascii_alphabetic() || c == '_')
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        bail!("Invalid environment variable name {value:?}");
+    }
+    Ok(())
+}
 
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Set = parse("git:set", args)?;
-    let roots = ctx.roots.clone();
-    let mut rest = cmd.rest.into_iter();
-    let slot = if cmd.global {
-        GLOBAL.to_string()
-    } else {
-        match rest.next() {
-            Some(s) if s == GLOBAL => s,
-            Some(name) => app::verify(&roots, &name)?.to_string(),
-            None => return Err(Error::MissingApp.into()),
-        }
-    };
-    let Some(key) = rest.next() else {
-        bail!("No property specified")
-    };
-    if !SETTABLE.contains(&key.as_str()) {
-        bail!("Invalid property {key:?}: one of {}", SETTABLE.join(", "));
-    }
-    let _app = match slot.as_str() {
-        GLOBAL => None,
-        app => Some(app::lock_existing(&roots, app)?),
-    };
-    let props = properties(&roots);
-    let Some(value) = rest.next() else {
-        log::info2_quiet(&format!("Unsetting {key}"));
-        props.delete(&slot, &key)?;
-        if key == "deploy-branch" && slot != GLOBAL && repo::is_initialized(&roots, &slot) {
-            repo::point_head(&roots, &slot)?;
-        }
-        return Ok(());
-    };
-    match key.as_str() {
-        "deploy-branch" if !repo::valid_branch(&value) => {
-            bail!("Invalid branch name {value:?}")
-        }
-        "keep-git-dir" if !matches!(value.as_str(), "true" | "false") => {
-            bail!("Invalid value for keep-git-dir: true or false")
-        }
-        "rev-env-var"
-            if !value.is_empty()
-                && !value
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-        {
-            bail!("Invalid environment variable name {value:?}")
-        }
-        _ => {}
-    }
-    log::info2_quiet(&format!("Setting {key} to {value}"));
-    props.set(&slot, &key, &value)?;
-    if key == "deploy-branch" && slot != GLOBAL && repo::is_initialized(&roots, &slot) {
-        repo::point_head(&roots, &slot)?;
+    let change = SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    if let (SettingsTarget::App(app), "deploy-branch") = (&change.target, change.key)
+        && repo::is_initialized(&ctx.roots, app.as_str())
+    {
+        repo::point_head(&ctx.roots, app.as_str())?;
     }
     Ok(())
 }
@@ -499,7 +495,7 @@ pub fn post_create(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `post-delete APP`: the properties go (the repository goes with the app dir).
 pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    properties(&ctx.roots.clone()).destroy_app(app)
+    SETTINGS.delete_app(ctx, app)
 }
 
 /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the repository's history
@@ -527,7 +523,7 @@ pub fn copy_repo(ctx: &Ctx, args: &[String]) -> Result<()> {
             std::fs::copy(&source, to.join(entry))?;
         }
     }
-    properties(&roots).clone_app(old, new)?;
+    SETTINGS.copy_app(ctx, old, new)?;
     repo::initialize(&roots, new)
 }
 

@@ -1,0 +1,245 @@
+//! A plugin's settable properties, declared once as a table: the `<plugin>:set` command,
+//! the value a property takes for an app (app, else global, else default), and the
+//! properties' share of `post-app-clone-setup`, `post-app-rename-setup` and `post-delete`.
+
+use anyhow::{Result, bail};
+
+use crate::app::{self, AppName};
+use crate::entry::Ctx;
+use crate::error::Error;
+use crate::log;
+use crate::property::{GLOBAL, Properties};
+
+/// Where a property may be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    AppOnly,
+    GlobalOnly,
+    AppOrGlobal,
+}
+
+/// One settable property.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub key: &'static str,
+    pub scope: Scope,
+    /// The value when neither the app nor the global slot sets one.
+    pub default: &'static str,
+    /// Checks a new value; its error is the user's one-line message.
+    pub validate: fn(&str) -> Result<()>,
+}
+
+/// Accepts any value.
+pub fn any_value(_: &str) -> Result<()> {
+    Ok(())
+}
+
+/// `true` or `false`.
+pub fn boolean(value: &str) -> Result<()> {
+    match value {
+        "true" | "false" => Ok(()),
+        _ => bail!("Invalid value {value:?}: use true or false"),
+    }
+}
+
+/// Whose value: the global slot or one app's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Global,
+    App(AppName),
+}
+
+impl Target {
+    /// The `<app>` slot of the property store.
+    pub fn slot(&self) -> &str {
+        match self {
+            Target::Global => GLOBAL,
+            Target::App(app) => app.as_str(),
+        }
+    }
+
+    /// `[--global | <app>]`: `--global` given as a flag, or the first word, which is
+    /// `--global` or an existing app. Returns the target and the words after it.
+    pub fn parse<'a>(
+        ctx: &Ctx,
+        global: bool,
+        words: &'a [String],
+    ) -> Result<(Target, &'a [String])> {
+        if global {
+            return Ok((Target::Global, words));
+        }
+        match words.split_first() {
+            Some((first, rest)) if first == GLOBAL => Ok((Target::Global, rest)),
+            Some((first, rest)) => Ok((Target::App(app::verify(&ctx.roots, first)?), rest)),
+            None => Err(Error::MissingApp.into()),
+        }
+    }
+}
+
+/// A plugin's table of settable properties, stored under `config/<namespace>/`.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub namespace: &'static str,
+    pub table: &'static [Setting],
+}
+
+/// What a `:set` changed: the caller may have more to do (the git plugin repoints HEAD).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub target: Target,
+    pub key: &'static str,
+    /// `None` when the property was unset.
+    pub value: Option<String>,
+}
+
+impl Settings {
+    pub fn properties(&self, ctx: &Ctx) -> Properties {
+        Properties::new(&ctx.roots, self.namespace)
+    }
+
+    fn setting(&self, key: &str) -> Result<&Setting> {
+        self.table.iter().find(|s| s.key == key).ok_or_else(|| {
+            let keys: Vec<&str> = self.table.iter().map(|s| s.key).collect();
+            anyhow::anyhow!(
+                "Invalid property specified, valid properties include: {}",
+                keys.join(", ")
+            )
+        })
+    }
+
+    /// `<plugin>:set [--global | <app>] <key> [<value>]`: a value sets the property, none
+    /// unsets it. `words` are the command's words after `--global` was taken out.
+    pub fn set(&self, ctx: &Ctx, global: bool, words: &[String]) -> Result<Change> {
+        let (target, rest) = Target::parse(ctx, global, words)?;
+        let (key, value) = match rest {
+            [] => bail!("No property specified"),
+            [key] => (key, None),
+            [key, value] => (key, Some(value.clone())),
+            [_, _, extra, ..] => bail!("Unexpected argument {extra:?}"),
+        };
+        let setting = self.setting(key)?;
+        match (setting.scope, &target) {
+            (Scope::GlobalOnly, Target::App(_)) => {
+                bail!("Property cannot be specified on a per-app basis")
+            }
+            (Scope::AppOnly, Target::Global) => {
+                bail!("Property cannot be specified globally")
+            }
+            _ => {}
+        }
+        if let Some(value) = &value {
+            (setting.validate)(value)?;
+        }
+        let _app = match &target {
+            Target::App(app) => Some(app::lock_existing(&ctx.roots, app.as_str())?),
+            Target::Global => None,
+        };
+        let props = self.properties(ctx);
+        match &value {
+            Some(value) => {
+                log::info2_quiet(&format!("Setting {key} to {value}"));
+                props.set(target.slot(), setting.key, value)?;
+            }
+            None => {
+                log::info2_quiet(&format!("Unsetting {key}"));
+                props.delete(target.slot(), setting.key)?;
+            }
+        }
+        Ok(Change {
+            target,
+            key: setting.key,
+            value,
+        })
+    }
+
+    /// The value a property takes for `slot`: the slot's own, else the global one, else
+    /// the table's default.
+    pub fn computed(&self, ctx: &Ctx, slot: &str, key: &str) -> Result<String> {
+        let setting = self.setting(key)?;
+        self.properties(ctx).computed(slot, key, setting.default)
+    }
+
+    /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the new app gets the old
+    /// app's properties (a rename's destroy of the old app removes the originals).
+    pub fn copy_app(&self, ctx: &Ctx, old: &str, new: &str) -> Result<()> {
+        self.properties(ctx).clone_app(old, new)
+    }
+
+    /// `post-delete APP`: the app's properties go.
+    pub fn delete_app(&self, ctx: &Ctx, app: &str) -> Result<()> {
+        self.properties(ctx).destroy_app(app)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SETTINGS: Settings = Settings {
+        namespace: "demo-plugin",
+        table: &[
+            Setting {
+                key: "only-global",
+                scope: Scope::GlobalOnly,
+                default: "false",
+                validate: boolean,
+            },
+            Setting {
+                key: "anywhere",
+                scope: Scope::AppOrGlobal,
+                default: "x",
+                validate: any_value,
+            },
+        ],
+    };
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn set_validates_scope_key_and_value_then_computes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx {
+            roots: crate::env::Roots::under(dir.path()),
+        };
+        std::fs::create_dir_all(ctx.roots.app_dir("demo")).unwrap();
+        let err = |w: &[&str], global| {
+            SETTINGS
+                .set(&ctx, global, &words(w))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(&["demo", "only-global", "true"], false),
+            "Property cannot be specified on a per-app basis"
+        );
+        assert_eq!(
+            err(&["only-global", "maybe"], true),
+            "Invalid value \"maybe\": use true or false"
+        );
+        assert!(err(&["demo", "bogus", "1"], false).starts_with("Invalid property specified"));
+        assert_eq!(
+            err(&["nope", "anywhere", "1"], false),
+            "App nope does not exist"
+        );
+        assert_eq!(
+            err(&[], false),
+            "Please specify an app to run the command on"
+        );
+        assert_eq!(SETTINGS.computed(&ctx, "demo", "anywhere").unwrap(), "x");
+        SETTINGS
+            .set(&ctx, false, &words(&["--global", "anywhere", "g"]))
+            .unwrap();
+        assert_eq!(SETTINGS.computed(&ctx, "demo", "anywhere").unwrap(), "g");
+        let change = SETTINGS
+            .set(&ctx, false, &words(&["demo", "anywhere", "a"]))
+            .unwrap();
+        assert_eq!(change.value.as_deref(), Some("a"));
+        assert_eq!(SETTINGS.computed(&ctx, "demo", "anywhere").unwrap(), "a");
+        SETTINGS
+            .set(&ctx, false, &words(&["demo", "anywhere"]))
+            .unwrap();
+        assert_eq!(SETTINGS.computed(&ctx, "demo", "anywhere").unwrap(), "g");
+    }
+}
