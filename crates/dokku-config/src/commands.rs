@@ -183,14 +183,31 @@ fn pairs(words: &[String], encoded: bool) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// `config:set`, and the `config-set` trigger: `[--encoded] [--no-restart] APP|--global K=V...`.
+/// Whether a change is told to the user: the commands speak, the triggers other plugins
+/// call do not (their caller has its own output).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Voice {
+    Command,
+    Trigger,
+}
+
+/// `config:set [--encoded] [--no-restart] APP|--global K=V...`.
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    set_vars(ctx, args, Voice::Command)
+}
+
+/// `config-set`: `config:set`'s arguments, and nothing printed.
+pub fn trigger_set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    set_vars(ctx, args, Voice::Trigger)
+}
+
+fn set_vars(ctx: &Ctx, args: &[String], voice: Voice) -> Result<()> {
     let mut args = Args::parse("config:set", args, &[GLOBAL, "--encoded", "--no-restart"])?;
     let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
     let pairs = pairs(&args.positional, args.has("--encoded"))?;
-    log::info1_quiet("Setting config vars");
-    if !dokku_core::env::quiet() {
+    if voice == Voice::Command && !dokku_core::env::quiet() {
+        log::info1("Setting config vars");
         let rows: Vec<(String, String)> = pairs.clone();
         log::verbose(&log::columns(&rows).join("\n"));
     }
@@ -199,8 +216,17 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     after_change(&roots, &target, "set", &keys, args.has("--no-restart"))
 }
 
-/// `config:unset`, and the `config-unset` trigger.
+/// `config:unset [--no-restart] APP|--global KEY...`.
 pub fn unset(ctx: &Ctx, args: &[String]) -> Result<()> {
+    unset_vars(ctx, args, Voice::Command)
+}
+
+/// `config-unset`: `config:unset`'s arguments, and nothing printed.
+pub fn trigger_unset(ctx: &Ctx, args: &[String]) -> Result<()> {
+    unset_vars(ctx, args, Voice::Trigger)
+}
+
+fn unset_vars(ctx: &Ctx, args: &[String], voice: Voice) -> Result<()> {
     let mut args = Args::parse("config:unset", args, &[GLOBAL, "--no-restart"])?;
     let (roots, store) = context(ctx);
     let target = args.target(&roots)?;
@@ -216,7 +242,7 @@ pub fn unset(ctx: &Ctx, args: &[String]) -> Result<()> {
             .map(|key| (key.clone(), env.remove(key).is_some()))
             .collect::<Vec<_>>()
     })?;
-    for (key, was_set) in &removed {
+    for (key, was_set) in removed.iter().filter(|_| voice == Voice::Command) {
         if *was_set {
             log::info1_quiet(&format!("Unsetting {key}"));
         } else {

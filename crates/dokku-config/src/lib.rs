@@ -79,11 +79,11 @@ pub const PLUGIN: Plugin = Plugin {
         },
         TriggerEntry {
             name: "config-set",
-            run: commands::set,
+            run: commands::trigger_set,
         },
         TriggerEntry {
             name: "config-unset",
-            run: commands::unset,
+            run: commands::trigger_unset,
         },
         TriggerEntry {
             name: "install",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use dokku_core::entry::Ctx;
-use dokku_core::env::{self, Roots};
+use dokku_core::env::Roots;
 use dokku_core::fs::{AppPresence, FileLock, read_optional, write_atomic};
 use dokku_core::property::GLOBAL;
 use dokku_core::trigger::Trigger;
@@ -108,7 +108,6 @@ impl Domains {
         let pair = format!("NO_VHOST={}", if enabled { "0" } else { "1" });
         Trigger::with_roots("config-set", self.roots.clone())
             .args(["--no-restart", app, &pair])
-            .env(env::DOKKU_QUIET_OUTPUT, "1")
             .stream()
     }
 }

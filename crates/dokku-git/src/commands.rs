@@ -9,7 +9,7 @@ use clap::Parser;
 use dokku_core::app::{self, AppName};
 use dokku_core::cmd::Cmd;
 use dokku_core::entry::parse;
-use dokku_core::env::{self, Roots};
+use dokku_core::env::Roots;
 use dokku_core::fs::AppLock;
 use dokku_core::property::GLOBAL;
 use dokku_core::report::{Report, ReportRequest};
@@ -170,7 +170,6 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     if !rev_var.is_empty() {
         ctx.trigger("config-set")
             .args(["--no-restart", app.as_str(), &format!("{rev_var}={rev}")])
-            .env(env::DOKKU_QUIET_OUTPUT, "1")
             .stream()?;
     }
     let keep = SETTINGS.computed(ctx, app.as_str(), "keep-git-dir")? == "true";
