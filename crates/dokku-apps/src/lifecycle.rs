@@ -69,7 +69,7 @@ pub fn destroy(roots: &Roots, app: &AppName) -> Result<()> {
     }
     log::info1_quiet(&format!("Destroying {app} (including all add-ons)"));
     teardown(roots, app)?;
-    presence.remove_file(&roots.lib_root, app.as_str())
+    presence.remove_file()
 }
 
 fn teardown(roots: &Roots, app: &AppName) -> Result<()> {

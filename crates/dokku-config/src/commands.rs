@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 use base64::Engine;
-use dokku_core::app::{self, AppName};
+use dokku_core::app;
 use dokku_core::entry::Ctx;
 use dokku_core::env::Roots;
 use dokku_core::property::GLOBAL;
@@ -55,19 +55,11 @@ impl Args {
     }
 
     /// The target: `--global` (flag or first word), else the first positional, an
-    /// existing app.
+    /// existing app; the positionals that follow it stay.
     fn target(&mut self, roots: &Roots) -> Result<Target> {
-        if self.has(GLOBAL) {
-            return Ok(Target::Global);
-        }
-        if self.positional.is_empty() {
-            return Err(Error::MissingApp.into());
-        }
-        let first = self.positional.remove(0);
-        if first == GLOBAL {
-            return Ok(Target::Global);
-        }
-        Ok(Target::App(app::verify(roots, &first)?.to_string()))
+        let (target, rest) = Target::parse(roots, self.has(GLOBAL), &self.positional)?;
+        self.positional = rest.to_vec();
+        Ok(target)
     }
 }
 
@@ -317,7 +309,7 @@ fn trigger_target(roots: &Roots, slot: &str) -> Result<Target> {
     if slot == GLOBAL {
         return Ok(Target::Global);
     }
-    Ok(Target::App(app::verify(roots, slot)?.to_string()))
+    Ok(Target::App(app::verify(roots, slot)?))
 }
 
 /// `config-get APP KEY`: the raw value, no newline; nothing when unset.
@@ -356,11 +348,6 @@ pub fn trigger_export(ctx: &Ctx, args: &[String]) -> Result<()> {
 pub fn trigger_migrate(ctx: &Ctx, _args: &[String]) -> Result<()> {
     let (_, store) = context(ctx);
     for target in store.legacy_targets() {
-        if let Target::App(app) = &target
-            && AppName::parse(app).is_err()
-        {
-            continue;
-        }
         if let Err(err) = store.migrate(&target) {
             log::warn(&format!("{err:#}"));
         }

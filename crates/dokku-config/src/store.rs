@@ -4,32 +4,18 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use dokku_core::app;
+use dokku_core::app::{self, AppName};
 use dokku_core::env::Roots;
 use dokku_core::fs::{
     FileLock, read_optional, remove_file_if_exists, remove_stale_temps, write_atomic,
 };
 use dokku_core::log;
-use dokku_core::property::{GLOBAL, Properties};
+use dokku_core::property::Properties;
 
 use crate::envfile::{self, Env};
 
 /// Whose variables: one app's or the global ones (`--global`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Global,
-    App(String),
-}
-
-impl Target {
-    /// The `<app>` slot in paths and trigger arguments.
-    pub fn slot(&self) -> &str {
-        match self {
-            Target::Global => GLOBAL,
-            Target::App(app) => app,
-        }
-    }
-}
+pub use dokku_core::app::Target;
 
 pub struct Store {
     roots: Roots,
@@ -56,7 +42,7 @@ impl Store {
     fn legacy_path(&self, target: &Target) -> PathBuf {
         match target {
             Target::Global => self.roots.dokku_root.join("ENV"),
-            Target::App(app) => self.roots.app_dir(app).join("ENV"),
+            Target::App(app) => self.roots.app_dir(app.as_str()).join("ENV"),
         }
     }
 
@@ -87,7 +73,7 @@ impl Store {
     /// a write racing `apps:destroy` never leaves secrets for a later app of that name.
     pub fn update<T>(&self, target: &Target, change: impl FnOnce(&mut Env) -> T) -> Result<T> {
         let _app = match target {
-            Target::App(app) => Some(app::lock_existing(&self.roots, app)?),
+            Target::App(app) => Some(app::lock_existing(&self.roots, app.as_str())?),
             Target::Global => None,
         };
         let _lock = self.lock(target)?;
@@ -191,14 +177,18 @@ impl Store {
             })
             .unwrap_or_default();
         apps.sort();
-        targets.extend(apps.into_iter().map(Target::App));
+        targets.extend(
+            apps.iter()
+                .filter_map(|a| AppName::parse(a).ok())
+                .map(Target::App),
+        );
         targets
     }
 
     /// `post-delete`: the app's file and lock go. The directory is shared with property
     /// namespaces of the same name (Dokku's layout), so only our files are removed.
     pub fn destroy(&self, app: &str) -> Result<()> {
-        let target = Target::App(app.to_string());
+        let target = Target::App(AppName::parse(app)?);
         remove_file_if_exists(&self.path(&target))?;
         remove_stale_temps(&self.path(&target))?;
         remove_file_if_exists(&self.dir(&target).join(".ENV.lock"))?;
@@ -209,8 +199,8 @@ impl Store {
     /// `post-app-clone-setup` (copy) and `post-app-rename-setup` (copy, then the old app's
     /// destroy removes the original).
     pub fn copy(&self, old: &str, new: &str) -> Result<()> {
-        let env = self.load(&Target::App(old.to_string()))?;
-        let target = Target::App(new.to_string());
+        let env = self.load(&Target::App(AppName::parse(old)?))?;
+        let target = Target::App(AppName::parse(new)?);
         self.update(&target, |current| current.extend(env))
     }
 }

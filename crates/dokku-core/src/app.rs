@@ -115,6 +115,41 @@ pub fn lock_existing(
     Ok(guard)
 }
 
+/// Whose settings or variables: the global slot or one app's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Global,
+    App(AppName),
+}
+
+impl Target {
+    /// The `<app>` slot of the property store.
+    pub fn slot(&self) -> &str {
+        match self {
+            Target::Global => crate::property::GLOBAL,
+            Target::App(app) => app.as_str(),
+        }
+    }
+
+    /// `[--global | <app>]`: `--global` given as a flag, or the first word, which is
+    /// `--global` or an existing app. Returns the target and the words after it. Every
+    /// `[--global | <app>]` command parses its target here.
+    pub fn parse<'a>(
+        roots: &crate::env::Roots,
+        global: bool,
+        words: &'a [String],
+    ) -> anyhow::Result<(Target, &'a [String])> {
+        if global {
+            return Ok((Target::Global, words));
+        }
+        match words.split_first() {
+            Some((first, rest)) if first == crate::property::GLOBAL => Ok((Target::Global, rest)),
+            Some((first, rest)) => Ok((Target::App(verify(roots, first)?), rest)),
+            None => Err(Error::MissingApp.into()),
+        }
+    }
+}
+
 /// Every existing app, sorted, filtered through `user-auth-app` when a plugin implements it.
 pub fn list(roots: &crate::env::Roots) -> anyhow::Result<Vec<AppName>> {
     let mut apps = Vec::new();

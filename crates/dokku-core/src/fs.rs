@@ -3,7 +3,6 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -221,7 +220,7 @@ pub enum LockMode {
 pub struct AppLock {
     /// `None` when a parent process holds the lock for this one.
     file: Option<File>,
-    shared: bool,
+    shared_with_children: bool,
 }
 
 impl AppLock {
@@ -239,7 +238,7 @@ impl AppLock {
         if AppLock::inherited(lib_root, app) {
             return Ok(AppLock {
                 file: None,
-                shared: false,
+                shared_with_children: false,
             });
         }
         let path = AppLock::path_for(lib_root, app);
@@ -262,7 +261,7 @@ impl AppLock {
         (&file).write_all(format!("{}\n", std::process::id()).as_bytes())?;
         Ok(AppLock {
             file: Some(file),
-            shared: false,
+            shared_with_children: false,
         })
     }
 
@@ -271,7 +270,7 @@ impl AppLock {
     pub fn share_with_children(&mut self, app: &str) {
         if self.file.is_some() {
             env::set_early(env::DOKKU_DEPLOY_LOCKED, app);
-            self.shared = true;
+            self.shared_with_children = true;
         }
     }
 
@@ -312,7 +311,7 @@ impl Drop for AppLock {
         if let Some(file) = &self.file {
             let _ = file.set_len(0);
         }
-        if self.shared {
+        if self.shared_with_children {
             env::remove_early(env::DOKKU_DEPLOY_LOCKED);
         }
     }
@@ -342,7 +341,8 @@ fn try_lock_path(path: &Path) -> Result<Option<File>> {
 /// in single-threaded plugin processes, where setting it is sound.
 #[derive(Debug)]
 pub struct AppPresence {
-    lock: Option<FileLock>,
+    /// The lock file and its lock; `None` when a parent process holds the lock.
+    lock: Option<(PathBuf, FileLock)>,
     exclusive: bool,
 }
 
@@ -353,8 +353,11 @@ impl AppPresence {
 
     /// Ends a destroy: the lock file goes, while still held. A process that was waiting
     /// for it then takes a new one and finds no app.
-    pub fn remove_file(&self, lib_root: &Path, app: &str) -> Result<()> {
-        remove_file_if_exists(&AppPresence::path(lib_root, app))
+    pub fn remove_file(&self) -> Result<()> {
+        match &self.lock {
+            Some((path, _)) => remove_file_if_exists(path),
+            None => Ok(()),
+        }
     }
 
     fn held_by_parent(app: &str) -> bool {
@@ -385,7 +388,7 @@ impl AppPresence {
             FileLock::shared(&path)?
         };
         Ok(AppPresence {
-            lock: Some(lock),
+            lock: Some((path, lock)),
             exclusive,
         })
     }

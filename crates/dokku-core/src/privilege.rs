@@ -65,7 +65,7 @@ pub fn open_dir_nofollow(path: &Path) -> Result<File> {
     if !path.is_absolute() {
         bail!("{} is not an absolute path", path.display());
     }
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let flags = dir_flags();
     let mut dir = open_at(None, Path::new("/"), flags)?;
     for component in path.components() {
         match component {
@@ -82,6 +82,11 @@ pub fn open_dir_nofollow(path: &Path) -> Result<File> {
         }
     }
     Ok(dir)
+}
+
+/// A directory, never through a link in its last component.
+fn dir_flags() -> OFlag {
+    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
 }
 
 #[allow(unsafe_code)]
@@ -116,7 +121,7 @@ pub fn chown_storage_directory(
     if !valid_storage_name(name) {
         bail!("Invalid storage directory name {name:?}");
     }
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let flags = dir_flags();
     let root = open_dir_nofollow(lib_root)?;
     let data = open_at(Some(&root), Path::new("data"), flags)?;
     let storage = open_at(Some(&data), Path::new("storage"), flags)?;

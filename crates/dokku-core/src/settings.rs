@@ -4,11 +4,10 @@
 
 use anyhow::{Result, bail};
 
-use crate::app::{self, AppName};
+use crate::app::{self, Target};
 use crate::entry::Ctx;
-use crate::error::Error;
 use crate::log;
-use crate::property::{GLOBAL, Properties};
+use crate::property::Properties;
 
 /// Where a property may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,40 +38,6 @@ pub fn boolean(value: &str) -> Result<()> {
     match value {
         "true" | "false" => Ok(()),
         _ => bail!("Invalid value {value:?}: use true or false"),
-    }
-}
-
-/// Whose value: the global slot or one app's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Global,
-    App(AppName),
-}
-
-impl Target {
-    /// The `<app>` slot of the property store.
-    pub fn slot(&self) -> &str {
-        match self {
-            Target::Global => GLOBAL,
-            Target::App(app) => app.as_str(),
-        }
-    }
-
-    /// `[--global | <app>]`: `--global` given as a flag, or the first word, which is
-    /// `--global` or an existing app. Returns the target and the words after it.
-    pub fn parse<'a>(
-        ctx: &Ctx,
-        global: bool,
-        words: &'a [String],
-    ) -> Result<(Target, &'a [String])> {
-        if global {
-            return Ok((Target::Global, words));
-        }
-        match words.split_first() {
-            Some((first, rest)) if first == GLOBAL => Ok((Target::Global, rest)),
-            Some((first, rest)) => Ok((Target::App(app::verify(&ctx.roots, first)?), rest)),
-            None => Err(Error::MissingApp.into()),
-        }
     }
 }
 
@@ -110,7 +75,7 @@ impl Settings {
     /// `<plugin>:set [--global | <app>] <key> [<value>]`: a value sets the property, none
     /// unsets it. `words` are the command's words after `--global` was taken out.
     pub fn set(&self, ctx: &Ctx, global: bool, words: &[String]) -> Result<Change> {
-        let (target, rest) = Target::parse(ctx, global, words)?;
+        let (target, rest) = Target::parse(&ctx.roots, global, words)?;
         let (key, value) = match rest {
             [] => bail!("No property specified"),
             [key] => (key, None),

@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::app;
+use dokku_core::app::Target;
 use dokku_core::entry::Ctx;
 use dokku_core::entry::parse;
 use dokku_core::property::GLOBAL;
@@ -30,18 +30,8 @@ fn target(
     global: bool,
 ) -> Result<(String, Vec<String>)> {
     let cmd: Words = parse(name, args)?;
-    let mut words = cmd.words.into_iter();
-    if global || cmd.global {
-        return Ok((GLOBAL.to_string(), words.collect()));
-    }
-    let Some(first) = words.next() else {
-        return Err(Error::MissingApp.into());
-    };
-    if first == GLOBAL {
-        return Ok((first, words.collect()));
-    }
-    let app = app::verify(&domains.roots, &first)?;
-    Ok((app.to_string(), words.collect()))
+    let (target, rest) = Target::parse(&domains.roots, global || cmd.global, &cmd.words)?;
+    Ok((target.slot().to_string(), rest.to_vec()))
 }
 
 /// Validates every domain before anything changes; an app may not take another app's.

@@ -13,7 +13,7 @@ use dokku_core::env::Roots;
 use dokku_core::fs::AppLock;
 use dokku_core::property::GLOBAL;
 use dokku_core::report::{Report, ReportRequest};
-use dokku_core::settings::{self, Scope, Setting, Settings, Target as SettingsTarget};
+use dokku_core::settings::{self, Scope, Setting, Settings};
 use dokku_core::trigger::Trigger;
 use dokku_core::{Error, log};
 
@@ -256,7 +256,7 @@ fn env_var_name(value: &str) -> Result<()> {
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Set = parse("git:set", args)?;
     let change = SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
-    if let (SettingsTarget::App(app), "deploy-branch") = (&change.target, change.key)
+    if let (app::Target::App(app), "deploy-branch") = (&change.target, change.key)
         && repo::is_initialized(&ctx.roots, app.as_str())
     {
         repo::point_head(&ctx.roots, app.as_str())?;

@@ -404,13 +404,7 @@ fn fallback_commands(roots: &Roots) -> Vec<PathBuf> {
 
 /// A core plugin's enabled link resolves into `$PLUGIN_CORE_PATH`.
 fn is_core_plugin(roots: &Roots, plugin_dir: &Path) -> bool {
-    match (
-        plugin_dir.canonicalize(),
-        roots.plugin_core_path.canonicalize(),
-    ) {
-        (Ok(dir), Ok(core)) => dir.starts_with(core),
-        _ => false,
-    }
+    inside(&roots.plugin_core_path, plugin_dir)
 }
 
 #[cfg(test)]
