@@ -29,7 +29,7 @@ struct Create {
 
 pub fn create(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Create = parse("apps:create", args)?;
-    lifecycle::create(&ctx.roots.clone(), &cmd.app)
+    lifecycle::create(&ctx.roots, &cmd.app)
 }
 
 /// `--force` (anywhere in argv) reaches this as `DOKKU_APPS_FORCE_DELETE`.
@@ -41,7 +41,7 @@ pub fn destroy(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 pub fn exists(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: AppArg = parse("apps:exists", args)?;
-    app::verify(&ctx.roots.clone(), &cmd.app)?;
+    app::verify(&ctx.roots, &cmd.app)?;
     Ok(())
 }
 
@@ -53,7 +53,7 @@ struct List {
 
 pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("apps:list", args)?;
-    let apps = app::list(&ctx.roots.clone())?;
+    let apps = app::list(&ctx.roots)?;
     if cmd.format == "json" {
         let names: Vec<&str> = apps.iter().map(AppName::as_str).collect();
         log::data(&serde_json::to_string(&names)?);
@@ -80,17 +80,17 @@ struct Rename {
 /// (`post-app-rename-setup`), destroy the old one, then `post-app-rename` (rebuild).
 pub fn rename(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Rename = parse("apps:rename", args)?;
-    let roots = ctx.roots.clone();
-    let old = app::verify(&roots, &cmd.old)?;
-    if app::exists(&roots, &cmd.new) {
+    let roots = &ctx.roots;
+    let old = app::verify(roots, &cmd.old)?;
+    if app::exists(roots, &cmd.new) {
         return Err(Error::AppExists(cmd.new.to_string()).into());
     }
     let lock = AppLock::acquire(&roots.lib_root, old.as_str(), LockMode::Exclusive)?;
     log::info1_quiet(&format!("Renaming {old} to {}", cmd.new));
-    create_from(&roots, &old, &cmd.new, "rename")?;
+    create_from(roots, &old, &cmd.new, "rename")?;
     drop(lock);
-    lifecycle::destroy(&roots, &old)?;
-    finish(&roots, &old, &cmd.new, "rename", cmd.skip_deploy)
+    lifecycle::destroy(roots, &old)?;
+    finish(roots, &old, &cmd.new, "rename", cmd.skip_deploy)
 }
 
 #[derive(Parser)]
@@ -107,9 +107,9 @@ struct Clone {
 
 pub fn clone(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Clone = parse("apps:clone", args)?;
-    let roots = ctx.roots.clone();
-    let old = app::verify(&roots, &cmd.old)?;
-    if app::exists(&roots, &cmd.new) {
+    let roots = &ctx.roots;
+    let old = app::verify(roots, &cmd.old)?;
+    if app::exists(roots, &cmd.new) {
         if cmd.ignore_existing {
             log::warn(&format!("Name is already taken: {}", cmd.new));
             return Ok(());
@@ -117,8 +117,8 @@ pub fn clone(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Err(Error::AppExists(cmd.new.to_string()).into());
     }
     log::info1_quiet(&format!("Cloning {old} to {}", cmd.new));
-    create_from(&roots, &old, &cmd.new, "clone")?;
-    finish(&roots, &old, &cmd.new, "clone", cmd.skip_deploy)
+    create_from(roots, &old, &cmd.new, "clone")?;
+    finish(roots, &old, &cmd.new, "clone", cmd.skip_deploy)
 }
 
 /// Creates `new`, then `post-app-<verb>-setup OLD NEW`: every plugin copies or moves its
@@ -148,9 +148,9 @@ fn finish(
 
 fn app_arg(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Roots, AppName)> {
     let cmd: AppArg = parse(name, args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, &cmd.app)?;
-    Ok((roots, app))
+    let roots = &ctx.roots;
+    let app = app::verify(roots, &cmd.app)?;
+    Ok((roots.clone(), app))
 }
 
 pub fn lock(ctx: &Ctx, args: &[String]) -> Result<()> {
@@ -204,8 +204,8 @@ pub fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
 
 pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let roots = ctx.roots.clone();
-    dokku_core::report::print_for_apps(&request, &roots, "apps", |app| app_report(&roots, app))
+    let roots = &ctx.roots;
+    dokku_core::report::print_for_apps(&request, roots, "apps", |app| app_report(roots, app))
 }
 
 #[derive(Parser)]

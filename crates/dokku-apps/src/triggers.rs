@@ -17,20 +17,20 @@ fn first(args: &[String]) -> Result<&str> {
 
 /// `app-create APP`: the API other plugins call to create an app.
 pub fn app_create(ctx: &Ctx, args: &[String]) -> Result<()> {
-    lifecycle::create(&ctx.roots.clone(), &AppName::parse(first(args)?)?)
+    lifecycle::create(&ctx.roots, &AppName::parse(first(args)?)?)
 }
 
 /// `app-destroy APP`: asks for confirmation unless `DOKKU_APPS_FORCE_DELETE` is set.
 pub fn app_destroy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, first(args)?)?;
+    let roots = &ctx.roots;
+    let app = app::verify(roots, first(args)?)?;
     lifecycle::confirm_destroy(&app)?;
-    lifecycle::destroy(&roots, &app)
+    lifecycle::destroy(roots, &app)
 }
 
 /// `app-exists APP`: exit status only.
 pub fn app_exists(ctx: &Ctx, args: &[String]) -> Result<()> {
-    match app::verify(&ctx.roots.clone(), first(args)?) {
+    match app::verify(&ctx.roots, first(args)?) {
         Ok(_) => Ok(()),
         Err(_) => Err(Error::Exit(1).into()),
     }
@@ -38,7 +38,7 @@ pub fn app_exists(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `app-list [FILTER]`: one app per line; `false` turns user filtering off.
 pub fn app_list(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let roots = ctx.roots.clone();
+    let roots = &ctx.roots;
     let apps = if args.first().map(String::as_str) == Some("false") {
         let mut all: Vec<AppName> = std::fs::read_dir(&roots.dokku_root)
             .map(|entries| {
@@ -52,7 +52,7 @@ pub fn app_list(ctx: &Ctx, args: &[String]) -> Result<()> {
         all.sort();
         all
     } else {
-        app::list(&roots)?
+        app::list(roots)?
     };
     for app in apps {
         log::data(app.as_str());
@@ -62,9 +62,9 @@ pub fn app_list(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `app-maybe-create APP`: creates a missing app unless autocreation is disabled.
 pub fn app_maybe_create(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let roots = ctx.roots.clone();
+    let roots = &ctx.roots;
     let app = AppName::parse(first(args)?)?;
-    if app::exists(&roots, &app) {
+    if app::exists(roots, &app) {
         return Ok(());
     }
     if subcommands::autocreation_disabled(ctx)? {
@@ -72,12 +72,12 @@ pub fn app_maybe_create(ctx: &Ctx, args: &[String]) -> Result<()> {
             "App {app} does not exist and automatic creation is disabled (apps:set --global disable-autocreation)"
         );
     }
-    lifecycle::create(&roots, &app)
+    lifecycle::create(roots, &app)
 }
 
 /// `post-delete APP`: the apps plugin's own properties and data go.
 pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let roots = ctx.roots.clone();
+    let roots = &ctx.roots;
     let app = first(args)?;
     subcommands::SETTINGS.delete_app(ctx, app)?;
     remove_dir_all_if_exists(&roots.data_dir("apps", app))
@@ -112,16 +112,16 @@ pub fn deploy_source_set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, kind, rest @ ..] = args else {
         bail!("expected APP TYPE [METADATA]")
     };
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, app)?;
-    let props = properties(&roots);
+    let roots = &ctx.roots;
+    let app = app::verify(roots, app)?;
+    let props = properties(roots);
     props.set(app.as_str(), "deploy-source", kind)?;
     props.set(app.as_str(), "deploy-source-metadata", &rest.join(" "))
 }
 
 /// `report APP`: this plugin's section of `dokku report`.
 pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, first(args)?)?;
-    subcommands::app_report(&roots, &app)?.print(&Default::default())
+    let roots = &ctx.roots;
+    let app = app::verify(roots, first(args)?)?;
+    subcommands::app_report(roots, &app)?.print(&Default::default())
 }

@@ -64,9 +64,7 @@ impl Args {
 }
 
 fn context(ctx: &Ctx) -> (Roots, Store) {
-    let roots = ctx.roots.clone();
-    let store = Store::new(roots.clone());
-    (roots, store)
+    (ctx.roots.clone(), Store::new(ctx.roots.clone()))
 }
 
 fn load(store: &Store, target: &Target, merged: bool) -> Result<Env> {

@@ -42,12 +42,12 @@ fn quietly(trigger: Trigger) -> Result<()> {
 /// branch holds, and a second push is refused at once.
 pub fn receive_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = one_app("git-receive-pack", args)?;
-    let roots = ctx.roots.clone();
-    if !app::exists(&roots, &app) {
+    let roots = &ctx.roots;
+    if !app::exists(roots, &app) {
         quietly(ctx.trigger("app-maybe-create").arg(app.as_str()))?;
     }
-    if !repo::is_initialized(&roots, app.as_str()) {
-        repo::initialize(&roots, app.as_str())?;
+    if !repo::is_initialized(roots, app.as_str()) {
+        repo::initialize(roots, app.as_str())?;
     }
     let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
     lock.share_with_children(app.as_str());
@@ -64,9 +64,9 @@ pub fn receive_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// and `git-post-pull`.
 pub fn upload_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = one_app("git-upload-pack", args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, app.as_str())?;
-    if !repo::is_initialized(&roots, app.as_str()) {
+    let roots = &ctx.roots;
+    let app = app::verify(roots, app.as_str())?;
+    if !repo::is_initialized(roots, app.as_str()) {
         bail!("{app} has no code yet");
     }
     quietly(ctx.trigger("git-pre-pull").arg(app.as_str()))?;
@@ -85,9 +85,9 @@ pub fn upload_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// none configured becomes it); anything else rejects the whole push, so no ref moves.
 pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = one_app("git-hook", args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, app.as_str())?;
-    let (mut branch, configured) = repo::deploy_branch(&roots, app.as_str())?;
+    let roots = &ctx.roots;
+    let app = app::verify(roots, app.as_str())?;
+    let (mut branch, configured) = repo::deploy_branch(roots, app.as_str())?;
     let mut updates = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let line = line.context("reading the pushed refs")?;
@@ -103,8 +103,8 @@ pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
         && repo::valid_branch(pushed)
     {
         log::info1(&format!("Set {pushed} as deploy-branch"));
-        properties(&roots).set(app.as_str(), "deploy-branch", pushed)?;
-        repo::point_head(&roots, app.as_str())?;
+        properties(roots).set(app.as_str(), "deploy-branch", pushed)?;
+        repo::point_head(roots, app.as_str())?;
         branch = pushed.to_string();
     }
     let deploy_ref = format!("refs/heads/{branch}");
@@ -143,16 +143,16 @@ pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// here; until it exists the revision is recorded and printed.
 pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, app)?;
+    let roots = &ctx.roots;
+    let app = app::verify(roots, app)?;
     let repo_dir = roots.app_dir(app.as_str());
-    if !repo::is_initialized(&roots, app.as_str()) {
+    if !repo::is_initialized(roots, app.as_str()) {
         return Ok(());
     }
     let rev = match args.get(1).filter(|r| !r.is_empty()) {
         Some(rev) => rev.clone(),
         None => {
-            let (branch, _) = repo::deploy_branch(&roots, app.as_str())?;
+            let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
             match repo::rev_parse(&repo_dir, &format!("refs/heads/{branch}"))? {
                 Some(rev) => rev,
                 None => bail!("{app} has no commit on its deploy branch {branch}"),
@@ -162,7 +162,7 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     repo::check_rev(&rev)?;
     let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
     lock.share_with_children(app.as_str());
-    let props = properties(&roots);
+    let props = properties(roots);
     let rev_var = props
         .get(app.as_str(), "rev-env-var")?
         .or(props.get(GLOBAL, "rev-env-var")?)
@@ -173,7 +173,7 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
             .stream()?;
     }
     let keep = SETTINGS.computed(ctx, app.as_str(), "keep-git-dir")? == "true";
-    let work = repo::extract(&roots, app.as_str(), &rev, keep)?;
+    let work = repo::extract(roots, app.as_str(), &rev, keep)?;
     let dir = work.path().display().to_string();
     ctx.trigger("post-extract")
         .args([app.as_str(), dir.as_str(), rev.as_str()])
@@ -192,9 +192,9 @@ struct AppArg {
 /// `git:initialize APP`: the bare repository and a fresh hook.
 pub fn initialize(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: AppArg = parse("git:initialize", args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, &cmd.app)?;
-    repo::initialize(&roots, app.as_str())?;
+    let roots = &ctx.roots;
+    let app = app::verify(roots, &cmd.app)?;
+    repo::initialize(roots, app.as_str())?;
     log::info1_quiet(&format!("Initialized the git repository of {app}"));
     Ok(())
 }
@@ -296,8 +296,8 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
 
 pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let roots = ctx.roots.clone();
-    dokku_core::report::print_for_apps(&request, &roots, "git", |app| app_report(&roots, app))
+    let roots = &ctx.roots;
+    dokku_core::report::print_for_apps(&request, roots, "git", |app| app_report(roots, app))
 }
 
 #[derive(Parser)]
@@ -316,8 +316,8 @@ struct Sync {
 /// into the deploy branch, then builds it with --build.
 pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Sync = parse("git:sync", args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, &cmd.app)?;
+    let roots = &ctx.roots;
+    let app = app::verify(roots, &cmd.app)?;
     if cmd.url.starts_with('-') || cmd.url.starts_with("ext::") {
         bail!("Invalid repository {:?}", cmd.url);
     }
@@ -325,7 +325,7 @@ pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     if git_ref.starts_with('-') {
         bail!("Invalid ref {git_ref:?}");
     }
-    repo::initialize(&roots, app.as_str())?;
+    repo::initialize(roots, app.as_str())?;
     let dir = roots.app_dir(app.as_str());
     log::info1_quiet(&format!("Syncing {} {git_ref} into {app}", cmd.url));
     git(&dir)
@@ -341,7 +341,7 @@ pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     let Some(rev) = repo::rev_parse(&dir, "FETCH_HEAD")? else {
         bail!("{git_ref} is not a commit in {}", cmd.url);
     };
-    let branch = advance_deploy_branch(&roots, &app, &rev, cmd.build)?;
+    let branch = advance_deploy_branch(roots, &app, &rev, cmd.build)?;
     log::info1_quiet(&format!("{app} {branch} is now at {rev}"));
     Ok(())
 }
@@ -359,8 +359,8 @@ struct FromArchive {
 /// the deploy branch, which moves only once the build succeeded.
 pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: FromArchive = parse("git:from-archive", args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, &cmd.app)?;
+    let roots = &ctx.roots;
+    let app = app::verify(roots, &cmd.app)?;
     let scratch = tempfile::tempdir()?;
     let archive = scratch.path().join("archive");
     if cmd.source == "-" {
@@ -398,9 +398,9 @@ pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
         .arg(&tree)
         .output()
         .context("extracting the archive")?;
-    repo::initialize(&roots, app.as_str())?;
+    repo::initialize(roots, app.as_str())?;
     let dir = roots.app_dir(app.as_str());
-    let (branch, _) = repo::deploy_branch(&roots, app.as_str())?;
+    let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
     let index = scratch.path().join("index");
     let work = |c: Cmd| {
         c.env("GIT_INDEX_FILE", &index)
@@ -423,7 +423,7 @@ pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
         commit = commit.args(["-p", &parent]);
     }
     let rev = commit.output()?.stdout_trimmed();
-    advance_deploy_branch(&roots, &app, &rev, true)?;
+    advance_deploy_branch(roots, &app, &rev, true)?;
     ctx.trigger("deploy-source-set")
         .args([app.as_str(), "git-from-archive", cmd.source.as_str()])
         .stream()
@@ -454,8 +454,8 @@ fn public_key_path(roots: &Roots) -> std::path::PathBuf {
 /// `git:generate-deploy-key`: the key Dokku uses to fetch private repositories.
 pub fn generate_deploy_key(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = parse("git:generate-deploy-key", args)?;
-    let roots = ctx.roots.clone();
-    let key = public_key_path(&roots);
+    let roots = &ctx.roots;
+    let key = public_key_path(roots);
     if key.exists() {
         bail!("A deploy key already exists: {}", key.display());
     }
@@ -474,8 +474,8 @@ struct Empty {}
 /// `git:public-key`: the public half of the deploy key, to give to a git host.
 pub fn public_key(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = parse("git:public-key", args)?;
-    let roots = ctx.roots.clone();
-    let path = public_key_path(&roots).with_extension("pub");
+    let roots = &ctx.roots;
+    let path = public_key_path(roots).with_extension("pub");
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             log::data(text.trim_end());
@@ -488,7 +488,7 @@ pub fn public_key(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `post-create APP`: every app starts as an empty bare repository.
 pub fn post_create(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    repo::initialize(&ctx.roots.clone(), app)
+    repo::initialize(&ctx.roots, app)
 }
 
 /// `post-delete APP`: the properties go (the repository goes with the app dir).
@@ -503,7 +503,7 @@ pub fn copy_repo(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
-    let roots = ctx.roots.clone();
+    let roots = &ctx.roots;
     let (from, to) = (roots.app_dir(old), roots.app_dir(new));
     for entry in [
         "HEAD",
@@ -523,14 +523,14 @@ pub fn copy_repo(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
     }
     SETTINGS.copy_app(ctx, old, new)?;
-    repo::initialize(&roots, new)
+    repo::initialize(roots, new)
 }
 
 /// `git-revision APP`: the revision last received (the rev env var's value).
 pub fn revision(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let roots = ctx.roots.clone();
-    let rev = properties(&roots)
+    let roots = &ctx.roots;
+    let rev = properties(roots)
         .get(app, "last-received-rev")?
         .unwrap_or_default();
     log::raw(rev.as_bytes());
@@ -540,7 +540,7 @@ pub fn revision(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `git-deploy-branch APP`.
 pub fn deploy_branch(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let (branch, _) = repo::deploy_branch(&ctx.roots.clone(), app)?;
+    let (branch, _) = repo::deploy_branch(&ctx.roots, app)?;
     log::raw(branch.as_bytes());
     Ok(())
 }

@@ -11,7 +11,6 @@ use dokku_core::entry::{Command, Plugin, parse};
 use dokku_core::env::Roots;
 use dokku_core::fs::{copy_tree, remove_dir_all_if_exists};
 use dokku_core::plugins::{self, BinaryMode};
-use dokku_core::trigger::Trigger;
 use dokku_core::{Error, log};
 
 pub const PLUGIN: Plugin = Plugin {
@@ -104,7 +103,7 @@ struct List {
 
 fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("plugin:list", args)?;
-    let all = plugins::list(&ctx.roots.clone())?;
+    let all = plugins::list(&ctx.roots)?;
     if cmd.format == "json" {
         log::data(&serde_json::to_string(&all)?);
         return Ok(());
@@ -219,15 +218,15 @@ impl Source {
 
 fn install(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Install = parse("plugin:install", args)?;
-    let roots = ctx.roots.clone();
+    let roots = &ctx.roots;
     if cmd.core {
-        for plugin in plugins::list(&roots)?.into_iter().filter(|p| p.core) {
+        for plugin in plugins::list(roots)?.into_iter().filter(|p| p.core) {
             ctx.trigger("install").only(&plugin.name).stream()?;
         }
         return Ok(());
     }
     let Some(text) = cmd.source else {
-        return Trigger::with_roots("install", roots).stream();
+        return ctx.trigger("install").stream();
     };
     let source = Source::parse(&text)?;
     let name = cmd.name.unwrap_or_else(|| Source::default_name(&text));
@@ -253,7 +252,7 @@ fn install(ctx: &Ctx, args: &[String]) -> Result<()> {
         let _ = remove_dir_all_if_exists(&staged);
         return Err(err);
     }
-    plugins::enable(&roots, &name)?;
+    plugins::enable(roots, &name)?;
     log::info1_quiet(&format!("Plugin {name} enabled"));
     if cmd.skip_install_trigger {
         return Ok(());
@@ -265,7 +264,7 @@ fn install(ctx: &Ctx, args: &[String]) -> Result<()> {
         .and_then(|()| ctx.trigger("install").only(&name).stream());
     if let Err(err) = setup {
         // A plugin whose install failed is not half-installed: remove it again.
-        let _ = plugins::remove(&roots, &name);
+        let _ = plugins::remove(roots, &name);
         log::warn(&format!("Plugin {name} failed to install and was removed"));
         return Err(err);
     }
@@ -304,7 +303,7 @@ fn install_core(ctx: &Ctx, args: &[String]) -> Result<()> {
     } else {
         BinaryMode::Copy
     };
-    let result = plugins::install_core(&ctx.roots.clone(), &cmd.plugins_dir, &cmd.bin_dir, mode)?;
+    let result = plugins::install_core(&ctx.roots, &cmd.plugins_dir, &cmd.bin_dir, mode)?;
     for name in &result.installed {
         log::info1_quiet(&format!("Installed core plugin {name}"));
     }
@@ -322,8 +321,8 @@ struct Dependencies {
 
 fn install_dependencies(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Dependencies = parse("plugin:install-dependencies", args)?;
-    let roots = ctx.roots.clone();
-    for plugin in plugins::list(&roots)?
+    let roots = &ctx.roots;
+    for plugin in plugins::list(roots)?
         .into_iter()
         .filter(|p| p.enabled && (!cmd.core || p.core))
     {
@@ -354,19 +353,19 @@ struct Update {
 
 fn update(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Update = parse("plugin:update", args)?;
-    let roots = ctx.roots.clone();
+    let roots = &ctx.roots;
     let names = match &cmd.name {
         Some(name) => {
             plugins::validate_name(name)?;
-            if !plugins::is_enabled(&roots, name) {
+            if !plugins::is_enabled(roots, name) {
                 bail!("Specified plugin not enabled or installed");
             }
-            if plugins::is_core(&roots, name) {
+            if plugins::is_core(roots, name) {
                 bail!("Cannot update a core plugin; update dokku-rs instead");
             }
             vec![name.clone()]
         }
-        None => plugins::list(&roots)?
+        None => plugins::list(roots)?
             .into_iter()
             .filter(|p| p.enabled && !p.core)
             .map(|p| p.name)
@@ -391,12 +390,12 @@ fn update(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         plugins::link_entrypoints(&dir)?;
     }
-    Trigger::with_roots("update", roots).stream()
+    ctx.trigger("update").stream()
 }
 
 /// `plugin:trigger NAME ARGS...` (the dispatcher answers it itself; this is the same call).
 fn trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::trigger::run_from_cli(&ctx.roots.clone(), args)
+    dokku_core::trigger::run_from_cli(&ctx.roots, args)
 }
 
 #[cfg(test)]

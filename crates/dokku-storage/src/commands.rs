@@ -53,10 +53,10 @@ struct AppMount {
 
 fn app_mount(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Roots, AppName, Mount)> {
     let cmd: AppMount = parse(name, args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, &cmd.app)?;
-    let mount = Mount::parse(&cmd.spec, &roots)?;
-    Ok((roots, app, mount))
+    let roots = &ctx.roots;
+    let app = app::verify(roots, &cmd.app)?;
+    let mount = Mount::parse(&cmd.spec, roots)?;
+    Ok((roots.clone(), app, mount))
 }
 
 /// `storage:mount APP /host:/container[:ro]`.
@@ -116,9 +116,9 @@ struct List {
 
 pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("storage:list", args)?;
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, &cmd.app)?;
-    let mounts = mounts(&roots, app.as_str())?;
+    let roots = &ctx.roots;
+    let app = app::verify(roots, &cmd.app)?;
+    let mounts = mounts(roots, app.as_str())?;
     if cmd.format == "json" {
         let rows: Vec<serde_json::Value> = mounts
             .iter()
@@ -156,8 +156,8 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
 
 pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let roots = ctx.roots.clone();
-    dokku_core::report::print_for_apps(&request, &roots, "storage", |app| app_report(&roots, app))
+    let roots = &ctx.roots;
+    dokku_core::report::print_for_apps(&request, roots, "storage", |app| app_report(roots, app))
 }
 
 #[derive(Parser)]
@@ -198,14 +198,14 @@ pub fn ensure_directory(ctx: &Ctx, args: &[String]) -> Result<()> {
         );
     }
     let uid = chown_uid(&cmd.chown)?;
-    let roots = ctx.roots.clone();
+    let roots = &ctx.roots;
     let dir: PathBuf = roots.lib_root.join("data/storage").join(&cmd.name);
     log::info1_quiet(&format!("Ensuring {} exists", dir.display()));
     let created = !dir.exists();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     if let Some(uid) = uid {
         log::verbose_quiet(&format!("Setting directory ownership to {uid}:{uid}"));
-        if let Err(err) = chown_as_root(&roots, &cmd.name, uid) {
+        if let Err(err) = chown_as_root(roots, &cmd.name, uid) {
             if created {
                 let _ = std::fs::remove_dir(&dir);
             }
@@ -250,8 +250,8 @@ fn chown_as_root(roots: &Roots, name: &str, uid: u32) -> Result<()> {
 /// (leading space), so implementers' outputs concatenate into one argument string.
 pub fn docker_args_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    let roots = ctx.roots.clone();
-    let mounts = mounts(&roots, app)?;
+    let roots = &ctx.roots;
+    let mounts = mounts(roots, app)?;
     dokku_core::mount::filter_docker_args(&mounts)
 }
 
@@ -259,7 +259,7 @@ pub fn docker_args_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `data/storage/<app>` included (Dokku keeps it too).
 pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
-    properties(&ctx.roots.clone()).destroy_app(app)
+    properties(&ctx.roots).destroy_app(app)
 }
 
 /// `post-app-clone-setup OLD NEW` and `post-app-rename-setup OLD NEW`: the new app mounts
@@ -268,11 +268,11 @@ pub fn copy_mounts(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
     };
-    properties(&ctx.roots.clone()).clone_app(old, new)
+    properties(&ctx.roots).clone_app(old, new)
 }
 
 pub fn report_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let roots = ctx.roots.clone();
-    let app = app::verify(&roots, args.first().ok_or(Error::MissingApp)?)?;
-    app_report(&roots, &app)?.print(&ReportRequest::default())
+    let roots = &ctx.roots;
+    let app = app::verify(roots, args.first().ok_or(Error::MissingApp)?)?;
+    app_report(roots, &app)?.print(&ReportRequest::default())
 }
