@@ -264,9 +264,8 @@ pub fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
     after_change(&roots, &target, "clear", &keys, args.has("--no-restart"))
 }
 
-/// `post-config-update TARGET ACTION KEYS...`, then the restart: an app (never global)
-/// without `--no-restart` is released and deployed again by whichever plugin answers
-/// `release-and-deploy` (the scheduler, which knows whether the app is deployed).
+/// `post-config-update TARGET ACTION KEYS...`, then the restart: a deployed app (never
+/// global) without `--no-restart` is released and deployed again (`release-and-deploy`).
 /// A failed restart is a warning: the config change itself stands.
 fn after_change(
     roots: &Roots,
@@ -288,7 +287,10 @@ fn after_change(
         "",
         "config-redeploy",
     ]);
-    if no_restart || !restart.exists() {
+    let ctx = Ctx {
+        roots: roots.clone(),
+    };
+    if no_restart || !dokku_core::pipeline::is_deployed(&ctx, app.as_str())? {
         return Ok(());
     }
     log::info1_quiet(&format!("Restarting app {app}"));
@@ -296,11 +298,6 @@ fn after_change(
         log::warn(&format!("Restarting {app} failed: {err:#}"));
     }
     Ok(())
-}
-
-fn exactly<'a, const N: usize>(trigger: &str, args: &'a [String]) -> Result<&'a [String; N]> {
-    args.try_into()
-        .map_err(|_| anyhow::anyhow!("{trigger}: expected {N} arguments, got {}", args.len()))
 }
 
 fn trigger_target(roots: &Roots, slot: &str) -> Result<Target> {
@@ -312,7 +309,7 @@ fn trigger_target(roots: &Roots, slot: &str) -> Result<Target> {
 
 /// `config-get APP KEY`: the raw value, no newline; nothing when unset.
 pub fn trigger_get(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [app, key] = exactly::<2>("config-get", args)?;
+    let [app, key] = dokku_core::entry::exactly::<2>("config-get", args)?;
     let (roots, store) = context(ctx);
     let env = store.load_merged(&trigger_target(&roots, app)?)?;
     log::raw(env.get(key).map(String::as_bytes).unwrap_or_default());
@@ -321,7 +318,7 @@ pub fn trigger_get(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `config-get-global KEY`.
 pub fn trigger_get_global(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [key] = exactly::<1>("config-get-global", args)?;
+    let [key] = dokku_core::entry::exactly::<1>("config-get-global", args)?;
     let (_, store) = context(ctx);
     let env = store.load(&Target::Global)?;
     log::raw(env.get(key).map(String::as_bytes).unwrap_or_default());
@@ -330,7 +327,7 @@ pub fn trigger_get_global(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `config-export APP GLOBAL(true|false) MERGED(true|false) FORMAT`.
 pub fn trigger_export(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [app, global, merged, format] = exactly::<4>("config-export", args)?;
+    let [app, global, merged, format] = dokku_core::entry::exactly::<4>("config-export", args)?;
     let (roots, store) = context(ctx);
     let target = if global == "true" {
         Target::Global
@@ -362,6 +359,6 @@ pub fn trigger_post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `post-app-clone-setup OLD NEW` and `post-app-rename-setup OLD NEW`: the new app gets
 /// the old one's variables (a rename's destroy then removes the old file).
 pub fn trigger_copy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [old, new] = exactly::<2>("post-app-*-setup", args)?;
+    let [old, new] = dokku_core::entry::exactly::<2>("post-app-*-setup", args)?;
     context(ctx).1.copy(old, new)
 }

@@ -209,6 +209,47 @@ impl Cmd {
         }
     }
 
+    /// Runs with stdout and stderr merged and passed on line by line as they come, each
+    /// line after `prefix` (docker's build output under a `----->` step). Returns the exit
+    /// code. When the reader has gone (a pusher who disconnected) the child is killed and
+    /// the run fails with [`Error::OutputClosed`], so nothing after it happens.
+    pub fn stream_lines(&self, prefix: &str) -> Result<i32> {
+        use std::io::{BufRead, BufReader, Write};
+        let running = || format!("running {}", self.program_name());
+        let reader = self
+            .expression()
+            .stderr_to_stdout()
+            .reader()
+            .with_context(running)?;
+        let mut lines = BufReader::new(&reader);
+        let mut line = Vec::new();
+        let started = Instant::now();
+        loop {
+            line.clear();
+            if lines.read_until(b'\n', &mut line).with_context(running)? == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&line);
+            let mut stdout = std::io::stdout().lock();
+            let written = writeln!(stdout, "{prefix}{}", text.trim_end_matches(['\n', '\r']))
+                .and_then(|()| stdout.flush());
+            if written.is_err() {
+                let _ = reader.kill();
+                return Err(Error::OutputClosed.into());
+            }
+            if self.timeout.is_some_and(|limit| started.elapsed() >= limit) {
+                let _ = reader.kill();
+                return Err(Error::TimedOut {
+                    program: self.program_name(),
+                    seconds: self.timeout.map_or(0, |t| t.as_secs()),
+                }
+                .into());
+            }
+        }
+        let status = reader.try_wait().with_context(running)?;
+        Ok(status.map_or(1, |out| exit_code(out.status)))
+    }
+
     /// Replaces this process with the command (the exit code passes straight through).
     pub fn exec_replace(&self) -> Result<std::convert::Infallible> {
         use std::os::unix::process::CommandExt;
@@ -287,6 +328,15 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(10));
         let quick = Cmd::new("true").timeout(Duration::from_secs(10)).status();
         assert_eq!(quick.unwrap(), 0);
+    }
+
+    #[test]
+    fn stream_lines_merges_both_streams_and_reports_the_code() {
+        let code = Cmd::new("sh")
+            .args(["-c", "echo out; echo err >&2; exit 4"])
+            .stream_lines("       ")
+            .unwrap();
+        assert_eq!(code, 4);
     }
 
     #[test]

@@ -31,6 +31,12 @@ impl Ctx {
     }
 }
 
+/// A trigger's arguments when it takes exactly `N`.
+pub fn exactly<'a, const N: usize>(trigger: &str, args: &'a [String]) -> Result<&'a [String; N]> {
+    args.try_into()
+        .map_err(|_| anyhow!("{trigger}: expected {N} arguments, got {}", args.len()))
+}
+
 /// A command or trigger implementation: receives the user's arguments (the command name
 /// already stripped).
 pub type Run = fn(&Ctx, &[String]) -> Result<()>;

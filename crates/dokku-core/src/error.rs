@@ -33,6 +33,9 @@ pub enum Error {
     /// A child ran past its time limit and was killed.
     #[error("{program} did not finish within {seconds} s and was stopped")]
     TimedOut { program: String, seconds: u64 },
+    /// Whoever read our output went away (a pusher disconnected); the work was stopped.
+    #[error("the output was closed; stopped")]
+    OutputClosed,
     /// `commands` protocol: "this command is not mine".
     #[error("not implemented")]
     NotImplemented,
@@ -56,6 +59,7 @@ impl Error {
             Error::Exit(code) => (*code, false),
             Error::TriggerFailed { code, .. } => (*code, false),
             Error::NotImplemented => (NOT_IMPLEMENTED_EXIT, false),
+            Error::OutputClosed => (1, false),
             Error::AppNotFound(_) => (APP_NOT_FOUND_EXIT, true),
             _ => (1, true),
         }

@@ -119,6 +119,23 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `root/rel` when it exists inside `root` with no link on the way (a pushed tree may
+/// hold links pointing anywhere on the host); `None` otherwise.
+pub fn inside_tree(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    for part in Path::new(rel).components() {
+        match part {
+            std::path::Component::Normal(name) => path.push(name),
+            std::path::Component::CurDir => continue,
+            _ => return None,
+        }
+        if fs::symlink_metadata(&path).ok()?.file_type().is_symlink() {
+            return None;
+        }
+    }
+    (path != root).then_some(path)
+}
+
 /// True when `path` is a regular file (after links) with an execute bit.
 pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -453,6 +470,29 @@ mod tests {
         );
         drop(held);
         AppLock::for_deploy(dir.path(), "demo").unwrap();
+    }
+
+    #[test]
+    fn inside_tree_refuses_links_and_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("web/src")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("out")).unwrap();
+        std::os::unix::fs::symlink("web", dir.path().join("alias")).unwrap();
+        assert_eq!(
+            inside_tree(dir.path(), "web/src"),
+            Some(dir.path().join("web/src"))
+        );
+        for bad in [
+            "out",
+            "out/passwd",
+            "alias/src",
+            "../x",
+            "/etc",
+            "missing",
+            ".",
+        ] {
+            assert_eq!(inside_tree(dir.path(), bad), None, "{bad}");
+        }
     }
 
     #[test]

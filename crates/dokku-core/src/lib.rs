@@ -11,7 +11,9 @@
 //! - [`fs`]: atomic writes and the per-app lock; [`property`]: the property store;
 //!   [`settings`]: a plugin's settable properties as one table (`:set`, computed values).
 //! - [`log`] and [`report`]: the only printers, in Dokku's output style.
-//! - [`cmd`]: child processes (argv vectors, never a shell); [`trigger`]: the trigger runner.
+//! - [`cmd`]: child processes (argv vectors, never a shell); [`trigger`]: the trigger runner;
+//!   [`docker`]: the engine's CLI (`DOCKER_BIN`).
+//! - [`pipeline`]: build -> release -> deploy, the one owner of a deploy's trigger chain.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree.
 //! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
 //! - [`privilege`]: root switches to the dokku user before touching its trees.
@@ -19,6 +21,7 @@
 
 pub mod app;
 pub mod cmd;
+pub mod docker;
 pub mod entry;
 pub mod env;
 pub mod error;
@@ -26,6 +29,7 @@ pub mod fs;
 pub mod log;
 pub mod manifest;
 pub mod mount;
+pub mod pipeline;
 pub mod plugins;
 pub mod privilege;
 pub mod property;

@@ -111,13 +111,7 @@ pub fn docker_args(mounts: &[Mount]) -> String {
 /// A `docker-args-*` trigger's body: the arguments on stdin (without a final newline),
 /// then this plugin's mounts.
 pub fn filter_docker_args(mounts: &[Mount]) -> anyhow::Result<()> {
-    use std::io::Read;
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input)?;
-    let mut out = input.trim_end_matches('\n').to_string();
-    out.push_str(&docker_args(mounts));
-    crate::log::raw(out.as_bytes());
-    Ok(())
+    crate::docker::filter_args(&docker_args(mounts))
 }
 
 /// An absolute path in normal form: no `.` or empty components, no trailing slash;

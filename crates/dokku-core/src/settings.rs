@@ -4,10 +4,11 @@
 
 use anyhow::{Result, bail};
 
-use crate::app::{self, Target};
+use crate::app::{self, AppName, Target};
 use crate::entry::Ctx;
 use crate::log;
-use crate::property::Properties;
+use crate::property::{GLOBAL, Properties};
+use crate::report::{Report, ReportRequest};
 
 /// Where a property may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,20 @@ pub fn boolean(value: &str) -> Result<()> {
         "true" | "false" => Ok(()),
         _ => bail!("Invalid value {value:?}: use true or false"),
     }
+}
+
+/// A relative path inside an app's repository, without `..` (`build-dir`,
+/// `dockerfile-path`).
+pub fn relative_path(value: &str) -> Result<()> {
+    use std::path::{Component, Path};
+    let inside = !value.is_empty()
+        && Path::new(value)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside || value.chars().any(char::is_control) {
+        bail!("Invalid path {value:?}: a relative path inside the repository");
+    }
+    Ok(())
 }
 
 /// A plugin's table of settable properties, stored under `config/<namespace>/`.
@@ -122,6 +137,47 @@ impl Settings {
     pub fn computed(&self, ctx: &Ctx, slot: &str, key: &str) -> Result<String> {
         let setting = self.setting(key)?;
         self.properties(ctx).computed(slot, key, setting.default)
+    }
+
+    /// The report rows of an app's settings, Dokku's way: for each key its computed, global
+    /// and app values (`<ns>-computed-<key>`, `<ns>-global-<key>`, `<ns>-<key>`), plus
+    /// `extra` rows, sorted by key as Dokku sorts its report flags.
+    pub fn report(&self, ctx: &Ctx, app: &str, extra: Vec<(String, String)>) -> Result<Report> {
+        let props = self.properties(ctx);
+        let ns = self.namespace;
+        let mut rows = extra;
+        for setting in self.table {
+            let key = setting.key;
+            let own = props.get(app, key)?.unwrap_or_default();
+            let global = props.get(GLOBAL, key)?.unwrap_or_default();
+            if setting.scope != Scope::AppOnly {
+                rows.push((format!("{ns}-global-{key}"), global));
+            }
+            if setting.scope != Scope::GlobalOnly {
+                rows.push((
+                    format!("{ns}-computed-{key}"),
+                    self.computed(ctx, app, key)?,
+                ));
+                rows.push((format!("{ns}-{key}"), own));
+            }
+        }
+        rows.sort();
+        Ok(rows
+            .into_iter()
+            .fold(Report::new(app, ns), |r, (k, v)| r.row(&k, v)))
+    }
+
+    /// `<plugin>:report [<app>] [--format json] [--<flag>]` over [`Settings::report`].
+    pub fn print_report(
+        &self,
+        ctx: &Ctx,
+        args: &[String],
+        extra: impl Fn(&AppName) -> Result<Vec<(String, String)>>,
+    ) -> Result<()> {
+        let request = ReportRequest::parse(args)?;
+        crate::report::print_for_apps(&request, &ctx.roots, self.namespace, |app| {
+            self.report(ctx, app.as_str(), extra(app)?)
+        })
     }
 
     /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the new app gets the old

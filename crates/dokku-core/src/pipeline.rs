@@ -1,0 +1,241 @@
+//! The one owner of build -> release -> deploy, fired in Dokku's order with Dokku's
+//! arguments. `receive-app` (a push, `ps:rebuild`, `git:sync --build`, `git:from-*`) calls
+//! [`build`] on an extracted tree; the `release-and-deploy` trigger calls
+//! [`release_and_deploy`] for an image that already exists (config changes).
+//!
+//! Each build gets its own tag, `dokku/<app>:build-<N>` (N counts up per app), exported to
+//! every trigger as `DOKKU_BUILD_TAG` so builders build into it and plugins can keep files
+//! with it. `latest` moves to a build only once it built and released: a failed build, or a
+//! pusher who went away, leaves `latest` and every earlier build as they were. The newest
+//! [`KEEP_BUILDS`] builds are kept (disks filling with old images is a classic complaint);
+//! older tags are removed.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::docker;
+use crate::entry::Ctx;
+use crate::error::Error;
+use crate::log;
+
+/// How many builds of an app keep their image.
+pub const KEEP_BUILDS: usize = 10;
+const BUILD_TAG_PREFIX: &str = "build-";
+/// The environment variable naming the tag a build goes into.
+pub const BUILD_TAG_ENV: &str = "DOKKU_BUILD_TAG";
+/// The label every image built for an app carries, and the builder that made it.
+pub const APP_LABEL: &str = "com.dokku.app-name";
+pub const BUILDER_LABEL: &str = "com.dokku.builder-type";
+/// Dokku's `builder:set APP selected null`: the build makes no image and nothing is
+/// released or deployed.
+pub const NULL_BUILDER: &str = "null";
+
+/// A build's number from its tag (`build-7` -> 7).
+fn build_number(tag: &str) -> Option<u64> {
+    tag.strip_prefix(BUILD_TAG_PREFIX)?.parse().ok()
+}
+
+/// The app's build tags, oldest first.
+pub fn build_tags(app: &str) -> Result<Vec<String>> {
+    let mut numbers: Vec<u64> = docker::repo_tags(&docker::app_repo(app))?
+        .iter()
+        .filter_map(|(tag, _)| build_number(tag))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    Ok(numbers
+        .into_iter()
+        .map(|n| format!("{BUILD_TAG_PREFIX}{n}"))
+        .collect())
+}
+
+fn next_build_tag(app: &str) -> Result<String> {
+    let last = build_tags(app)?
+        .last()
+        .and_then(|t| build_number(t))
+        .unwrap_or(0);
+    Ok(format!("{BUILD_TAG_PREFIX}{}", last + 1))
+}
+
+/// A step line the pusher must still be there to read: when the output is closed the
+/// pipeline stops before it changes anything.
+fn step(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "-----> {text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|_| Error::OutputClosed.into())
+}
+
+/// Builds the tree in `dir` (revision `rev`) into a new image, then releases and deploys it.
+pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
+    let tag = next_build_tag(app)?;
+    let trigger = |name: &str| ctx.trigger(name).env(BUILD_TAG_ENV, &tag);
+    let dir_arg = dir.display().to_string();
+    trigger("core-post-extract")
+        .args([app, &dir_arg, rev])
+        .stream()?;
+    trigger("post-extract")
+        .args([app, &dir_arg, rev])
+        .stream()?;
+    let builder = detect_builder(ctx, app, &dir_arg)?;
+    trigger("pre-receive-app")
+        .args([app, &builder, &dir_arg, rev])
+        .stream()?;
+    trigger("builder-set-property")
+        .args([app, "detected", &builder])
+        .stream()?;
+    let image = docker::app_image(app, &tag);
+    let latest = docker::app_image(app, "latest");
+    let latest_before = docker::image_id(&latest)?;
+    let built = trigger("builder-build")
+        .args([&builder, app, &dir_arg])
+        .stream();
+    if builder == NULL_BUILDER && built.is_ok() && !docker::image_exists(&image)? {
+        log::info1(&format!("The null builder built nothing for {app}"));
+        return Ok(());
+    }
+    let built = built.and_then(|()| adopt_latest(&image, &latest, latest_before.as_deref()));
+    if let Err(err) = built {
+        if matches!(err.downcast_ref(), Some(Error::OutputClosed)) {
+            return Err(err);
+        }
+        if docker::image_exists(&image)? {
+            docker::untag(&image)?;
+        }
+        if !matches!(
+            err.downcast_ref(),
+            Some(Error::TriggerFailed { .. } | Error::Exit(_))
+        ) {
+            log::warn(&format!("{err:#}"));
+        }
+        log::warn("App build failed");
+        return Err(Error::Exit(1).into());
+    }
+    release_and_deploy(ctx, app, &tag)
+}
+
+/// The first line `builder-detect` prints; nothing detected means Dokku's default,
+/// herokuish, when that builder is installed.
+fn detect_builder(ctx: &Ctx, app: &str, dir: &str) -> Result<String> {
+    let detected = ctx
+        .trigger("builder-detect")
+        .args([app, dir])
+        .output_string()?;
+    if let Some(first) = detected.lines().map(str::trim).find(|l| !l.is_empty()) {
+        return Ok(first.to_string());
+    }
+    if ctx
+        .trigger("builder-build")
+        .only("builder-herokuish")
+        .exists()
+    {
+        return Ok("herokuish".into());
+    }
+    bail!(
+        "No builder detected for {app}: add a Dockerfile, or choose one with builder:set {app} selected BUILDER"
+    )
+}
+
+/// A builder written for Dokku builds `dokku/<app>:latest` rather than the build's own tag:
+/// when only `latest` changed, that image is the build.
+fn adopt_latest(image: &str, latest: &str, latest_before: Option<&str>) -> Result<()> {
+    if docker::image_exists(image)? {
+        return Ok(());
+    }
+    match docker::image_id(latest)? {
+        Some(now) if Some(now.as_str()) != latest_before => docker::tag(&now, image),
+        _ => bail!("the builder produced no image"),
+    }
+}
+
+/// Releases the image `dokku/<app>:<tag>` (`builder-release`), makes it `latest`, and hands
+/// it to the app's scheduler. Nothing happens when the image does not exist.
+pub fn release_and_deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
+    let image = docker::app_image(app, tag);
+    if !docker::image_exists(&image)? {
+        return Ok(());
+    }
+    let builder =
+        docker::image_label(&image, BUILDER_LABEL)?.unwrap_or_else(|| "dockerfile".into());
+    step(&format!("Releasing {app}..."))?;
+    ctx.trigger("builder-release")
+        .env(BUILD_TAG_ENV, tag)
+        .args([builder.as_str(), app, tag])
+        .stream()?;
+    let latest = docker::app_image(app, "latest");
+    if tag != "latest" {
+        docker::tag(&image, &latest)?;
+        prune_builds(app)?;
+    }
+    deploy(ctx, app, "latest")
+}
+
+/// Removes the tags of all but the newest builds; an image a container still uses stays.
+fn prune_builds(app: &str) -> Result<()> {
+    let tags = build_tags(app)?;
+    let old = tags.len().saturating_sub(KEEP_BUILDS);
+    for tag in &tags[..old] {
+        let _ = docker::untag(&docker::app_image(app, tag));
+    }
+    Ok(())
+}
+
+/// The app's scheduler: the first line of `scheduler-detect`, else Dokku's default.
+pub fn scheduler(ctx: &Ctx, app: &str) -> Result<String> {
+    Ok(ctx
+        .trigger("scheduler-detect")
+        .arg(app)
+        .output_string()?
+        .lines()
+        .next()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("docker-local")
+        .to_string())
+}
+
+/// Whether the app's scheduler runs it (`scheduler-is-deployed`); with no scheduler plugin
+/// nothing is deployed.
+pub fn is_deployed(ctx: &Ctx, app: &str) -> Result<bool> {
+    let scheduler = scheduler(ctx, app)?;
+    ctx.trigger("scheduler-is-deployed")
+        .args([scheduler.as_str(), app])
+        .succeeds()
+}
+
+/// `scheduler-deploy` for the app's scheduler, unless deploys are skipped; without a
+/// scheduler plugin the build stops here, released and not run.
+fn deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
+    let skip = ctx
+        .trigger("ps-get-property")
+        .args([app, "skip-deploy"])
+        .output_string()
+        .unwrap_or_default();
+    if skip == "true" {
+        log::info1("Skipping deployment");
+        return Ok(());
+    }
+    let scheduler = scheduler(ctx, app)?;
+    if !ctx.trigger("scheduler-deploy").exists() {
+        log::info1(&format!(
+            "{app} is built and released as {}; no scheduler is installed to run it",
+            docker::app_image(app, tag)
+        ));
+        return Ok(());
+    }
+    log::info1(&format!("Deploying {app} via the {scheduler} scheduler..."));
+    ctx.trigger("scheduler-deploy")
+        .args([scheduler.as_str(), app, tag, ""])
+        .stream()?;
+    log::info2("Application deployed:");
+    let urls = ctx
+        .trigger("domains-urls")
+        .args([app, "urls"])
+        .output_string()?;
+    for url in urls.lines().filter(|l| !l.trim().is_empty()) {
+        log::verbose(url.trim());
+    }
+    Ok(())
+}
