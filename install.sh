@@ -30,7 +30,7 @@ done
 log() { echo "-----> $*"; }
 fail() { echo " !     $*" >&2; exit 1; }
 
-APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo)
+APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap)
 
 install_packages() {
   local missing=()
@@ -56,6 +56,31 @@ ensure_dockerd() {
     sleep 0.5
   done
   fail "dockerd did not start; see /var/log/dockerd.log"
+}
+
+# BuildKit keeps builds fast and cached. The first `docker` on PATH may be a client without
+# it (a newer CLI missing its buildx plugin) while Debian's own /usr/bin/docker has it built
+# in: then /etc/default/dokku names the one to use (DOCKER_BIN), as Dokku reads it.
+has_buildkit() {
+  "$1" buildx version >/dev/null 2>&1 && return 0
+  local major
+  major=$("$1" --version 2>/dev/null | awk '{print $3}' | cut -d. -f1)
+  [[ $major =~ ^[0-9]+$ ]] && ((major >= 19 && major < 23))
+}
+
+choose_docker_bin() {
+  local first defaults=/etc/default/dokku candidate
+  first=$(command -v docker) || fail "docker is not installed (apt-get install docker.io)"
+  has_buildkit "$first" && return 0
+  for candidate in /usr/bin/docker /bin/docker; do
+    [[ $candidate != "$first" && -x $candidate ]] && has_buildkit "$candidate" || continue
+    grep -qx "DOCKER_BIN=$candidate" "$defaults" 2>/dev/null && return 0
+    log "Using $candidate (it has BuildKit; $first does not)"
+    { grep -v '^DOCKER_BIN=' "$defaults" 2>/dev/null || true; echo "DOCKER_BIN=$candidate"; } >"$defaults.new"
+    chmod 0644 "$defaults.new"
+    mv -f "$defaults.new" "$defaults"
+    return 0
+  done
 }
 
 find_cargo() {
@@ -94,6 +119,7 @@ if [[ $SYSTEM == 1 ]]; then
   [[ $(id -u) == 0 ]] || fail "install.sh must run as root (or with DOKKU_INSTALL_SYSTEM=0 for a hermetic install)"
   install_packages
   ensure_dockerd
+  choose_docker_bin
 fi
 ((DEPS_ONLY)) && exit 0
 
@@ -192,12 +218,13 @@ push_sample() {
   GIT_SSH_COMMAND="ssh -i $key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new" \
     git -C "$work" push "$DOKKU_SYSTEM_USER@127.0.0.1:sample" main
   log "Pushed the sample app: git remote $DOKKU_SYSTEM_USER@$(hostname):sample, revision $(git -C "$work" rev-parse HEAD)"
-  log "Received: building and running pushed apps comes next; until then nothing serves it"
 }
 
 if ((SAMPLE)); then
   if [[ $SYSTEM == 1 ]]; then
     log "Sample job: git push of the sample app over SSH"
+    # The sample's Dockerfile builds FROM a local base image: no registry is needed.
+    DOCKER_BIN=$(grep -s '^DOCKER_BIN=' /etc/default/dokku | cut -d= -f2 || true) "$SRC/tests/base-image"
     ensure_sshd
     push_sample
   else

@@ -227,7 +227,15 @@ fn bad_input_is_one_line_and_changes_nothing() {
 #[test]
 fn changes_fire_post_config_update_and_restart() {
     let host = host_with_demo();
-    let log = recorder(&host, &["post-config-update", "release-and-deploy"]);
+    // The recorder's scheduler says the app is deployed: only a deployed app restarts.
+    let log = recorder(
+        &host,
+        &[
+            "post-config-update",
+            "release-and-deploy",
+            "scheduler-is-deployed",
+        ],
+    );
     let set = host.ok(["config:set", "demo", "A=1", "B=2"]);
     assert!(set.ends_with("-----> Restarting app demo\n"), "{set}");
     host.ok(["config:set", "--no-restart", "demo", "C=3"]);
@@ -238,9 +246,11 @@ fn changes_fire_post_config_update_and_restart() {
     assert_eq!(
         recorded(&log),
         "post-config-update demo set A B\n\
+         scheduler-is-deployed docker-local demo\n\
          release-and-deploy demo  config-redeploy\n\
          post-config-update demo set C\n\
          post-config-update demo unset A\n\
+         scheduler-is-deployed docker-local demo\n\
          release-and-deploy demo  config-redeploy\n\
          post-config-update --global set G\n\
          post-config-update demo clear B C\n"

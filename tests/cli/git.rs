@@ -84,6 +84,8 @@ fn set_validates_and_report() {
 fn from_archive_and_sync_receive_code() {
     let host = TestHost::new();
     host.ok(["apps:create", "demo"]);
+    // What arrives is the subject here; the null builder builds none of it.
+    host.ok(["builder:set", "demo", "selected", "null"]);
     let src = host.path().join("src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("index.html"), "hello").unwrap();

@@ -3,6 +3,8 @@
 //! A missing tool fails the test with the package to install; nothing is skipped.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
 
+/// git push builds: the Dockerfile builder, the trigger chain, caching, failures.
+mod build;
 /// git push and fetch over SSH: admin keys, deploy keys, refusals, concurrency.
 mod push;
 /// Attacks over SSH: racing pushes, submodules that reach into the host, the root helper.

@@ -139,8 +139,8 @@ pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `receive-app APP [REV]`: under the app's deploy lock (a second push is refused at
 /// once), records the revision in the rev env var (`GIT_REV`), checks the tree out with
-/// its submodules and lets plugins see it (`post-extract`). The build continues from
-/// here; until it exists the revision is recorded and printed.
+/// its submodules and builds, releases and deploys it. A failed build puts the rev env
+/// var back as it was.
 pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
     let roots = &ctx.roots;
@@ -167,20 +167,38 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
         .get(app.as_str(), "rev-env-var")?
         .or(props.get(GLOBAL, "rev-env-var")?)
         .unwrap_or_else(|| "GIT_REV".into());
-    if !rev_var.is_empty() {
-        ctx.trigger("config-set")
-            .args(["--no-restart", app.as_str(), &format!("{rev_var}={rev}")])
-            .stream()?;
-    }
+    let previous_rev = if rev_var.is_empty() {
+        None
+    } else {
+        let previous = ctx
+            .trigger("config-get")
+            .args([app.as_str(), &rev_var])
+            .output_string()?;
+        set_rev(ctx, app.as_str(), &rev_var, &rev)?;
+        Some(previous)
+    };
     let keep = SETTINGS.computed(ctx, app.as_str(), "keep-git-dir")? == "true";
     let work = repo::extract(roots, app.as_str(), &rev, keep)?;
-    let dir = work.path().display().to_string();
-    ctx.trigger("post-extract")
-        .args([app.as_str(), dir.as_str(), rev.as_str()])
-        .stream()?;
-    props.set(app.as_str(), "last-received-rev", &rev)?;
-    log::info1(&format!("Received {app} at revision {rev}"));
-    Ok(())
+    let built = dokku_core::pipeline::build(ctx, app.as_str(), work.path(), &rev);
+    if built.is_err()
+        && let Some(previous) = previous_rev
+    {
+        match previous.as_str() {
+            "" => ctx
+                .trigger("config-unset")
+                .args(["--no-restart", app.as_str(), &rev_var])
+                .stream()?,
+            value => set_rev(ctx, app.as_str(), &rev_var, value)?,
+        }
+    }
+    built?;
+    props.set(app.as_str(), "last-received-rev", &rev)
+}
+
+fn set_rev(ctx: &Ctx, app: &str, var: &str, value: &str) -> Result<()> {
+    ctx.trigger("config-set")
+        .args(["--no-restart", app, &format!("{var}={value}")])
+        .stream()
 }
 
 #[derive(Parser)]

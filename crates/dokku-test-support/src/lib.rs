@@ -110,8 +110,27 @@ pub fn system_user() -> (u32, u32) {
         assert!(out.status.success(), "usermod {SYSTEM_USER}");
     }
     allow_root_helper();
+    join_docker_group();
     let user = lookup().unwrap();
     (user.uid.as_raw(), user.gid.as_raw())
+}
+
+/// The docker client the host's commands use: `DOCKER_BIN` from the test's environment,
+/// else the one install.sh chose for this machine in `/etc/default/dokku` (the client with
+/// BuildKit), else `docker`.
+pub fn docker_bin() -> String {
+    if let Ok(bin) = std::env::var("DOCKER_BIN") {
+        return bin;
+    }
+    std::fs::read_to_string("/etc/default/dokku")
+        .ok()
+        .and_then(|text| {
+            dokku_core::env::parse_assignments(&text)
+                .into_iter()
+                .find(|(k, _)| k == "DOCKER_BIN")
+                .map(|(_, v)| v)
+        })
+        .unwrap_or_else(|| "docker".into())
 }
 
 /// Fails with the reason when another account could not run `path` (the dokku user runs
@@ -127,6 +146,21 @@ fn require_reachable_by_others(path: &Path) {
             dir.display()
         );
     }
+}
+
+/// Like the dokku user, the test's system user may use the docker engine.
+fn join_docker_group() {
+    let Ok(Some(group)) = nix::unistd::Group::from_name("docker") else {
+        return;
+    };
+    if group.mem.iter().any(|m| m == SYSTEM_USER) {
+        return;
+    }
+    let out = std::process::Command::new(require_tool("usermod", "apt-get install passwd"))
+        .args(["-aG", "docker", SYSTEM_USER])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "usermod -aG docker {SYSTEM_USER}");
 }
 
 /// The sudoers rule install.sh writes for the dokku user, for [`SYSTEM_USER`] and this
@@ -246,6 +280,7 @@ impl TestHost {
                     .to_string(),
             ),
             ("DOKKU_SYSTEM_USER".into(), self.system_user.clone()),
+            ("DOCKER_BIN".into(), docker_bin()),
         ]
     }
 

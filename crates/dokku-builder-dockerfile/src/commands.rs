@@ -1,0 +1,75 @@
+//! `builder-dockerfile:*` commands, detection and the `dockerfile-path` setting.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use dokku_core::entry::{Ctx, exactly, parse};
+use dokku_core::log;
+use dokku_core::settings::{self, Scope, Setting, Settings};
+
+pub const SETTINGS: Settings = Settings {
+    namespace: "builder-dockerfile",
+    table: &[Setting {
+        key: "dockerfile-path",
+        scope: Scope::AppOrGlobal,
+        default: "Dockerfile",
+        validate: settings::relative_path,
+    }],
+};
+
+#[derive(Parser)]
+struct Set {
+    #[arg(long)]
+    global: bool,
+    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
+    #[arg(num_args = 1..=3, required = true)]
+    rest: Vec<String>,
+}
+
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Set = parse("builder-dockerfile:set", args)?;
+    SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    Ok(())
+}
+
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
+    SETTINGS.print_report(ctx, args, |_| Ok(Vec::new()))
+}
+
+/// `builder-detect APP DIR`: a `Dockerfile` at the top of the tree (after
+/// `core-post-extract` put the configured one there).
+pub fn detect(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_app, dir] = exactly::<2>("builder-detect", args)?;
+    if dokku_core::fs::inside_tree(Path::new(dir), "Dockerfile").is_some_and(|p| p.is_file()) {
+        log::data("dockerfile");
+    }
+    Ok(())
+}
+
+/// `core-post-extract APP DIR REV`: a configured `dockerfile-path` becomes the tree's
+/// `Dockerfile`.
+pub fn place_dockerfile(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, dir, _rev] = exactly::<3>("core-post-extract", args)?;
+    let path = SETTINGS.computed(ctx, app, "dockerfile-path")?;
+    if path == "Dockerfile" {
+        return Ok(());
+    }
+    let dir = Path::new(dir);
+    let Some(source) = dokku_core::fs::inside_tree(dir, &path).filter(|p| p.is_file()) else {
+        bail!("Invalid dockerfile-path specified: {path}");
+    };
+    std::fs::rename(source, dir.join("Dockerfile"))?;
+    Ok(())
+}
+
+/// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`.
+pub fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
+    SETTINGS.copy_app(ctx, old, new)
+}
+
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    SETTINGS.delete_app(ctx, app)
+}

@@ -1,0 +1,195 @@
+//! `builder:*` commands and the builder triggers.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use dokku_core::app;
+use dokku_core::docker;
+use dokku_core::entry::{Ctx, exactly, parse};
+use dokku_core::fs::AppLock;
+use dokku_core::log;
+use dokku_core::pipeline;
+use dokku_core::settings::{self, Scope, Setting, Settings};
+
+/// What `builder:set` may set, for an app or globally.
+pub const SETTINGS: Settings = Settings {
+    namespace: "builder",
+    table: &[
+        Setting {
+            key: "build-dir",
+            scope: Scope::AppOrGlobal,
+            default: "",
+            validate: settings::relative_path,
+        },
+        Setting {
+            key: "selected",
+            scope: Scope::AppOrGlobal,
+            default: "",
+            validate: builder_name,
+        },
+        Setting {
+            key: "skip-cleanup",
+            scope: Scope::AppOrGlobal,
+            default: "",
+            validate: settings::boolean,
+        },
+    ],
+};
+
+/// Set by the build itself (`builder-set-property APP detected NAME`), never by `:set`.
+const DETECTED: &str = "detected";
+
+/// A builder's name: `dockerfile`, `herokuish`, `null`, a third-party builder's.
+fn builder_name(value: &str) -> Result<()> {
+    let valid = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid {
+        bail!("Invalid builder {value:?}");
+    }
+    Ok(())
+}
+
+#[derive(Parser)]
+struct Set {
+    #[arg(long)]
+    global: bool,
+    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
+    #[arg(num_args = 1..=3, required = true)]
+    rest: Vec<String>,
+}
+
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Set = parse("builder:set", args)?;
+    SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    Ok(())
+}
+
+pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
+    SETTINGS.print_report(ctx, args, |app| {
+        let detected = SETTINGS
+            .properties(ctx)
+            .get(app.as_str(), DETECTED)?
+            .unwrap_or_default();
+        Ok(vec![("builder-detected".into(), detected)])
+    })
+}
+
+/// `builder-detect APP DIR`: the selected builder (app, else global) wins over detection.
+pub fn detect(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    let selected = SETTINGS.computed(ctx, app, "selected")?;
+    if !selected.is_empty() {
+        log::data(&selected);
+    }
+    Ok(())
+}
+
+fn known_property(key: &str) -> Result<()> {
+    if key != DETECTED && !SETTINGS.table.iter().any(|s| s.key == key) {
+        bail!("Invalid builder property specified");
+    }
+    Ok(())
+}
+
+/// `builder-get-property APP KEY`: the app's own value.
+pub fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, key] = exactly::<2>("builder-get-property", args)?;
+    known_property(key)?;
+    let value = SETTINGS.properties(ctx).get(app, key)?.unwrap_or_default();
+    log::data(&value);
+    Ok(())
+}
+
+/// `builder-set-property APP KEY VALUE`.
+pub fn set_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, key, value] = exactly::<3>("builder-set-property", args)?;
+    known_property(key)?;
+    let app = app::verify(&ctx.roots, app)?;
+    SETTINGS.properties(ctx).set(app.as_str(), key, value)
+}
+
+/// `core-post-extract APP DIR REV`: with a `build-dir`, that subdirectory becomes the whole
+/// tree to build. It must be a real directory inside the tree, never a link out of it.
+pub fn apply_build_dir(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, dir, _rev] = exactly::<3>("core-post-extract", args)?;
+    let sub = SETTINGS.computed(ctx, app, "build-dir")?;
+    let sub = sub.trim_matches('/');
+    if sub.is_empty() {
+        return Ok(());
+    }
+    let dir = Path::new(dir);
+    let Some(source) = dokku_core::fs::inside_tree(dir, sub).filter(|p| p.is_dir()) else {
+        bail!("Specified build-dir not found in sourcecode working directory: {sub}");
+    };
+    let kept = dir.join(format!(".dokku-build-dir.{}", std::process::id()));
+    std::fs::rename(&source, &kept)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path == kept {
+            continue;
+        }
+        if path.symlink_metadata()?.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    for entry in std::fs::read_dir(&kept)? {
+        let entry = entry?;
+        std::fs::rename(entry.path(), dir.join(entry.file_name()))?;
+    }
+    std::fs::remove_dir(&kept)?;
+    Ok(())
+}
+
+/// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`.
+pub fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
+    SETTINGS.copy_app(ctx, old, new)
+}
+
+/// `post-delete APP`: the settings, and every image built for the app.
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    SETTINGS.delete_app(ctx, app)?;
+    let repo = docker::app_repo(app);
+    for (tag, _) in docker::repo_tags(&repo)? {
+        let _ = docker::untag(&format!("{repo}:{tag}"));
+    }
+    let label = format!("{}={app}", pipeline::APP_LABEL);
+    for id in docker::images_labelled(&[label])? {
+        let _ = docker::untag(&id);
+    }
+    Ok(())
+}
+
+/// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it,
+/// under the app's deploy lock (inherited inside a deploy).
+pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    let app = app::verify(&ctx.roots, app)?;
+    let tag = args
+        .get(1)
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
+    let _lock = AppLock::for_deploy(&ctx.roots.lib_root, app.as_str())?;
+    pipeline::release_and_deploy(ctx, app.as_str(), tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_names_are_plain_words() {
+        assert!(builder_name("dockerfile").is_ok());
+        assert!(builder_name("my-builder2").is_ok());
+        for bad in ["", "-x", "Docker", "a b", "../x"] {
+            assert!(builder_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

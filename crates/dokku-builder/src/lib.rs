@@ -1,0 +1,62 @@
+//! The `builder` plugin: which builder builds an app (`selected` wins over detection), the
+//! subdirectory of the repository to build (`build-dir`), the `detected` builder, the
+//! `release-and-deploy` trigger, and an app's images when it is destroyed.
+
+mod commands;
+
+use dokku_core::entry::{Command, Plugin, TriggerEntry};
+
+pub const PLUGIN: Plugin = Plugin {
+    name: "builder",
+    description: "Manage builder settings for an app",
+    default_command: Some("report"),
+    keeps_root: false,
+    commands: &[
+        Command {
+            name: "report",
+            args: "[<app>] [--format stdout|json] [<flag>]",
+            help: "Displays a builder report for one or more apps",
+            run: commands::report,
+        },
+        Command {
+            name: "set",
+            args: "[<app>|--global] <key> [<value>]",
+            help: "Set or clear a builder property for an app",
+            run: commands::set,
+        },
+    ],
+    triggers: &[
+        TriggerEntry {
+            name: "builder-detect",
+            run: commands::detect,
+        },
+        TriggerEntry {
+            name: "builder-get-property",
+            run: commands::get_property,
+        },
+        TriggerEntry {
+            name: "builder-set-property",
+            run: commands::set_property,
+        },
+        TriggerEntry {
+            name: "core-post-extract",
+            run: commands::apply_build_dir,
+        },
+        TriggerEntry {
+            name: "post-app-clone-setup",
+            run: commands::copy_settings,
+        },
+        TriggerEntry {
+            name: "post-app-rename-setup",
+            run: commands::copy_settings,
+        },
+        TriggerEntry {
+            name: "post-delete",
+            run: commands::post_delete,
+        },
+        TriggerEntry {
+            name: "release-and-deploy",
+            run: commands::release_and_deploy,
+        },
+    ],
+};

@@ -1,0 +1,67 @@
+//! The `docker-options` plugin: extra arguments an operator gives docker for an app's
+//! build, deploy or run containers, stored one option per line and handed out through the
+//! `docker-args-build`, `docker-args-deploy` and `docker-args-run` filter triggers. Options
+//! are split into words as a shell would, and never evaluated.
+
+mod commands;
+
+use dokku_core::entry::{Command, Plugin, TriggerEntry};
+
+pub const PLUGIN: Plugin = Plugin {
+    name: "docker-options",
+    description: "Manage docker options for an app's build, deploy and run phases",
+    default_command: Some("report"),
+    keeps_root: false,
+    commands: &[
+        Command {
+            name: "add",
+            args: "<app> <phase(s)> <option>",
+            help: "Add a docker option to an app for the phases given (build,deploy,run)",
+            run: commands::add,
+        },
+        Command {
+            name: "clear",
+            args: "<app> [<phase(s)>]",
+            help: "Clear an app's docker options, for all phases or those given",
+            run: commands::clear,
+        },
+        Command {
+            name: "remove",
+            args: "<app> <phase(s)> <option>",
+            help: "Remove a docker option from an app for the phases given",
+            run: commands::remove,
+        },
+        Command {
+            name: "report",
+            args: "[<app>] [--format stdout|json] [<flag>]",
+            help: "Displays a docker options report for one or more apps",
+            run: commands::report,
+        },
+    ],
+    triggers: &[
+        TriggerEntry {
+            name: "docker-args-build",
+            run: commands::args_build,
+        },
+        TriggerEntry {
+            name: "docker-args-deploy",
+            run: commands::args_deploy,
+        },
+        TriggerEntry {
+            name: "docker-args-run",
+            run: commands::args_run,
+        },
+        TriggerEntry {
+            name: "post-app-clone-setup",
+            run: commands::copy_options,
+        },
+        TriggerEntry {
+            name: "post-app-rename-setup",
+            run: commands::copy_options,
+        },
+        TriggerEntry {
+            name: "post-delete",
+            run: commands::post_delete,
+        },
+    ],
+};

@@ -1,0 +1,431 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Once;
+
+use dokku_test_support::{TestHost, docker_bin, workspace_root};
+
+use crate::push::setup_building;
+use crate::{Sshd, commit, head, run, text};
+
+pub const BASE_IMAGE: &str = "dokku-rs/base:bookworm";
+
+/// The local base image every test app builds FROM (made once per machine by the same
+/// script install.sh runs; this host reaches no registry).
+pub fn base_image() {
+    static MADE: Once = Once::new();
+    MADE.call_once(|| {
+        let out = Command::new(workspace_root().join("tests/base-image"))
+            .env("DOCKER_BIN", docker_bin())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tests/base-image could not make {BASE_IMAGE} (docker and debootstrap are needed; \
+             install.sh --deps-only installs them):\n{}",
+            text(&out)
+        );
+    });
+}
+
+/// `docker ARGS`, which must succeed; its stdout, trimmed.
+pub fn docker(args: &[&str]) -> String {
+    let out = run(Command::new(docker_bin()).args(args));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `docker ARGS`'s exit status only.
+fn docker_ok(args: &[&str]) -> bool {
+    Command::new(docker_bin())
+        .args(args)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// An app name no other test (or run) on this docker engine uses, whose images are
+/// removed when the guard goes.
+pub struct UniqueApp(pub String);
+
+impl UniqueApp {
+    pub fn new(prefix: &str) -> UniqueApp {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        UniqueApp(format!("{prefix}-{}-{nanos}", std::process::id()))
+    }
+
+    pub fn image(&self, tag: &str) -> String {
+        format!("dokku/{}:{tag}", self.0)
+    }
+
+    pub fn layers(&self, tag: &str) -> Vec<String> {
+        docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{range .RootFS.Layers}}{{.}} {{end}}",
+            &self.image(tag),
+        ])
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+    }
+
+    pub fn image_id(&self, tag: &str) -> Option<String> {
+        let out = Command::new(docker_bin())
+            .args(["image", "inspect", "--format", "{{.Id}}", &self.image(tag)])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+impl Drop for UniqueApp {
+    fn drop(&mut self) {
+        let tags = Command::new(docker_bin())
+            .args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
+            .arg(format!("dokku/{}", self.0))
+            .output();
+        if let Ok(tags) = tags {
+            for tag in String::from_utf8_lossy(&tags.stdout).lines() {
+                let _ = Command::new(docker_bin())
+                    .args(["image", "rm", "-f", tag])
+                    .output();
+            }
+        }
+    }
+}
+
+/// A git work tree holding a small Dockerfile app: a cached system step, then the app's
+/// files copied in.
+pub fn dockerfile_app(dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    run(Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(dir));
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM {BASE_IMAGE}\nRUN echo system > /system.txt\nWORKDIR /app\nCOPY . /app\n\
+             EXPOSE 5000\nCMD [\"python3\", \"-m\", \"http.server\", \"5000\"]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".dockerignore"), "ignored/\n").unwrap();
+    commit(dir, "index.html", "<h1>version 1</h1>\n")
+}
+
+fn empty_commit(dir: &Path) -> String {
+    run(Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(["commit", "-q", "--allow-empty", "-m", "again"])
+        .current_dir(dir));
+    head(dir)
+}
+
+fn push(sshd: &Sshd, key: &Path, work: &Path, app: &str) -> (bool, String) {
+    let out = sshd.git(key, work, &["push", &sshd.remote(app), "main"]);
+    (out.status.success(), text(&out))
+}
+
+/// A plugin that records every pipeline trigger with its arguments, in the order they are
+/// fired (its name sorts first, so it runs before any other plugin answers).
+fn recorder(host: &TestHost) -> PathBuf {
+    const TRIGGERS: [&str; 14] = [
+        "receive-app",
+        "core-post-extract",
+        "post-extract",
+        "builder-detect",
+        "pre-receive-app",
+        "builder-set-property",
+        "builder-build",
+        "pre-build",
+        "post-build",
+        "release-and-deploy",
+        "builder-release",
+        "pre-release-builder",
+        "post-release-builder",
+        "ports-set-detected",
+    ];
+    let log = host.path().join("triggers.log");
+    let dir = host.path().join("recorder-src");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        "[plugin]\ndescription = \"records triggers\"\nversion = \"0.0.1\"\n[plugin.config]\n",
+    )
+    .unwrap();
+    for trigger in TRIGGERS {
+        dokku_core::fs::write_atomic(
+            &dir.join(trigger),
+            format!(
+                "#!/usr/bin/env bash\ncat >/dev/null 2>&1 </dev/null\necho \"{trigger} $*\" >>{}\n",
+                log.display()
+            )
+            .as_bytes(),
+            0o755,
+        )
+        .unwrap();
+    }
+    let out = host.install_plugin(&dir, "00_recorder");
+    assert!(out.status.success(), "{}", host.render(&out));
+    log
+}
+
+#[test]
+fn a_pushed_dockerfile_app_builds_fires_every_trigger_in_order_and_reuses_its_cache() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("build");
+    let log = recorder(&host);
+    let work = host.path().join("work");
+    let rev = dockerfile_app(&work);
+
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "remote: -----> Building {} from Dockerfile",
+            app.0
+        )),
+        "{out}"
+    );
+    // docker's own lines reach the pusher as they come, under the step, indented.
+    assert!(out.contains("remote:        #"), "{out}");
+    assert!(
+        out.contains(&format!("remote: -----> Releasing {}...", app.0)),
+        "{out}"
+    );
+    assert!(out.contains("no scheduler is installed to run it"), "{out}");
+
+    let labels = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"com.dokku.app-name\"}} {{index .Config.Labels \"com.dokku.image-stage\"}} {{index .Config.Labels \"com.dokku.builder-type\"}}",
+        &app.image("latest"),
+    ]);
+    assert_eq!(labels, format!("{} release dockerfile", app.0));
+    assert_eq!(app.image_id("latest"), app.image_id("build-1"));
+    assert_eq!(
+        host.ok(["builder:report", &app.0, "--builder-detected"]),
+        "dockerfile\n"
+    );
+
+    let dir = "DIR";
+    let calls: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.split(' ')
+                .map(|w| if w.starts_with("/tmp/") { dir } else { w })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let a = &app.0;
+    let image = app.image("build-1");
+    assert_eq!(
+        calls,
+        [
+            format!("receive-app {a} {rev}"),
+            format!("core-post-extract {a} {dir} {rev}"),
+            format!("post-extract {a} {dir} {rev}"),
+            format!("builder-detect {a} {dir}"),
+            format!("pre-receive-app {a} dockerfile {dir} {rev}"),
+            format!("builder-set-property {a} detected dockerfile"),
+            format!("builder-build dockerfile {a} {dir}"),
+            format!("pre-build dockerfile {a} {dir}"),
+            format!("ports-set-detected {a} http:5000:5000"),
+            format!("post-build dockerfile {a} {dir}"),
+            format!("builder-release dockerfile {a} build-1"),
+            format!("pre-release-builder dockerfile {a} {image}"),
+            format!("post-release-builder dockerfile {a} {image}"),
+        ]
+    );
+
+    // The same tree again: every layer comes from the cache.
+    let first = app.layers("latest");
+    let _ = empty_commit(&work);
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    assert_eq!(app.layers("latest"), first);
+    assert!(app.image_id("build-2").is_some());
+
+    // A file docker ignores changes nothing either.
+    std::fs::create_dir_all(work.join("ignored")).unwrap();
+    commit(&work, "ignored/notes.txt", "not part of the image\n");
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    assert_eq!(app.layers("latest"), first);
+
+    // An app file changes only the layers from its COPY on.
+    commit(&work, "index.html", "<h1>version 2</h1>\n");
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    let changed = app.layers("latest");
+    assert_eq!(changed.len(), first.len());
+    let copy_layer = first.len() - 1;
+    assert_eq!(changed[..copy_layer], first[..copy_layer]);
+    assert_ne!(changed[copy_layer], first[copy_layer]);
+    assert_eq!(
+        docker(&[
+            "run",
+            "--rm",
+            &app.image("latest"),
+            "cat",
+            "/app/index.html"
+        ]),
+        "<h1>version 2</h1>"
+    );
+}
+
+#[test]
+fn a_failing_build_changes_nothing_and_releases_the_lock() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("fail");
+    let work = host.path().join("work");
+    let good = dockerfile_app(&work);
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    let latest = app.image_id("latest");
+
+    let dockerfile = std::fs::read_to_string(work.join("Dockerfile")).unwrap();
+    commit(
+        &work,
+        "Dockerfile",
+        &dockerfile.replace("RUN echo system", "RUN echo about to fail && false && echo"),
+    );
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(!ok, "{out}");
+    assert!(out.contains("remote:        "), "{out}");
+    assert!(
+        out.contains("about to fail"),
+        "the failing step's output: {out}"
+    );
+    assert!(out.contains("App build failed"), "{out}");
+    assert!(out.contains("pre-receive hook declined"), "{out}");
+    assert_eq!(app.image_id("latest"), latest);
+    assert!(app.image_id("build-2").is_none());
+    assert_eq!(
+        host.ok(["config:get", &app.0, "GIT_REV"]),
+        format!("{good}\n")
+    );
+    assert_eq!(
+        host.ok(["git:report", &app.0, "--git-sha"]),
+        format!("{good}\n")
+    );
+
+    // The lock went with the failed build: a fixed push deploys at once.
+    let fixed = commit(&work, "Dockerfile", &dockerfile);
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    assert_eq!(
+        host.ok(["config:get", &app.0, "GIT_REV"]),
+        format!("{fixed}\n")
+    );
+}
+
+#[test]
+fn dockerfile_path_build_args_and_build_options_reach_docker() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("opts");
+    let a = app.0.as_str();
+    host.ok(["apps:create", a]);
+    let work = host.path().join("work");
+    dockerfile_app(&work);
+    std::fs::create_dir_all(work.join("docker")).unwrap();
+    std::fs::remove_file(work.join("Dockerfile")).unwrap();
+    commit(
+        &work,
+        "docker/web.Dockerfile",
+        &format!(
+            "FROM {BASE_IMAGE}\nARG GREETING\nARG COLOUR=none\n\
+             RUN echo \"$GREETING $COLOUR\" > /greeting\nCMD [\"true\"]\n"
+        ),
+    );
+    host.ok([
+        "builder-dockerfile:set",
+        a,
+        "dockerfile-path",
+        "docker/web.Dockerfile",
+    ]);
+    host.ok(["config:set", "--no-restart", a, "GREETING=hello there"]);
+    host.ok(["docker-options:add", a, "build", "--build-arg", "GREETING"]);
+    host.ok([
+        "docker-options:add",
+        a,
+        "build,deploy",
+        "--build-arg COLOUR=blue",
+    ]);
+    host.ok(["docker-options:add", a, "deploy", "--restart=always"]);
+    assert_eq!(
+        host.ok(["docker-options:report", a, "--docker-options-build"]),
+        "--build-arg GREETING --build-arg COLOUR=blue\n"
+    );
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert_eq!(
+        docker(&["run", "--rm", &app.image("latest"), "cat", "/greeting"]),
+        "hello there blue"
+    );
+    // The value came through docker's environment, never its command line.
+    assert!(!out.contains("GREETING=hello"), "{out}");
+
+    host.ok([
+        "docker-options:remove",
+        a,
+        "build",
+        "--build-arg COLOUR=blue",
+    ]);
+    host.ok(["config:set", "--no-restart", a, "GREETING=bye"]);
+    commit(&work, "index.html", "again\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert_eq!(
+        docker(&["run", "--rm", &app.image("latest"), "cat", "/greeting"]),
+        "bye none"
+    );
+
+    host.ok([
+        "builder-dockerfile:set",
+        a,
+        "dockerfile-path",
+        "docker/missing.Dockerfile",
+    ]);
+    commit(&work, "index.html", "third\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("Invalid dockerfile-path specified: docker/missing.Dockerfile"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_push_to_a_locked_app_is_refused_before_anything_builds() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("locked");
+    let a = app.0.as_str();
+    host.ok(["apps:create", a]);
+    host.ok(["apps:lock", a]);
+    let work = host.path().join("work");
+    dockerfile_app(&work);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(out.contains("is locked for deploys"), "{out}");
+    assert!(!out.contains("Building"), "{out}");
+    assert!(app.image_id("latest").is_none());
+    host.ok(["apps:unlock", a]);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(docker_ok(&["image", "inspect", &app.image("latest")]));
+}
