@@ -429,3 +429,154 @@ fn a_push_to_a_locked_app_is_refused_before_anything_builds() {
     assert!(ok, "{out}");
     assert!(docker_ok(&["image", "inspect", &app.image("latest")]));
 }
+
+#[test]
+fn the_procfile_and_app_json_are_kept_with_each_build_and_a_bad_one_fails_it() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("procfile");
+    let a = app.0.as_str();
+    let work = host.path().join("work");
+    dockerfile_app(&work);
+    std::fs::write(work.join("app.json"), r#"{"scripts": {"dokku": {}}}"#).unwrap();
+    commit(
+        &work,
+        "Procfile",
+        "# processes\nweb: python3 -m http.server $PORT  # the site\nworker: sleep infinity\n",
+    );
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    let kept = |plugin: &str, file: &str| {
+        std::fs::read_to_string(
+            host.roots
+                .data_dir(plugin, a)
+                .join("builds/build-1")
+                .join(file),
+        )
+        .unwrap()
+    };
+    assert!(kept("ps", "Procfile").contains("worker: sleep infinity"));
+    assert!(kept("app-json", "app.json").contains("scripts"));
+
+    commit(
+        &work,
+        "Procfile",
+        "web: python3 -m http.server $PORT\nnot a process\n",
+    );
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("Invalid Procfile: invalid line in procfile, line 2"),
+        "{out}"
+    );
+    assert!(app.image_id("build-2").is_none());
+
+    commit(&work, "Procfile", "web: python3 -m http.server $PORT\n");
+    commit(&work, "app.json", "[1, 2]");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(out.contains("Invalid app.json"), "{out}");
+}
+
+#[test]
+fn images_and_archives_deploy_without_a_push() {
+    base_image();
+    let host = TestHost::new();
+    let app = UniqueApp::new("image");
+    let a = app.0.as_str();
+    host.ok(["apps:create", a]);
+
+    // git:from-image of an image built on this host.
+    let source = UniqueApp::new("source");
+    let context = host.path().join("source");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {BASE_IMAGE}\nRUN echo from-image > /marker\n"),
+    )
+    .unwrap();
+    let source_image = source.image("v1");
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        &source_image,
+        context.to_str().unwrap(),
+    ]);
+    let out = host.ok(["git:from-image", a, &source_image]);
+    assert!(out.contains("Image exists on host, skipping pull"), "{out}");
+    assert_eq!(
+        docker(&["run", "--rm", &app.image("latest"), "cat", "/marker"]),
+        "from-image"
+    );
+    assert_eq!(
+        host.ok(["git:report", a, "--git-source-image"]),
+        format!("{source_image}\n")
+    );
+    assert_eq!(
+        host.ok(["apps:report", a, "--app-deploy-source"]),
+        "docker-image\n"
+    );
+
+    // git:load-image: the same image as a tarball on stdin, under another name.
+    let loaded = source.image("v2");
+    docker(&["tag", &source_image, &loaded]);
+    let tarball = host.path().join("image.tar");
+    docker(&["save", "-o", tarball.to_str().unwrap(), &loaded]);
+    docker(&["image", "rm", &loaded]);
+    let out = host
+        .dokku(["git:load-image", a, &loaded])
+        .write_stdin(std::fs::read(&tarball).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert_eq!(
+        host.ok(["git:report", a, "--git-source-image"]),
+        format!("{loaded}\n")
+    );
+    assert!(app.image_id("build-2").is_some());
+
+    // git:from-archive: a tar.gz of a Dockerfile app (in one top directory) on stdin.
+    let tree = host.path().join("archive/app-1.0");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("Dockerfile"),
+        format!("FROM {BASE_IMAGE}\nCOPY hello.txt /hello.txt\n"),
+    )
+    .unwrap();
+    std::fs::write(tree.join("hello.txt"), "from an archive\n").unwrap();
+    let tar = run(Command::new("tar")
+        .args(["-cz", "-C"])
+        .arg(host.path().join("archive"))
+        .arg("app-1.0"));
+    let out = host
+        .dokku(["git:from-archive", "--archive-type", "tar.gz", a, "-"])
+        .write_stdin(tar.stdout)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert_eq!(
+        docker(&["run", "--rm", &app.image("latest"), "cat", "/hello.txt"]),
+        "from an archive"
+    );
+
+    // Bad input is one clear line and changes nothing.
+    let latest = app.image_id("latest");
+    for args in [
+        vec!["git:from-image", a, "--no-such-image"],
+        vec!["git:from-image", a, "bad image"],
+        vec!["git:from-archive", "--archive-type", "rar", a, "-"],
+    ] {
+        let out = host.run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
+    let out = host
+        .dokku(["git:from-archive", a, "-"])
+        .write_stdin(b"not an archive".to_vec())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(app.image_id("latest"), latest);
+}

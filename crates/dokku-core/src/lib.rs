@@ -13,7 +13,8 @@
 //! - [`log`] and [`report`]: the only printers, in Dokku's output style.
 //! - [`cmd`]: child processes (argv vectors, never a shell); [`trigger`]: the trigger runner;
 //!   [`docker`]: the engine's CLI (`DOCKER_BIN`).
-//! - [`pipeline`]: build -> release -> deploy, the one owner of a deploy's trigger chain.
+//! - [`pipeline`]: build -> release -> deploy, the one owner of a deploy's trigger chain;
+//!   [`procfile`]: Procfiles as Dokku reads them.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree.
 //! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
 //! - [`privilege`]: root switches to the dokku user before touching its trees.
@@ -32,6 +33,7 @@ pub mod mount;
 pub mod pipeline;
 pub mod plugins;
 pub mod privilege;
+pub mod procfile;
 pub mod property;
 pub mod report;
 pub mod settings;

@@ -11,12 +11,13 @@
 //! older tags are removed.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
 use crate::docker;
 use crate::entry::Ctx;
+use crate::env::Roots;
 use crate::error::Error;
 use crate::log;
 
@@ -238,4 +239,97 @@ fn deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
         log::verbose(url.trim());
     }
     Ok(())
+}
+
+/// The files a plugin keeps with each build (a Procfile, an app.json), in
+/// `data/<plugin>/<app>/builds/<build tag>/`: what a rollback to that build needs. Only the
+/// newest [`KEEP_BUILDS`] builds keep theirs.
+pub struct BuildFiles {
+    dir: PathBuf,
+}
+
+impl BuildFiles {
+    fn builds_dir(roots: &Roots, plugin: &str, app: &str) -> PathBuf {
+        roots.data_dir(plugin, app).join("builds")
+    }
+
+    /// The files of the build under way (`DOKKU_BUILD_TAG`); None outside a build.
+    pub fn current(roots: &Roots, plugin: &str, app: &str) -> Option<BuildFiles> {
+        let tag = crate::env::var(BUILD_TAG_ENV).filter(|t| build_number(t).is_some())?;
+        Some(BuildFiles::of(roots, plugin, app, &tag))
+    }
+
+    pub fn of(roots: &Roots, plugin: &str, app: &str, tag: &str) -> BuildFiles {
+        BuildFiles {
+            dir: BuildFiles::builds_dir(roots, plugin, app).join(tag),
+        }
+    }
+
+    /// Stores `name`, or removes it when the build has none (a failed build's leftovers
+    /// under the same tag never survive).
+    pub fn put(&self, name: &str, contents: Option<&[u8]>) -> Result<()> {
+        let path = self.dir.join(name);
+        match contents {
+            Some(bytes) => {
+                std::fs::create_dir_all(&self.dir)?;
+                crate::fs::write_atomic(&path, bytes, 0o600)
+            }
+            None => crate::fs::remove_file_if_exists(&path),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Result<Option<String>> {
+        crate::fs::read_optional(&self.dir.join(name))
+    }
+
+    /// Removes the files of all but the newest builds.
+    pub fn prune(roots: &Roots, plugin: &str, app: &str) -> Result<()> {
+        let dir = BuildFiles::builds_dir(roots, plugin, app);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        let mut numbered: Vec<(u64, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| Some((build_number(e.file_name().to_str()?)?, e.path())))
+            .collect();
+        numbered.sort_unstable();
+        let old = numbered.len().saturating_sub(KEEP_BUILDS);
+        for (_, path) in &numbered[..old] {
+            crate::fs::remove_dir_all_if_exists(path)?;
+        }
+        Ok(())
+    }
+}
+
+/// A plugin's `core-post-extract`: the file at `rel_path` in the extracted tree (never
+/// through a link) is checked by `validate` and kept with the build as `name`; a tree
+/// without it keeps nothing. A file that fails its check fails the build.
+pub fn keep_build_file(
+    ctx: &Ctx,
+    plugin: &str,
+    app: &str,
+    tree: &Path,
+    rel_path: &str,
+    name: &str,
+    validate: fn(&str) -> Result<()>,
+) -> Result<()> {
+    const MAX_BYTES: u64 = 1024 * 1024;
+    let found = crate::fs::inside_tree(tree, rel_path).filter(|p| p.is_file());
+    let text = match found {
+        Some(path) => {
+            if std::fs::metadata(&path)?.len() > MAX_BYTES {
+                bail!("{rel_path} is larger than 1 MiB");
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|_| anyhow::anyhow!("{rel_path} is not UTF-8 text"))?;
+            validate(&text)?;
+            Some(text)
+        }
+        None => None,
+    };
+    let Some(files) = BuildFiles::current(&ctx.roots, plugin, app) else {
+        return Ok(());
+    };
+    files.put(name, text.as_deref().map(str::as_bytes))?;
+    BuildFiles::prune(&ctx.roots, plugin, app)
 }

@@ -2,7 +2,7 @@
 //! hook's `git-hook`, and `receive-app`.
 
 use dokku_core::entry::Ctx;
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::BufRead;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -306,6 +306,7 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
                 .unwrap_or_else(|| "GIT_REV".into()),
         )
         .row("git-sha", sha)
+        .row("git-source-image", get(app.as_str(), "source-image")?)
         .row(
             "git-last-received-rev",
             get(app.as_str(), "last-received-rev")?,
@@ -364,93 +365,15 @@ pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-#[derive(Parser)]
-struct FromArchive {
-    #[arg(value_name = "APP")]
-    app: String,
-    /// An http(s) or file URL, or `-` for a tarball on stdin.
-    #[arg(value_name = "URL", allow_hyphen_values = true)]
-    source: String,
-}
-
-/// `git:from-archive APP URL|-`: a tar (optionally compressed) becomes a new commit on
-/// the deploy branch, which moves only once the build succeeded.
-pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: FromArchive = parse("git:from-archive", args)?;
-    let roots = &ctx.roots;
-    let app = app::verify(roots, &cmd.app)?;
-    let scratch = tempfile::tempdir()?;
-    let archive = scratch.path().join("archive");
-    if cmd.source == "-" {
-        let mut stdin = std::io::stdin();
-        if stdin.is_terminal() {
-            bail!("Pipe the archive to git:from-archive APP -");
-        }
-        let mut bytes = Vec::new();
-        stdin
-            .read_to_end(&mut bytes)
-            .context("reading the archive")?;
-        dokku_core::fs::write_atomic(&archive, &bytes, 0o600)?;
-    } else if ["http://", "https://", "file://"]
-        .iter()
-        .any(|p| cmd.source.starts_with(p))
-    {
-        Cmd::new("curl")
-            .args(["-fsSL", "--proto", "=http,https,file", "-o"])
-            .arg(&archive)
-            .arg(&cmd.source)
-            .output()
-            .with_context(|| format!("downloading {}", cmd.source))?;
-    } else {
-        bail!(
-            "Invalid archive source {:?}: an http(s) or file URL, or -",
-            cmd.source
-        );
-    }
-    let tree = scratch.path().join("tree");
-    std::fs::create_dir(&tree)?;
-    Cmd::new("tar")
-        .args(["-x", "--no-same-owner", "-f"])
-        .arg(&archive)
-        .arg("-C")
-        .arg(&tree)
-        .output()
-        .context("extracting the archive")?;
-    repo::initialize(roots, app.as_str())?;
-    let dir = roots.app_dir(app.as_str());
-    let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
-    let index = scratch.path().join("index");
-    let work = |c: Cmd| {
-        c.env("GIT_INDEX_FILE", &index)
-            .env("GIT_WORK_TREE", &tree)
-            .env("GIT_DIR", &dir)
-    };
-    work(Cmd::new("git").args(["add", "-A", "."]).dir(&tree)).output()?;
-    let tree_id = work(Cmd::new("git").arg("write-tree"))
-        .output()?
-        .stdout_trimmed();
-    let mut commit = Cmd::new("git")
-        .arg("-C")
-        .arg(&dir)
-        .args(["commit-tree", &tree_id, "-m", "Deploy from archive"])
-        .env("GIT_AUTHOR_NAME", "Dokku")
-        .env("GIT_AUTHOR_EMAIL", "automated@dokku.sh")
-        .env("GIT_COMMITTER_NAME", "Dokku")
-        .env("GIT_COMMITTER_EMAIL", "automated@dokku.sh");
-    if let Some(parent) = repo::rev_parse(&dir, &format!("refs/heads/{branch}"))? {
-        commit = commit.args(["-p", &parent]);
-    }
-    let rev = commit.output()?.stdout_trimmed();
-    advance_deploy_branch(roots, &app, &rev, true)?;
-    ctx.trigger("deploy-source-set")
-        .args([app.as_str(), "git-from-archive", cmd.source.as_str()])
-        .stream()
-}
-
 /// Builds `rev` first when asked (`receive-app`), then moves the deploy branch to it: a
 /// failed build leaves the branch where it was. Both happen under the app's deploy lock, so
 /// the revision recorded is the one the branch holds. Returns the branch.
-fn advance_deploy_branch(roots: &Roots, app: &AppName, rev: &str, build: bool) -> Result<String> {
+pub(crate) fn advance_deploy_branch(
+    roots: &Roots,
+    app: &AppName,
+    rev: &str,
+    build: bool,
+) -> Result<String> {
     let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
     lock.share_with_children(app.as_str());
     if build {

@@ -4,6 +4,7 @@
 
 mod commands;
 mod repo;
+mod sources;
 
 use dokku_core::entry::{Command, Plugin, TriggerEntry};
 
@@ -15,9 +16,15 @@ pub const PLUGIN: Plugin = Plugin {
     commands: &[
         Command {
             name: "from-archive",
-            args: "<app> <url>|-",
-            help: "Deploy an app from a tar archive (URL or stdin)",
-            run: commands::from_archive,
+            args: "[--archive-type tar|tar.gz|zip] <app> <url>|- [<user> <email>]",
+            help: "Updates an app's git repository with an archive (URL or stdin) and builds it",
+            run: sources::from_archive,
+        },
+        Command {
+            name: "from-image",
+            args: "[--build-dir <dir>] <app> <image> [<user> <email>]",
+            help: "Updates an app's git repository with a given docker image and builds it",
+            run: sources::from_image,
         },
         Command {
             name: "generate-deploy-key",
@@ -48,6 +55,12 @@ pub const PLUGIN: Plugin = Plugin {
             args: "<app>",
             help: "Initialize a git repository for an app",
             run: commands::initialize,
+        },
+        Command {
+            name: "load-image",
+            args: "[--build-dir <dir>] <app> <image> [<user> <email>]",
+            help: "Loads a docker image tarball from stdin and deploys it",
+            run: sources::load_image,
         },
         Command {
             name: "public-key",
