@@ -580,3 +580,78 @@ fn images_and_archives_deploy_without_a_push() {
     assert!(!out.status.success());
     assert_eq!(app.image_id("latest"), latest);
 }
+
+#[test]
+fn a_pusher_who_disconnects_midway_changes_nothing_and_frees_the_app() {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("gone");
+    let a = app.0.as_str();
+    let work = host.path().join("work");
+    let good = dockerfile_app(&work);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    let latest = app.image_id("latest");
+
+    // A step whose output the pusher sees, then a slow one (docker prints a step's output
+    // once it is done): the pusher goes while docker works.
+    let dockerfile = std::fs::read_to_string(work.join("Dockerfile")).unwrap();
+    let marker = format!("{}", std::process::id());
+    commit(
+        &work,
+        "Dockerfile",
+        &dockerfile.replace(
+            "RUN echo system > /system.txt",
+            &format!("RUN echo slow step {marker}\nRUN sleep 6 && echo done > /system.txt"),
+        ),
+    );
+    let mut pusher = Command::new("git")
+        .args(["push", &sshd.remote(a), "main"])
+        .current_dir(&work)
+        .env("GIT_SSH_COMMAND", sshd.ssh_command(&key))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stderr = pusher.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut chunk = [0u8; 4096];
+    while !seen.contains(&format!("slow step {marker}")) {
+        let n = stderr.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    assert!(
+        seen.contains("slow step"),
+        "the build never started: {seen}"
+    );
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pusher.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = pusher.wait();
+
+    // The deploy notices, stops, and lets go of the app.
+    let started = std::time::Instant::now();
+    while dokku_core::fs::AppLock::is_held(&host.roots.lib_root, a) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the app stayed locked after its pusher went away"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(app.image_id("latest"), latest);
+    assert_eq!(host.ok(["config:get", a, "GIT_REV"]), format!("{good}\n"));
+    assert_eq!(host.ok(["git:report", a, "--git-sha"]), format!("{good}\n"));
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert_ne!(app.image_id("latest"), latest);
+}

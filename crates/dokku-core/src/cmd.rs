@@ -211,43 +211,124 @@ impl Cmd {
 
     /// Runs with stdout and stderr merged and passed on line by line as they come, each
     /// line after `prefix` (docker's build output under a `----->` step). Returns the exit
-    /// code. When the reader has gone (a pusher who disconnected) the child is killed and
-    /// the run fails with [`Error::OutputClosed`], so nothing after it happens.
+    /// code. When our reader has gone (a pusher who disconnected), even while the child
+    /// is silent, the child is killed and the run fails with [`Error::OutputClosed`], so
+    /// nothing after it happens.
     pub fn stream_lines(&self, prefix: &str) -> Result<i32> {
         use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::{AtomicBool, Ordering};
         let running = || format!("running {}", self.program_name());
         let reader = self
             .expression()
             .stderr_to_stdout()
             .reader()
             .with_context(running)?;
-        let mut lines = BufReader::new(&reader);
-        let mut line = Vec::new();
+        let finished = AtomicBool::new(false);
+        let closed = AtomicBool::new(false);
         let started = Instant::now();
-        loop {
-            line.clear();
-            if lines.read_until(b'\n', &mut line).with_context(running)? == 0 {
-                break;
-            }
-            let text = String::from_utf8_lossy(&line);
-            let mut stdout = std::io::stdout().lock();
-            let written = writeln!(stdout, "{prefix}{}", text.trim_end_matches(['\n', '\r']))
-                .and_then(|()| stdout.flush());
-            if written.is_err() {
-                let _ = reader.kill();
-                return Err(Error::OutputClosed.into());
-            }
-            if self.timeout.is_some_and(|limit| started.elapsed() >= limit) {
-                let _ = reader.kill();
-                return Err(Error::TimedOut {
-                    program: self.program_name(),
-                    seconds: self.timeout.map_or(0, |t| t.as_secs()),
+        let read = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !finished.load(Ordering::Relaxed) {
+                    if stdout_reader_gone(Duration::from_millis(200)) {
+                        closed.store(true, Ordering::Relaxed);
+                        let _ = reader.kill();
+                        return;
+                    }
                 }
-                .into());
-            }
+            });
+            let result = (|| -> Result<()> {
+                let mut lines = BufReader::new(&reader);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    if lines.read_until(b'\n', &mut line).with_context(running)? == 0 {
+                        return Ok(());
+                    }
+                    let text = String::from_utf8_lossy(&line);
+                    let mut stdout = std::io::stdout().lock();
+                    let written =
+                        writeln!(stdout, "{prefix}{}", text.trim_end_matches(['\n', '\r']))
+                            .and_then(|()| stdout.flush());
+                    if written.is_err() {
+                        closed.store(true, Ordering::Relaxed);
+                        let _ = reader.kill();
+                        return Ok(());
+                    }
+                    if let Some(limit) = self.timeout.filter(|l| started.elapsed() >= *l) {
+                        let _ = reader.kill();
+                        return Err(Error::TimedOut {
+                            program: self.program_name(),
+                            seconds: limit.as_secs(),
+                        }
+                        .into());
+                    }
+                }
+            })();
+            finished.store(true, Ordering::Relaxed);
+            result
+        });
+        if closed.load(Ordering::Relaxed) {
+            return Err(Error::OutputClosed.into());
         }
+        read?;
         let status = reader.try_wait().with_context(running)?;
         Ok(status.map_or(1, |out| exit_code(out.status)))
+    }
+
+    /// Runs with the caller's stdin and stdout in a process group of its own, for as long as
+    /// whoever reads our stdout is there. When they go (an SSH client that disconnected,
+    /// seen as an error on our stdout even while the child is silent), the group gets
+    /// SIGTERM and the run fails with [`Error::OutputClosed`]. Either way this returns only
+    /// once every process of the group has ended, so a lock the caller holds covers all
+    /// of their cleanup.
+    pub fn status_until_disconnected(&self) -> Result<i32> {
+        use nix::sys::signal::{Signal, killpg};
+        use std::os::unix::process::CommandExt;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        log::trace(&self.describe());
+        let mut command = std::process::Command::new(&self.program);
+        command.args(&self.args).process_group(0);
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        for k in &self.env_remove {
+            command.env_remove(k);
+        }
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("running {}", self.program_name()))?;
+        let group = nix::unistd::Pid::from_raw(child.id() as i32);
+        let finished = Arc::new(AtomicBool::new(false));
+        let closed = Arc::new(AtomicBool::new(false));
+        {
+            let (finished, closed) = (finished.clone(), closed.clone());
+            std::thread::spawn(move || {
+                while !finished.load(Ordering::Relaxed) {
+                    if stdout_reader_gone(Duration::from_millis(200)) {
+                        closed.store(true, Ordering::Relaxed);
+                        let _ = killpg(group, Signal::SIGTERM);
+                        return;
+                    }
+                }
+            });
+        }
+        let status = child.wait();
+        finished.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        while killpg(group, None).is_ok() {
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = killpg(group, Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if closed.load(Ordering::Relaxed) {
+            return Err(Error::OutputClosed.into());
+        }
+        Ok(exit_code(status?))
     }
 
     /// Replaces this process with the command (the exit code passes straight through).
@@ -267,6 +348,26 @@ impl Cmd {
         }
         let err = command.exec();
         Err(err).with_context(|| format!("executing {}", Path::new(&self.program).display()))
+    }
+}
+
+/// True when our stdout is a pipe whose reading end has closed (poll reports an error on
+/// it); waits up to `wait` for that to happen. A terminal or file never reports it.
+fn stdout_reader_gone(wait: Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
+    let timeout = PollTimeout::try_from(wait.as_millis() as i32).unwrap_or(PollTimeout::NONE);
+    match poll(&mut fds, timeout) {
+        Ok(n) if n > 0 => fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP)),
+        Ok(_) => false,
+        Err(_) => {
+            std::thread::sleep(wait);
+            false
+        }
     }
 }
 
@@ -337,6 +438,31 @@ mod tests {
             .stream_lines("       ")
             .unwrap();
         assert_eq!(code, 4);
+    }
+
+    #[test]
+    fn stream_lines_stops_a_silent_child_when_its_reader_goes() {
+        // Run in a child of this test binary, whose stdout becomes a pipe nobody reads.
+        if std::env::var("DOKKU_STREAM_PROBE").is_ok() {
+            let (read, write) = nix::unistd::pipe().unwrap();
+            drop(read);
+            nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&write), 1).unwrap();
+            let started = Instant::now();
+            let err = Cmd::new("sleep").arg("30").stream_lines("").unwrap_err();
+            let stopped = matches!(err.downcast_ref(), Some(Error::OutputClosed))
+                && started.elapsed() < Duration::from_secs(10);
+            std::process::exit(if stopped { 42 } else { 1 });
+        }
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cmd::tests::stream_lines_stops_a_silent_child_when_its_reader_goes",
+            ])
+            .env("DOKKU_STREAM_PROBE", "1")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(42));
     }
 
     #[test]

@@ -60,9 +60,34 @@ fn next_build_tag(app: &str) -> Result<String> {
     Ok(format!("{BUILD_TAG_PREFIX}{}", last + 1))
 }
 
+/// Set once this process was asked to stop (SIGTERM or SIGHUP: the pusher went away and
+/// the push's process group is being stopped). The pipeline's owner survives the signal to
+/// undo what it began; the trigger it was running stops, and nothing further starts.
+fn stop_requested() -> &'static std::sync::atomic::AtomicBool {
+    use std::sync::Arc;
+    use std::sync::OnceLock;
+    use std::sync::atomic::AtomicBool;
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+            let _ = signal_hook::flag::register(signal, flag.clone());
+        }
+        flag
+    })
+}
+
+fn check_stop() -> Result<()> {
+    if stop_requested().load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Error::OutputClosed.into());
+    }
+    Ok(())
+}
+
 /// A step line the pusher must still be there to read: when the output is closed the
 /// pipeline stops before it changes anything.
 fn step(text: &str) -> Result<()> {
+    check_stop()?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "-----> {text}")
         .and_then(|()| stdout.flush())
@@ -71,6 +96,7 @@ fn step(text: &str) -> Result<()> {
 
 /// Builds the tree in `dir` (revision `rev`) into a new image, then releases and deploys it.
 pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
+    stop_requested();
     let tag = next_build_tag(app)?;
     let trigger = |name: &str| ctx.trigger(name).env(BUILD_TAG_ENV, &tag);
     let dir_arg = dir.display().to_string();
@@ -97,13 +123,15 @@ pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
         log::info1(&format!("The null builder built nothing for {app}"));
         return Ok(());
     }
-    let built = built.and_then(|()| adopt_latest(&image, &latest, latest_before.as_deref()));
+    let built = built
+        .and_then(|()| check_stop())
+        .and_then(|()| adopt_latest(&image, &latest, latest_before.as_deref()));
     if let Err(err) = built {
-        if matches!(err.downcast_ref(), Some(Error::OutputClosed)) {
-            return Err(err);
-        }
         if docker::image_exists(&image)? {
             docker::untag(&image)?;
+        }
+        if matches!(err.downcast_ref(), Some(Error::OutputClosed)) {
+            return Err(err);
         }
         if !matches!(
             err.downcast_ref(),
@@ -154,6 +182,7 @@ fn adopt_latest(image: &str, latest: &str, latest_before: Option<&str>) -> Resul
 /// Releases the image `dokku/<app>:<tag>` (`builder-release`), makes it `latest`, and hands
 /// it to the app's scheduler. Nothing happens when the image does not exist.
 pub fn release_and_deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
+    stop_requested();
     let image = docker::app_image(app, tag);
     if !docker::image_exists(&image)? {
         return Ok(());

@@ -39,7 +39,8 @@ fn quietly(trigger: Trigger) -> Result<()> {
 /// off; deploy keys never get here for an app they are not allowed), then git receives
 /// into the bare repository and its pre-receive hook deploys. The app's deploy lock is
 /// held for the whole of it, ref update included: what the build recorded is what the
-/// branch holds, and a second push is refused at once.
+/// branch holds, and a second push is refused at once. A pusher who disconnects stops the
+/// deploy, whose owner undoes what it began before the lock goes.
 pub fn receive_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = one_app("git-receive-pack", args)?;
     let roots = &ctx.roots;
@@ -53,7 +54,7 @@ pub fn receive_pack(ctx: &Ctx, args: &[String]) -> Result<()> {
     lock.share_with_children(app.as_str());
     match git(&roots.app_dir(app.as_str()))
         .args(["receive-pack", "."])
-        .status()?
+        .status_until_disconnected()?
     {
         0 => Ok(()),
         code => Err(Error::Exit(code).into()),
