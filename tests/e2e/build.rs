@@ -242,6 +242,7 @@ fn a_pushed_dockerfile_app_builds_fires_every_trigger_in_order_and_reuses_its_ca
             format!("pre-build dockerfile {a} {dir}"),
             format!("ports-set-detected {a} http:5000:5000"),
             format!("post-build dockerfile {a} {dir}"),
+            format!("release-and-deploy {a} build-1"),
             format!("builder-release dockerfile {a} build-1"),
             format!("pre-release-builder dockerfile {a} {image}"),
             format!("post-release-builder dockerfile {a} {image}"),

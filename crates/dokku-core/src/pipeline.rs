@@ -1,7 +1,8 @@
 //! The one owner of build -> release -> deploy, fired in Dokku's order with Dokku's
 //! arguments. `receive-app` (a push, `ps:rebuild`, `git:sync --build`, `git:from-*`) calls
-//! [`build`] on an extracted tree; the `release-and-deploy` trigger calls
-//! [`release_and_deploy`] for an image that already exists (config changes).
+//! [`build`] on an extracted tree, which ends, as Dokku's does, by firing
+//! `release-and-deploy` (with the build's tag); its handler calls [`release_and_deploy`],
+//! as it does for an image that already exists (config changes).
 //!
 //! Each build gets its own tag, `dokku/<app>:build-<N>` (N counts up per app), exported to
 //! every trigger as `DOKKU_BUILD_TAG` so builders build into it and plugins can keep files
@@ -142,7 +143,8 @@ pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
         log::warn("App build failed");
         return Err(Error::Exit(1).into());
     }
-    release_and_deploy(ctx, app, &tag)
+    check_stop()?;
+    ctx.trigger("release-and-deploy").args([app, &tag]).stream()
 }
 
 /// The first line `builder-detect` prints; nothing detected means Dokku's default,
