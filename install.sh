@@ -60,7 +60,8 @@ ensure_dockerd() {
 
 # BuildKit keeps builds fast and cached. The first `docker` on PATH may be a client without
 # it (a newer CLI missing its buildx plugin) while Debian's own /usr/bin/docker has it built
-# in: then /etc/default/dokku names the one to use (DOCKER_BIN), as Dokku reads it.
+# in: then /etc/default/dokku names the one to use (DOCKER_BIN), as Dokku reads it, and
+# DOCKER_BUILDKIT=1 saves every build from asking the client again.
 has_buildkit() {
   "$1" buildx version >/dev/null 2>&1 && return 0
   local major
@@ -68,17 +69,27 @@ has_buildkit() {
   [[ $major =~ ^[0-9]+$ ]] && ((major >= 19 && major < 23))
 }
 
+set_default() {
+  local key=$1 value=$2 defaults=/etc/default/dokku
+  grep -qx "$key=$value" "$defaults" 2>/dev/null && return 0
+  { grep -v "^$key=" "$defaults" 2>/dev/null || true; echo "$key=$value"; } >"$defaults.new"
+  chmod 0644 "$defaults.new"
+  mv -f "$defaults.new" "$defaults"
+}
+
 choose_docker_bin() {
-  local first defaults=/etc/default/dokku candidate
+  local first candidate
   first=$(command -v docker) || fail "docker is not installed (apt-get install docker.io)"
-  has_buildkit "$first" && return 0
+  if has_buildkit "$first"; then
+    set_default DOCKER_BUILDKIT 1
+    return 0
+  fi
   for candidate in /usr/bin/docker /bin/docker; do
     [[ $candidate != "$first" && -x $candidate ]] && has_buildkit "$candidate" || continue
-    grep -qx "DOCKER_BIN=$candidate" "$defaults" 2>/dev/null && return 0
-    log "Using $candidate (it has BuildKit; $first does not)"
-    { grep -v '^DOCKER_BIN=' "$defaults" 2>/dev/null || true; echo "DOCKER_BIN=$candidate"; } >"$defaults.new"
-    chmod 0644 "$defaults.new"
-    mv -f "$defaults.new" "$defaults"
+    grep -qx "DOCKER_BIN=$candidate" /etc/default/dokku 2>/dev/null ||
+      log "Using $candidate (it has BuildKit; $first does not)"
+    set_default DOCKER_BIN "$candidate"
+    set_default DOCKER_BUILDKIT 1
     return 0
   done
 }
@@ -149,7 +160,7 @@ mkdir -p "$BIN_DIR" "$PREFIX/bin" "$DOKKU_ROOT/.ssh" "$DOKKU_LIB_PATH/data" "$DO
 for binary in "$BUILT"/dokku "$BUILT"/dokku-*; do
   [[ -f "$binary" && -x "$binary" ]] || continue
   name=$(basename "$binary")
-  [[ $name == *.d || $name == dokku-bench || $name == dokku-hello-rust ]] && continue
+  [[ $name == *.d || $name == dokku-bench* || $name == dokku-hello-rust ]] && continue
   install_binary "$binary" "$BIN_DIR/$name"
 done
 [[ "$(readlink "$PREFIX/bin/dokku" 2>/dev/null)" == "$BIN_DIR/dokku" ]] || ln -sfn "$BIN_DIR/dokku" "$PREFIX/bin/dokku"

@@ -222,7 +222,7 @@ fn a_pushed_dockerfile_app_builds_fires_every_trigger_in_order_and_reuses_its_ca
         .lines()
         .map(|l| {
             l.split(' ')
-                .map(|w| if w.starts_with("/tmp/") { dir } else { w })
+                .map(|w| if w.starts_with('/') { dir } else { w })
                 .collect::<Vec<_>>()
                 .join(" ")
         })

@@ -277,10 +277,11 @@ impl Cmd {
 
     /// Runs with the caller's stdin and stdout in a process group of its own, for as long as
     /// whoever reads our stdout is there. When they go (an SSH client that disconnected,
-    /// seen as an error on our stdout even while the child is silent), the group gets
-    /// SIGTERM and the run fails with [`Error::OutputClosed`]. Either way this returns only
-    /// once every process of the group has ended, so a lock the caller holds covers all
-    /// of their cleanup.
+    /// seen as an error on our stdout even while everything is silent) while the child
+    /// has processes of its own running (git's hook: the deploy), the group gets SIGTERM
+    /// and the run fails with [`Error::OutputClosed`]. Either way this returns only once
+    /// every process of the group has ended, so a lock the caller holds covers all of
+    /// their cleanup.
     pub fn status_until_disconnected(&self) -> Result<i32> {
         use nix::sys::signal::{Signal, killpg};
         use std::os::unix::process::CommandExt;
@@ -308,11 +309,18 @@ impl Cmd {
             let (finished, closed) = (finished.clone(), closed.clone());
             std::thread::spawn(move || {
                 while !finished.load(Ordering::Relaxed) {
-                    if stdout_reader_gone(Duration::from_millis(200)) {
+                    if !stdout_reader_gone(Duration::from_millis(200)) {
+                        continue;
+                    }
+                    // A reader who leaves between the child's steps (a git client that
+                    // read its last report) is no reason to stop it; only work the child
+                    // runs for it (a push's hook, the deploy) is stopped.
+                    if group_has_children(group) {
                         closed.store(true, Ordering::Relaxed);
                         let _ = killpg(group, Signal::SIGTERM);
                         return;
                     }
+                    std::thread::sleep(Duration::from_millis(50));
                 }
             });
         }
@@ -325,10 +333,11 @@ impl Cmd {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        let code = exit_code(status?);
         if closed.load(Ordering::Relaxed) {
             return Err(Error::OutputClosed.into());
         }
-        Ok(exit_code(status?))
+        Ok(code)
     }
 
     /// Replaces this process with the command (the exit code passes straight through).
@@ -349,6 +358,33 @@ impl Cmd {
         let err = command.exec();
         Err(err).with_context(|| format!("executing {}", Path::new(&self.program).display()))
     }
+}
+
+/// Whether the process group `group` holds a process besides its leader (on Linux, from
+/// `/proc/<pid>/stat`, whose fifth field is the process group).
+fn group_has_children(group: nix::unistd::Pid) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|entry| {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            return false;
+        };
+        if pid == group.as_raw() {
+            return false;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`: comm may hold spaces and parentheses.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2)?.parse::<i32>().ok())
+            == Some(group.as_raw())
+    })
 }
 
 /// True when our stdout is a pipe whose reading end has closed (poll reports an error on

@@ -110,7 +110,7 @@ pub fn extract(
     let repo = roots.app_dir(app);
     let tmp = tempfile::Builder::new()
         .prefix(&format!("dokku-{app}-build-"))
-        .tempdir()
+        .tempdir_in(dokku_core::pipeline::build_tmp_root())
         .context("creating the build dir")?;
     let work = tmp.path();
     git(work).args(["init", "-q"]).output()?;

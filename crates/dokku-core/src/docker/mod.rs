@@ -1,7 +1,10 @@
-//! The docker engine's CLI: the binary named by `DOCKER_BIN` (default `docker`), with the
-//! few image questions every plugin asks. Always an argv vector through [`Cmd`].
+//! The docker engine: its CLI, the binary named by `DOCKER_BIN` (default `docker`), always
+//! an argv vector through [`Cmd`], for builds and anything a user would run; and the few
+//! image questions every plugin asks, answered through the engine's API ([`engine`]).
 
-use anyhow::Result;
+pub mod engine;
+
+use anyhow::{Result, bail};
 
 use crate::cmd::Cmd;
 use crate::env;
@@ -21,92 +24,122 @@ pub fn docker() -> Cmd {
     Cmd::new(env::var("DOCKER_BIN").unwrap_or_else(|| "docker".into()))
 }
 
+/// An image reference as it may appear in an API path: docker's own characters only.
+fn image_path(image: &str) -> Result<&str> {
+    let plain = !image.is_empty()
+        && !image.starts_with(['-', '/'])
+        && image
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+    if !plain {
+        bail!("Invalid docker image {image:?}");
+    }
+    Ok(image)
+}
+
+/// The image's description (`docker image inspect`), or None when there is no such image.
+pub fn inspect(image: &str) -> Result<Option<serde_json::Value>> {
+    let reply = engine::request("GET", &format!("/images/{}/json", image_path(image)?))?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    Ok(Some(reply.ok(&format!("inspecting {image}"))?.json()?))
+}
+
 /// The image's id, or None when there is no such image.
 pub fn image_id(image: &str) -> Result<Option<String>> {
-    let out = docker()
-        .args(["image", "inspect", "--format", "{{.Id}}", image])
-        .output_unchecked()?;
-    Ok((out.code == 0).then(|| out.stdout_trimmed()))
+    Ok(inspect(image)?.and_then(|v| v["Id"].as_str().map(String::from)))
 }
 
 pub fn image_exists(image: &str) -> Result<bool> {
-    Ok(image_id(image)?.is_some())
+    Ok(inspect(image)?.is_some())
 }
 
 /// One label of an image; None when the image or the label is missing.
 pub fn image_label(image: &str, label: &str) -> Result<Option<String>> {
-    let format = format!("{{{{ index .Config.Labels {label:?} }}}}");
-    let out = docker()
-        .args(["image", "inspect", "--format", &format, image])
-        .output_unchecked()?;
-    let value = out.stdout_trimmed();
-    Ok((out.code == 0 && !value.is_empty() && value != "<no value>").then_some(value))
+    Ok(inspect(image)?
+        .and_then(|v| v["Config"]["Labels"][label].as_str().map(String::from))
+        .filter(|v| !v.is_empty()))
 }
 
 /// The ports an image declares with `EXPOSE` (`5000/tcp`, `53/udp`), sorted.
 pub fn exposed_ports(image: &str) -> Result<Vec<String>> {
-    let out = docker()
-        .args([
-            "image",
-            "inspect",
-            "--format",
-            "{{range $port, $_ := .Config.ExposedPorts}}{{$port}} {{end}}",
-            image,
-        ])
-        .output()?;
-    let mut ports: Vec<String> = out
-        .stdout_str()
-        .split_whitespace()
-        .map(String::from)
-        .collect();
+    let Some(description) = inspect(image)? else {
+        bail!("No such image: {image}");
+    };
+    let mut ports: Vec<String> = description["Config"]["ExposedPorts"]
+        .as_object()
+        .map(|ports| ports.keys().cloned().collect())
+        .unwrap_or_default();
     ports.sort();
     Ok(ports)
 }
 
+/// `docker image tag SOURCE TARGET`.
 pub fn tag(source: &str, target: &str) -> Result<()> {
-    docker().args(["image", "tag", source, target]).output()?;
+    let (repo, tag) = match target.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (target, "latest"),
+    };
+    engine::request(
+        "POST",
+        &format!(
+            "/images/{}/tag?repo={}&tag={}",
+            image_path(source)?,
+            engine::encode(repo),
+            engine::encode(tag)
+        ),
+    )?
+    .ok(&format!("tagging {source} as {target}"))?;
     Ok(())
 }
 
 /// Removes a tag (the image goes with its last tag unless a container uses it).
 pub fn untag(image: &str) -> Result<()> {
-    docker()
-        .args(["image", "rm", "--no-prune", image])
-        .output()?;
+    engine::request(
+        "DELETE",
+        &format!("/images/{}?noprune=1", image_path(image)?),
+    )?
+    .ok(&format!("removing {image}"))?;
     Ok(())
+}
+
+/// `GET /images/json` with these filters: every image's description.
+fn list_images(filters: serde_json::Value) -> Result<Vec<serde_json::Value>> {
+    let reply = engine::request(
+        "GET",
+        &format!(
+            "/images/json?filters={}",
+            engine::encode(&filters.to_string())
+        ),
+    )?
+    .ok("listing images")?;
+    Ok(reply.json()?.as_array().cloned().unwrap_or_default())
 }
 
 /// The tags of a repository, as `(tag, image id)`.
 pub fn repo_tags(repo: &str) -> Result<Vec<(String, String)>> {
-    let out = docker()
-        .args([
-            "image",
-            "ls",
-            "--no-trunc",
-            "--format",
-            "{{.Tag}} {{.ID}}",
-            repo,
-        ])
-        .output()?;
-    Ok(out
-        .stdout_str()
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .filter(|(tag, _)| *tag != "<none>")
-        .map(|(t, id)| (t.to_string(), id.to_string()))
-        .collect())
+    let prefix = format!("{repo}:");
+    let images = list_images(serde_json::json!({ "reference": [repo] }))?;
+    let mut tags = Vec::new();
+    for image in &images {
+        let id = image["Id"].as_str().unwrap_or_default();
+        for name in image["RepoTags"].as_array().into_iter().flatten() {
+            if let Some(tag) = name.as_str().and_then(|n| n.strip_prefix(&prefix)) {
+                tags.push((tag.to_string(), id.to_string()));
+            }
+        }
+    }
+    Ok(tags)
 }
 
 /// Ids of the images carrying every one of these `key=value` labels.
 pub fn images_labelled(labels: &[String]) -> Result<Vec<String>> {
-    let mut cmd = docker().args(["image", "ls", "--quiet", "--no-trunc"]);
-    for label in labels {
-        cmd = cmd.arg("--filter").arg(format!("label={label}"));
-    }
-    let out = cmd.output()?;
-    let mut ids: Vec<String> = out.stdout_str().lines().map(String::from).collect();
-    ids.dedup();
-    Ok(ids)
+    let images = list_images(serde_json::json!({ "label": labels }))?;
+    Ok(images
+        .iter()
+        .filter_map(|image| image["Id"].as_str().map(String::from))
+        .collect())
 }
 
 /// A `docker-args-*` filter trigger's body: the arguments on stdin (without a final
