@@ -211,13 +211,17 @@ ensure_sshd() {
 
 # The sample job: the sample app's source, committed with a fixed date (so a second run
 # pushes nothing new), goes to the app `sample` by `git push` over SSH, as a user would.
+# Forced: the sample of an earlier version of this installer is simply replaced.
 push_sample() {
   local key=${DOKKU_SAMPLE_KEY:-$HOME/.ssh/dokku-sample_ed25519} work fingerprint
   mkdir -p "$(dirname "$key")"
   [[ -f $key ]] || ssh-keygen -q -t ed25519 -N "" -C "dokku-sample@$(hostname)" -f "$key"
   fingerprint=$(ssh-keygen -E sha256 -lf "$key.pub" | awk '{print $2}')
-  "$PREFIX/bin/dokku" ssh-keys:list --format json | grep -qF "\"$fingerprint\"" ||
+  # The sample key is this machine's; one left from an earlier install is replaced.
+  if ! "$PREFIX/bin/dokku" ssh-keys:list --format json | grep -qF "\"$fingerprint\""; then
+    "$PREFIX/bin/dokku" ssh-keys:remove sample-admin >/dev/null 2>&1 || true
     "$PREFIX/bin/dokku" ssh-keys:add sample-admin "$key.pub" >/dev/null
+  fi
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
   cp -R "$SRC/tests/fixtures/sample-app/." "$work"
@@ -227,7 +231,7 @@ push_sample() {
   git -C "$work" add -A
   git -C "$work" commit -q -m "dokku-rs sample app"
   GIT_SSH_COMMAND="ssh -i $key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new" \
-    git -C "$work" push "$DOKKU_SYSTEM_USER@127.0.0.1:sample" main
+    git -C "$work" push --force "$DOKKU_SYSTEM_USER@127.0.0.1:sample" main
   log "Pushed the sample app: git remote $DOKKU_SYSTEM_USER@$(hostname):sample, revision $(git -C "$work" rev-parse HEAD)"
 }
 
