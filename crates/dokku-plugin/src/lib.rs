@@ -62,12 +62,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: list,
         },
         Command {
-            name: "trigger",
-            args: "<name> [<args>...]",
-            help: "Run a trigger across every enabled plugin",
-            run: trigger,
-        },
-        Command {
             name: "uninstall",
             args: "<name>",
             help: "Uninstall a plugin (third-party only)",
@@ -394,10 +388,6 @@ fn update(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 /// `plugin:trigger NAME ARGS...` (the dispatcher answers it itself; this is the same call).
-fn trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::trigger::run_from_cli(&ctx.roots, args)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
