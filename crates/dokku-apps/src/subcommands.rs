@@ -208,15 +208,6 @@ pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::report::print_for_apps(&request, roots, "apps", |app| app_report(roots, app))
 }
 
-#[derive(Parser)]
-struct Set {
-    #[arg(long)]
-    global: bool,
-    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
-    #[arg(num_args = 1..=3, required = true)]
-    rest: Vec<String>,
-}
-
 /// What an operator may set: `disable-autocreation` is global only.
 pub const SETTINGS: Settings = Settings {
     namespace: crate::lifecycle::NAMESPACE,
@@ -229,8 +220,7 @@ pub const SETTINGS: Settings = Settings {
 };
 
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Set = parse("apps:set", args)?;
-    SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    SETTINGS.set_command(ctx, args)?;
     Ok(())
 }
 

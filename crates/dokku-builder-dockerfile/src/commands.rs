@@ -3,8 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use clap::Parser;
-use dokku_core::entry::{Ctx, exactly, parse};
+use dokku_core::entry::{Ctx, exactly};
 use dokku_core::log;
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
@@ -18,18 +17,8 @@ pub const SETTINGS: Settings = Settings {
     }],
 };
 
-#[derive(Parser)]
-struct Set {
-    #[arg(long)]
-    global: bool,
-    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
-    #[arg(num_args = 1..=3, required = true)]
-    rest: Vec<String>,
-}
-
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Set = parse("builder-dockerfile:set", args)?;
-    SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    SETTINGS.set_command(ctx, args)?;
     Ok(())
 }
 
@@ -65,8 +54,7 @@ pub fn place_dockerfile(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`.
 pub fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
-    SETTINGS.copy_app(ctx, old, new)
+    SETTINGS.copy_trigger(ctx, args)
 }
 
 pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use clap::Parser;
 use dokku_core::app;
 use dokku_core::docker;
-use dokku_core::entry::{Ctx, exactly, parse};
+use dokku_core::entry::{Ctx, exactly};
 use dokku_core::fs::AppLock;
 use dokku_core::log;
 use dokku_core::pipeline;
@@ -52,18 +51,8 @@ fn builder_name(value: &str) -> Result<()> {
     Ok(())
 }
 
-#[derive(Parser)]
-struct Set {
-    #[arg(long)]
-    global: bool,
-    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
-    #[arg(num_args = 1..=3, required = true)]
-    rest: Vec<String>,
-}
-
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Set = parse("builder:set", args)?;
-    SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    SETTINGS.set_command(ctx, args)?;
     Ok(())
 }
 
@@ -147,8 +136,7 @@ pub fn apply_build_dir(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`.
 pub fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
-    SETTINGS.copy_app(ctx, old, new)
+    SETTINGS.copy_trigger(ctx, args)
 }
 
 /// `post-delete APP`: the settings, and every image built for the app.

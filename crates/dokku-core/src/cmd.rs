@@ -275,6 +275,22 @@ impl Cmd {
         Ok(status.map_or(1, |out| exit_code(out.status)))
     }
 
+    /// The same command as a `std::process::Command` (stdin and stdout inherited).
+    fn std_command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.program);
+        command.args(&self.args);
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        for k in &self.env_remove {
+            command.env_remove(k);
+        }
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        command
+    }
+
     /// Runs with the caller's stdin and stdout in a process group of its own, for as long as
     /// whoever reads our stdout is there. When they go (an SSH client that disconnected,
     /// seen as an error on our stdout even while everything is silent) while the child
@@ -288,17 +304,8 @@ impl Cmd {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
         log::trace(&self.describe());
-        let mut command = std::process::Command::new(&self.program);
-        command.args(&self.args).process_group(0);
-        for (k, v) in &self.env {
-            command.env(k, v);
-        }
-        for k in &self.env_remove {
-            command.env_remove(k);
-        }
-        if let Some(dir) = &self.dir {
-            command.current_dir(dir);
-        }
+        let mut command = self.std_command();
+        command.process_group(0);
         let mut child = command
             .spawn()
             .with_context(|| format!("running {}", self.program_name()))?;
@@ -344,17 +351,7 @@ impl Cmd {
     pub fn exec_replace(&self) -> Result<std::convert::Infallible> {
         use std::os::unix::process::CommandExt;
         log::trace(&self.describe());
-        let mut command = std::process::Command::new(&self.program);
-        command.args(&self.args);
-        for (k, v) in &self.env {
-            command.env(k, v);
-        }
-        for k in &self.env_remove {
-            command.env_remove(k);
-        }
-        if let Some(dir) = &self.dir {
-            command.current_dir(dir);
-        }
+        let mut command = self.std_command();
         let err = command.exec();
         Err(err).with_context(|| format!("executing {}", Path::new(&self.program).display()))
     }

@@ -242,6 +242,19 @@ pub fn ssh_identity() -> (String, String) {
 }
 
 /// Reads `KEY=value` / `export KEY=value` assignments from a shell-style file such as
+/// A docker or host setting as an installed host has it, for tools that run outside the
+/// dispatcher (benchmarks, tests): the process's environment, else `/etc/default/dokku`.
+pub fn installed_setting(key: &str) -> Option<String> {
+    if let Some(value) = var(key) {
+        return Some(value);
+    }
+    let text = std::fs::read_to_string("/etc/default/dokku").ok()?;
+    parse_assignments(&text)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
 /// `/etc/default/dokku` or `dokkurc`. Dokku sources these with bash; dokku-rs never runs a
 /// shell, so it takes the assignments as data: values are unquoted with shell rules, and
 /// lines that are not a single plain assignment (commands, expansions) are skipped.

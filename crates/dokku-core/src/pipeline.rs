@@ -95,9 +95,8 @@ pub fn build_tmp_root() -> PathBuf {
     }
     const MIN_FREE: u64 = 1 << 30;
     let shm = Path::new("/dev/shm");
-    let roomy = nix::sys::statvfs::statvfs(shm).is_ok_and(|fs| {
-        fs.blocks_available().saturating_mul(fs.fragment_size()) >= MIN_FREE
-    });
+    let roomy = nix::sys::statvfs::statvfs(shm)
+        .is_ok_and(|fs| fs.blocks_available().saturating_mul(fs.fragment_size()) >= MIN_FREE);
     let writable = nix::unistd::access(shm, nix::unistd::AccessFlags::W_OK).is_ok();
     if roomy && writable {
         shm.to_path_buf()
@@ -353,20 +352,24 @@ impl BuildFiles {
     }
 }
 
-/// A plugin's `core-post-extract`: the file at `rel_path` in the extracted tree (never
-/// through a link) is checked by `validate` and kept with the build as `name`; a tree
-/// without it keeps nothing. A file that fails its check fails the build.
+/// A plugin's `core-post-extract APP DIR REV`: the file at the path its setting `path_key`
+/// names (never reached through a link) is checked by `validate` and kept with the build
+/// as `name`, in the plugin's (the settings') data dir; a tree without it keeps nothing. A
+/// file that fails its check fails the build.
 pub fn keep_build_file(
     ctx: &Ctx,
-    plugin: &str,
-    app: &str,
-    tree: &Path,
-    rel_path: &str,
+    args: &[String],
+    settings: &crate::settings::Settings,
+    path_key: &str,
     name: &str,
     validate: fn(&str) -> Result<()>,
 ) -> Result<()> {
+    let [app, tree, _rev] = crate::entry::exactly::<3>("core-post-extract", args)?;
+    let plugin = settings.namespace;
+    let rel_path = settings.computed(ctx, app, path_key)?;
+    let tree = Path::new(tree);
     const MAX_BYTES: u64 = 1024 * 1024;
-    let found = crate::fs::inside_tree(tree, rel_path).filter(|p| p.is_file());
+    let found = crate::fs::inside_tree(tree, &rel_path).filter(|p| p.is_file());
     let text = match found {
         Some(path) => {
             if std::fs::metadata(&path)?.len() > MAX_BYTES {
@@ -384,4 +387,15 @@ pub fn keep_build_file(
     };
     files.put(name, text.as_deref().map(str::as_bytes))?;
     BuildFiles::prune(&ctx.roots, plugin, app)
+}
+
+/// A plugin's `post-delete APP` when it keeps build files: its settings and its files go.
+pub fn delete_app_files(
+    ctx: &Ctx,
+    args: &[String],
+    settings: &crate::settings::Settings,
+) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    settings.delete_app(ctx, app)?;
+    crate::fs::remove_dir_all_if_exists(&ctx.roots.data_dir(settings.namespace, app))
 }

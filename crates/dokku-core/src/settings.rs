@@ -72,7 +72,30 @@ pub struct Change {
     pub value: Option<String>,
 }
 
+/// `<plugin>:set`'s arguments.
+#[derive(clap::Parser)]
+struct SetArgs {
+    #[arg(long)]
+    global: bool,
+    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
+    #[arg(num_args = 1..=3, required = true)]
+    rest: Vec<String>,
+}
+
 impl Settings {
+    /// The `<plugin>:set [--global | <app>] <key> [<value>]` command itself.
+    pub fn set_command(&self, ctx: &Ctx, args: &[String]) -> Result<Change> {
+        let name = format!("{}:set", self.namespace);
+        let cmd: SetArgs = crate::entry::parse(&name, args)?;
+        self.set(ctx, cmd.global, &cmd.rest)
+    }
+
+    /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`, as a trigger handler.
+    pub fn copy_trigger(&self, ctx: &Ctx, args: &[String]) -> Result<()> {
+        let [old, new] = crate::entry::exactly::<2>("post-app-clone-setup", args)?;
+        self.copy_app(ctx, old, new)
+    }
+
     pub fn properties(&self, ctx: &Ctx) -> Properties {
         Properties::new(&ctx.roots, self.namespace)
     }

@@ -218,15 +218,6 @@ pub fn initialize(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-#[derive(Parser)]
-struct Set {
-    #[arg(long)]
-    global: bool,
-    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
-    #[arg(num_args = 1..=3, required = true)]
-    rest: Vec<String>,
-}
-
 /// What `git:set` may set, for an app or globally.
 pub const SETTINGS: Settings = Settings {
     namespace: "git",
@@ -273,8 +264,7 @@ fn env_var_name(value: &str) -> Result<()> {
 }
 
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Set = parse("git:set", args)?;
-    let change = SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    let change = SETTINGS.set_command(ctx, args)?;
     if let (app::Target::App(app), "deploy-branch") = (&change.target, change.key)
         && repo::is_initialized(&ctx.roots, app.as_str())
     {

@@ -387,7 +387,6 @@ fn update(ctx: &Ctx, args: &[String]) -> Result<()> {
     ctx.trigger("update").stream()
 }
 
-/// `plugin:trigger NAME ARGS...` (the dispatcher answers it itself; this is the same call).
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,7 @@
 //! scheduler to run.
 
 use anyhow::Result;
-use clap::Parser;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry};
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
 pub const SETTINGS: Settings = Settings {
@@ -48,18 +47,8 @@ pub const PLUGIN: Plugin = Plugin {
     ],
 };
 
-#[derive(Parser)]
-struct Set {
-    #[arg(long)]
-    global: bool,
-    /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
-    #[arg(num_args = 1..=3, required = true)]
-    rest: Vec<String>,
-}
-
 fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Set = parse("ps:set", args)?;
-    SETTINGS.set(ctx, cmd.global, &cmd.rest)?;
+    SETTINGS.set_command(ctx, args)?;
     Ok(())
 }
 
@@ -69,27 +58,21 @@ fn valid_procfile(text: &str) -> Result<()> {
 
 /// `core-post-extract APP DIR REV`.
 fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [app, dir, _rev] = exactly::<3>("core-post-extract", args)?;
-    let path = SETTINGS.computed(ctx, app, "procfile-path")?;
     dokku_core::pipeline::keep_build_file(
         ctx,
-        "ps",
-        app,
-        std::path::Path::new(dir),
-        &path,
+        args,
+        &SETTINGS,
+        "procfile-path",
         "Procfile",
         valid_procfile,
     )
 }
 
 fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
-    SETTINGS.copy_app(ctx, old, new)
+    SETTINGS.copy_trigger(ctx, args)
 }
 
 /// `post-delete APP`: the settings and the files kept with the app's builds.
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)?;
-    dokku_core::fs::remove_dir_all_if_exists(&ctx.roots.data_dir("ps", app))
+    dokku_core::pipeline::delete_app_files(ctx, args, &SETTINGS)
 }

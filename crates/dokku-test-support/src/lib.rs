@@ -115,22 +115,9 @@ pub fn system_user() -> (u32, u32) {
     (user.uid.as_raw(), user.gid.as_raw())
 }
 
-/// A docker setting the host's commands get: from the test's environment, else what
-/// install.sh chose for this machine in `/etc/default/dokku` (the client with BuildKit).
-fn docker_setting(key: &str) -> Option<String> {
-    if let Ok(value) = std::env::var(key) {
-        return Some(value);
-    }
-    let text = std::fs::read_to_string("/etc/default/dokku").ok()?;
-    dokku_core::env::parse_assignments(&text)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
-}
-
 /// The docker client the host's commands use (`DOCKER_BIN`, else `docker`).
 pub fn docker_bin() -> String {
-    docker_setting("DOCKER_BIN").unwrap_or_else(|| "docker".into())
+    dokku_core::env::installed_setting("DOCKER_BIN").unwrap_or_else(|| "docker".into())
 }
 
 /// Fails with the reason when another account could not run `path` (the dokku user runs
@@ -283,7 +270,10 @@ impl TestHost {
             ("DOCKER_BIN".into(), docker_bin()),
         ]
         .into_iter()
-        .chain(docker_setting("DOCKER_BUILDKIT").map(|v| ("DOCKER_BUILDKIT".to_string(), v)))
+        .chain(
+            dokku_core::env::installed_setting("DOCKER_BUILDKIT")
+                .map(|v| ("DOCKER_BUILDKIT".to_string(), v)),
+        )
         .collect()
     }
 

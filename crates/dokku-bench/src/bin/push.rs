@@ -39,7 +39,8 @@ fn main() -> Result<()> {
             dokku.display()
         );
     }
-    let real_docker = docker_setting("DOCKER_BIN").unwrap_or_else(|| "docker".into());
+    let real_docker =
+        dokku_core::env::installed_setting("DOCKER_BIN").unwrap_or_else(|| "docker".into());
     let base_ok = Command::new(&real_docker)
         .args(["image", "inspect", BASE_IMAGE])
         .stdout(Stdio::null())
@@ -86,7 +87,7 @@ fn main() -> Result<()> {
     let mut env = host_env(&roots, base);
     env.push(("DOCKER_BIN".into(), timer.display().to_string()));
     env.push(("HOME".into(), roots.dokku_root.display().to_string()));
-    if let Some(buildkit) = docker_setting("DOCKER_BUILDKIT") {
+    if let Some(buildkit) = dokku_core::env::installed_setting("DOCKER_BUILDKIT") {
         env.push(("DOCKER_BUILDKIT".into(), buildkit));
     }
 
@@ -160,19 +161,6 @@ fn main() -> Result<()> {
         ms(plain)
     );
     Ok(())
-}
-
-/// A docker setting as an installed host has it: from our environment, else from
-/// `/etc/default/dokku` (install.sh writes the client with BuildKit there).
-fn docker_setting(key: &str) -> Option<String> {
-    if let Ok(value) = std::env::var(key) {
-        return Some(value);
-    }
-    let text = std::fs::read_to_string("/etc/default/dokku").ok()?;
-    dokku_core::env::parse_assignments(&text)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
 }
 
 fn median(samples: &[Duration]) -> Duration {
