@@ -86,16 +86,20 @@ impl UniqueApp {
 
 impl Drop for UniqueApp {
     fn drop(&mut self) {
-        let tags = Command::new(docker_bin())
-            .args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
-            .arg(format!("dokku/{}", self.0))
-            .output();
-        if let Ok(tags) = tags {
-            for tag in String::from_utf8_lossy(&tags.stdout).lines() {
-                let _ = Command::new(docker_bin())
-                    .args(["image", "rm", "-f", tag])
-                    .output();
-            }
+        let list = |filter: String| {
+            Command::new(docker_bin())
+                .args(["image", "ls", "--no-trunc", "--format", "{{.ID}}"])
+                .args(["--filter", &filter])
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).to_string())
+                .unwrap_or_default()
+        };
+        let ids = list(format!("reference=dokku/{}", self.0))
+            + &list(format!("label=com.dokku.app-name={}", self.0));
+        for id in ids.lines() {
+            let _ = Command::new(docker_bin())
+                .args(["image", "rm", "-f", id])
+                .output();
         }
     }
 }
@@ -269,6 +273,20 @@ fn a_pushed_dockerfile_app_builds_fires_every_trigger_in_order_and_reuses_its_ca
     let (ok, out) = push(&sshd, &key, &work, &app.0);
     assert!(ok, "{out}");
     let changed = app.layers("latest");
+    // Each build's build-stage image went once its release existed: pushes leave no
+    // untagged images behind.
+    assert_eq!(
+        docker(&[
+            "image",
+            "ls",
+            "-q",
+            "--filter",
+            "label=com.dokku.image-stage=build",
+            "--filter",
+            &format!("label=com.dokku.app-name={}", app.0),
+        ]),
+        ""
+    );
     assert_eq!(changed.len(), first.len());
     let copy_layer = first.len() - 1;
     assert_eq!(changed[..copy_layer], first[..copy_layer]);
@@ -477,6 +495,29 @@ fn the_procfile_and_app_json_are_kept_with_each_build_and_a_bad_one_fails_it() {
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(!ok, "{out}");
     assert!(out.contains("Invalid app.json"), "{out}");
+
+    // Files docker's client would read for us may not lead out of the tree.
+    commit(&work, "app.json", "{}");
+    std::fs::remove_file(work.join(".dockerignore")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", work.join(".dockerignore")).unwrap();
+    commit(&work, "index.html", "linked\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(".dockerignore must be a file, not a link"),
+        "{out}"
+    );
+    std::fs::remove_file(work.join("Procfile")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", work.join("Procfile")).unwrap();
+    std::fs::remove_file(work.join(".dockerignore")).unwrap();
+    commit(&work, ".dockerignore", "ignored/\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("Procfile must be a file in the repository, not a link"),
+        "{out}"
+    );
+    assert!(!out.contains("root:x:0:0"), "{out}");
 }
 
 #[test]

@@ -124,6 +124,14 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     if dokku_core::fs::inside_tree(work, "Dockerfile").is_none_or(|p| !p.is_file()) {
         bail!("No Dockerfile found in source code directory");
     }
+    // docker's client reads these two files itself, and would follow a link out of the tree.
+    if work
+        .join(".dockerignore")
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        bail!(".dockerignore must be a file, not a link");
+    }
     deprecated(ctx, "pre-build-dockerfile", "pre-build", &[app])?;
     ctx.trigger("pre-build")
         .args([BUILDER, app, dir])

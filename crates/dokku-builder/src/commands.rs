@@ -154,6 +154,22 @@ pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `post-release-builder BUILDER APP IMAGE`: the build-stage images of the app go (the
+/// release image keeps their layers). A build-stage image is left without a tag once its
+/// release exists, and would otherwise stay on disk for every push.
+pub fn remove_build_stage_images(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
+    let labels = [
+        "com.dokku.image-stage=build".to_string(),
+        format!("{}={app}", pipeline::APP_LABEL),
+    ];
+    for id in docker::images_labelled(&labels)? {
+        // An image still tagged or used by a container stays.
+        let _ = docker::untag(&id);
+    }
+    Ok(())
+}
+
 /// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it,
 /// under the app's deploy lock (inherited inside a deploy).
 pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -55,6 +55,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::post_delete,
         },
         TriggerEntry {
+            name: "post-release-builder",
+            run: commands::remove_build_stage_images,
+        },
+        TriggerEntry {
             name: "release-and-deploy",
             run: commands::release_and_deploy,
         },

@@ -370,6 +370,9 @@ pub fn keep_build_file(
     let tree = Path::new(tree);
     const MAX_BYTES: u64 = 1024 * 1024;
     let found = crate::fs::inside_tree(tree, &rel_path).filter(|p| p.is_file());
+    if found.is_none() && tree.join(&rel_path).symlink_metadata().is_ok() {
+        bail!("{rel_path} must be a file in the repository, not a link or a directory");
+    }
     let text = match found {
         Some(path) => {
             if std::fs::metadata(&path)?.len() > MAX_BYTES {

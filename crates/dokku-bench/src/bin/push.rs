@@ -92,6 +92,10 @@ fn main() -> Result<()> {
     }
 
     let app = format!("bench-{}", std::process::id());
+    let _images = AppImages {
+        docker: real_docker.clone(),
+        app: app.clone(),
+    };
     let work = base.join("work");
     make_app(&work)?;
     let push = |env: &[(String, String)]| -> Result<Duration> {
@@ -137,7 +141,6 @@ fn main() -> Result<()> {
         .collect();
 
     let plain = plain_git_push(base, &work, runs)?;
-    cleanup(&real_docker, &app);
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("{:<52} {:>10} {:>10}", "measure", "median ms", "target ms");
@@ -218,17 +221,25 @@ fn plain_git_push(base: &Path, work: &Path, runs: usize) -> Result<Duration> {
     Ok(median(&times))
 }
 
-fn cleanup(docker: &str, app: &str) {
-    let Ok(out) = Command::new(docker)
-        .args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
-        .arg(format!("dokku/{app}"))
-        .output()
-    else {
-        return;
-    };
-    for image in String::from_utf8_lossy(&out.stdout).lines() {
-        let _ = Command::new(docker)
-            .args(["image", "rm", "-f", image])
-            .output();
+/// The benchmark app's images, removed when the run ends, however it ends.
+struct AppImages {
+    docker: String,
+    app: String,
+}
+
+impl Drop for AppImages {
+    fn drop(&mut self) {
+        let Ok(out) = Command::new(&self.docker)
+            .args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
+            .arg(format!("dokku/{}", self.app))
+            .output()
+        else {
+            return;
+        };
+        for image in String::from_utf8_lossy(&out.stdout).lines() {
+            let _ = Command::new(&self.docker)
+                .args(["image", "rm", "-f", image])
+                .output();
+        }
     }
 }
