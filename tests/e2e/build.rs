@@ -191,6 +191,7 @@ fn a_pushed_dockerfile_app_builds_fires_every_trigger_in_order_and_reuses_its_ca
 
     let (ok, out) = push(&sshd, &key, &work, &app.0);
     assert!(ok, "{out}");
+    assert!(out.contains("remote: -----> Cleaning up..."), "{out}");
     assert!(
         out.contains(&format!(
             "remote: -----> Building {} from Dockerfile",
@@ -309,9 +310,26 @@ fn a_failing_build_changes_nothing_and_releases_the_lock() {
     let (host, sshd, key) = setup_building();
     let app = UniqueApp::new("fail");
     let work = host.path().join("work");
-    let good = dockerfile_app(&work);
+    dockerfile_app(&work);
     let (ok, out) = push(&sshd, &key, &work, &app.0);
     assert!(ok, "{out}");
+
+    // A stopped container of the app's (a finished one-off run) is cleaned up before the
+    // next build, unless cleanup is skipped.
+    let label = format!("com.dokku.app-name={}", app.0);
+    let stopped = docker(&["run", "-d", "--label", &label, BASE_IMAGE, "true"]);
+    docker(&["wait", &stopped]);
+    host.ok(["builder:set", &app.0, "skip-cleanup", "true"]);
+    empty_commit(&work);
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    assert!(out.contains("Skipping dokku cleanup"), "{out}");
+    assert!(docker_ok(&["container", "inspect", &stopped]));
+    host.ok(["builder:set", &app.0, "skip-cleanup"]);
+    let good = empty_commit(&work);
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    assert!(ok, "{out}");
+    assert!(!docker_ok(&["container", "inspect", &stopped]));
     let latest = app.image_id("latest");
 
     let dockerfile = std::fs::read_to_string(work.join("Dockerfile")).unwrap();
@@ -330,7 +348,7 @@ fn a_failing_build_changes_nothing_and_releases_the_lock() {
     assert!(out.contains("App build failed"), "{out}");
     assert!(out.contains("pre-receive hook declined"), "{out}");
     assert_eq!(app.image_id("latest"), latest);
-    assert!(app.image_id("build-2").is_none());
+    assert!(app.image_id("build-4").is_none());
     assert_eq!(
         host.ok(["config:get", &app.0, "GIT_REV"]),
         format!("{good}\n")
@@ -621,6 +639,11 @@ fn images_and_archives_deploy_without_a_push() {
         .unwrap();
     assert!(!out.status.success());
     assert_eq!(app.image_id("latest"), latest);
+
+    // The app's images go with it.
+    host.ok(["apps:destroy", a, "--force"]);
+    assert!(app.image_id("latest").is_none());
+    assert!(app.image_id("build-1").is_none());
 }
 
 #[test]

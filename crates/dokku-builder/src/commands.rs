@@ -154,6 +154,28 @@ pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `pre-receive-app APP BUILDER DIR REV`: before the build, the app's stopped containers and
+/// untagged images go, as Dokku cleans up before each build, unless `skip-cleanup` is true
+/// (or `DOKKU_SKIP_CLEANUP`, from an older dokkurc).
+pub fn clean_up(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, _builder, _dir, _rev] = exactly::<4>("pre-receive-app", args)?;
+    let skip = SETTINGS.computed(ctx, app, "skip-cleanup")? == "true"
+        || dokku_core::env::var("DOKKU_SKIP_CLEANUP").as_deref() == Some("true");
+    if skip {
+        log::info1("DOKKU_SKIP_CLEANUP set. Skipping dokku cleanup");
+        return Ok(());
+    }
+    log::info1("Cleaning up...");
+    let label = [format!("{}={app}", pipeline::APP_LABEL)];
+    for id in docker::stopped_containers_labelled(&label)? {
+        let _ = docker::remove_container(&id);
+    }
+    for id in docker::dangling_images_labelled(&label)? {
+        let _ = docker::untag(&id);
+    }
+    Ok(())
+}
+
 /// `post-release-builder BUILDER APP IMAGE`: the build-stage images of the app go (the
 /// release image keeps their layers). A build-stage image is left without a tag once its
 /// release exists, and would otherwise stay on disk for every push.

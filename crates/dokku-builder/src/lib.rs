@@ -55,6 +55,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::post_delete,
         },
         TriggerEntry {
+            name: "pre-receive-app",
+            run: commands::clean_up,
+        },
+        TriggerEntry {
             name: "post-release-builder",
             run: commands::remove_build_stage_images,
         },

@@ -190,7 +190,33 @@ impl Settings {
             .fold(Report::new(app, ns), |r, (k, v)| r.row(&k, v)))
     }
 
-    /// `<plugin>:report [<app>] [--format json] [--<flag>]` over [`Settings::report`].
+    /// `<plugin>:report --global`: each global value (and, for a key only set globally,
+    /// its computed value).
+    fn global_report(&self, ctx: &Ctx) -> Result<Report> {
+        let props = self.properties(ctx);
+        let ns = self.namespace;
+        let mut rows = Vec::new();
+        for setting in self.table.iter().filter(|s| s.scope != Scope::AppOnly) {
+            let key = setting.key;
+            rows.push((
+                format!("{ns}-global-{key}"),
+                props.get(GLOBAL, key)?.unwrap_or_default(),
+            ));
+            if setting.scope == Scope::GlobalOnly {
+                rows.push((
+                    format!("{ns}-computed-{key}"),
+                    self.computed(ctx, GLOBAL, key)?,
+                ));
+            }
+        }
+        rows.sort();
+        Ok(rows
+            .into_iter()
+            .fold(Report::new("global", ns), |r, (k, v)| r.row(&k, v)))
+    }
+
+    /// `<plugin>:report [<app>|--global] [--format json] [--<flag>]` over
+    /// [`Settings::report`].
     pub fn print_report(
         &self,
         ctx: &Ctx,
@@ -198,6 +224,9 @@ impl Settings {
         extra: impl Fn(&AppName) -> Result<Vec<(String, String)>>,
     ) -> Result<()> {
         let request = ReportRequest::parse(args)?;
+        if request.app.as_deref() == Some(GLOBAL) {
+            return self.global_report(ctx)?.print(&request);
+        }
         crate::report::print_for_apps(&request, &ctx.roots, self.namespace, |app| {
             self.report(ctx, app.as_str(), extra(app)?)
         })

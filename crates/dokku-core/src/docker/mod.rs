@@ -142,6 +142,43 @@ pub fn images_labelled(labels: &[String]) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Ids of the untagged images carrying every one of these `key=value` labels.
+pub fn dangling_images_labelled(labels: &[String]) -> Result<Vec<String>> {
+    let images = list_images(serde_json::json!({ "label": labels, "dangling": ["true"] }))?;
+    Ok(images
+        .iter()
+        .filter_map(|image| image["Id"].as_str().map(String::from))
+        .collect())
+}
+
+/// Ids of the containers that have stopped (exited or dead) and carry every one of these
+/// `key=value` labels.
+pub fn stopped_containers_labelled(labels: &[String]) -> Result<Vec<String>> {
+    let filters = serde_json::json!({ "label": labels, "status": ["exited", "dead"] });
+    let reply = engine::request(
+        "GET",
+        &format!(
+            "/containers/json?all=1&filters={}",
+            engine::encode(&filters.to_string())
+        ),
+    )?
+    .ok("listing containers")?;
+    Ok(reply
+        .json()?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["Id"].as_str().map(String::from))
+        .collect())
+}
+
+/// `docker container rm ID` of a stopped container.
+pub fn remove_container(id: &str) -> Result<()> {
+    engine::request("DELETE", &format!("/containers/{}", image_path(id)?))?
+        .ok(&format!("removing container {id}"))?;
+    Ok(())
+}
+
 /// A `docker-args-*` filter trigger's body: the arguments on stdin (without a final
 /// newline), then `extra` (which starts with a space when non-empty).
 pub fn filter_args(extra: &str) -> Result<()> {
