@@ -150,6 +150,76 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
         host.ok(["plugin:trigger", "docker-args-build", "demo", "dockerfile"]),
         " --build-arg A=1"
     );
+    // Several flags at once become one option each; a misplaced --process scopes them.
+    host.ok([
+        "docker-options:add",
+        "demo",
+        "build",
+        "--link foo --link",
+        "bar",
+    ]);
+    assert_eq!(
+        host.ok(["docker-options:list", "demo", "--phase", "build"]),
+        "--build-arg A=1\n--link foo\n--link bar\n"
+    );
+    host.ok([
+        "docker-options:remove",
+        "demo",
+        "build",
+        "--link foo --link bar",
+    ]);
+    host.ok([
+        "docker-options:add",
+        "demo",
+        "deploy",
+        "-p 8080:5000 --process web",
+    ]);
+    assert_eq!(
+        host.ok([
+            "docker-options:list",
+            "demo",
+            "--phase",
+            "deploy",
+            "--process",
+            "web"
+        ]),
+        "-p 8080:5000\n"
+    );
+    assert_eq!(
+        host.ok([
+            "docker-options:report",
+            "demo",
+            "--docker-options-deploy.web"
+        ]),
+        "-p 8080:5000\n"
+    );
+    let process = host
+        .dokku([
+            "plugin:trigger",
+            "docker-args-process-deploy",
+            "demo",
+            "dockerfile",
+            "latest",
+            "web",
+            "1",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&process.stdout), " -p 8080:5000");
+    assert!(
+        !host
+            .run([
+                "docker-options:add",
+                "--process",
+                "web",
+                "demo",
+                "build",
+                "--no-cache"
+            ])
+            .status
+            .success()
+    );
     host.ok(["docker-options:remove", "demo", "deploy", "--build-arg A=1"]);
     host.ok(["docker-options:clear", "demo", "run"]);
     assert_eq!(

@@ -30,7 +30,7 @@ pub const SETTINGS: Settings = Settings {
         Setting {
             key: "skip-cleanup",
             scope: Scope::AppOrGlobal,
-            default: "",
+            default: "false",
             validate: settings::boolean,
         },
     ],

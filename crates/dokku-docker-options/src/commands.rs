@@ -1,4 +1,10 @@
 //! `docker-options:*` commands and the `docker-args-*` triggers.
+//!
+//! An option is stored as one line per flag with its values, in the quoted form a shell
+//! would read back (`--build-arg X=Y`, `-v '/srv/a b:/data'`): input carrying several flags
+//! (`--build-arg X=Y --link a --link b`) becomes one line each. Options apply to every
+//! container of the app (`_default_`) or, for the deploy phase, to one process type
+//! (`--process web`).
 
 use anyhow::{Result, bail};
 use clap::Parser;
@@ -9,14 +15,16 @@ use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
 
 const PHASES: [&str; 3] = ["build", "deploy", "run"];
+/// The scope of options for every process type.
+const DEFAULT_SCOPE: &str = "_default_";
 
 fn properties(ctx: &Ctx) -> Properties {
     Properties::new(&ctx.roots, "docker-options")
 }
 
-/// The property holding a phase's options (Dokku's layout: `_default_.<phase>`).
-fn key(phase: &str) -> String {
-    format!("_default_.{phase}")
+/// The property holding a scope's options for a phase: `<process>.<phase>`.
+fn key(process: Option<&str>, phase: &str) -> String {
+    format!("{}.{phase}", process.unwrap_or(DEFAULT_SCOPE))
 }
 
 /// `build,deploy` -> the phases, each checked.
@@ -34,27 +42,97 @@ fn phases(list: &str) -> Result<Vec<&'static str>> {
         .collect()
 }
 
-/// One option line: shell-like words (quotes allowed, nothing evaluated), starting with a
-/// dash, on one line.
-fn option(words: &[String]) -> Result<String> {
-    let text = words.join(" ");
-    let text = text.trim();
-    if text.is_empty() {
-        bail!("Please specify a docker option");
+fn is_flag(word: &str) -> bool {
+    word.len() > 1 && word.starts_with('-')
+}
+
+/// A shell word as a shell would need it written (quoted only when it must be).
+fn quote(word: &str) -> String {
+    const SPECIAL: &str = " \t\n\"'$`\\*?[]<>|&;(){}!#~";
+    if word.is_empty() {
+        "''".into()
+    } else if word.chars().any(|c| SPECIAL.contains(c)) {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    } else {
+        word.to_string()
     }
-    if text.chars().any(char::is_control) {
+}
+
+/// The words of an option line, split as a shell would (quotes group, nothing expands).
+fn words(line: &str) -> Result<Vec<String>> {
+    if line.chars().any(|c| c.is_control() && c != '\t') {
         bail!("A docker option is one line without control characters");
     }
-    let split = shell_words::split(text)
-        .map_err(|_| anyhow::anyhow!("Unbalanced quotes in docker option {text:?}"))?;
-    if !split.first().is_some_and(|w| w.starts_with('-')) {
-        bail!("Invalid docker option {text:?}: options start with a dash");
+    shell_words::split(line)
+        .map_err(|_| anyhow::anyhow!("Unbalanced quotes in docker option {line:?}"))
+}
+
+/// What `add`/`remove` were given: one stored line per flag, and the process types a
+/// misplaced `--process` among the options named.
+fn split_options(input: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let words = words(&input.join(" "))?;
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for word in words {
+        match groups.last_mut() {
+            Some(group) if !is_flag(&word) => group.push(word),
+            _ => groups.push(vec![word]),
+        }
     }
-    Ok(text.to_string())
+    let mut options = Vec::new();
+    let mut processes = Vec::new();
+    for group in groups {
+        match group.as_slice() {
+            [flag, process] if flag == "--process" => processes.push(process.clone()),
+            [flag, ..] if flag == "--process" => bail!("--process takes one process type"),
+            [flag] if flag.starts_with("--process=") => {
+                processes.push(flag["--process=".len()..].to_string());
+            }
+            [first, ..] if !is_flag(first) => {
+                bail!("Invalid docker option {first:?}: options start with a dash")
+            }
+            _ => options.push(group.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")),
+        }
+    }
+    Ok((options, processes))
+}
+
+/// Whether a stored line and an option are the same words.
+fn same_option(stored: &str, option: &str) -> bool {
+    stored == option
+        || words(stored)
+            .ok()
+            .is_some_and(|s| words(option).ok() == Some(s))
+}
+
+/// Process types given with `--process`: checked, and only for the deploy phase.
+fn process_scopes(processes: Vec<String>, phases: &[&str]) -> Result<Vec<Option<String>>> {
+    if processes.is_empty() {
+        return Ok(vec![None]);
+    }
+    if phases.iter().any(|p| *p != "deploy") {
+        bail!("--process is only supported for the deploy phase");
+    }
+    let mut scopes = Vec::new();
+    for process in processes {
+        let valid = !process.is_empty()
+            && process
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid || process == DEFAULT_SCOPE {
+            bail!("Invalid process type {process:?}");
+        }
+        if !scopes.contains(&Some(process.clone())) {
+            scopes.push(Some(process));
+        }
+    }
+    Ok(scopes)
 }
 
 #[derive(Parser)]
 struct Change {
+    /// Scope the options to these process types (deploy phase only).
+    #[arg(long = "process", value_name = "PROCESS")]
+    processes: Vec<String>,
     #[arg(value_name = "APP")]
     app: String,
     #[arg(value_name = "PHASES")]
@@ -67,18 +145,32 @@ fn change(ctx: &Ctx, name: &str, args: &[String], add: bool) -> Result<()> {
     let cmd: Change = parse(name, args)?;
     let app = app::verify(&ctx.roots, &cmd.app)?;
     let phases = phases(&cmd.phases)?;
-    let option = option(&cmd.option)?;
+    let (options, lifted) = split_options(&cmd.option)?;
+    if options.is_empty() {
+        bail!(
+            "Please specify docker options to {} the phase",
+            if add { "add to" } else { "remove from" }
+        );
+    }
+    let scopes = process_scopes(cmd.processes.into_iter().chain(lifted).collect(), &phases)?;
     let _app = app::lock_existing(&ctx.roots, app.as_str())?;
     let props = properties(ctx);
-    for phase in phases {
-        let mut list = props.list(app.as_str(), &key(phase))?;
-        let present = list.contains(&option);
-        match (add, present) {
-            (true, false) => list.push(option.clone()),
-            (false, true) => list.retain(|o| *o != option),
-            _ => continue,
+    for scope in &scopes {
+        for phase in &phases {
+            let key = key(scope.as_deref(), phase);
+            let mut list = props.list(app.as_str(), &key)?;
+            let before = list.len();
+            for option in &options {
+                if add && !list.iter().any(|o| same_option(o, option)) {
+                    list.push(option.clone());
+                } else if !add {
+                    list.retain(|o| !same_option(o, option));
+                }
+            }
+            if list.len() != before || add {
+                props.set_list(app.as_str(), &key, &list)?;
+            }
         }
-        props.set_list(app.as_str(), &key(phase), &list)?;
     }
     Ok(())
 }
@@ -93,6 +185,8 @@ pub fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 #[derive(Parser)]
 struct Clear {
+    #[arg(long = "process", value_name = "PROCESS")]
+    processes: Vec<String>,
     #[arg(value_name = "APP")]
     app: String,
     #[arg(value_name = "PHASES")]
@@ -104,15 +198,41 @@ pub fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = app::verify(&ctx.roots, &cmd.app)?;
     let phases = match &cmd.phases {
         Some(list) => phases(list)?,
-        None => PHASES.to_vec(),
+        None if cmd.processes.is_empty() => PHASES.to_vec(),
+        None => vec!["deploy"],
     };
+    let scopes = process_scopes(cmd.processes, &phases)?;
     let _app = app::lock_existing(&ctx.roots, app.as_str())?;
     let props = properties(ctx);
-    for phase in phases {
-        log::info1_quiet(&format!(
-            "Clearing docker-options for {phase} phase of {app}"
-        ));
-        props.delete(app.as_str(), &key(phase))?;
+    for scope in &scopes {
+        for phase in &phases {
+            log::info1_quiet(&format!(
+                "Clearing docker-options for {phase} phase of {app}"
+            ));
+            props.delete(app.as_str(), &key(scope.as_deref(), phase))?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Parser)]
+struct List {
+    #[arg(long, value_name = "PHASE")]
+    phase: String,
+    #[arg(long, value_name = "PROCESS")]
+    process: Option<String>,
+    #[arg(value_name = "APP")]
+    app: String,
+}
+
+/// `docker-options:list APP --phase PHASE [--process PROCESS]`: one option per line.
+pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: List = parse("docker-options:list", args)?;
+    let app = app::verify(&ctx.roots, &cmd.app)?;
+    let phase = phases(&cmd.phase)?;
+    let scope = process_scopes(cmd.process.into_iter().collect(), &phase)?;
+    for option in properties(ctx).list(app.as_str(), &key(scope[0].as_deref(), phase[0]))? {
+        log::data(&option);
     }
     Ok(())
 }
@@ -121,37 +241,58 @@ pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     let props = properties(ctx);
     dokku_core::report::print_for_apps(&request, &ctx.roots, "docker-options", |app| {
-        PHASES.iter().try_fold(
-            Report::new(app.as_str(), "docker options"),
-            |report, phase| {
-                let options = props.list(app.as_str(), &key(phase))?.join(" ");
-                Ok(report.row(&format!("docker-options-{phase}"), options))
-            },
-        )
+        let mut report = Report::new(app.as_str(), "docker options");
+        for phase in PHASES {
+            let options = props.list(app.as_str(), &key(None, phase))?.join(" ");
+            report = report.row(&format!("docker-options-{phase}"), options);
+        }
+        // Then one row per process type with options of its own.
+        for stored in props.all(app.as_str())?.keys() {
+            if let Some(process) = stored
+                .strip_suffix(".deploy")
+                .filter(|p| *p != DEFAULT_SCOPE)
+            {
+                let options = props.list(app.as_str(), stored)?.join(" ");
+                report = report.row(&format!("docker-options-deploy.{process}"), options);
+            }
+        }
+        Ok(report)
     })
 }
 
-/// A filter trigger's body for one phase: stdin, then the phase's options.
-fn filter(ctx: &Ctx, args: &[String], phase: &str) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    let options = properties(ctx).list(app, &key(phase))?;
+/// A filter trigger's body: stdin, then the options of one scope and phase.
+fn filter(ctx: &Ctx, app: &str, process: Option<&str>, phase: &str) -> Result<()> {
+    let options = properties(ctx).list(app, &key(process, phase))?;
     let extra: String = options.iter().map(|o| format!(" {o}")).collect();
     dokku_core::docker::filter_args(&extra)
 }
 
+fn app_arg(args: &[String]) -> Result<&str> {
+    Ok(args.first().ok_or(dokku_core::Error::MissingApp)?)
+}
+
 /// `docker-args-build APP BUILDER`.
 pub fn args_build(ctx: &Ctx, args: &[String]) -> Result<()> {
-    filter(ctx, args, "build")
+    filter(ctx, app_arg(args)?, None, "build")
 }
 
 /// `docker-args-deploy APP TAG [PROC [INDEX]]`.
 pub fn args_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    filter(ctx, args, "deploy")
+    filter(ctx, app_arg(args)?, None, "deploy")
+}
+
+/// `docker-args-process-deploy APP IMAGE_SOURCE_TYPE TAG [PROC [INDEX]]`: the options
+/// scoped to the container's process type.
+pub fn args_process_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    match args.get(3).filter(|p| !p.is_empty()) {
+        Some(process) => filter(ctx, app_arg(args)?, Some(process), "deploy"),
+        None => dokku_core::docker::filter_args(""),
+    }
 }
 
 /// `docker-args-run APP TAG`.
 pub fn args_run(ctx: &Ctx, args: &[String]) -> Result<()> {
-    filter(ctx, args, "run")
+    filter(ctx, app_arg(args)?, None, "run")
 }
 
 /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`.
@@ -161,15 +302,14 @@ pub fn copy_options(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    properties(ctx).destroy_app(app)
+    properties(ctx).destroy_app(app_arg(args)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn words(list: &[&str]) -> Vec<String> {
+    fn input(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
     }
 
@@ -181,19 +321,44 @@ mod tests {
     }
 
     #[test]
-    fn options_are_one_line_of_dashed_words() {
+    fn input_becomes_one_quoted_line_per_flag() {
+        let (options, processes) = split_options(&input(&[
+            "--build-arg",
+            "X=Y",
+            "--link foo",
+            "--link",
+            "bar",
+        ]))
+        .unwrap();
+        assert_eq!(options, ["--build-arg X=Y", "--link foo", "--link bar"]);
+        assert!(processes.is_empty());
+        let (options, _) = split_options(&input(&["-v '/a b:/c'", "--label=x=$(id)"])).unwrap();
+        assert_eq!(options, ["-v '/a b:/c'", "'--label=x=$(id)'"]);
+        let (options, processes) =
+            split_options(&input(&["--link", "foo", "--process", "web"])).unwrap();
         assert_eq!(
-            option(&words(&["--build-arg", "A=1"])).unwrap(),
-            "--build-arg A=1"
+            (options, processes),
+            (vec!["--link foo".to_string()], vec!["web".to_string()])
         );
-        assert_eq!(option(&words(&["-v '/a b:/c'"])).unwrap(), "-v '/a b:/c'");
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
         for bad in [
             &["rm", "-rf"][..],
-            &[""],
             &["--x 'open"],
             &["-e A=1\n-e B=2"],
+            &["--process"],
         ] {
-            assert!(option(&words(bad)).is_err(), "{bad:?}");
+            assert!(split_options(&input(bad)).is_err(), "{bad:?}");
         }
+        assert!(process_scopes(vec!["web".into()], &["build"]).is_err());
+        assert!(process_scopes(vec!["_default_".into()], &["deploy"]).is_err());
+    }
+
+    #[test]
+    fn options_match_by_their_words() {
+        assert!(same_option("-v '/a b:/c'", "-v \"/a b:/c\""));
+        assert!(!same_option("-v /a:/b", "-v /a:/c"));
     }
 }

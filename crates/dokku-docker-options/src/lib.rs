@@ -1,7 +1,8 @@
 //! The `docker-options` plugin: extra arguments an operator gives docker for an app's
 //! build, deploy or run containers, stored one option per line and handed out through the
-//! `docker-args-build`, `docker-args-deploy` and `docker-args-run` filter triggers. Options
-//! are split into words as a shell would, and never evaluated.
+//! `docker-args-build`, `docker-args-deploy`, `docker-args-process-deploy` and
+//! `docker-args-run` filter triggers. Options are split into words as a shell would, and
+//! never evaluated.
 
 mod commands;
 
@@ -10,25 +11,31 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "docker-options",
     description: "Manage docker options for an app's build, deploy and run phases",
-    default_command: Some("report"),
+    default_command: None,
     keeps_root: false,
     commands: &[
         Command {
             name: "add",
-            args: "<app> <phase(s)> <option>",
-            help: "Add a docker option to an app for the phases given (build,deploy,run)",
+            args: "[--process <type>] <app> <phase(s)> <option>...",
+            help: "Add docker options to an app for the phases given (build,deploy,run)",
             run: commands::add,
         },
         Command {
             name: "clear",
-            args: "<app> [<phase(s)>]",
+            args: "[--process <type>] <app> [<phase(s)>]",
             help: "Clear an app's docker options, for all phases or those given",
             run: commands::clear,
         },
         Command {
+            name: "list",
+            args: "<app> --phase <phase> [--process <type>]",
+            help: "List an app's docker options for a phase, one per line",
+            run: commands::list,
+        },
+        Command {
             name: "remove",
-            args: "<app> <phase(s)> <option>",
-            help: "Remove a docker option from an app for the phases given",
+            args: "[--process <type>] <app> <phase(s)> <option>...",
+            help: "Remove docker options from an app for the phases given",
             run: commands::remove,
         },
         Command {
@@ -46,6 +53,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "docker-args-deploy",
             run: commands::args_deploy,
+        },
+        TriggerEntry {
+            name: "docker-args-process-deploy",
+            run: commands::args_process_deploy,
         },
         TriggerEntry {
             name: "docker-args-run",
