@@ -216,6 +216,7 @@ impl Cmd {
     /// nothing after it happens.
     pub fn stream_lines(&self, prefix: &str) -> Result<i32> {
         use std::io::{BufRead, BufReader, Write};
+        use std::os::fd::AsFd;
         use std::sync::atomic::{AtomicBool, Ordering};
         let running = || format!("running {}", self.program_name());
         let reader = self
@@ -223,17 +224,14 @@ impl Cmd {
             .stderr_to_stdout()
             .reader()
             .with_context(running)?;
-        let finished = AtomicBool::new(false);
+        let (stop_watching, finished) = nix::unistd::pipe().context("creating a pipe")?;
         let closed = AtomicBool::new(false);
         let started = Instant::now();
         let read = std::thread::scope(|scope| {
             scope.spawn(|| {
-                while !finished.load(Ordering::Relaxed) {
-                    if stdout_reader_gone(Duration::from_millis(200)) {
-                        closed.store(true, Ordering::Relaxed);
-                        let _ = reader.kill();
-                        return;
-                    }
+                if stdout_reader_gone(stop_watching.as_fd()) {
+                    closed.store(true, Ordering::Relaxed);
+                    let _ = reader.kill();
                 }
             });
             let result = (|| -> Result<()> {
@@ -264,7 +262,7 @@ impl Cmd {
                     }
                 }
             })();
-            finished.store(true, Ordering::Relaxed);
+            drop(finished);
             result
         });
         if closed.load(Ordering::Relaxed) {
@@ -300,6 +298,7 @@ impl Cmd {
     /// their cleanup.
     pub fn status_until_disconnected(&self) -> Result<i32> {
         use nix::sys::signal::{Signal, killpg};
+        use std::os::fd::AsFd;
         use std::os::unix::process::CommandExt;
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -310,15 +309,12 @@ impl Cmd {
             .spawn()
             .with_context(|| format!("running {}", self.program_name()))?;
         let group = nix::unistd::Pid::from_raw(child.id() as i32);
-        let finished = Arc::new(AtomicBool::new(false));
+        let (stop_watching, finished) = nix::unistd::pipe().context("creating a pipe")?;
         let closed = Arc::new(AtomicBool::new(false));
         {
-            let (finished, closed) = (finished.clone(), closed.clone());
+            let closed = closed.clone();
             std::thread::spawn(move || {
-                while !finished.load(Ordering::Relaxed) {
-                    if !stdout_reader_gone(Duration::from_millis(200)) {
-                        continue;
-                    }
+                while stdout_reader_gone(stop_watching.as_fd()) {
                     // A reader who leaves between the child's steps (a git client that
                     // read its last report) is no reason to stop it; only work the child
                     // runs for it (a push's hook, the deploy) is stopped.
@@ -332,7 +328,7 @@ impl Cmd {
             });
         }
         let status = child.wait();
-        finished.store(true, Ordering::Relaxed);
+        drop(finished);
         let started = Instant::now();
         while killpg(group, None).is_ok() {
             if started.elapsed() > Duration::from_secs(60) {
@@ -384,22 +380,32 @@ fn group_has_children(group: nix::unistd::Pid) -> bool {
     })
 }
 
-/// True when our stdout is a pipe whose reading end has closed (poll reports an error on
-/// it); waits up to `wait` for that to happen. A terminal or file never reports it.
-fn stdout_reader_gone(wait: Duration) -> bool {
+/// Waits until our stdout is a pipe whose reading end has closed (poll reports an error
+/// on it: true) or until `stop` is readable or closed by its writer (false). A terminal or
+/// a file as stdout never reports an error, so then only `stop` ends the wait.
+fn stdout_reader_gone(stop: std::os::fd::BorrowedFd) -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::AsFd;
     let stdout = std::io::stdout();
-    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
-    let timeout = PollTimeout::try_from(wait.as_millis() as i32).unwrap_or(PollTimeout::NONE);
-    match poll(&mut fds, timeout) {
-        Ok(n) if n > 0 => fds[0]
-            .revents()
-            .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP)),
-        Ok(_) => false,
-        Err(_) => {
-            std::thread::sleep(wait);
-            false
+    loop {
+        let mut fds = [
+            PollFd::new(stdout.as_fd(), PollFlags::empty()),
+            PollFd::new(stop, PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {
+                if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+                    return false;
+                }
+                if fds[0]
+                    .revents()
+                    .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP))
+                {
+                    return true;
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return false,
         }
     }
 }
