@@ -233,6 +233,12 @@ push_sample() {
   GIT_SSH_COMMAND="ssh -i $key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new" \
     git -C "$work" push --force "$DOKKU_SYSTEM_USER@127.0.0.1:sample" main
   log "Pushed the sample app: git remote $DOKKU_SYSTEM_USER@$(hostname):sample, revision $(git -C "$work" rev-parse HEAD)"
+  local ip port
+  ip=$(cat "$DOKKU_ROOT/sample/IP.web.1" 2>/dev/null || true)
+  port=$(cat "$DOKKU_ROOT/sample/PORT.web.1" 2>/dev/null || true)
+  [[ -n $ip && -n $port ]] || fail "the sample app is not running"
+  curl -fsS -o /dev/null "http://$ip:$port/" || fail "the sample app does not answer on http://$ip:$port/"
+  log "The sample app answers: http://$ip:$port/"
 }
 
 if ((SAMPLE)); then

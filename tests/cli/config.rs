@@ -227,7 +227,9 @@ fn bad_input_is_one_line_and_changes_nothing() {
 #[test]
 fn changes_fire_post_config_update_and_restart() {
     let host = host_with_demo();
-    // The recorder's scheduler says the app is deployed: only a deployed app restarts.
+    // The recorder stands in for the app's scheduler and says the app is deployed: only a
+    // deployed app restarts.
+    host.ok(["scheduler:set", "demo", "selected", "recorded"]);
     let log = recorder(
         &host,
         &[
@@ -246,11 +248,11 @@ fn changes_fire_post_config_update_and_restart() {
     assert_eq!(
         recorded(&log),
         "post-config-update demo set A B\n\
-         scheduler-is-deployed docker-local demo\n\
+         scheduler-is-deployed recorded demo\n\
          release-and-deploy demo  config-redeploy\n\
          post-config-update demo set C\n\
          post-config-update demo unset A\n\
-         scheduler-is-deployed docker-local demo\n\
+         scheduler-is-deployed recorded demo\n\
          release-and-deploy demo  config-redeploy\n\
          post-config-update --global set G\n\
          post-config-update demo clear B C\n"

@@ -8,6 +8,8 @@ use crate::push::setup_building;
 use crate::{Sshd, commit, head, run, text};
 
 pub const BASE_IMAGE: &str = "dokku-rs/base:bookworm";
+/// The end of a test app's Dockerfile: a web process the scheduler can check.
+pub const SERVE: &str = "EXPOSE 5000\nCMD [\"python3\", \"-m\", \"http.server\", \"5000\"]\n";
 
 /// The local base image every test app builds FROM (made once per machine by the same
 /// script install.sh runs; this host reaches no registry).
@@ -86,6 +88,17 @@ impl UniqueApp {
 
 impl Drop for UniqueApp {
     fn drop(&mut self) {
+        let containers = Command::new(docker_bin())
+            .args(["container", "ls", "-aq", "--filter"])
+            .arg(format!("label=com.dokku.app-name={}", self.0))
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).to_string())
+            .unwrap_or_default();
+        for id in containers.lines() {
+            let _ = Command::new(docker_bin())
+                .args(["container", "rm", "-f", id])
+                .output();
+        }
         let list = |filter: String| {
             Command::new(docker_bin())
                 .args(["image", "ls", "--no-trunc", "--format", "{{.ID}}"])
@@ -205,7 +218,7 @@ fn a_pushed_dockerfile_app_builds_fires_every_trigger_in_order_and_reuses_its_ca
         out.contains(&format!("remote: -----> Releasing {}...", app.0)),
         "{out}"
     );
-    assert!(out.contains("no scheduler is installed to run it"), "{out}");
+    assert!(out.contains("Application deployed:"), "{out}");
 
     let labels = docker(&[
         "image",
@@ -384,7 +397,7 @@ fn dockerfile_path_build_args_and_build_options_reach_docker() {
         "docker/web.Dockerfile",
         &format!(
             "FROM {BASE_IMAGE}\nARG GREETING\nARG COLOUR=none\n\
-             RUN echo \"$GREETING $COLOUR\" > /greeting\nCMD [\"true\"]\n"
+             RUN echo \"$GREETING $COLOUR\" > /greeting\n{SERVE}"
         ),
     );
     host.ok([
@@ -395,12 +408,7 @@ fn dockerfile_path_build_args_and_build_options_reach_docker() {
     ]);
     host.ok(["config:set", "--no-restart", a, "GREETING=hello there"]);
     host.ok(["docker-options:add", a, "build", "--build-arg", "GREETING"]);
-    host.ok([
-        "docker-options:add",
-        a,
-        "build,deploy",
-        "--build-arg COLOUR=blue",
-    ]);
+    host.ok(["docker-options:add", a, "build", "--build-arg COLOUR=blue"]);
     host.ok(["docker-options:add", a, "deploy", "--restart=always"]);
     assert_eq!(
         host.ok(["docker-options:report", a, "--docker-options-build"]),
@@ -552,7 +560,7 @@ fn images_and_archives_deploy_without_a_push() {
     std::fs::create_dir_all(&context).unwrap();
     std::fs::write(
         context.join("Dockerfile"),
-        format!("FROM {BASE_IMAGE}\nRUN echo from-image > /marker\n"),
+        format!("FROM {BASE_IMAGE}\nRUN echo from-image > /marker\n{SERVE}"),
     )
     .unwrap();
     let source_image = source.image("v1");
@@ -601,7 +609,7 @@ fn images_and_archives_deploy_without_a_push() {
     std::fs::create_dir_all(&tree).unwrap();
     std::fs::write(
         tree.join("Dockerfile"),
-        format!("FROM {BASE_IMAGE}\nCOPY hello.txt /hello.txt\n"),
+        format!("FROM {BASE_IMAGE}\nCOPY hello.txt /hello.txt\n{SERVE}"),
     )
     .unwrap();
     std::fs::write(tree.join("hello.txt"), "from an archive\n").unwrap();

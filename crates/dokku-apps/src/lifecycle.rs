@@ -75,7 +75,10 @@ pub fn destroy(roots: &Roots, app: &AppName) -> Result<()> {
 fn teardown(roots: &Roots, app: &AppName) -> Result<()> {
     let trigger = |name: &str| Trigger::with_roots(name, roots.clone());
     trigger("pre-delete").args([app.as_str(), ""]).stream()?;
-    let scheduler = scheduler(roots, app)?;
+    let ctx = dokku_core::entry::Ctx {
+        roots: roots.clone(),
+    };
+    let scheduler = dokku_core::pipeline::scheduler(&ctx, app.as_str())?;
     trigger("scheduler-stop")
         .args([scheduler.as_str(), app.as_str(), "true"])
         .stream()?;
@@ -84,17 +87,6 @@ fn teardown(roots: &Roots, app: &AppName) -> Result<()> {
         .stream()?;
     trigger("post-delete").args([app.as_str(), ""]).stream()?;
     remove_dir_all_if_exists(&roots.app_dir(app.as_str()))
-}
-
-/// The app's scheduler (`scheduler-detect`), `docker-local` when no plugin answers.
-pub fn scheduler(roots: &Roots, app: &AppName) -> Result<String> {
-    let out = Trigger::with_roots("scheduler-detect", roots.clone())
-        .arg(app.as_str())
-        .output_lines()?;
-    Ok(out
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "docker-local".into()))
 }
 
 /// True when `apps:lock` is in place or a deploy holds the lock right now.

@@ -343,6 +343,24 @@ impl Cmd {
         Ok(code)
     }
 
+    /// Starts the command in a process group of its own with no stdin or output, and does
+    /// not wait: work that outlives the command that started it (retiring old containers
+    /// after a deploy) and must neither hold a pusher's session open nor be stopped with
+    /// the push.
+    pub fn spawn_detached(&self) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        log::trace(&self.describe());
+        self.std_command()
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", self.program_name()))?;
+        Ok(())
+    }
+
     /// Replaces this process with the command (the exit code passes straight through).
     pub fn exec_replace(&self) -> Result<std::convert::Infallible> {
         use std::os::unix::process::CommandExt;

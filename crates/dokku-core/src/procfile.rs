@@ -51,6 +51,37 @@ pub fn parse(text: &str) -> Result<Vec<Process>> {
     Ok(processes)
 }
 
+/// A command with its `$NAME` and `${NAME}` references replaced from `lookup` (unknown
+/// names become empty), as Dokku expands a Procfile command before it runs.
+pub fn expand(command: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = command;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        if name.is_empty() || consumed == 0 {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        out.push_str(&lookup(name).unwrap_or_default());
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -100,6 +131,19 @@ mod tests {
                 ("web".into(), "python3 -m http.server $PORT".into()),
                 ("worker".into(), "bin/work --queue=a#b".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn expands_variables_as_dokku_does() {
+        let lookup = |name: &str| match name {
+            "PORT" => Some("5000".to_string()),
+            "A_B" => Some("x".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            expand("serve --port $PORT ${A_B}y $MISSING $ 5$", lookup),
+            "serve --port 5000 xy  $ 5$"
         );
     }
 

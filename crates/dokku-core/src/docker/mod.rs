@@ -19,9 +19,19 @@ pub fn app_image(app: &str, tag: &str) -> String {
     format!("{}:{tag}", app_repo(app))
 }
 
-/// `docker ARGS...` with the configured client.
+/// `docker ARGS...` with the configured client, found on `PATH` now: the environment
+/// given to the client (an app's config) never chooses which program runs.
 pub fn docker() -> Cmd {
-    Cmd::new(env::var("DOCKER_BIN").unwrap_or_else(|| "docker".into()))
+    let bin = env::var("DOCKER_BIN").unwrap_or_else(|| "docker".into());
+    if bin.contains('/') {
+        return Cmd::new(bin);
+    }
+    let found = env::var("PATH").and_then(|path| {
+        path.split(':')
+            .map(|dir| std::path::Path::new(dir).join(&bin))
+            .find(|candidate| crate::fs::is_executable(candidate))
+    });
+    Cmd::new(found.map_or(std::ffi::OsString::from(bin), |p| p.into_os_string()))
 }
 
 /// An image reference as it may appear in an API path: docker's own characters only.
@@ -230,6 +240,73 @@ fn client_major(version: &str) -> Option<u32> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The containers carrying every one of these `key=value` labels, running or not (`all`),
+/// as the engine describes them (`Id`, `Names`, `Labels`, `State`).
+pub fn containers_labelled(labels: &[String], all: bool) -> Result<Vec<serde_json::Value>> {
+    let filters = serde_json::json!({ "label": labels });
+    let reply = engine::request(
+        "GET",
+        &format!(
+            "/containers/json?all={}&filters={}",
+            u8::from(all),
+            engine::encode(&filters.to_string())
+        ),
+    )?
+    .ok("listing containers")?;
+    Ok(reply.json()?.as_array().cloned().unwrap_or_default())
+}
+
+/// A container's description (`docker container inspect`), or None when it is gone.
+pub fn container_inspect(id: &str) -> Result<Option<serde_json::Value>> {
+    let reply = engine::request("GET", &format!("/containers/{}/json", image_path(id)?))?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    Ok(Some(
+        reply.ok(&format!("inspecting container {id}"))?.json()?,
+    ))
+}
+
+/// `docker container rename ID NAME`.
+pub fn rename_container(id: &str, name: &str) -> Result<()> {
+    engine::request(
+        "POST",
+        &format!(
+            "/containers/{}/rename?name={}",
+            image_path(id)?,
+            engine::encode(name)
+        ),
+    )?
+    .ok(&format!("renaming container {id} to {name}"))?;
+    Ok(())
+}
+
+/// `docker container rm --force ID`: stopped first if it runs.
+pub fn force_remove_container(id: &str) -> Result<()> {
+    let reply = engine::request(
+        "DELETE",
+        &format!("/containers/{}?force=1", image_path(id)?),
+    )?;
+    if reply.status == 404 {
+        return Ok(());
+    }
+    reply.ok(&format!("removing container {id}"))?;
+    Ok(())
+}
+
+/// `docker container stop --time SECONDS ID`.
+pub fn stop_container(id: &str, seconds: u32) -> Result<()> {
+    let reply = engine::request(
+        "POST",
+        &format!("/containers/{}/stop?t={seconds}", image_path(id)?),
+    )?;
+    if matches!(reply.status, 304 | 404) {
+        return Ok(());
+    }
+    reply.ok(&format!("stopping container {id}"))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,419 @@
+//! `scheduler-deploy docker-local APP TAG`: every process type of the app's scale gets its
+//! containers started from the image and checked; only when all of them are ready do they
+//! take the old containers' names, and the old ones retire in the background. A container
+//! that fails its check fails the deploy: the new containers go, the old keep serving.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use dokku_core::docker;
+use dokku_core::entry::{Ctx, exactly};
+use dokku_core::log;
+use dokku_core::pipeline::APP_LABEL;
+
+use crate::SCHEDULER;
+
+/// How long a web container has to accept connections on its port.
+const WEB_READY_WITHIN: Duration = Duration::from_secs(60);
+/// How long any other process must keep running to count as started: a process that
+/// cannot start (a missing binary, a bad config) exits within that, and a longer wait
+/// would slow every deploy for nothing.
+const SETTLE_TIME: Duration = Duration::from_secs(1);
+/// How long old containers keep serving after the new ones took over (Dokku's default).
+const WAIT_TO_RETIRE_SECONDS: u64 = 60;
+
+fn deploy_labels(app: &str) -> Vec<String> {
+    vec![
+        format!("{APP_LABEL}={app}"),
+        "com.dokku.container-type=deploy".to_string(),
+    ]
+}
+
+/// A container this deploy started.
+struct Started {
+    kind: String,
+    index: u32,
+    id: String,
+    ip: String,
+    port: String,
+}
+
+/// The app's scale (`type=count`), web first; `web=1` when ps has none.
+fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
+    let mut scale: Vec<(String, u32)> = ctx
+        .trigger("ps-current-scale")
+        .arg(app)
+        .output_lines()?
+        .iter()
+        .filter_map(|line| {
+            let (kind, count) = line.split_once('=')?;
+            Some((kind.to_string(), count.trim().parse().ok()?))
+        })
+        .collect();
+    if scale.is_empty() {
+        scale.push(("web".into(), 1));
+    }
+    scale.sort_by_key(|(kind, _)| kind != "web");
+    Ok(scale)
+}
+
+/// The port a web process listens on: the image's first exposed TCP port, else 5000.
+fn web_port(image: &str) -> Result<String> {
+    Ok(docker::exposed_ports(image)?
+        .iter()
+        .find_map(|spec| spec.strip_suffix("/tcp").map(String::from))
+        .unwrap_or_else(|| "5000".into()))
+}
+
+fn app_env(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String>> {
+    let json = ctx
+        .trigger("config-export")
+        .args([app, "false", "true", "json"])
+        .output_string()?;
+    if json.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    serde_json::from_str(&json).context("reading the app's config")
+}
+
+/// The words a filter trigger prints, split as a shell would, never evaluated.
+fn trigger_words(ctx: &Ctx, name: &str, args: &[&str]) -> Result<Vec<String>> {
+    let text = ctx
+        .trigger(name)
+        .args(args)
+        .stdin(Vec::new())
+        .output_string()?;
+    shell_words::split(&text).with_context(|| format!("{name} printed unbalanced quotes"))
+}
+
+/// `scheduler-deploy SCHEDULER APP TAG [PROC]`.
+pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
+        bail!("scheduler-deploy: expected SCHEDULER APP TAG");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let tag = args
+        .get(2)
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
+    let image = docker::app_image(app, tag);
+    if !docker::image_exists(&image)? {
+        bail!("{image} does not exist: build the app first");
+    }
+    let old: Vec<String> = docker::containers_labelled(&deploy_labels(app), true)?
+        .iter()
+        .filter_map(|c| c["Id"].as_str().map(String::from))
+        .collect();
+    let env = app_env(ctx, app)?;
+    let port = web_port(&image)?;
+    let mut started: Vec<Started> = Vec::new();
+    let result = start_all(ctx, app, tag, &image, &env, &port, &mut started);
+    if let Err(err) = result {
+        for new in &started {
+            let _ = docker::force_remove_container(&new.id);
+        }
+        return Err(err);
+    }
+    cut_over(ctx, app, &started)?;
+    ctx.trigger("core-post-deploy")
+        .args([app.as_str(), "", "", tag])
+        .stream()?;
+    ctx.trigger("post-deploy")
+        .args([app.as_str(), "", "", tag])
+        .stream()?;
+    let retiring: Vec<String> = old
+        .into_iter()
+        .filter(|id| !started.iter().any(|s| s.id == *id))
+        .collect();
+    crate::retire::schedule(ctx, app, &retiring, WAIT_TO_RETIRE_SECONDS)
+}
+
+fn start_all(
+    ctx: &Ctx,
+    app: &str,
+    tag: &str,
+    image: &str,
+    env: &BTreeMap<String, String>,
+    port: &str,
+    started: &mut Vec<Started>,
+) -> Result<()> {
+    let deploy_args = trigger_words(ctx, "docker-args-deploy", &[app, tag])?;
+    for (kind, count) in scale(ctx, app)? {
+        if count == 0 {
+            continue;
+        }
+        let command = ctx
+            .trigger("procfile-get-command")
+            .args([app, &kind])
+            .output_string()?;
+        if command.trim().is_empty() && kind != "web" {
+            log::warn(&format!("No command for the {kind} process type: skipped"));
+            continue;
+        }
+        log::info1(&format!("Deploying {kind} (count={count})"));
+        for index in 1..=count {
+            let dyno = format!("{kind}.{index}");
+            let port_value = if kind == "web" { port } else { "" };
+            let lookup = |name: &str| match name {
+                "PORT" => Some(port_value.to_string()),
+                "DYNO" => Some(dyno.clone()),
+                _ => env.get(name).cloned(),
+            };
+            let words = shell_words::split(&dokku_core::procfile::expand(&command, lookup))
+                .with_context(|| format!("the {kind} command has unbalanced quotes"))?;
+            let process_args = trigger_words(
+                ctx,
+                "docker-args-process-deploy",
+                &[app, "dockerfile", tag, &kind, &index.to_string()],
+            )?;
+            let id = run_container(
+                app,
+                &kind,
+                index,
+                image,
+                env,
+                port_value,
+                &deploy_args,
+                &process_args,
+                &words,
+            )?;
+            started.push(Started {
+                kind: kind.clone(),
+                index,
+                id: id.clone(),
+                ip: String::new(),
+                port: port_value.to_string(),
+            });
+            log::verbose(&format!("Attempting pre-flight checks ({dyno})"));
+            match check(&id, &kind, port_value) {
+                Ok(ip) => {
+                    if let Some(last) = started.last_mut() {
+                        last.ip = ip;
+                    }
+                    log::verbose(&format!("All checks successful ({dyno})"));
+                }
+                Err(err) => {
+                    show_output(app, &dyno, &id);
+                    log::warn(&format!(
+                        "Could not start due to a failed check ({dyno}): {err:#}"
+                    ));
+                    return Err(dokku_core::Error::Exit(1).into());
+                }
+            }
+        }
+    }
+    if started.is_empty() {
+        bail!("{app} has no process to run: scale a process type up, or add a Procfile");
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_container(
+    app: &str,
+    kind: &str,
+    index: u32,
+    image: &str,
+    env: &BTreeMap<String, String>,
+    port: &str,
+    deploy_args: &[String],
+    process_args: &[String],
+    command: &[String],
+) -> Result<String> {
+    let dyno = format!("{kind}.{index}");
+    let unique = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("{app}.{dyno}.upcoming-{unique}");
+    let mut cmd = docker::docker()
+        .args(["container", "run", "--detach", "--init"])
+        .args(["--restart", "on-failure:10", "--name", &name])
+        .args(["--label", "dokku", "--label"])
+        .arg(format!("{APP_LABEL}={app}"))
+        .args(["--label", "com.dokku.container-type=deploy", "--label"])
+        .arg(format!("com.dokku.process-type={kind}"))
+        .arg("--label")
+        .arg(format!("com.dokku.dyno={dyno}"));
+    // Values reach docker through its environment, never its command line. Names docker's
+    // own client reads (DOCKER_*) go through a private env file instead.
+    let env_file = tempfile::NamedTempFile::new()?;
+    let mut file_lines = String::new();
+    let mut pass = |key: &str, value: &str, cmd: dokku_core::cmd::Cmd| {
+        if key.starts_with("DOCKER_") && !value.contains('\n') {
+            file_lines.push_str(&format!("{key}={value}\n"));
+            cmd
+        } else {
+            cmd.arg("--env").arg(key).env(key, value)
+        }
+    };
+    for (key, value) in env {
+        cmd = pass(key, value, cmd);
+    }
+    cmd = pass("DYNO", &dyno, cmd);
+    cmd = pass("PORT", port, cmd);
+    if !file_lines.is_empty() {
+        dokku_core::fs::write_atomic(env_file.path(), file_lines.as_bytes(), 0o600)?;
+        cmd = cmd.arg("--env-file").arg(env_file.path());
+    }
+    let out = cmd
+        .args(deploy_args)
+        .args(process_args)
+        .arg(image)
+        .args(command)
+        .output()
+        .with_context(|| format!("starting {dyno} of {app}"))?;
+    Ok(out.stdout_trimmed())
+}
+
+/// Ready: still running, and for web, accepting connections on its port. Returns the
+/// container's address.
+fn check(id: &str, kind: &str, port: &str) -> Result<String> {
+    let started = Instant::now();
+    let limit = if kind == "web" {
+        WEB_READY_WITHIN
+    } else {
+        SETTLE_TIME
+    };
+    loop {
+        let Some(container) = docker::container_inspect(id)? else {
+            bail!("the container is gone");
+        };
+        // A container docker restarts has exited at least once: it is not ready.
+        let state = &container["State"];
+        let restarted = container["RestartCount"].as_u64().unwrap_or(0) > 0
+            || state["Restarting"].as_bool() == Some(true);
+        if state["Running"].as_bool() != Some(true) || restarted {
+            bail!(
+                "the container exited with code {}",
+                state["ExitCode"].as_i64().unwrap_or(-1)
+            );
+        }
+        let ip = container["NetworkSettings"]["IPAddress"]
+            .as_str()
+            .filter(|ip| !ip.is_empty())
+            .unwrap_or("127.0.0.1")
+            .to_string();
+        if kind == "web" {
+            let address: SocketAddr = format!("{ip}:{port}")
+                .parse()
+                .with_context(|| format!("the address {ip}:{port}"))?;
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return Ok(ip);
+            }
+        } else if started.elapsed() >= limit {
+            return Ok(ip);
+        }
+        if started.elapsed() >= limit {
+            bail!(
+                "nothing listened on port {port} within {} s",
+                limit.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn show_output(app: &str, dyno: &str, id: &str) {
+    log::info2(&format!("Start of {app} container output ({dyno})"));
+    let _ = docker::docker()
+        .args(["container", "logs", "--tail", "100", id])
+        .stream_lines("       ");
+    log::info2(&format!("End of {app} container output ({dyno})"));
+}
+
+/// The new containers take their final names (an old one holding a name is renamed out of
+/// the way first), and the app's `CONTAINER/IP/PORT.<type>.<n>` files follow.
+fn cut_over(ctx: &Ctx, app: &str, started: &[Started]) -> Result<()> {
+    log::info1("Renaming containers");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let app_dir = ctx.roots.app_dir(app);
+    for new in started {
+        let name = format!("{app}.{}.{}", new.kind, new.index);
+        if let Some(existing) = docker::container_inspect(&name)? {
+            let id = existing["Id"].as_str().unwrap_or(&name).to_string();
+            // The retiring name is unique even for two deploys within a second.
+            let short = &id[..id.len().min(12)];
+            docker::rename_container(&id, &format!("{name}.{stamp}-{short}"))?;
+        }
+        docker::rename_container(&new.id, &name)?;
+        log::verbose(&format!(
+            "Renaming container {} to {name}",
+            &new.id[..new.id.len().min(12)]
+        ));
+        let dyno = format!("{}.{}", new.kind, new.index);
+        for (file, value) in [("CONTAINER", &new.id), ("IP", &new.ip), ("PORT", &new.port)] {
+            dokku_core::fs::write_atomic(
+                &app_dir.join(format!("{file}.{dyno}")),
+                value.as_bytes(),
+                0o644,
+            )?;
+        }
+    }
+    remove_stale_files(&app_dir, started)
+}
+
+/// Drops the files of dynos this deploy did not start (scaled down or gone).
+fn remove_stale_files(app_dir: &Path, started: &[Started]) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(app_dir) else {
+        return Ok(());
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(dyno) = ["CONTAINER.", "IP.", "PORT."]
+            .iter()
+            .find_map(|prefix| name.strip_prefix(prefix))
+        else {
+            continue;
+        };
+        if !started
+            .iter()
+            .any(|s| format!("{}.{}", s.kind, s.index) == dyno)
+        {
+            dokku_core::fs::remove_file_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// `scheduler-is-deployed SCHEDULER APP`: a deploy container of the app is running. For
+/// another scheduler's app this plugin has nothing to say (success), as in Dokku.
+pub fn is_deployed(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app] = exactly::<2>("scheduler-is-deployed", args)?;
+    if scheduler == SCHEDULER && docker::containers_labelled(&deploy_labels(app), false)?.is_empty()
+    {
+        return Err(dokku_core::Error::Exit(1).into());
+    }
+    Ok(())
+}
+
+/// `scheduler-stop SCHEDULER APP [REMOVE]`: the app's containers stop (and go, with
+/// `true`).
+pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
+        bail!("scheduler-stop: expected SCHEDULER APP [REMOVE]");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let remove = args.get(2).is_some_and(|r| r == "true");
+    let label = [format!("{APP_LABEL}={app}")];
+    for container in docker::containers_labelled(&label, true)? {
+        let Some(id) = container["Id"].as_str() else {
+            continue;
+        };
+        if remove {
+            docker::force_remove_container(id)?;
+        } else {
+            docker::stop_container(id, 10)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! The `scheduler-docker-local` plugin: an app's processes as containers on this host's
+//! docker engine, `<app>.<type>.<n>`, started from the released image, checked, and only
+//! then put in the place of the old ones, which retire in the background.
+
+mod deploy;
+mod retire;
+
+use dokku_core::entry::{Plugin, TriggerEntry};
+
+pub const SCHEDULER: &str = "docker-local";
+
+pub const PLUGIN: Plugin = Plugin {
+    name: "scheduler-docker-local",
+    description: "Run apps as containers on this host",
+    default_command: None,
+    keeps_root: false,
+    commands: &[],
+    triggers: &[
+        TriggerEntry {
+            name: "scheduler-deploy",
+            run: deploy::deploy,
+        },
+        TriggerEntry {
+            name: "scheduler-is-deployed",
+            run: deploy::is_deployed,
+        },
+        TriggerEntry {
+            name: "scheduler-retire",
+            run: retire::retire,
+        },
+        TriggerEntry {
+            name: "scheduler-stop",
+            run: deploy::stop,
+        },
+    ],
+};

@@ -1,0 +1,160 @@
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::build::{BASE_IMAGE, UniqueApp, base_image, docker};
+use crate::push::setup_building;
+use crate::{Sshd, commit, run, text};
+
+/// `GET /` from a container's address; the whole response.
+fn http_get(ip: &str, port: u16) -> String {
+    let mut stream = TcpStream::connect((ip, port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// The address of the container with this name on docker's bridge.
+fn container_ip(name: &str) -> String {
+    docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.IPAddress}}",
+        name,
+    ])
+}
+
+fn running(name: &str) -> bool {
+    Command::new(dokku_test_support::docker_bin())
+        .args([
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Running}}",
+            name,
+        ])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "true")
+}
+
+/// A web app: Python's http.server on $PORT, from the Procfile.
+fn web_app(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    run(Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(dir));
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!("FROM {BASE_IMAGE}\nWORKDIR /app\nCOPY . /app\nEXPOSE 5000\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Procfile"),
+        "web: python3 -m http.server $PORT\nworker: sleep infinity\n",
+    )
+    .unwrap();
+    commit(dir, "index.html", "<h1>version 1</h1>\n");
+}
+
+fn push(sshd: &Sshd, key: &std::path::Path, work: &std::path::Path, app: &str) -> (bool, String) {
+    let out = sshd.git(key, work, &["push", &sshd.remote(app), "main"]);
+    (out.status.success(), text(&out))
+}
+
+#[test]
+fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("web");
+    let a = app.0.as_str();
+    let web = format!("{a}.web.1");
+    let work = host.path().join("work");
+    web_app(&work);
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    for line in [
+        format!("Deploying {a} via the docker-local scheduler..."),
+        "Deploying web (count=1)".to_string(),
+        "All checks successful (web.1)".to_string(),
+        "Application deployed:".to_string(),
+    ] {
+        assert!(out.contains(&line), "{line}: {out}");
+    }
+    let first = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+    assert_eq!(
+        std::fs::read_to_string(host.roots.app_dir(a).join("CONTAINER.web.1")).unwrap(),
+        first
+    );
+    // The worker is not scaled: only web runs.
+    assert!(!running(&format!("{a}.worker.1")));
+
+    // A new release takes over only once it answers; the old one keeps serving meanwhile
+    // and is retired in the background (still running right after the push).
+    commit(&work, "index.html", "<h1>version 2</h1>\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Shutting down old containers in 60 seconds"),
+        "{out}"
+    );
+    let second = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+    assert_ne!(second, first);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+    assert_eq!(
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Running}}",
+            &first
+        ]),
+        "true"
+    );
+
+    // Config reaches the containers through docker's environment, and a change restarts.
+    host.ok(["config:set", a, "GREETING=hello there"]);
+    let third = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+    assert_ne!(third, second);
+    let env = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &web,
+    ]);
+    assert!(env.contains("GREETING=hello there"), "{env}");
+    let args = docker(&["container", "inspect", "--format", "{{json .Args}}", &web]);
+    assert!(!args.contains("hello"), "{args}");
+
+    // A release that never becomes ready changes nothing: the last one keeps answering.
+    commit(
+        &work,
+        "Procfile",
+        "web: python3 -c 'import sys; sys.exit(3)'\n",
+    );
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("Could not start due to a failed check (web.1)"),
+        "{out}"
+    );
+    assert!(out.contains("exited with code 3"), "{out}");
+    assert_eq!(
+        docker(&["container", "inspect", "--format", "{{.Id}}", &web]),
+        third
+    );
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+
+    host.ok(["apps:destroy", a, "--force"]);
+    assert!(!running(&web));
+}
