@@ -1,8 +1,10 @@
 //! `cargo run --release -p dokku-bench --bin dokku-bench-push [-- --runs N]`: pushes an
-//! unchanged 1,000-file Dockerfile app again and again (an empty commit each time, so the
-//! hook runs and every layer comes from docker's cache) and prints the medians of the whole
-//! `git push` and of the part outside `docker image build`: extraction, triggers and
-//! bookkeeping. Needs a running docker engine and the local base image (tests/base-image).
+//! unchanged 1,000-file Dockerfile web app again and again (an empty commit each time, so
+//! the hook runs and every layer comes from docker's cache) and prints the medians of the
+//! whole `git push` (build, release, and the new container started, ready and in place) and
+//! of the part outside `docker image build` and `docker container run`: extraction,
+//! triggers, bookkeeping, and the app's own boot until it answers. Needs a running docker
+//! engine and the local base image (tests/base-image).
 //!
 //! The push goes through git's ssh transport to a stand-in for sshd that runs `dokku` as
 //! sshd's forced command would: the figures leave out the SSH handshake itself (about
@@ -61,14 +63,18 @@ fn main() -> Result<()> {
     plugins::install_core(&roots, &source, &bin_dir, BinaryMode::Link)?;
 
     let build_log = base.join("docker-build.log");
+    let run_log = base.join("docker-run.log");
     let timer = base.join("docker-timer");
     write_atomic(
         &timer,
         format!(
-            "#!/bin/bash\nif [[ $1 == image && $2 == build ]]; then\n  start=$(date +%s%N)\n  \
-             {real_docker} \"$@\"; code=$?\n  echo $(( $(date +%s%N) - start )) >>{log}\n  \
-             exit $code\nfi\nexec {real_docker} \"$@\"\n",
-            log = build_log.display()
+            "#!/bin/bash\nif [[ $1 == image && $2 == build ]]; then log={build}\n\
+             elif [[ $1 == container && $2 == run ]]; then log={run}\n\
+             else exec {real_docker} \"$@\"; fi\n\
+             start=$(date +%s%N)\n{real_docker} \"$@\"; code=$?\n\
+             echo $(( $(date +%s%N) - start )) >>$log\nexit $code\n",
+            build = build_log.display(),
+            run = run_log.display()
         )
         .as_bytes(),
         0o755,
@@ -123,21 +129,27 @@ fn main() -> Result<()> {
     push(&env).context("the first (uncached) push")?;
     let mut totals = Vec::new();
     let mut builds = Vec::new();
-    for _ in 0..runs {
-        git(&work, &["commit", "-q", "--allow-empty", "-m", "again"])?;
-        let _ = std::fs::remove_file(&build_log);
-        totals.push(push(&env)?);
-        let nanos: u64 = std::fs::read_to_string(&build_log)
+    let mut starts = Vec::new();
+    let logged = |path: &Path| {
+        let nanos: u64 = std::fs::read_to_string(path)
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.trim().parse::<u64>().ok())
             .sum();
-        builds.push(Duration::from_nanos(nanos));
+        Duration::from_nanos(nanos)
+    };
+    for _ in 0..runs {
+        git(&work, &["commit", "-q", "--allow-empty", "-m", "again"])?;
+        let _ = std::fs::remove_file(&build_log);
+        let _ = std::fs::remove_file(&run_log);
+        totals.push(push(&env)?);
+        builds.push(logged(&build_log));
+        starts.push(logged(&run_log));
     }
     let outside: Vec<Duration> = totals
         .iter()
-        .zip(&builds)
-        .map(|(t, b)| t.saturating_sub(*b))
+        .zip(builds.iter().zip(&starts))
+        .map(|(t, (b, r))| t.saturating_sub(*b + *r))
         .collect();
 
     let plain = plain_git_push(base, &work, runs)?;
@@ -150,10 +162,15 @@ fn main() -> Result<()> {
         "  inside docker image build (build + release)",
         ms(median(&builds))
     );
+    println!(
+        "{:<52} {:>10.1}",
+        "  inside docker container run (create + start)",
+        ms(median(&starts))
+    );
     let overhead = ms(median(&outside));
     println!(
         "{:<52} {:>10.1} {:>10.1}  {}",
-        "  outside docker image build",
+        "  outside docker build and run (ours, app boot)",
         overhead,
         TARGET_MS,
         if overhead <= TARGET_MS { "ok" } else { "OVER" }
@@ -194,7 +211,11 @@ fn make_app(work: &Path) -> Result<()> {
     }
     write_atomic(
         &work.join("Dockerfile"),
-        format!("FROM {BASE_IMAGE}\nWORKDIR /app\nCOPY . /app\nCMD [\"true\"]\n").as_bytes(),
+        format!(
+            "FROM {BASE_IMAGE}\nWORKDIR /app\nCOPY . /app\nEXPOSE 5000\n\
+             CMD [\"python3\", \"-m\", \"http.server\", \"5000\"]\n"
+        )
+        .as_bytes(),
         0o644,
     )?;
     git(work, &["init", "-q", "-b", "main"])?;
@@ -221,7 +242,7 @@ fn plain_git_push(base: &Path, work: &Path, runs: usize) -> Result<Duration> {
     Ok(median(&times))
 }
 
-/// The benchmark app's images, removed when the run ends, however it ends.
+/// The benchmark app's containers and images, removed when the run ends, however it ends.
 struct AppImages {
     docker: String,
     app: String,
@@ -229,6 +250,17 @@ struct AppImages {
 
 impl Drop for AppImages {
     fn drop(&mut self) {
+        if let Ok(out) = Command::new(&self.docker)
+            .args(["container", "ls", "-aq", "--filter"])
+            .arg(format!("label=com.dokku.app-name={}", self.app))
+            .output()
+        {
+            for id in String::from_utf8_lossy(&out.stdout).lines() {
+                let _ = Command::new(&self.docker)
+                    .args(["container", "rm", "-f", id])
+                    .output();
+            }
+        }
         let Ok(out) = Command::new(&self.docker)
             .args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
             .arg(format!("dokku/{}", self.app))
