@@ -136,6 +136,39 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     let args = docker(&["container", "inspect", "--format", "{{json .Args}}", &web]);
     assert!(!args.contains("hello"), "{args}");
 
+    // Scaling touches only the process types whose count changed.
+    let web_id = || docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+    let worker = format!("{a}.worker.1");
+    host.ok(["ps:scale", a, "worker=1"]);
+    assert!(running(&worker));
+    assert_eq!(web_id(), third);
+    let worker_id = docker(&["container", "inspect", "--format", "{{.Id}}", &worker]);
+    host.ok(["ps:scale", a, "web=2", "worker=1"]);
+    assert!(running(&format!("{a}.web.2")));
+    assert_eq!(
+        docker(&["container", "inspect", "--format", "{{.Id}}", &worker]),
+        worker_id
+    );
+    assert!(host.roots.app_dir(a).join("CONTAINER.web.2").exists());
+    host.ok(["ps:scale", a, "web=1", "worker=0"]);
+    assert!(!host.roots.app_dir(a).join("CONTAINER.web.2").exists());
+    assert!(!host.roots.app_dir(a).join("CONTAINER.worker.1").exists());
+    let third = web_id();
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+    let listed = host.ok(["ps:scale", a]);
+    assert!(
+        listed.contains("web:  1") && listed.contains("worker:  0"),
+        "{listed}"
+    );
+    for bad in [
+        vec!["ps:scale", a, "web=-1"],
+        vec!["ps:scale", a, "clock=1"],
+        vec!["ps:scale", a, "web"],
+    ] {
+        let out = host.run(&bad);
+        assert!(!out.status.success(), "{bad:?}");
+    }
+
     // A release that never becomes ready changes nothing: the last one keeps answering.
     commit(
         &work,
@@ -148,12 +181,34 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         out.contains("Could not start due to a failed check (web.1)"),
         "{out}"
     );
-    assert!(out.contains("exited with code 3"), "{out}");
+    // (docker may already be restarting it, when its exit code is no longer reported)
+    assert!(out.contains("the container exited with code"), "{out}");
     assert_eq!(
         docker(&["container", "inspect", "--format", "{{.Id}}", &web]),
         third
     );
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+
+    // A deploy killed midway leaves a container it never put in place: the next deploy
+    // removes it.
+    let stray = format!("{a}.web.1.upcoming-1");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &stray,
+        "--label",
+        &format!("com.dokku.app-name={a}"),
+        "--label",
+        "com.dokku.container-type=deploy",
+        BASE_IMAGE,
+        "sleep",
+        "infinity",
+    ]);
+    commit(&work, "Procfile", "web: python3 -m http.server $PORT\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(!running(&stray));
 
     host.ok(["apps:destroy", a, "--force"]);
     assert!(!running(&web));

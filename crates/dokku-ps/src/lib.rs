@@ -22,12 +22,20 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage app processes",
     default_command: None,
     keeps_root: false,
-    commands: &[Command {
-        name: "set",
-        args: "[<app>|--global] <key> [<value>]",
-        help: "Set or clear a ps property for an app",
-        run: set,
-    }],
+    commands: &[
+        Command {
+            name: "scale",
+            args: "[--skip-deploy] <app> [<proc>=<count>...]",
+            help: "Get or set how many instances of each process type run",
+            run: scale_command,
+        },
+        Command {
+            name: "set",
+            args: "[<app>|--global] <key> [<value>]",
+            help: "Set or clear a ps property for an app",
+            run: set,
+        },
+    ],
     triggers: &[
         TriggerEntry {
             name: "core-post-extract",
@@ -162,6 +170,91 @@ fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
         .find(|p| p.name == *kind)
     {
         dokku_core::log::data(&process.command);
+    }
+    Ok(())
+}
+
+#[derive(clap::Parser)]
+struct Scale {
+    /// Record the new scale without deploying it.
+    #[arg(long)]
+    skip_deploy: bool,
+    #[arg(value_name = "APP")]
+    app: String,
+    /// `web=2 worker=1`
+    #[arg(value_name = "PROC=COUNT")]
+    changes: Vec<String>,
+}
+
+/// `type=count` -> the pair, checked (count 0 to 1000).
+fn scale_change(text: &str) -> Result<(String, u32)> {
+    let parsed = text.split_once('=').and_then(|(kind, count)| {
+        let valid = !kind.is_empty()
+            && kind
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let count: u32 = count.parse().ok().filter(|c| *c <= 1000)?;
+        valid.then(|| (kind.to_string(), count))
+    });
+    parsed.ok_or_else(|| {
+        anyhow::anyhow!("Invalid scale {text:?}: use <proc>=<count>, a count from 0 to 1000")
+    })
+}
+
+/// `ps:scale [--skip-deploy] APP [TYPE=COUNT...]`: without changes, the scale; with them,
+/// the new scale, deployed for the process types whose count changed only (the others'
+/// containers are left alone).
+fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Scale = dokku_core::entry::parse("ps:scale", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
+    let app = app.as_str();
+    if cmd.changes.is_empty() {
+        dokku_core::log::info1(&format!("Scaling for {app}"));
+        dokku_core::log::data("proctype: qty\n--------: ---");
+        for (kind, count) in scale(ctx, app)? {
+            dokku_core::log::data(&format!("{kind}:  {count}"));
+        }
+        return Ok(());
+    }
+    let changes = cmd
+        .changes
+        .iter()
+        .map(|c| scale_change(c))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(known) = processes(ctx, app)?
+        && let Some((kind, _)) = changes
+            .iter()
+            .find(|(kind, _)| !known.iter().any(|p| p.name == *kind))
+    {
+        anyhow::bail!("Process type {kind} is not in the Procfile of {app}");
+    }
+    let mut lock = dokku_core::fs::AppLock::for_deploy(&ctx.roots.lib_root, app)?;
+    lock.share_with_children(app);
+    let mut current = scale(ctx, app)?;
+    let mut changed = Vec::new();
+    for (kind, count) in changes {
+        match current.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, old)) if *old == count => continue,
+            Some((_, old)) => *old = count,
+            None => current.push((kind.clone(), count)),
+        }
+        changed.push(kind);
+    }
+    let lines: Vec<String> = current.iter().map(|(k, c)| format!("{k}={c}")).collect();
+    SETTINGS.properties(ctx).set_list(app, "scale", &lines)?;
+    if changed.is_empty() || cmd.skip_deploy || !dokku_core::pipeline::is_deployed(ctx, app)? {
+        return Ok(());
+    }
+    let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+    for kind in changed {
+        let count = current
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, c)| *c);
+        dokku_core::log::info1(&format!("Scaling {app} processes: {kind}={count}"));
+        ctx.trigger("scheduler-deploy")
+            .args([scheduler.as_str(), app, "latest", &kind])
+            .stream()?;
     }
     Ok(())
 }

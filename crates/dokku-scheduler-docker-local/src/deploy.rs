@@ -89,7 +89,8 @@ fn trigger_words(ctx: &Ctx, name: &str, args: &[&str]) -> Result<Vec<String>> {
     shell_words::split(&text).with_context(|| format!("{name} printed unbalanced quotes"))
 }
 
-/// `scheduler-deploy SCHEDULER APP TAG [PROC]`.
+/// `scheduler-deploy SCHEDULER APP TAG [PROC]`: every process type, or only PROC (whose
+/// containers then are the only ones replaced).
 pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-deploy: expected SCHEDULER APP TAG");
@@ -106,21 +107,27 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     if !docker::image_exists(&image)? {
         bail!("{image} does not exist: build the app first");
     }
-    let old: Vec<String> = docker::containers_labelled(&deploy_labels(app), true)?
+    let only = args.get(3).map(String::as_str).filter(|p| !p.is_empty());
+    remove_leftovers(app)?;
+    let mut labels = deploy_labels(app);
+    if let Some(kind) = only {
+        labels.push(format!("com.dokku.process-type={kind}"));
+    }
+    let old: Vec<String> = docker::containers_labelled(&labels, true)?
         .iter()
         .filter_map(|c| c["Id"].as_str().map(String::from))
         .collect();
     let env = app_env(ctx, app)?;
     let port = web_port(&image)?;
     let mut started: Vec<Started> = Vec::new();
-    let result = start_all(ctx, app, tag, &image, &env, &port, &mut started);
+    let result = start_all(ctx, app, tag, &image, &env, &port, only, &mut started);
     if let Err(err) = result {
         for new in &started {
             let _ = docker::force_remove_container(&new.id);
         }
         return Err(err);
     }
-    cut_over(ctx, app, &started)?;
+    cut_over(ctx, app, &started, only)?;
     ctx.trigger("core-post-deploy")
         .args([app.as_str(), "", "", tag])
         .stream()?;
@@ -134,6 +141,24 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     crate::retire::schedule(ctx, app, &retiring, WAIT_TO_RETIRE_SECONDS)
 }
 
+/// Containers an interrupted deploy started and never put in place (deploys of an app
+/// never overlap, so any found now are strays) are removed before a new deploy starts.
+fn remove_leftovers(app: &str) -> Result<()> {
+    for container in docker::containers_labelled(&deploy_labels(app), true)? {
+        let upcoming = container["Names"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str())
+            .any(|n| n.contains(".upcoming-"));
+        if upcoming && let Some(id) = container["Id"].as_str() {
+            docker::force_remove_container(id)?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn start_all(
     ctx: &Ctx,
     app: &str,
@@ -141,11 +166,12 @@ fn start_all(
     image: &str,
     env: &BTreeMap<String, String>,
     port: &str,
+    only: Option<&str>,
     started: &mut Vec<Started>,
 ) -> Result<()> {
     let deploy_args = trigger_words(ctx, "docker-args-deploy", &[app, tag])?;
     for (kind, count) in scale(ctx, app)? {
-        if count == 0 {
+        if count == 0 || only.is_some_and(|o| o != kind) {
             continue;
         }
         let command = ctx
@@ -208,7 +234,7 @@ fn start_all(
             }
         }
     }
-    if started.is_empty() {
+    if started.is_empty() && only.is_none() {
         bail!("{app} has no process to run: scale a process type up, or add a Procfile");
     }
     Ok(())
@@ -329,7 +355,7 @@ fn show_output(app: &str, dyno: &str, id: &str) {
 
 /// The new containers take their final names (an old one holding a name is renamed out of
 /// the way first), and the app's `CONTAINER/IP/PORT.<type>.<n>` files follow.
-fn cut_over(ctx: &Ctx, app: &str, started: &[Started]) -> Result<()> {
+fn cut_over(ctx: &Ctx, app: &str, started: &[Started], only: Option<&str>) -> Result<()> {
     log::info1("Renaming containers");
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -357,11 +383,12 @@ fn cut_over(ctx: &Ctx, app: &str, started: &[Started]) -> Result<()> {
             )?;
         }
     }
-    remove_stale_files(&app_dir, started)
+    remove_stale_files(&app_dir, started, only)
 }
 
-/// Drops the files of dynos this deploy did not start (scaled down or gone).
-fn remove_stale_files(app_dir: &Path, started: &[Started]) -> Result<()> {
+/// Drops the files of dynos this deploy did not start (scaled down or gone), of one
+/// process type when the deploy was of that type only.
+fn remove_stale_files(app_dir: &Path, started: &[Started], only: Option<&str>) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(app_dir) else {
         return Ok(());
     };
@@ -373,9 +400,11 @@ fn remove_stale_files(app_dir: &Path, started: &[Started]) -> Result<()> {
         else {
             continue;
         };
-        if !started
-            .iter()
-            .any(|s| format!("{}.{}", s.kind, s.index) == dyno)
+        let in_scope = only.is_none_or(|kind| dyno.starts_with(&format!("{kind}.")));
+        if in_scope
+            && !started
+                .iter()
+                .any(|s| format!("{}.{}", s.kind, s.index) == dyno)
         {
             dokku_core::fs::remove_file_if_exists(&entry.path())?;
         }
