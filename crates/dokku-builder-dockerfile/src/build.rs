@@ -5,10 +5,9 @@
 //! not enter docker's cache keys), and the labels, which name the app and the build, are
 //! given to docker as `--label`, which sets them on the final image only.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use dokku_core::docker;
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::log;
@@ -71,17 +70,6 @@ fn build_options(words: &[String]) -> Vec<String> {
     kept
 }
 
-/// The words a filter trigger (`docker-args-build`) prints, split as a shell would but
-/// never evaluated.
-fn trigger_words(ctx: &Ctx, name: &str, app: &str) -> Result<Vec<String>> {
-    let text = ctx
-        .trigger(name)
-        .args([app, BUILDER])
-        .stdin(Vec::new())
-        .output_string()?;
-    shell_words::split(&text).with_context(|| format!("{name} printed unbalanced quotes"))
-}
-
 /// The tag this build goes into: the pipeline's, else `latest` (a caller from Dokku).
 fn build_image(app: &str) -> String {
     let tag = dokku_core::env::var(BUILD_TAG_ENV).unwrap_or_else(|| "latest".into());
@@ -136,8 +124,9 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     ctx.trigger("pre-build")
         .args([BUILDER, app, dir])
         .stream()?;
-    let mut words = trigger_words(ctx, "docker-args-build", app)?;
-    words.extend(trigger_words(ctx, "docker-args-process-build", app)?);
+    let filter = |name: &str| ctx.trigger(name).args([app, BUILDER]).stdin(Vec::new());
+    let mut words = filter("docker-args-build").output_words()?;
+    words.extend(filter("docker-args-process-build").output_words()?);
     let image = build_image(app);
     let options = build_options(&words);
     let mut cmd = docker::image_build()?
@@ -149,7 +138,7 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     // A `--build-arg KEY` without a value takes the app's config value, which docker reads
     // from its environment: never on a command line. Only those keys are passed, so an
     // app's config cannot redirect the docker client itself (DOCKER_HOST, PATH).
-    let env = app_env(ctx, app)?;
+    let env = dokku_core::pipeline::app_config(ctx, app)?;
     for key in options
         .iter()
         .filter_map(|o| o.strip_prefix("--build-arg="))
@@ -168,18 +157,6 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
         .stream()?;
     deprecated(ctx, "post-build-dockerfile", "post-build", &[app])?;
     ctx.trigger("post-build").args([BUILDER, app, dir]).stream()
-}
-
-/// The app's merged config (global, then the app's own).
-fn app_env(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String>> {
-    let json = ctx
-        .trigger("config-export")
-        .args([app, "false", "true", "json"])
-        .output_string()?;
-    if json.trim().is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    serde_json::from_str(&json).context("reading the app's config")
 }
 
 /// `EXPOSE`d ports as Dokku's port mappings (`http:5000:5000`, `https:443:443`,

@@ -85,6 +85,19 @@ fn check_stop() -> Result<()> {
     Ok(())
 }
 
+/// The app's merged config (global, then the app's own), through `config-export`: what a
+/// build's `--build-arg KEY` and a container's environment take their values from.
+pub fn app_config(ctx: &Ctx, app: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let json = ctx
+        .trigger("config-export")
+        .args([app, "false", "true", "json"])
+        .output_string()?;
+    if json.trim().is_empty() {
+        return Ok(Default::default());
+    }
+    serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("reading the config of {app}: {e}"))
+}
+
 /// Where build trees are checked out: `DOKKU_BUILD_TMPDIR` when set, else `/dev/shm` when
 /// it is a memory file system with at least 1 GiB free, else the system's temp dir.
 /// Writing a tree of many small files to memory takes a sixth of the time it takes on

@@ -172,6 +172,14 @@ impl Trigger {
     }
 
     /// Streams every implementer's output to the user.
+    /// A filter trigger's output (`docker-args-*`) as words, split as a shell would and
+    /// never evaluated; the trigger reads empty stdin unless given some.
+    pub fn output_words(&self) -> Result<Vec<String>> {
+        let text = self.output_string()?;
+        shell_words::split(&text)
+            .map_err(|_| anyhow::anyhow!("{} printed unbalanced quotes", self.name))
+    }
+
     pub fn stream(&self) -> Result<()> {
         for (plugin, path) in self.implementers() {
             let code = self.command(&path).status()?;

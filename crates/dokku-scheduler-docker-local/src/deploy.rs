@@ -68,25 +68,9 @@ fn web_port(image: &str) -> Result<String> {
         .unwrap_or_else(|| "5000".into()))
 }
 
-fn app_env(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String>> {
-    let json = ctx
-        .trigger("config-export")
-        .args([app, "false", "true", "json"])
-        .output_string()?;
-    if json.trim().is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    serde_json::from_str(&json).context("reading the app's config")
-}
-
-/// The words a filter trigger prints, split as a shell would, never evaluated.
+/// A filter trigger's words (`docker-args-deploy`).
 fn trigger_words(ctx: &Ctx, name: &str, args: &[&str]) -> Result<Vec<String>> {
-    let text = ctx
-        .trigger(name)
-        .args(args)
-        .stdin(Vec::new())
-        .output_string()?;
-    shell_words::split(&text).with_context(|| format!("{name} printed unbalanced quotes"))
+    ctx.trigger(name).args(args).stdin(Vec::new()).output_words()
 }
 
 /// `scheduler-deploy SCHEDULER APP TAG [PROC]`: every process type, or only PROC (whose
@@ -117,7 +101,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         .iter()
         .filter_map(|c| c["Id"].as_str().map(String::from))
         .collect();
-    let env = app_env(ctx, app)?;
+    let env = dokku_core::pipeline::app_config(ctx, app)?;
     let port = web_port(&image)?;
     let mut started: Vec<Started> = Vec::new();
     let result = start_all(ctx, app, tag, &image, &env, &port, only, &mut started);
