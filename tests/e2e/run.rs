@@ -169,6 +169,23 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         assert!(!out.status.success(), "{bad:?}");
     }
 
+    // stop, start, restart, rebuild.
+    host.ok(["ps:stop", a]);
+    assert!(!running(&web));
+    assert_eq!(host.ok(["ps:report", a, "--ps-running"]), "false\n");
+    host.ok(["ps:start", a]);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+    assert_eq!(host.ok(["ps:report", a, "--ps-running"]), "true\n");
+    let before = web_id();
+    host.ok(["ps:restart", a]);
+    assert_ne!(web_id(), before);
+    assert!(
+        host.ok(["ps:rebuild", a])
+            .contains(&format!("Building {a} from Dockerfile"))
+    );
+    let third = web_id();
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+
     // A release that never becomes ready changes nothing: the last one keeps answering.
     commit(
         &work,

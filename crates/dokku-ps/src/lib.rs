@@ -24,6 +24,24 @@ pub const PLUGIN: Plugin = Plugin {
     keeps_root: false,
     commands: &[
         Command {
+            name: "rebuild",
+            args: "[--all] <app>",
+            help: "Rebuild an app from its deploy branch, and deploy it",
+            run: rebuild,
+        },
+        Command {
+            name: "report",
+            args: "[<app>] [--format stdout|json] [<flag>]",
+            help: "Displays a process report for one or more apps",
+            run: report,
+        },
+        Command {
+            name: "restart",
+            args: "[--all] <app> [<proc>]",
+            help: "Restart an app's processes (or one process type), with zero downtime",
+            run: restart,
+        },
+        Command {
             name: "scale",
             args: "[--skip-deploy] <app> [<proc>=<count>...]",
             help: "Get or set how many instances of each process type run",
@@ -34,6 +52,18 @@ pub const PLUGIN: Plugin = Plugin {
             args: "[<app>|--global] <key> [<value>]",
             help: "Set or clear a ps property for an app",
             run: set,
+        },
+        Command {
+            name: "start",
+            args: "[--all] <app>",
+            help: "Start an app that is not running",
+            run: start,
+        },
+        Command {
+            name: "stop",
+            args: "[--all] <app>",
+            help: "Stop an app's processes",
+            run: stop,
         },
     ],
     triggers: &[
@@ -172,6 +202,116 @@ fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
         dokku_core::log::data(&process.command);
     }
     Ok(())
+}
+
+#[derive(clap::Parser)]
+struct AppOrAll {
+    /// Every app.
+    #[arg(long)]
+    all: bool,
+    #[arg(value_name = "APP")]
+    app: Option<String>,
+    #[arg(value_name = "PROC")]
+    process: Option<String>,
+}
+
+/// The apps a `ps:*` command acts on: the one named, or every app with `--all`.
+fn apps_of(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Vec<String>, Option<String>)> {
+    let cmd: AppOrAll = dokku_core::entry::parse(name, args)?;
+    let apps = match (cmd.all, cmd.app) {
+        (true, None) => dokku_core::app::list(&ctx.roots)?
+            .into_iter()
+            .map(|a| a.to_string())
+            .collect(),
+        (false, Some(app)) => vec![dokku_core::app::verify(&ctx.roots, &app)?.to_string()],
+        (true, Some(_)) => anyhow::bail!("{name}: give an app or --all, not both"),
+        (false, None) => return Err(dokku_core::Error::MissingApp.into()),
+    };
+    Ok((apps, cmd.process))
+}
+
+/// Runs `work` for each app under its deploy lock (shared with the triggers it fires).
+fn each_locked(ctx: &Ctx, apps: &[String], work: impl Fn(&str) -> Result<()>) -> Result<()> {
+    for app in apps {
+        let mut lock = dokku_core::fs::AppLock::for_deploy(&ctx.roots.lib_root, app)?;
+        lock.share_with_children(app);
+        work(app)?;
+    }
+    Ok(())
+}
+
+/// `ps:rebuild [--all] APP`: the deploy branch is built, released and deployed again.
+fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (apps, _) = apps_of(ctx, "ps:rebuild", args)?;
+    each_locked(ctx, &apps, |app| {
+        ctx.trigger("receive-app").arg(app).stream()
+    })
+}
+
+/// `ps:restart [--all] APP [PROC]`: new containers of the released image replace the
+/// running ones once ready, as a deploy does.
+fn restart(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (apps, process) = apps_of(ctx, "ps:restart", args)?;
+    each_locked(ctx, &apps, |app| {
+        dokku_core::log::info1(&format!("Restarting {app}"));
+        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+        ctx.trigger("scheduler-deploy")
+            .args([
+                scheduler.as_str(),
+                app,
+                "latest",
+                process.as_deref().unwrap_or(""),
+            ])
+            .stream()
+    })
+}
+
+/// `ps:start [--all] APP`: an app that is not running is released and deployed.
+fn start(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (apps, _) = apps_of(ctx, "ps:start", args)?;
+    each_locked(ctx, &apps, |app| {
+        if dokku_core::pipeline::is_deployed(ctx, app)? {
+            dokku_core::log::info1(&format!("{app} is already running"));
+            return Ok(());
+        }
+        dokku_core::log::info1(&format!("Starting {app}"));
+        ctx.trigger("release-and-deploy").arg(app).stream()
+    })
+}
+
+/// `ps:stop [--all] APP`: the app's containers stop (and stay, for `ps:start`).
+fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (apps, _) = apps_of(ctx, "ps:stop", args)?;
+    each_locked(ctx, &apps, |app| {
+        dokku_core::log::info1(&format!("Stopping {app}"));
+        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+        ctx.trigger("scheduler-stop")
+            .args([scheduler.as_str(), app])
+            .stream()
+    })
+}
+
+/// `ps:report`: the settings, whether the app runs, and its scale.
+fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
+    SETTINGS.print_report(ctx, args, |app| {
+        let app = app.as_str();
+        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+        let status = ctx
+            .trigger("scheduler-app-status")
+            .args([scheduler.as_str(), app])
+            .output_string()?;
+        let (count, running) = status.split_once(' ').unwrap_or(("0", "false"));
+        let scale: Vec<String> = scale(ctx, app)?
+            .iter()
+            .map(|(kind, n)| format!("{kind}={n}"))
+            .collect();
+        Ok(vec![
+            ("ps-deployed".into(), (count != "0").to_string()),
+            ("ps-processes".into(), count.to_string()),
+            ("ps-running".into(), running.to_string()),
+            ("ps-scale".into(), scale.join(" ")),
+        ])
+    })
 }
 
 #[derive(clap::Parser)]

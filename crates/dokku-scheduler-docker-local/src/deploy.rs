@@ -70,7 +70,10 @@ fn web_port(image: &str) -> Result<String> {
 
 /// A filter trigger's words (`docker-args-deploy`).
 fn trigger_words(ctx: &Ctx, name: &str, args: &[&str]) -> Result<Vec<String>> {
-    ctx.trigger(name).args(args).stdin(Vec::new()).output_words()
+    ctx.trigger(name)
+        .args(args)
+        .stdin(Vec::new())
+        .output_words()
 }
 
 /// `scheduler-deploy SCHEDULER APP TAG [PROC]`: every process type, or only PROC (whose
@@ -122,6 +125,18 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         .into_iter()
         .filter(|id| !started.iter().any(|s| s.id == *id))
         .collect();
+    // A container scaled away still holds its name: it moves aside as it retires.
+    for id in &retiring {
+        if let Some(container) = docker::container_inspect(id)? {
+            let name = container["Name"].as_str().unwrap_or_default();
+            let dyno = container["Config"]["Labels"]["com.dokku.dyno"]
+                .as_str()
+                .unwrap_or_default();
+            if name == format!("/{app}.{dyno}") {
+                move_aside(id, &name[1..])?;
+            }
+        }
+    }
     crate::retire::schedule(ctx, app, &retiring, WAIT_TO_RETIRE_SECONDS)
 }
 
@@ -341,17 +356,11 @@ fn show_output(app: &str, dyno: &str, id: &str) {
 /// the way first), and the app's `CONTAINER/IP/PORT.<type>.<n>` files follow.
 fn cut_over(ctx: &Ctx, app: &str, started: &[Started], only: Option<&str>) -> Result<()> {
     log::info1("Renaming containers");
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let app_dir = ctx.roots.app_dir(app);
     for new in started {
         let name = format!("{app}.{}.{}", new.kind, new.index);
         if let Some(existing) = docker::container_inspect(&name)? {
-            let id = existing["Id"].as_str().unwrap_or(&name).to_string();
-            // The retiring name is unique even for two deploys within a second.
-            let short = &id[..id.len().min(12)];
-            docker::rename_container(&id, &format!("{name}.{stamp}-{short}"))?;
+            move_aside(existing["Id"].as_str().unwrap_or(&name), &name)?;
         }
         docker::rename_container(&new.id, &name)?;
         log::verbose(&format!(
@@ -368,6 +377,16 @@ fn cut_over(ctx: &Ctx, app: &str, started: &[Started], only: Option<&str>) -> Re
         }
     }
     remove_stale_files(&app_dir, started, only)
+}
+
+/// Renames a container out of its dyno's name (`<name>.<time>-<id>`: unique even for two
+/// deploys within a second), so that only containers in place carry dyno names.
+fn move_aside(id: &str, name: &str) -> Result<()> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let short = &id[..id.len().min(12)];
+    docker::rename_container(id, &format!("{name}.{stamp}-{short}"))
 }
 
 /// Drops the files of dynos this deploy did not start (scaled down or gone), of one
@@ -404,6 +423,37 @@ pub fn is_deployed(_ctx: &Ctx, args: &[String]) -> Result<()> {
     {
         return Err(dokku_core::Error::Exit(1).into());
     }
+    Ok(())
+}
+
+/// `scheduler-app-status SCHEDULER APP`: `<containers> <true|false|mixed>` (are the
+/// app's containers in place running).
+pub fn app_status(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app] = exactly::<2>("scheduler-app-status", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    // Only the containers in place count: not those retiring, nor strays of a deploy.
+    let containers: Vec<_> = docker::containers_labelled(&deploy_labels(app), true)?
+        .into_iter()
+        .filter(|c| {
+            let dyno = c["Labels"]["com.dokku.dyno"].as_str().unwrap_or_default();
+            let name = format!("/{app}.{dyno}");
+            c["Names"]
+                .as_array()
+                .is_some_and(|names| names.iter().any(|n| n.as_str() == Some(&name)))
+        })
+        .collect();
+    let running = containers
+        .iter()
+        .filter(|c| c["State"].as_str() == Some("running"))
+        .count();
+    let state = match running {
+        0 => "false",
+        n if n == containers.len() => "true",
+        _ => "mixed",
+    };
+    log::data(&format!("{} {state}", containers.len()));
     Ok(())
 }
 

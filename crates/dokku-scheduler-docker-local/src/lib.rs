@@ -17,6 +17,10 @@ pub const PLUGIN: Plugin = Plugin {
     commands: &[],
     triggers: &[
         TriggerEntry {
+            name: "scheduler-app-status",
+            run: deploy::app_status,
+        },
+        TriggerEntry {
             name: "scheduler-deploy",
             run: deploy::deploy,
         },
