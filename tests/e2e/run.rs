@@ -153,7 +153,6 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     host.ok(["ps:scale", a, "web=1", "worker=0"]);
     assert!(!host.roots.app_dir(a).join("CONTAINER.web.2").exists());
     assert!(!host.roots.app_dir(a).join("CONTAINER.worker.1").exists());
-    let third = web_id();
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
     let listed = host.ok(["ps:scale", a]);
     assert!(
