@@ -206,7 +206,11 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
         .write_stdin("")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&process.stdout), " -p 8080:5000");
+    // ps adds the restart policy after the options of docker-options.
+    assert_eq!(
+        String::from_utf8_lossy(&process.stdout),
+        " -p 8080:5000 --restart=on-failure:10"
+    );
     assert!(
         !host
             .run([

@@ -32,6 +32,13 @@ fn container_ip(name: &str) -> String {
     ])
 }
 
+fn docker_exists(id: &str) -> bool {
+    Command::new(dokku_test_support::docker_bin())
+        .args(["container", "inspect", id])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
 fn running(name: &str) -> bool {
     Command::new(dokku_test_support::docker_bin())
         .args([
@@ -120,6 +127,37 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         ]),
         "true"
     );
+
+    // With no wait to retire, the replaced container goes as soon as its successor is in
+    // place (the one queued before keeps its own 60 s).
+    host.ok(["checks:set", a, "wait-to-retire", "0"]);
+    host.ok(["ps:set", a, "restart-policy", "unless-stopped"]);
+    host.ok(["ps:restart", a]);
+    let started = std::time::Instant::now();
+    while docker_exists(&second) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the replaced container was not retired"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.HostConfig.RestartPolicy.Name}}",
+            &web
+        ]),
+        "unless-stopped"
+    );
+    let second = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+    for bad in [
+        vec!["checks:set", a, "wait-to-retire", "soon"],
+        vec!["ps:set", a, "restart-policy", "sometimes"],
+    ] {
+        assert!(!host.run(&bad).status.success(), "{bad:?}");
+    }
 
     // Config reaches the containers through docker's environment, and a change restarts.
     host.ok(["config:set", a, "GREETING=hello there"]);

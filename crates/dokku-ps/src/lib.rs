@@ -9,13 +9,36 @@ use dokku_core::settings::{self, Scope, Setting, Settings};
 
 pub const SETTINGS: Settings = Settings {
     namespace: "ps",
-    table: &[Setting {
-        key: "procfile-path",
-        scope: Scope::AppOrGlobal,
-        default: "Procfile",
-        validate: settings::relative_path,
-    }],
+    table: &[
+        Setting {
+            key: "procfile-path",
+            scope: Scope::AppOrGlobal,
+            default: "Procfile",
+            validate: settings::relative_path,
+        },
+        Setting {
+            key: "restart-policy",
+            scope: Scope::AppOrGlobal,
+            default: "on-failure:10",
+            validate: restart_policy,
+        },
+    ],
 };
+
+/// docker's restart policies: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+fn restart_policy(value: &str) -> Result<()> {
+    let valid = match value.split_once(':') {
+        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+        None => matches!(value, "no" | "always" | "unless-stopped" | "on-failure"),
+        _ => false,
+    };
+    if !valid {
+        anyhow::bail!(
+            "Invalid restart-policy {value:?}: use no, always, unless-stopped or on-failure[:N]"
+        );
+    }
+    Ok(())
+}
 
 pub const PLUGIN: Plugin = Plugin {
     name: "ps",
@@ -70,6 +93,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "core-post-extract",
             run: keep_procfile,
+        },
+        TriggerEntry {
+            name: "docker-args-process-deploy",
+            run: restart_args,
         },
         TriggerEntry {
             name: "post-release-builder",
@@ -177,6 +204,13 @@ fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
         })
         .collect();
     SETTINGS.properties(ctx).set_list(app, "scale", &lines)
+}
+
+/// `docker-args-process-deploy APP ...`: the app's restart policy.
+fn restart_args(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    let policy = SETTINGS.computed(ctx, app, "restart-policy")?;
+    dokku_core::docker::filter_args(&format!(" --restart={policy}"))
 }
 
 /// `ps-current-scale APP`: `type=count` lines.

@@ -22,7 +22,8 @@ const WEB_READY_WITHIN: Duration = Duration::from_secs(60);
 /// cannot start (a missing binary, a bad config) exits within that, and a longer wait
 /// would slow every deploy for nothing.
 const SETTLE_TIME: Duration = Duration::from_secs(1);
-/// How long old containers keep serving after the new ones took over (Dokku's default).
+/// How long old containers keep serving after the new ones took over, when the checks
+/// plugin does not say (Dokku's default).
 const WAIT_TO_RETIRE_SECONDS: u64 = 60;
 
 fn deploy_labels(app: &str) -> Vec<String> {
@@ -137,7 +138,13 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
             }
         }
     }
-    crate::retire::schedule(ctx, app, &retiring, WAIT_TO_RETIRE_SECONDS)
+    let wait = ctx
+        .trigger("checks-get-property")
+        .args([app.as_str(), "wait-to-retire"])
+        .output_string()?
+        .parse()
+        .unwrap_or(WAIT_TO_RETIRE_SECONDS);
+    crate::retire::schedule(ctx, app, &retiring, wait)
 }
 
 /// Containers an interrupted deploy started and never put in place (deploys of an app
@@ -258,7 +265,7 @@ fn run_container(
     let name = format!("{app}.{dyno}.upcoming-{unique}");
     let mut cmd = docker::docker()
         .args(["container", "run", "--detach", "--init"])
-        .args(["--restart", "on-failure:10", "--name", &name])
+        .args(["--name", &name])
         .args(["--label", "dokku", "--label"])
         .arg(format!("{APP_LABEL}={app}"))
         .args(["--label", "com.dokku.container-type=deploy", "--label"])
