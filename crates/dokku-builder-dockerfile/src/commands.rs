@@ -17,15 +17,6 @@ pub const SETTINGS: Settings = Settings {
     }],
 };
 
-pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
-pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |_| Ok(Vec::new()))
-}
-
 /// `builder-detect APP DIR`: a `Dockerfile` at the top of the tree (after
 /// `core-post-extract` put the configured one there).
 pub fn detect(_ctx: &Ctx, args: &[String]) -> Result<()> {
@@ -52,12 +43,4 @@ pub fn place_dockerfile(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`.
-pub fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
-
-pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)
-}
+dokku_core::settings_handlers!(SETTINGS);

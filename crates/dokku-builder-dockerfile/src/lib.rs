@@ -52,7 +52,7 @@ pub const PLUGIN: Plugin = Plugin {
         },
         TriggerEntry {
             name: "post-delete",
-            run: commands::post_delete,
+            run: commands::delete_settings,
         },
     ],
 };

@@ -50,7 +50,7 @@ pub const PLUGIN: Plugin = Plugin {
         },
         TriggerEntry {
             name: "post-delete",
-            run: post_delete,
+            run: delete_settings,
         },
     ],
 };
@@ -63,15 +63,6 @@ fn seconds(value: &str) -> Result<()> {
     Ok(())
 }
 
-fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |_| Ok(Vec::new()))
-}
-
 /// `checks-get-property APP KEY`: the computed value.
 fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, key] = exactly::<2>("checks-get-property", args)?;
@@ -79,11 +70,4 @@ fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
-
-fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)
-}
+dokku_core::settings_handlers!(SETTINGS);

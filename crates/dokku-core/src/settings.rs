@@ -56,6 +56,32 @@ pub fn relative_path(value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The four handlers of a plugin that is its settings table and little else, as functions
+/// its `Plugin` table names: `set` (`<plugin>:set`), `report` (`<plugin>:report` of the
+/// settings), `copy_settings` (`post-app-clone-setup`, `post-app-rename-setup`) and
+/// `delete_settings` (`post-delete`).
+#[macro_export]
+macro_rules! settings_handlers {
+    ($settings:path) => {
+        pub fn set(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
+            $settings.set_command(ctx, args).map(|_| ())
+        }
+
+        pub fn report(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
+            $settings.print_report(ctx, args, |_| Ok(Vec::new()))
+        }
+
+        pub fn copy_settings(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
+            $settings.copy_trigger(ctx, args)
+        }
+
+        pub fn delete_settings(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
+            let app = args.first().ok_or($crate::Error::MissingApp)?;
+            $settings.delete_app(ctx, app)
+        }
+    };
+}
+
 /// A plugin's table of settable properties, stored under `config/<namespace>/`.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {

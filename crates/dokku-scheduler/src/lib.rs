@@ -45,7 +45,7 @@ pub const PLUGIN: Plugin = Plugin {
         },
         TriggerEntry {
             name: "post-delete",
-            run: post_delete,
+            run: delete_settings,
         },
         TriggerEntry {
             name: "scheduler-detect",
@@ -66,15 +66,6 @@ fn scheduler_name(value: &str) -> Result<()> {
     Ok(())
 }
 
-fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |_| Ok(Vec::new()))
-}
-
 /// `scheduler-detect APP`: the selected scheduler, else Dokku's default.
 fn detect(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
@@ -87,11 +78,4 @@ fn detect(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
-
-fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)
-}
+dokku_core::settings_handlers!(SETTINGS);
