@@ -105,6 +105,41 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     // The worker is not scaled: only web runs.
     assert!(!running(&format!("{a}.worker.1")));
 
+    // logs: each container's output, with its timestamp and name, or bare.
+    let logs = host.ok(["logs", a, "-n", "20"]);
+    assert!(logs.contains(&format!("{a}[web.1]:")), "{logs}");
+    assert!(logs.contains("\"GET / HTTP/1.0\" 200"), "{logs}");
+    let quiet = host.ok(["logs", a, "-q", "-p", "web"]);
+    assert!(
+        quiet.contains("GET / HTTP/1.0") && !quiet.contains("[web.1]"),
+        "{quiet}"
+    );
+    assert!(!host.run(["logs", a, "-p", "worker"]).status.success());
+    // Following: a request made afterwards shows up.
+    let mut follow = std::process::Command::new(dokku_test_support::binary("dokku"))
+        .args(["logs", a, "-t", "-n", "0"])
+        .env_clear()
+        .envs(host.env())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = http_get(&container_ip(&web), 5000);
+    let mut seen = String::new();
+    let mut stdout = follow.stdout.take().unwrap();
+    let started = std::time::Instant::now();
+    let mut chunk = [0u8; 1024];
+    while !seen.contains("GET / HTTP/1.0") && started.elapsed() < Duration::from_secs(20) {
+        let n = stdout.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(seen.contains("GET / HTTP/1.0"), "{seen}");
+
     // A new release takes over only once it answers; the old one keeps serving meanwhile
     // and is retired in the background (still running right after the push).
     commit(&work, "index.html", "<h1>version 2</h1>\n");

@@ -215,6 +215,12 @@ impl Cmd {
     /// is silent, the child is killed and the run fails with [`Error::OutputClosed`], so
     /// nothing after it happens.
     pub fn stream_lines(&self, prefix: &str) -> Result<i32> {
+        self.stream_mapped(|line| format!("{prefix}{line}"))
+    }
+
+    /// [`Cmd::stream_lines`] with each line rewritten by `map` (a log line gets its
+    /// container's name after its timestamp).
+    pub fn stream_mapped(&self, map: impl Fn(&str) -> String) -> Result<i32> {
         use std::io::{BufRead, BufReader, Write};
         use std::os::fd::AsFd;
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -244,9 +250,8 @@ impl Cmd {
                     }
                     let text = String::from_utf8_lossy(&line);
                     let mut stdout = std::io::stdout().lock();
-                    let written =
-                        writeln!(stdout, "{prefix}{}", text.trim_end_matches(['\n', '\r']))
-                            .and_then(|()| stdout.flush());
+                    let written = writeln!(stdout, "{}", map(text.trim_end_matches(['\n', '\r'])))
+                        .and_then(|()| stdout.flush());
                     if written.is_err() {
                         closed.store(true, Ordering::Relaxed);
                         let _ = reader.kill();

@@ -433,15 +433,10 @@ pub fn is_deployed(_ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `scheduler-app-status SCHEDULER APP`: `<containers> <true|false|mixed>` (are the
-/// app's containers in place running).
-pub fn app_status(_ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [scheduler, app] = exactly::<2>("scheduler-app-status", args)?;
-    if scheduler != SCHEDULER {
-        return Ok(());
-    }
-    // Only the containers in place count: not those retiring, nor strays of a deploy.
-    let containers: Vec<_> = docker::containers_labelled(&deploy_labels(app), true)?
+/// The app's containers in place, running or not: each carries its dyno's name (those
+/// retiring and the strays of a deploy do not).
+pub fn containers_in_place(app: &str) -> Result<Vec<serde_json::Value>> {
+    Ok(docker::containers_labelled(&deploy_labels(app), true)?
         .into_iter()
         .filter(|c| {
             let dyno = c["Labels"]["com.dokku.dyno"].as_str().unwrap_or_default();
@@ -450,7 +445,17 @@ pub fn app_status(_ctx: &Ctx, args: &[String]) -> Result<()> {
                 .as_array()
                 .is_some_and(|names| names.iter().any(|n| n.as_str() == Some(&name)))
         })
-        .collect();
+        .collect())
+}
+
+/// `scheduler-app-status SCHEDULER APP`: `<containers> <true|false|mixed>` (are the
+/// app's containers in place running).
+pub fn app_status(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app] = exactly::<2>("scheduler-app-status", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let containers = containers_in_place(app)?;
     let running = containers
         .iter()
         .filter(|c| c["State"].as_str() == Some("running"))

@@ -3,6 +3,7 @@
 //! then put in the place of the old ones, which retire in the background.
 
 mod deploy;
+mod logs;
 mod retire;
 
 use dokku_core::entry::{Plugin, TriggerEntry};
@@ -27,6 +28,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "scheduler-is-deployed",
             run: deploy::is_deployed,
+        },
+        TriggerEntry {
+            name: "scheduler-logs",
+            run: logs::logs,
         },
         TriggerEntry {
             name: "scheduler-retire",

@@ -1,0 +1,86 @@
+//! `scheduler-logs docker-local APP PROC TAIL PRETTY NUM`: the output of the app's
+//! containers in place (of one process type or dyno), Dokku's way:
+//! `<timestamp> <app>[<dyno>]: <line>`, or the bare lines when not PRETTY. With TAIL every
+//! container is followed at once until the reader goes.
+
+use anyhow::{Result, bail};
+use dokku_core::docker;
+use dokku_core::entry::Ctx;
+
+use crate::SCHEDULER;
+use crate::deploy::containers_in_place;
+
+pub fn logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app, process, tail, pretty, num] = args else {
+        bail!("scheduler-logs: expected SCHEDULER APP PROC TAIL PRETTY NUM");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let lines: u32 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?;
+    let follow = tail == "true";
+    let pretty = pretty == "true";
+    let mut containers: Vec<(String, String)> = containers_in_place(app)?
+        .iter()
+        .filter_map(|c| {
+            let dyno = c["Labels"]["com.dokku.dyno"].as_str()?.to_string();
+            let wanted = process.is_empty()
+                || dyno == *process
+                || dyno
+                    .split_once('.')
+                    .is_some_and(|(kind, _)| kind == process);
+            if !wanted {
+                return None;
+            }
+            Some((dyno, c["Id"].as_str()?.to_string()))
+        })
+        .collect();
+    containers.sort();
+    if containers.is_empty() {
+        bail!(
+            "{app} has no running container{}",
+            if process.is_empty() {
+                String::new()
+            } else {
+                format!(" of {process}")
+            }
+        );
+    }
+    let show = |dyno: &str, id: &str| -> Result<i32> {
+        let mut cmd = docker::docker()
+            .args(["container", "logs", "--tail", &lines.to_string()])
+            .arg(id);
+        if follow {
+            cmd = cmd.arg("--follow");
+        }
+        if !pretty {
+            return cmd.stream_mapped(|line| line.to_string());
+        }
+        let label = format!("{app}[{dyno}]:");
+        cmd.arg("--timestamps")
+            .stream_mapped(|line| match line.split_once(' ') {
+                Some((stamp, rest)) => format!("{stamp} {label} {rest}"),
+                None => format!("{label} {line}"),
+            })
+    };
+    if !follow {
+        for (dyno, id) in &containers {
+            show(dyno, id)?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let followers: Vec<_> = containers
+            .iter()
+            .map(|(dyno, id)| scope.spawn(|| show(dyno, id)))
+            .collect();
+        for follower in followers {
+            if let Ok(Err(err)) = follower.join() {
+                return Err(err);
+            }
+        }
+        Ok(())
+    })
+}
