@@ -209,6 +209,28 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     let args = docker(&["container", "inspect", "--format", "{{json .Args}}", &web]);
     assert!(!args.contains("hello"), "{args}");
 
+    // run: a one-off container with the app's config and the run's own variables, gone
+    // when it ends, whose exit code is the command's.
+    assert_eq!(host.ok(["run", a, "printenv", "GREETING"]), "hello there\n");
+    assert_eq!(
+        host.ok(["run", "--env", "EXTRA=1 2", a, "sh", "-c", "echo \"$EXTRA\""]),
+        "1 2\n"
+    );
+    assert_eq!(host.run(["run", a, "sh", "-c", "exit 7"]).status.code(), Some(7));
+    assert!(!host.run(["run", "--env", "1BAD=x", a, "true"]).status.success());
+    assert_eq!(
+        docker(&[
+            "container",
+            "ls",
+            "-aq",
+            "--filter",
+            &format!("label=com.dokku.app-name={a}"),
+            "--filter",
+            "label=com.dokku.container-type=run",
+        ]),
+        ""
+    );
+
     // Scaling touches only the process types whose count changed.
     let web_id = || docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
     let worker = format!("{a}.worker.1");

@@ -240,10 +240,15 @@ fn print_help_lines(plugin: &Plugin) {
     }
 }
 
+/// `plugin:command args`; a command named after its plugin is the bare command (`logs
+/// <app>`, Dokku's top-level commands), also its plugin's default.
 fn synopsis(plugin: &Plugin, c: &Command) -> String {
-    format!("{}:{} {}", plugin.name, c.name, c.args)
-        .trim_end()
-        .to_string()
+    let name = if c.name == plugin.name {
+        c.name.to_string()
+    } else {
+        format!("{}:{}", plugin.name, c.name)
+    };
+    format!("{name} {}", c.args).trim_end().to_string()
 }
 
 /// `<plugin>:help`.

@@ -8,12 +8,12 @@ use dokku_core::entry::{Command, Ctx, Plugin, parse};
 pub const PLUGIN: Plugin = Plugin {
     name: "logs",
     description: "Manage log integration for an app",
-    default_command: Some("show"),
+    default_command: Some("logs"),
     keeps_root: false,
     commands: &[Command {
-        name: "show",
+        name: "logs",
         args: "<app> [-n <lines>] [-t] [-q] [-p <proc>]",
-        help: "Display recent log output (also dokku logs <app>)",
+        help: "Display recent log output",
         run: show,
     }],
     triggers: &[],

@@ -5,6 +5,7 @@
 mod deploy;
 mod logs;
 mod retire;
+mod run;
 
 use dokku_core::entry::{Plugin, TriggerEntry};
 
@@ -36,6 +37,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "scheduler-retire",
             run: retire::retire,
+        },
+        TriggerEntry {
+            name: "scheduler-run",
+            run: run::run,
         },
         TriggerEntry {
             name: "scheduler-stop",

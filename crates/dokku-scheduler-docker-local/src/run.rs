@@ -1,0 +1,81 @@
+//! `scheduler-run docker-local APP ENV_COUNT KEY VALUE... -- CMD...`: a one-off container
+//! of the app's released image, `<app>.run.<n>`, removed when it ends, with the app's
+//! config and the run's own variables (values through docker's environment), the
+//! `docker-args-run` options (mounts), a terminal when the caller has one. A command that
+//! names a process type of the Procfile runs that process's command.
+
+use anyhow::{Context, Result, bail};
+use dokku_core::docker;
+use dokku_core::entry::Ctx;
+use dokku_core::pipeline::APP_LABEL;
+
+use crate::SCHEDULER;
+
+pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(scheduler), Some(app), Some(count)) = (args.first(), args.get(1), args.get(2)) else {
+        bail!("scheduler-run: expected SCHEDULER APP ENV_COUNT KEY VALUE... -- CMD...");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let count: usize = count.parse().context("scheduler-run: ENV_COUNT")?;
+    let pairs = args
+        .get(3..3 + 2 * count)
+        .context("scheduler-run: missing variables")?;
+    let rest = &args[3 + 2 * count..];
+    let Some(("--", command)) = rest.split_first().map(|(d, c)| (d.as_str(), c)) else {
+        bail!("scheduler-run: expected -- before the command");
+    };
+    if command.is_empty() {
+        bail!("Please specify a command to run");
+    }
+    let image = docker::app_image(app, "latest");
+    if !docker::image_exists(&image)? {
+        bail!("{app} has not been deployed: there is no image to run");
+    }
+    let mut env = dokku_core::pipeline::app_config(ctx, app)?;
+    for pair in pairs.chunks(2) {
+        env.insert(pair[0].clone(), pair[1].clone());
+    }
+    let command: Vec<String> = match command {
+        [single] => {
+            let process = ctx
+                .trigger("procfile-get-command")
+                .args([app.as_str(), single.as_str()])
+                .output_string()?;
+            if process.trim().is_empty() {
+                command.to_vec()
+            } else {
+                let expanded =
+                    dokku_core::procfile::expand(&process, |name| env.get(name).cloned());
+                shell_words::split(&expanded)
+                    .context("the process command has unbalanced quotes")?
+            }
+        }
+        _ => command.to_vec(),
+    };
+    let unique = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
+    let mut cmd = docker::docker()
+        .args(["container", "run", "--rm", "--interactive", "--init"])
+        .args(if tty { &["--tty"][..] } else { &[] })
+        .arg("--name")
+        .arg(format!("{app}.run.{unique}"))
+        .args(["--label", "dokku", "--label"])
+        .arg(format!("{APP_LABEL}={app}"))
+        .args(["--label", "com.dokku.container-type=run"]);
+    for (key, value) in &env {
+        cmd = cmd.arg("--env").arg(key).env(key, value);
+    }
+    let options = ctx
+        .trigger("docker-args-run")
+        .args([app.as_str(), "latest"])
+        .stdin(Vec::new())
+        .output_words()?;
+    match cmd.args(options).arg(&image).args(&command).status()? {
+        0 => Ok(()),
+        code => Err(dokku_core::Error::Exit(code).into()),
+    }
+}
