@@ -213,11 +213,27 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     // when it ends, whose exit code is the command's.
     assert_eq!(host.ok(["run", a, "printenv", "GREETING"]), "hello there\n");
     assert_eq!(
-        host.ok(["run", "--env", "EXTRA=1 2", a, "sh", "-c", "echo \"$EXTRA\""]),
+        host.ok([
+            "run",
+            "--env",
+            "EXTRA=1 2",
+            a,
+            "sh",
+            "-c",
+            "echo \"$EXTRA\""
+        ]),
         "1 2\n"
     );
-    assert_eq!(host.run(["run", a, "sh", "-c", "exit 7"]).status.code(), Some(7));
-    assert!(!host.run(["run", "--env", "1BAD=x", a, "true"]).status.success());
+    assert_eq!(
+        host.run(["run", a, "sh", "-c", "exit 7"]).status.code(),
+        Some(7)
+    );
+    assert!(
+        !host
+            .run(["run", "--env", "1BAD=x", a, "true"])
+            .status
+            .success()
+    );
     assert_eq!(
         docker(&[
             "container",
