@@ -209,6 +209,14 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     let args = docker(&["container", "inspect", "--format", "{{json .Args}}", &web]);
     assert!(!args.contains("hello"), "{args}");
 
+    // enter: a command inside the running web container.
+    assert_eq!(host.ok(["enter", a, "web", "printenv", "DYNO"]), "web.1\n");
+    assert_eq!(
+        host.ok(["enter", a, "cat", "/app/index.html"]),
+        "<h1>version 2</h1>\n"
+    );
+    assert!(!host.run(["enter", a, "worker.1", "true"]).status.success());
+
     // run: a one-off container with the app's config and the run's own variables, gone
     // when it ends, whose exit code is the command's.
     assert_eq!(host.ok(["run", a, "printenv", "GREETING"]), "hello there\n");

@@ -27,6 +27,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: deploy::deploy,
         },
         TriggerEntry {
+            name: "scheduler-enter",
+            run: run::enter,
+        },
+        TriggerEntry {
             name: "scheduler-is-deployed",
             run: deploy::is_deployed,
         },

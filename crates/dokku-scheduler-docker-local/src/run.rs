@@ -1,8 +1,9 @@
-//! `scheduler-run docker-local APP ENV_COUNT KEY VALUE... -- CMD...`: a one-off container
-//! of the app's released image, `<app>.run.<n>`, removed when it ends, with the app's
-//! config and the run's own variables (values through docker's environment), the
-//! `docker-args-run` options (mounts), a terminal when the caller has one. A command that
-//! names a process type of the Procfile runs that process's command.
+//! One-off commands. `scheduler-run docker-local APP ENV_COUNT KEY VALUE... -- CMD...`: a
+//! one-off container of the app's released image, `<app>.run.<n>`, removed when it ends,
+//! with the app's config and the run's own variables (values through docker's
+//! environment), the `docker-args-run` options (mounts), a terminal when the caller has
+//! one; a command that names a process type of the Procfile runs that process's command.
+//! `scheduler-enter`: a command in a running container.
 
 use anyhow::{Context, Result, bail};
 use dokku_core::docker;
@@ -75,6 +76,61 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .stdin(Vec::new())
         .output_words()?;
     match cmd.args(options).arg(&image).args(&command).status()? {
+        0 => Ok(()),
+        code => Err(dokku_core::Error::Exit(code).into()),
+    }
+}
+
+/// `scheduler-enter docker-local APP [TYPE[.N]] [CMD...]`: `docker exec` in the app's
+/// container in place for that dyno (the first of the type, `web` when none is named),
+/// with a terminal when the caller has one; `/bin/bash` when no command is given.
+pub fn enter(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
+        bail!("scheduler-enter: expected SCHEDULER APP [TYPE[.N]] [CMD...]");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let rest = &args[2..];
+    let containers = crate::deploy::containers_in_place(app)?;
+    let dyno_of = |c: &serde_json::Value| c["Labels"]["com.dokku.dyno"].as_str().map(String::from);
+    let dynos: Vec<String> = containers.iter().filter_map(dyno_of).collect();
+    let (wanted, command) = match rest.split_first() {
+        Some((first, command))
+            if dynos
+                .iter()
+                .any(|d| d == first || d.split_once('.').is_some_and(|(k, _)| k == first)) =>
+        {
+            (first.clone(), command)
+        }
+        _ => ("web".to_string(), rest),
+    };
+    let dyno = if wanted.contains('.') {
+        wanted.clone()
+    } else {
+        format!("{wanted}.1")
+    };
+    let Some(container) = containers
+        .iter()
+        .find(|c| dyno_of(c).as_deref() == Some(dyno.as_str()))
+    else {
+        bail!("{app} has no running container {dyno}");
+    };
+    let id = container["Id"].as_str().unwrap_or_default();
+    let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
+    let default_shell = ["/bin/bash".to_string()];
+    let command = if command.is_empty() {
+        &default_shell[..]
+    } else {
+        command
+    };
+    match docker::docker()
+        .args(["container", "exec", "--interactive"])
+        .args(if tty { &["--tty"][..] } else { &[] })
+        .arg(id)
+        .args(command)
+        .status()?
+    {
         0 => Ok(()),
         code => Err(dokku_core::Error::Exit(code).into()),
     }
