@@ -345,6 +345,14 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     assert!(ok, "{out}");
     assert!(!running(&stray));
 
-    host.ok(["apps:destroy", a, "--force"]);
+    // A renamed app is rebuilt and runs under its new name; the old containers go.
+    let renamed = UniqueApp::new("renamed");
+    let b = renamed.0.as_str();
+    host.ok(["apps:rename", a, b]);
     assert!(!running(&web));
+    let new_web = format!("{b}.web.1");
+    assert!(http_get(&container_ip(&new_web), 5000).contains("version 2"));
+
+    host.ok(["apps:destroy", b, "--force"]);
+    assert!(!running(&new_web));
 }

@@ -469,6 +469,24 @@ pub fn revision(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `git-has-code APP [BRANCH]`: success when the branch (the deploy branch when none is
+/// given) has a commit.
+pub fn has_code(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(Error::MissingApp)?;
+    let roots = &ctx.roots;
+    let branch = match args.get(1).filter(|b| !b.is_empty()) {
+        Some(branch) => branch.clone(),
+        None => repo::deploy_branch(roots, app)?.0,
+    };
+    let has = repo::is_initialized(roots, app)
+        && repo::rev_parse(&roots.app_dir(app), &format!("refs/heads/{branch}"))?.is_some();
+    if has {
+        Ok(())
+    } else {
+        Err(Error::Exit(1).into())
+    }
+}
+
 /// `git-deploy-branch APP`.
 pub fn deploy_branch(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;

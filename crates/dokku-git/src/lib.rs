@@ -93,6 +93,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::deploy_branch,
         },
         TriggerEntry {
+            name: "git-has-code",
+            run: commands::has_code,
+        },
+        TriggerEntry {
             name: "git-revision",
             run: commands::revision,
         },

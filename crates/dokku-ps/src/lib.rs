@@ -111,6 +111,14 @@ pub const PLUGIN: Plugin = Plugin {
             run: current_scale,
         },
         TriggerEntry {
+            name: "post-app-clone",
+            run: rebuild_renamed,
+        },
+        TriggerEntry {
+            name: "post-app-rename",
+            run: rebuild_renamed,
+        },
+        TriggerEntry {
             name: "post-app-clone-setup",
             run: copy_settings,
         },
@@ -278,6 +286,20 @@ fn each_locked(ctx: &Ctx, apps: &[String], work: impl Fn(&str) -> Result<()>) ->
 fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (apps, _) = apps_of(ctx, "ps:rebuild", args)?;
     each_locked(ctx, &apps, |app| {
+        ctx.trigger("receive-app").arg(app).stream()
+    })
+}
+
+/// `post-app-rename` / `post-app-clone OLD NEW`: the new app is built and deployed from
+/// its repository (it has no image of its own yet), unless `SKIP_REBUILD` is true.
+fn rebuild_renamed(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_old, new] = dokku_core::entry::exactly::<2>("post-app-rename", args)?;
+    if dokku_core::env::var("SKIP_REBUILD").as_deref() == Some("true")
+        || !ctx.trigger("git-has-code").arg(new).succeeds()?
+    {
+        return Ok(());
+    }
+    each_locked(ctx, std::slice::from_ref(new), |app| {
         ctx.trigger("receive-app").arg(app).stream()
     })
 }
