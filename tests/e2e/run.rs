@@ -288,9 +288,17 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     }
 
     // stop, start, restart, rebuild.
+    // restore: an app whose containers stopped behind its back (the engine restarted)
+    // comes back; one stopped with ps:stop stays stopped.
+    docker(&["container", "stop", &web]);
+    assert!(!running(&web));
+    host.ok(["ps:restore"]);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
     host.ok(["ps:stop", a]);
     assert!(!running(&web));
     assert_eq!(host.ok(["ps:report", a, "--ps-running"]), "false\n");
+    host.ok(["ps:restore"]);
+    assert!(!running(&web));
     host.ok(["ps:start", a]);
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
     assert_eq!(host.ok(["ps:report", a, "--ps-running"]), "true\n");

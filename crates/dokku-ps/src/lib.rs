@@ -65,6 +65,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: restart,
         },
         Command {
+            name: "restore",
+            args: "[<app>]",
+            help: "Start every app (or one) that was running and is not",
+            run: restore,
+        },
+        Command {
             name: "scale",
             args: "[--skip-deploy] <app> [<proc>=<count>...]",
             help: "Get or set how many instances of each process type run",
@@ -93,6 +99,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "core-post-extract",
             run: keep_procfile,
+        },
+        TriggerEntry {
+            name: "core-post-deploy",
+            run: mark_running,
         },
         TriggerEntry {
             name: "docker-args-process-deploy",
@@ -335,10 +345,50 @@ fn start(ctx: &Ctx, args: &[String]) -> Result<()> {
     })
 }
 
-/// `ps:stop [--all] APP`: the app's containers stop (and stay, for `ps:start`).
+/// Whether `ps:restore` brings the app back: true once deployed, false after `ps:stop`.
+const RESTORE: &str = "restore";
+
+/// `core-post-deploy APP ...`: a deployed app is one to restore.
+fn mark_running(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    SETTINGS.properties(ctx).set(app, RESTORE, "true")
+}
+
+/// `ps:restore [APP]`: every app (or the one named) that was running when it last changed
+/// and has no container running now (the engine restarted, the host rebooted) is deployed
+/// again from its released image.
+fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let apps = match args {
+        [] => dokku_core::app::list(&ctx.roots)?
+            .into_iter()
+            .map(|a| a.to_string())
+            .collect(),
+        [app] => vec![dokku_core::app::verify(&ctx.roots, app)?.to_string()],
+        _ => anyhow::bail!("ps:restore takes at most one app"),
+    };
+    let props = SETTINGS.properties(ctx);
+    let wanted: Vec<String> = apps
+        .into_iter()
+        .filter(|app| props.get(app, RESTORE).ok().flatten().as_deref() == Some("true"))
+        .collect();
+    each_locked(ctx, &wanted, |app| {
+        if dokku_core::pipeline::is_deployed(ctx, app)? {
+            return Ok(());
+        }
+        dokku_core::log::info1(&format!("Restoring {app}"));
+        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+        ctx.trigger("scheduler-deploy")
+            .args([scheduler.as_str(), app, "latest", ""])
+            .stream()
+    })
+}
+
+/// `ps:stop [--all] APP`: the app's containers stop (and stay, for `ps:start`); it is no
+/// longer one `ps:restore` brings back.
 fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (apps, _) = apps_of(ctx, "ps:stop", args)?;
     each_locked(ctx, &apps, |app| {
+        SETTINGS.properties(ctx).set(app, RESTORE, "false")?;
         dokku_core::log::info1(&format!("Stopping {app}"));
         let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
         ctx.trigger("scheduler-stop")

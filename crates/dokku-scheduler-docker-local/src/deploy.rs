@@ -422,11 +422,15 @@ fn remove_stale_files(app_dir: &Path, started: &[Started], only: Option<&str>) -
     Ok(())
 }
 
-/// `scheduler-is-deployed SCHEDULER APP`: a deploy container of the app is running. For
-/// another scheduler's app this plugin has nothing to say (success), as in Dokku.
+/// `scheduler-is-deployed SCHEDULER APP`: a container of the app in place is running (one
+/// retiring does not count). For another scheduler's app this plugin has nothing to say
+/// (success), as in Dokku.
 pub fn is_deployed(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let [scheduler, app] = exactly::<2>("scheduler-is-deployed", args)?;
-    if scheduler == SCHEDULER && docker::containers_labelled(&deploy_labels(app), false)?.is_empty()
+    if scheduler == SCHEDULER
+        && !containers_in_place(app)?
+            .iter()
+            .any(|c| c["State"].as_str() == Some("running"))
     {
         return Err(dokku_core::Error::Exit(1).into());
     }
