@@ -209,6 +209,11 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     let args = docker(&["container", "inspect", "--format", "{{json .Args}}", &web]);
     assert!(!args.contains("hello"), "{args}");
 
+    // inspect: docker's description, the config's values hidden.
+    let inspected = host.ok(["ps:inspect", a]);
+    assert!(inspected.contains("\"GREETING=<hidden>\""), "{inspected}");
+    assert!(!inspected.contains("hello there"), "{inspected}");
+
     // enter: a command inside the running web container.
     assert_eq!(host.ok(["enter", a, "web", "printenv", "DYNO"]), "web.1\n");
     assert_eq!(

@@ -47,6 +47,12 @@ pub const PLUGIN: Plugin = Plugin {
     keeps_root: false,
     commands: &[
         Command {
+            name: "inspect",
+            args: "<app>",
+            help: "Displays a sanitized version of docker inspect for an app",
+            run: inspect,
+        },
+        Command {
             name: "rebuild",
             args: "[--all] <app>",
             help: "Rebuild an app from its deploy branch, and deploy it",
@@ -290,6 +296,19 @@ fn each_locked(ctx: &Ctx, apps: &[String], work: impl Fn(&str) -> Result<()>) ->
         work(app)?;
     }
     Ok(())
+}
+
+/// `ps:inspect APP`: the scheduler's description of the app's containers.
+fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = match args {
+        [app] => dokku_core::app::verify(&ctx.roots, app)?,
+        [] => return Err(dokku_core::Error::MissingApp.into()),
+        _ => anyhow::bail!("ps:inspect takes one app"),
+    };
+    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    ctx.trigger("scheduler-inspect")
+        .args([scheduler.as_str(), app.as_str()])
+        .stream()
 }
 
 /// `ps:rebuild [--all] APP`: the deploy branch is built, released and deployed again.

@@ -473,6 +473,39 @@ pub fn app_status(_ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `scheduler-inspect SCHEDULER APP`: `docker container inspect` of the app's containers in
+/// place, with the values of the app's config hidden from their environment.
+pub fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app] = exactly::<2>("scheduler-inspect", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let config = dokku_core::pipeline::app_config(ctx, app)?;
+    let mut described = Vec::new();
+    for container in containers_in_place(app)? {
+        let Some(id) = container["Id"].as_str() else {
+            continue;
+        };
+        let Some(mut full) = docker::container_inspect(id)? else {
+            continue;
+        };
+        if let Some(env) = full["Config"]["Env"].as_array_mut() {
+            for entry in env.iter_mut() {
+                let key = entry
+                    .as_str()
+                    .and_then(|e| e.split_once('='))
+                    .map(|(k, _)| k.to_string());
+                if let Some(key) = key.filter(|k| config.contains_key(k)) {
+                    *entry = serde_json::Value::String(format!("{key}=<hidden>"));
+                }
+            }
+        }
+        described.push(full);
+    }
+    log::data(&serde_json::to_string_pretty(&described)?);
+    Ok(())
+}
+
 /// `scheduler-stop SCHEDULER APP [REMOVE]`: the app's containers stop (and go, with
 /// `true`).
 pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {

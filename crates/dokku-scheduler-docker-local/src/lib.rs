@@ -31,6 +31,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: run::enter,
         },
         TriggerEntry {
+            name: "scheduler-inspect",
+            run: deploy::inspect,
+        },
+        TriggerEntry {
             name: "scheduler-is-deployed",
             run: deploy::is_deployed,
         },
