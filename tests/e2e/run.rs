@@ -220,7 +220,13 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         host.ok(["enter", a, "cat", "/app/index.html"]),
         "<h1>version 2</h1>\n"
     );
-    assert!(!host.run(["enter", a, "worker.1", "true"]).status.success());
+    let idle = host.run(["enter", a, "worker.1", "true"]);
+    assert!(!idle.status.success());
+    assert!(
+        String::from_utf8_lossy(&idle.stderr).contains("has no running container worker.1"),
+        "{}",
+        host.render(&idle)
+    );
 
     // run: a one-off container with the app's config and the run's own variables, gone
     // when it ends, whose exit code is the command's.

@@ -84,7 +84,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `scheduler-enter docker-local APP [TYPE[.N]] [CMD...]`: `docker exec` in the app's
 /// container in place for that dyno (the first of the type, `web` when none is named),
 /// with a terminal when the caller has one; `/bin/bash` when no command is given.
-pub fn enter(_ctx: &Ctx, args: &[String]) -> Result<()> {
+pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-enter: expected SCHEDULER APP [TYPE[.N]] [CMD...]");
     };
@@ -95,14 +95,22 @@ pub fn enter(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let containers = crate::deploy::containers_in_place(app)?;
     let dyno_of = |c: &serde_json::Value| c["Labels"]["com.dokku.dyno"].as_str().map(String::from);
     let dynos: Vec<String> = containers.iter().filter_map(dyno_of).collect();
+    // The first word names a dyno when a container in place runs it, or when it is a
+    // process type of the Procfile (`worker`, `worker.2`), running or not.
+    let names_process = |word: &str| -> Result<bool> {
+        let kind = word.split_once('.').map_or(word, |(kind, _)| kind);
+        Ok(dynos
+            .iter()
+            .any(|d| d == word || d.split_once('.').is_some_and(|(k, _)| k == word))
+            || !ctx
+                .trigger("procfile-get-command")
+                .args([app.as_str(), kind])
+                .output_string()?
+                .trim()
+                .is_empty())
+    };
     let (wanted, command) = match rest.split_first() {
-        Some((first, command))
-            if dynos
-                .iter()
-                .any(|d| d == first || d.split_once('.').is_some_and(|(k, _)| k == first)) =>
-        {
-            (first.clone(), command)
-        }
+        Some((first, command)) if names_process(first)? => (first.clone(), command),
         _ => ("web".to_string(), rest),
     };
     let dyno = if wanted.contains('.') {
