@@ -1,6 +1,6 @@
 use dokku_test_support::TestHost;
 
-use crate::stderr;
+use crate::refused_in_one_line;
 
 #[test]
 fn builder_settings_set_report_and_travel_with_the_app() {
@@ -75,36 +75,30 @@ fn bad_settings_are_one_line_and_change_nothing() {
     let host = TestHost::new();
     host.ok(["apps:create", "demo"]);
     let before = host.state();
-    for args in [
-        vec!["builder:set", "demo", "build-dir", "../elsewhere"],
-        vec!["builder:set", "demo", "build-dir", "/etc"],
-        vec!["builder:set", "demo", "selected", "Docker File"],
-        vec!["builder:set", "demo", "skip-cleanup", "maybe"],
-        vec!["builder:set", "demo", "unknown", "x"],
-        vec!["builder:set", "nope", "selected", "dockerfile"],
-        vec![
-            "builder-dockerfile:set",
-            "demo",
-            "dockerfile-path",
-            "a/../../b",
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["builder:set", "demo", "build-dir", "../elsewhere"],
+            vec!["builder:set", "demo", "build-dir", "/etc"],
+            vec!["builder:set", "demo", "selected", "Docker File"],
+            vec!["builder:set", "demo", "skip-cleanup", "maybe"],
+            vec!["builder:set", "demo", "unknown", "x"],
+            vec!["builder:set", "nope", "selected", "dockerfile"],
+            vec![
+                "builder-dockerfile:set",
+                "demo",
+                "dockerfile-path",
+                "a/../../b",
+            ],
+            vec!["ps:set", "demo", "procfile-path", "/etc/passwd"],
+            vec!["docker-options:add", "demo", "build"],
+            vec!["docker-options:add", "demo", "ship", "--no-cache"],
+            vec!["docker-options:add", "demo", "build", "rm", "-rf"],
+            vec!["docker-options:add", "demo", "build", "--label 'open"],
+            vec!["docker-options:add", "nope", "build", "--no-cache"],
+            vec!["docker-options:clear", "demo", "build,nope"],
         ],
-        vec!["ps:set", "demo", "procfile-path", "/etc/passwd"],
-        vec!["docker-options:add", "demo", "build"],
-        vec!["docker-options:add", "demo", "ship", "--no-cache"],
-        vec!["docker-options:add", "demo", "build", "rm", "-rf"],
-        vec!["docker-options:add", "demo", "build", "--label 'open"],
-        vec!["docker-options:add", "nope", "build", "--no-cache"],
-        vec!["docker-options:clear", "demo", "build,nope"],
-    ] {
-        let out = host.run(&args);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        assert_eq!(
-            stderr(&out).lines().count(),
-            1,
-            "{args:?}: {}",
-            stderr(&out)
-        );
-    }
+    );
     assert_eq!(host.state(), before);
 }
 

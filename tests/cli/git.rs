@@ -2,7 +2,7 @@ use std::process::Command;
 
 use dokku_test_support::TestHost;
 
-use crate::stderr;
+use crate::refused_in_one_line;
 
 fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -58,25 +58,19 @@ fn set_validates_and_report() {
         "trunk\n"
     );
     let before = host.state();
-    for args in [
-        vec!["git:set", "demo", "deploy-branch", "bad..branch"],
-        vec!["git:set", "demo", "deploy-branch", "-x"],
-        vec!["git:set", "demo", "keep-git-dir", "maybe"],
-        vec!["git:set", "demo", "rev-env-var", "1BAD"],
-        vec!["git:set", "demo", "unknown", "x"],
-        vec!["git:set", "nope", "deploy-branch", "main"],
-        vec!["git:sync", "demo", "--upload-pack=touch /tmp/x"],
-        vec!["git:from-archive", "demo", "ftp://example.com/x.tar"],
-    ] {
-        let out = host.run(&args);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        assert_eq!(
-            stderr(&out).lines().count(),
-            1,
-            "{args:?}: {}",
-            stderr(&out)
-        );
-    }
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["git:set", "demo", "deploy-branch", "bad..branch"],
+            vec!["git:set", "demo", "deploy-branch", "-x"],
+            vec!["git:set", "demo", "keep-git-dir", "maybe"],
+            vec!["git:set", "demo", "rev-env-var", "1BAD"],
+            vec!["git:set", "demo", "unknown", "x"],
+            vec!["git:set", "nope", "deploy-branch", "main"],
+            vec!["git:sync", "demo", "--upload-pack=touch /tmp/x"],
+            vec!["git:from-archive", "demo", "ftp://example.com/x.tar"],
+        ],
+    );
     assert_eq!(host.state(), before);
 }
 

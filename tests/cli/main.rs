@@ -31,6 +31,20 @@ mod third_party;
 
 use std::path::Path;
 
+/// Each command fails with exactly one line on stderr (Dokku's ` !     ` error).
+pub fn refused_in_one_line(host: &dokku_test_support::TestHost, cases: &[Vec<&str>]) {
+    for args in cases {
+        let out = host.run(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 /// Writes an executable script.
 pub fn script(path: &Path, body: &str) {
     dokku_core::fs::write_atomic(

@@ -1,7 +1,7 @@
 use dokku_test_support::{TestHost, workspace_root};
 use insta::assert_snapshot;
 
-use crate::{make_plugin, stderr};
+use crate::{make_plugin, refused_in_one_line, stderr};
 
 fn hello_bash() -> std::path::PathBuf {
     workspace_root().join("tests/fixtures/plugins/hello-bash")
@@ -63,31 +63,25 @@ fn install_from_a_path_enables_and_runs_install_triggers() {
 fn install_rejects_bad_sources_and_names_without_changes() {
     let host = TestHost::new();
     let before = host.state();
-    for args in [
-        vec!["plugin:install", "/does/not/exist"],
-        vec!["plugin:install", "ftp://example.invalid/x"],
-        vec![
-            "plugin:install",
-            hello_bash().to_str().unwrap(),
-            "--name",
-            "../escape",
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["plugin:install", "/does/not/exist"],
+            vec!["plugin:install", "ftp://example.invalid/x"],
+            vec![
+                "plugin:install",
+                hello_bash().to_str().unwrap(),
+                "--name",
+                "../escape",
+            ],
+            vec![
+                "plugin:install",
+                hello_bash().to_str().unwrap(),
+                "--name",
+                ".hidden",
+            ],
         ],
-        vec![
-            "plugin:install",
-            hello_bash().to_str().unwrap(),
-            "--name",
-            ".hidden",
-        ],
-    ] {
-        let out = host.run(&args);
-        assert!(!out.status.success(), "{args:?}");
-        assert_eq!(
-            stderr(&out).lines().count(),
-            1,
-            "{args:?}: {}",
-            stderr(&out)
-        );
-    }
+    );
     assert_eq!(host.state(), before);
 }
 

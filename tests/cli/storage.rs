@@ -1,7 +1,7 @@
 use dokku_test_support::TestHost;
 use insta::assert_snapshot;
 
-use crate::stderr;
+use crate::{refused_in_one_line, stderr};
 
 /// A host with the app `demo` and a host directory outside every root.
 fn host_with_demo() -> (TestHost, String) {
@@ -130,28 +130,22 @@ fn dangerous_or_malformed_mounts_are_refused_and_change_nothing() {
         assert_eq!(err.lines().count(), 1, "{spec:?}: {err:?}");
         assert!(err.starts_with(" !     "), "{spec:?}: {err:?}");
     }
-    for args in [
-        vec!["storage:mount", "nope", "/srv/x:/data"],
-        vec!["storage:mount", "demo"],
-        vec!["storage:list", "demo", "--format", "yaml"],
-        vec!["storage:ensure-directory", "../escape"],
-        vec!["storage:ensure-directory", "ok", "--chown", "nobody"],
-        vec!["volume:create", "bad/name", "/data"],
-        vec!["volume:create", "v", "relative"],
-        vec!["volume:create", "v", "/"],
-        vec!["volume:create", "v"],
-        vec!["volume:link", "demo", "missing"],
-        vec!["volume:destroy", "missing"],
-    ] {
-        let out = host.run(&args);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        assert_eq!(
-            stderr(&out).lines().count(),
-            1,
-            "{args:?}: {}",
-            stderr(&out)
-        );
-    }
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["storage:mount", "nope", "/srv/x:/data"],
+            vec!["storage:mount", "demo"],
+            vec!["storage:list", "demo", "--format", "yaml"],
+            vec!["storage:ensure-directory", "../escape"],
+            vec!["storage:ensure-directory", "ok", "--chown", "nobody"],
+            vec!["volume:create", "bad/name", "/data"],
+            vec!["volume:create", "v", "relative"],
+            vec!["volume:create", "v", "/"],
+            vec!["volume:create", "v"],
+            vec!["volume:link", "demo", "missing"],
+            vec!["volume:destroy", "missing"],
+        ],
+    );
     assert_eq!(host.state(), before, "a refused command changed state");
     assert_snapshot!(
         "refused_etc",
