@@ -36,7 +36,7 @@ pub fn docker(args: &[&str]) -> String {
 }
 
 /// `docker ARGS`'s exit status only.
-fn docker_ok(args: &[&str]) -> bool {
+pub fn docker_ok(args: &[&str]) -> bool {
     Command::new(docker_bin())
         .args(args)
         .output()
@@ -144,7 +144,7 @@ fn empty_commit(dir: &Path) -> String {
     head(dir)
 }
 
-fn push(sshd: &Sshd, key: &Path, work: &Path, app: &str) -> (bool, String) {
+pub fn push(sshd: &Sshd, key: &Path, work: &Path, app: &str) -> (bool, String) {
     let out = sshd.git(key, work, &["push", &sshd.remote(app), "main"]);
     (out.status.success(), text(&out))
 }

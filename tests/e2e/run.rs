@@ -3,9 +3,9 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::build::{BASE_IMAGE, UniqueApp, base_image, docker};
+use crate::build::{BASE_IMAGE, UniqueApp, base_image, docker, docker_ok, push};
 use crate::push::setup_building;
-use crate::{Sshd, commit, run, text};
+use crate::{commit, run};
 
 /// `GET /` from a container's address; the whole response.
 fn http_get(ip: &str, port: u16) -> String {
@@ -30,13 +30,6 @@ fn container_ip(name: &str) -> String {
         "{{.NetworkSettings.IPAddress}}",
         name,
     ])
-}
-
-fn docker_exists(id: &str) -> bool {
-    Command::new(dokku_test_support::docker_bin())
-        .args(["container", "inspect", id])
-        .output()
-        .is_ok_and(|out| out.status.success())
 }
 
 fn running(name: &str) -> bool {
@@ -69,11 +62,6 @@ fn web_app(dir: &std::path::Path) {
     )
     .unwrap();
     commit(dir, "index.html", "<h1>version 1</h1>\n");
-}
-
-fn push(sshd: &Sshd, key: &std::path::Path, work: &std::path::Path, app: &str) -> (bool, String) {
-    let out = sshd.git(key, work, &["push", &sshd.remote(app), "main"]);
-    (out.status.success(), text(&out))
 }
 
 #[test]
@@ -169,7 +157,7 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     host.ok(["ps:set", a, "restart-policy", "unless-stopped"]);
     host.ok(["ps:restart", a]);
     let started = std::time::Instant::now();
-    while docker_exists(&second) {
+    while docker_ok(&["container", "inspect", &second]) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the replaced container was not retired"

@@ -234,7 +234,7 @@ pub fn release_and_deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
         docker::tag(&image, &latest)?;
         prune_builds(app)?;
     }
-    deploy(ctx, app, "latest")
+    deploy_release(ctx, app, "latest")
 }
 
 /// Removes the tags of all but the newest builds; an image a container still uses stays.
@@ -270,9 +270,8 @@ pub fn is_deployed(ctx: &Ctx, app: &str) -> Result<bool> {
         .succeeds()
 }
 
-/// `scheduler-deploy` for the app's scheduler, unless deploys are skipped; without a
-/// scheduler plugin the build stops here, released and not run.
-fn deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
+/// A release's deploy, unless the app's deploys are skipped.
+fn deploy_release(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
     let skip = ctx
         .trigger("ps-get-property")
         .args([app, "skip-deploy"])
@@ -282,6 +281,13 @@ fn deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
         log::info1("Skipping deployment");
         return Ok(());
     }
+    deploy(ctx, app, tag, None)
+}
+
+/// `scheduler-deploy` of the image `dokku/<app>:<tag>` (of every process type, or one) by
+/// the app's scheduler, then the app's URLs. Releases, restarts, scaling and restores all
+/// deploy through here; without a scheduler plugin nothing runs and the line says so.
+pub fn deploy(ctx: &Ctx, app: &str, tag: &str, process: Option<&str>) -> Result<()> {
     let scheduler = scheduler(ctx, app)?;
     if !ctx.trigger("scheduler-deploy").exists() {
         log::info1(&format!(
@@ -292,7 +298,7 @@ fn deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
     }
     log::info1(&format!("Deploying {app} via the {scheduler} scheduler..."));
     ctx.trigger("scheduler-deploy")
-        .args([scheduler.as_str(), app, tag, ""])
+        .args([scheduler.as_str(), app, tag, process.unwrap_or("")])
         .stream()?;
     log::info2("Application deployed:");
     let urls = ctx

@@ -339,15 +339,7 @@ fn restart(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (apps, process) = apps_of(ctx, "ps:restart", args)?;
     each_locked(ctx, &apps, |app| {
         dokku_core::log::info1(&format!("Restarting {app}"));
-        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
-        ctx.trigger("scheduler-deploy")
-            .args([
-                scheduler.as_str(),
-                app,
-                "latest",
-                process.as_deref().unwrap_or(""),
-            ])
-            .stream()
+        dokku_core::pipeline::deploy(ctx, app, "latest", process.as_deref())
     })
 }
 
@@ -395,10 +387,7 @@ fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
             return Ok(());
         }
         dokku_core::log::info1(&format!("Restoring {app}"));
-        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
-        ctx.trigger("scheduler-deploy")
-            .args([scheduler.as_str(), app, "latest", ""])
-            .stream()
+        dokku_core::pipeline::deploy(ctx, app, "latest", None)
     })
 }
 
@@ -510,16 +499,13 @@ fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
     if changed.is_empty() || cmd.skip_deploy || !dokku_core::pipeline::is_deployed(ctx, app)? {
         return Ok(());
     }
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
     for kind in changed {
         let count = current
             .iter()
             .find(|(k, _)| *k == kind)
             .map_or(0, |(_, c)| *c);
         dokku_core::log::info1(&format!("Scaling {app} processes: {kind}={count}"));
-        ctx.trigger("scheduler-deploy")
-            .args([scheduler.as_str(), app, "latest", &kind])
-            .stream()?;
+        dokku_core::pipeline::deploy(ctx, app, "latest", Some(&kind))?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! each; `scheduler-retire` empties what is due, started in the background by the deploy
 //! (which never waits for it) and safe to run again at any time.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use dokku_core::cmd::Cmd;
@@ -20,9 +20,7 @@ const PLUGIN: &str = "scheduler-docker-local";
 const STOP_SECONDS: u32 = 10;
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::clock().as_secs()
 }
 
 fn queue_path(ctx: &Ctx, app: &str) -> std::path::PathBuf {
