@@ -7,6 +7,8 @@
 mod build;
 /// git push and fetch over SSH: admin keys, deploy keys, refusals, concurrency.
 mod push;
+/// Releases: numbered on each change, listed, rolled back without a build.
+mod releases;
 /// Pushed apps run: containers, readiness, cutover, config restarts, failed releases.
 mod run;
 /// Attacks over SSH: racing pushes, submodules that reach into the host, the root helper.

@@ -8,7 +8,7 @@ use crate::push::setup_building;
 use crate::{commit, run};
 
 /// `GET /` from a container's address; the whole response.
-fn http_get(ip: &str, port: u16) -> String {
+pub fn http_get(ip: &str, port: u16) -> String {
     let mut stream = TcpStream::connect((ip, port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -22,7 +22,7 @@ fn http_get(ip: &str, port: u16) -> String {
 }
 
 /// The address of the container with this name on docker's bridge.
-fn container_ip(name: &str) -> String {
+pub fn container_ip(name: &str) -> String {
     docker(&[
         "container",
         "inspect",
@@ -46,7 +46,7 @@ fn running(name: &str) -> bool {
 }
 
 /// A web app: Python's http.server on $PORT, from the Procfile.
-fn web_app(dir: &std::path::Path) {
+pub fn web_app(dir: &std::path::Path) {
     std::fs::create_dir_all(dir).unwrap();
     run(Command::new("git")
         .args(["init", "-q", "-b", "main"])

@@ -1,7 +1,6 @@
 //! Creating and destroying apps, shared by the commands and the API triggers.
 
 use std::io;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use dokku_core::env::Roots;
@@ -33,10 +32,7 @@ pub fn create(roots: &Roots, app: &AppName) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
     }
     log::info1_quiet(&format!("Creating {app}..."));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = dokku_core::time::now().as_secs();
     properties(roots).set(app.as_str(), "created-at", &now.to_string())?;
     if let Err(err) = Trigger::with_roots("post-create", roots.clone())
         .arg(app.as_str())

@@ -199,6 +199,24 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
     ctx.trigger("pre-release-builder")
         .args([BUILDER, app, &image])
         .stream()?;
+    if !already_released(app, &image)? {
+        label_release(app, &image)?;
+    }
+    ctx.trigger("post-release-builder")
+        .args([BUILDER, app, &image])
+        .stream()
+}
+
+/// An image released before (a restart, a rollback) already carries the release labels:
+/// building them in again would cost a docker build and change nothing.
+fn already_released(app: &str, image: &str) -> Result<bool> {
+    Ok(
+        docker::image_label(image, "com.dokku.image-stage")?.as_deref() == Some("release")
+            && docker::image_label(image, APP_LABEL)?.as_deref() == Some(app),
+    )
+}
+
+fn label_release(app: &str, image: &str) -> Result<()> {
     let context = tempfile::tempdir()?;
     dokku_core::fs::write_atomic(
         &context.path().join("Dockerfile"),
@@ -207,7 +225,7 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
     )?;
     let out = docker::image_build()?
         .args(labels(app, "release"))
-        .args(["--tag", &image, "."])
+        .args(["--tag", image, "."])
         .dir(context.path())
         .output_unchecked()?;
     if out.code != 0 {
@@ -217,9 +235,7 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         bail!("releasing {image} failed");
     }
-    ctx.trigger("post-release-builder")
-        .args([BUILDER, app, &image])
-        .stream()
+    Ok(())
 }
 
 #[cfg(test)]

@@ -307,6 +307,43 @@ fn trigger_target(roots: &Roots, slot: &str) -> Result<Target> {
     Ok(Target::App(app::verify(roots, slot)?))
 }
 
+/// `config-replace APP`: the app's own variables become exactly those of the JSON object
+/// on stdin (a rollback restoring a release's config). Nothing restarts: the caller
+/// deploys. Checked like `config:set` before anything is written.
+pub fn trigger_replace(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = dokku_core::entry::exactly::<1>("config-replace", args)?;
+    let (roots, store) = context(ctx);
+    let target = Target::App(app::verify(&roots, app)?);
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+    let wanted: Env = serde_json::from_str(&input)
+        .map_err(|e| anyhow::anyhow!("config-replace: expected a JSON object of strings: {e}"))?;
+    if let Some(bad) = wanted.keys().find(|k| !envfile::valid_key(k)) {
+        bail!("Invalid key name: '{bad}'");
+    }
+    if let Some((key, _)) = wanted.iter().find(|(_, v)| v.contains('\0')) {
+        bail!("The value of {key} contains a NUL byte, which no environment can hold");
+    }
+    let changed: Vec<String> = store.update(&target, |env| {
+        let changed = env
+            .keys()
+            .chain(wanted.keys())
+            .filter(|k| env.get(*k) != wanted.get(*k))
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>();
+        *env = wanted;
+        changed.into_iter().collect()
+    })?;
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Trigger::with_roots("post-config-update", roots)
+        .arg(target.slot())
+        .arg("replace")
+        .args(&changed)
+        .stream()
+}
+
 /// `config-get APP KEY`: the raw value, no newline; nothing when unset.
 pub fn trigger_get(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, key] = dokku_core::entry::exactly::<2>("config-get", args)?;

@@ -1,6 +1,7 @@
 //! The `config` plugin: app and global environment variables. It owns
 //! `$DOKKU_LIB_ROOT/config/<app|--global>/ENV`; other plugins read and change them only
-//! through the `config-get`, `config-export`, `config-set` and `config-unset` triggers.
+//! through the `config-get`, `config-export`, `config-set`, `config-unset` and
+//! `config-replace` triggers.
 
 mod commands;
 pub mod envfile;
@@ -76,6 +77,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "config-migrate-env",
             run: commands::trigger_migrate,
+        },
+        TriggerEntry {
+            name: "config-replace",
+            run: commands::trigger_replace,
         },
         TriggerEntry {
             name: "config-set",

@@ -15,7 +15,7 @@
 //!   [`docker`]: the engine's CLI (`DOCKER_BIN`).
 //! - [`pipeline`]: build -> release -> deploy, the one owner of a deploy's trigger chain;
 //!   [`procfile`]: Procfiles as Dokku reads them.
-//! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree.
+//! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree; [`time`]: the clock.
 //! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
 //! - [`privilege`]: root switches to the dokku user before touching its trees.
 #![allow(clippy::disallowed_methods)]
@@ -37,6 +37,7 @@ pub mod procfile;
 pub mod property;
 pub mod report;
 pub mod settings;
+pub mod time;
 pub mod trigger;
 
 pub use app::AppName;

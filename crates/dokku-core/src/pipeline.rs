@@ -8,8 +8,8 @@
 //! every trigger as `DOKKU_BUILD_TAG` so builders build into it and plugins can keep files
 //! with it. `latest` moves to a build only once it built and released: a failed build, or a
 //! pusher who went away, leaves `latest` and every earlier build as they were. The newest
-//! [`KEEP_BUILDS`] builds are kept (disks filling with old images is a classic complaint);
-//! older tags are removed.
+//! [`KEEP_BUILDS`] builds, and those a kept release needs, are kept (disks filling with old
+//! images is a classic complaint); older tags are removed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -215,7 +215,8 @@ fn adopt_latest(image: &str, latest: &str, latest_before: Option<&str>) -> Resul
 }
 
 /// Releases the image `dokku/<app>:<tag>` (`builder-release`), makes it `latest`, and hands
-/// it to the app's scheduler. Nothing happens when the image does not exist.
+/// it to the app's scheduler; a failed deploy puts `latest` back on the image that still
+/// runs. Nothing happens when the image does not exist.
 pub fn release_and_deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
     stop_requested();
     let image = docker::app_image(app, tag);
@@ -230,21 +231,37 @@ pub fn release_and_deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
         .args([builder.as_str(), app, tag])
         .stream()?;
     let latest = docker::app_image(app, "latest");
-    if tag != "latest" {
-        docker::tag(&image, &latest)?;
-        prune_builds(app)?;
+    if tag == "latest" {
+        return deploy_release(ctx, app, "latest");
     }
-    deploy_release(ctx, app, "latest")
+    let latest_before = docker::image_id(&latest)?;
+    docker::tag(&image, &latest)?;
+    prune_builds(ctx, app)?;
+    let deployed = deploy_release(ctx, app, "latest");
+    if deployed.is_err()
+        && let Some(before) = latest_before
+    {
+        docker::tag(&before, &latest)?;
+    }
+    deployed
 }
 
-/// Removes the tags of all but the newest builds; an image a container still uses stays.
-fn prune_builds(app: &str) -> Result<()> {
+/// Removes the tags of all but the newest builds, except those a kept release still needs
+/// (`builds-in-use APP`), and the files kept with the builds that went; an image a
+/// container still uses stays.
+fn prune_builds(ctx: &Ctx, app: &str) -> Result<()> {
     let tags = build_tags(app)?;
-    let old = tags.len().saturating_sub(KEEP_BUILDS);
-    for tag in &tags[..old] {
-        let _ = docker::untag(&docker::app_image(app, tag));
+    let in_use = ctx.trigger("builds-in-use").arg(app).output_lines()?;
+    let newest = tags.len().saturating_sub(KEEP_BUILDS);
+    let mut kept = Vec::new();
+    for (i, tag) in tags.into_iter().enumerate() {
+        if i >= newest || in_use.contains(&tag) {
+            kept.push(tag);
+        } else {
+            let _ = docker::untag(&docker::app_image(app, &tag));
+        }
     }
-    Ok(())
+    BuildFiles::prune(&ctx.roots, app, &kept)
 }
 
 /// The app's scheduler: the first line of `scheduler-detect`, else Dokku's default.
@@ -312,8 +329,8 @@ pub fn deploy(ctx: &Ctx, app: &str, tag: &str, process: Option<&str>) -> Result<
 }
 
 /// The files a plugin keeps with each build (a Procfile, an app.json), in
-/// `data/<plugin>/<app>/builds/<build tag>/`: what a rollback to that build needs. Only the
-/// newest [`KEEP_BUILDS`] builds keep theirs.
+/// `data/<plugin>/<app>/builds/<build tag>/`: what a rollback to that build needs. They go
+/// with the build's image.
 pub struct BuildFiles {
     dir: PathBuf,
 }
@@ -352,20 +369,24 @@ impl BuildFiles {
         crate::fs::read_optional(&self.dir.join(name))
     }
 
-    /// Removes the files of all but the newest builds.
-    pub fn prune(roots: &Roots, plugin: &str, app: &str) -> Result<()> {
-        let dir = BuildFiles::builds_dir(roots, plugin, app);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    /// Removes, in every plugin's data, the app's files of builds other than `kept` (the
+    /// builds whose images stay; a failed build has none).
+    pub fn prune(roots: &Roots, app: &str, kept: &[String]) -> Result<()> {
+        let Ok(plugins) = std::fs::read_dir(roots.lib_root.join("data")) else {
             return Ok(());
         };
-        let mut numbered: Vec<(u64, PathBuf)> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| Some((build_number(e.file_name().to_str()?)?, e.path())))
-            .collect();
-        numbered.sort_unstable();
-        let old = numbered.len().saturating_sub(KEEP_BUILDS);
-        for (_, path) in &numbered[..old] {
-            crate::fs::remove_dir_all_if_exists(path)?;
+        for plugin in plugins.filter_map(|e| e.ok()) {
+            let name = plugin.file_name().to_string_lossy().into_owned();
+            let dir = BuildFiles::builds_dir(roots, &name, app);
+            let Ok(builds) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for build in builds.filter_map(|e| e.ok()) {
+                let tag = build.file_name().to_string_lossy().into_owned();
+                if build_number(&tag).is_some() && !kept.contains(&tag) {
+                    crate::fs::remove_dir_all_if_exists(&build.path())?;
+                }
+            }
         }
         Ok(())
     }
@@ -407,8 +428,7 @@ pub fn keep_build_file(
     let Some(files) = BuildFiles::current(&ctx.roots, plugin, app) else {
         return Ok(());
     };
-    files.put(name, text.as_deref().map(str::as_bytes))?;
-    BuildFiles::prune(&ctx.roots, plugin, app)
+    files.put(name, text.as_deref().map(str::as_bytes))
 }
 
 /// A plugin's `post-delete APP` when it keeps build files: its settings and its files go.

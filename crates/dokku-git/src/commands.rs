@@ -140,8 +140,8 @@ pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `receive-app APP [REV]`: under the app's deploy lock (a second push is refused at
 /// once), records the revision in the rev env var (`GIT_REV`), checks the tree out with
-/// its submodules and builds, releases and deploys it. A failed build puts the rev env
-/// var back as it was.
+/// its submodules and builds, releases and deploys it (`git-revision` answers the new
+/// revision while it does). A failed build puts the revision back as it was.
 pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;
     let roots = &ctx.roots;
@@ -178,9 +178,17 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
         set_rev(ctx, app.as_str(), &rev_var, &rev)?;
         Some(previous)
     };
+    let previous_received = props.get(app.as_str(), "last-received-rev")?;
+    props.set(app.as_str(), "last-received-rev", &rev)?;
     let keep = SETTINGS.computed(ctx, app.as_str(), "keep-git-dir")? == "true";
-    let work = repo::extract(roots, app.as_str(), &rev, keep)?;
-    let built = dokku_core::pipeline::build(ctx, app.as_str(), work.path(), &rev);
+    let built = repo::extract(roots, app.as_str(), &rev, keep)
+        .and_then(|work| dokku_core::pipeline::build(ctx, app.as_str(), work.path(), &rev));
+    if built.is_err() {
+        match &previous_received {
+            Some(previous) => props.set(app.as_str(), "last-received-rev", previous)?,
+            None => props.delete(app.as_str(), "last-received-rev")?,
+        }
+    }
     if built.is_err()
         && let Some(previous) = previous_rev
     {
@@ -192,8 +200,7 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
             value => set_rev(ctx, app.as_str(), &rev_var, value)?,
         }
     }
-    built?;
-    props.set(app.as_str(), "last-received-rev", &rev)
+    built
 }
 
 fn set_rev(ctx: &Ctx, app: &str, var: &str, value: &str) -> Result<()> {

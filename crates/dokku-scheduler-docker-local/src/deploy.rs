@@ -259,7 +259,7 @@ fn run_container(
     command: &[String],
 ) -> Result<String> {
     let dyno = format!("{kind}.{index}");
-    let unique = crate::clock().subsec_nanos();
+    let unique = dokku_core::time::now().subsec_nanos();
     let name = format!("{app}.{dyno}.upcoming-{unique}");
     let mut cmd = docker::docker()
         .args(["container", "run", "--detach", "--init"])
@@ -387,7 +387,7 @@ fn cut_over(ctx: &Ctx, app: &str, started: &[Started], only: Option<&str>) -> Re
 /// Renames a container out of its dyno's name (`<name>.<time>-<id>`: unique even for two
 /// deploys within a second), so that only containers in place carry dyno names.
 fn move_aside(id: &str, name: &str) -> Result<()> {
-    let stamp = crate::clock().as_secs();
+    let stamp = dokku_core::time::now().as_secs();
     let short = &id[..id.len().min(12)];
     docker::rename_container(id, &format!("{name}.{stamp}-{short}"))
 }

@@ -11,14 +11,6 @@ use dokku_core::entry::{Plugin, TriggerEntry};
 
 pub const SCHEDULER: &str = "docker-local";
 
-/// The time since the epoch: whole seconds for retirement times and retired names,
-/// nanoseconds to make container names unique.
-pub(crate) fn clock() -> std::time::Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
 pub const PLUGIN: Plugin = Plugin {
     name: "scheduler-docker-local",
     description: "Run apps as containers on this host",

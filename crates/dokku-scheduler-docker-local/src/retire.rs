@@ -20,7 +20,7 @@ const PLUGIN: &str = "scheduler-docker-local";
 const STOP_SECONDS: u32 = 10;
 
 fn now() -> u64 {
-    crate::clock().as_secs()
+    dokku_core::time::now().as_secs()
 }
 
 fn queue_path(ctx: &Ctx, app: &str) -> std::path::PathBuf {

@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         _ => command.to_vec(),
     };
-    let unique = crate::clock().subsec_nanos();
+    let unique = dokku_core::time::now().subsec_nanos();
     let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
     let mut cmd = docker::docker()
         .args(["container", "run", "--rm", "--interactive", "--init"])
