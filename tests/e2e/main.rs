@@ -5,6 +5,8 @@
 
 /// git push builds: the Dockerfile builder, the trigger chain, caching, failures.
 mod build;
+/// Health checks: app.json healthchecks and CHECKS gate the cutover; skip and disable.
+mod checks;
 /// git push and fetch over SSH: admin keys, deploy keys, refusals, concurrency.
 mod push;
 /// Releases: numbered on each change, listed, rolled back without a build.

@@ -1,9 +1,10 @@
 //! The `app-json` plugin: on each build the app's `app.json` (at `appjson-path`, default
-//! `app.json`) must be a JSON object, and is kept with the build: its scripts, formation,
-//! healthchecks and cron are what the scheduler reads when it runs that build.
+//! `app.json`) must be a JSON object, and is kept with the build; once the build is
+//! released it becomes the app's, which `app-json-get-content` answers: its scripts,
+//! formation, healthchecks and cron are what the deploy reads.
 
 use anyhow::{Result, bail};
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry};
+use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly};
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
 pub const SETTINGS: Settings = Settings {
@@ -37,8 +38,16 @@ pub const PLUGIN: Plugin = Plugin {
     ],
     triggers: &[
         TriggerEntry {
+            name: "app-json-get-content",
+            run: content,
+        },
+        TriggerEntry {
             name: "core-post-extract",
             run: keep_app_json,
+        },
+        TriggerEntry {
+            name: "post-release-builder",
+            run: adopt_release,
         },
         TriggerEntry {
             name: "post-app-clone-setup",
@@ -77,11 +86,28 @@ fn keep_app_json(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::pipeline::keep_build_file(
         ctx,
         args,
-        &SETTINGS,
-        "appjson-path",
+        SETTINGS.namespace,
+        |app| SETTINGS.computed(ctx, app, "appjson-path"),
         "app.json",
         valid_app_json,
     )
+}
+
+/// `post-release-builder BUILDER APP IMAGE`: the released build's app.json becomes the
+/// app's.
+fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
+    dokku_core::pipeline::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "app.json")?;
+    Ok(())
+}
+
+/// `app-json-get-content APP`: the app's app.json, `{}` when it has none.
+fn content(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("app-json-get-content", args)?;
+    let path = ctx.roots.data_dir(SETTINGS.namespace, app).join("app.json");
+    let text = dokku_core::fs::read_optional(&path)?.unwrap_or_else(|| "{}".into());
+    dokku_core::log::data(text.trim_end());
+    Ok(())
 }
 
 fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -392,21 +392,20 @@ impl BuildFiles {
     }
 }
 
-/// A plugin's `core-post-extract APP DIR REV`: the file at the path its setting `path_key`
-/// names (never reached through a link) is checked by `validate` and kept with the build
-/// as `name`, in the plugin's (the settings') data dir; a tree without it keeps nothing. A
-/// file that fails its check fails the build.
+/// A plugin's `core-post-extract APP DIR REV`: the file at the path `rel_path` gives for
+/// the app (never reached through a link) is checked by `validate` and kept with the build
+/// as `name`, in the plugin's data dir; a tree without it keeps nothing. A file that fails
+/// its check fails the build.
 pub fn keep_build_file(
     ctx: &Ctx,
     args: &[String],
-    settings: &crate::settings::Settings,
-    path_key: &str,
+    plugin: &str,
+    rel_path: impl Fn(&str) -> Result<String>,
     name: &str,
     validate: fn(&str) -> Result<()>,
 ) -> Result<()> {
     let [app, tree, _rev] = crate::entry::exactly::<3>("core-post-extract", args)?;
-    let plugin = settings.namespace;
-    let rel_path = settings.computed(ctx, app, path_key)?;
+    let rel_path = rel_path(app)?;
     let tree = Path::new(tree);
     const MAX_BYTES: u64 = 1024 * 1024;
     let found = crate::fs::inside_tree(tree, &rel_path).filter(|p| p.is_file());
@@ -429,6 +428,25 @@ pub fn keep_build_file(
         return Ok(());
     };
     files.put(name, text.as_deref().map(str::as_bytes))
+}
+
+/// A plugin's `post-release-builder`: the released build's file `name` becomes the app's
+/// (`data/<plugin>/<app>/<name>`), or the app has none when the build kept none. Outside
+/// the release of a build (a restart releases `latest`) nothing changes, and the answer
+/// is false.
+pub fn adopt_build_file(roots: &Roots, plugin: &str, app: &str, name: &str) -> Result<bool> {
+    let Some(build) = BuildFiles::current(roots, plugin, app) else {
+        return Ok(false);
+    };
+    let path = roots.data_dir(plugin, app).join(name);
+    match build.get(name)? {
+        Some(text) => {
+            std::fs::create_dir_all(roots.data_dir(plugin, app))?;
+            crate::fs::write_atomic(&path, text.as_bytes(), 0o600)?
+        }
+        None => crate::fs::remove_file_if_exists(&path)?,
+    }
+    Ok(true)
 }
 
 /// A plugin's `post-delete APP` when it keeps build files: its settings and its files go.

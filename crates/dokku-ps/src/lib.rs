@@ -163,8 +163,8 @@ fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::pipeline::keep_build_file(
         ctx,
         args,
-        &SETTINGS,
-        "procfile-path",
+        SETTINGS.namespace,
+        |app| SETTINGS.computed(ctx, app, "procfile-path"),
         "Procfile",
         valid_procfile,
     )
@@ -204,13 +204,8 @@ fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
 /// at 0; those gone leave). An app without a Procfile runs its image's command as `web`.
 fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = dokku_core::entry::exactly::<3>("post-release-builder", args)?;
-    let Some(build) = dokku_core::pipeline::BuildFiles::current(&ctx.roots, "ps", app) else {
+    if !dokku_core::pipeline::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "Procfile")? {
         return Ok(());
-    };
-    let path = procfile_path(ctx, app);
-    match build.get("Procfile")? {
-        Some(text) => dokku_core::fs::write_atomic(&path, text.as_bytes(), 0o600)?,
-        None => dokku_core::fs::remove_file_if_exists(&path)?,
     }
     let names: Vec<String> = match processes(ctx, app)? {
         Some(list) => list.into_iter().map(|p| p.name).collect(),

@@ -1,12 +1,11 @@
 //! `scheduler-deploy docker-local APP TAG`: every process type of the app's scale gets its
-//! containers started from the image and checked; only when all of them are ready do they
-//! take the old containers' names, and the old ones retire in the background. A container
-//! that fails its check fails the deploy: the new containers go, the old keep serving.
+//! containers started from the image and checked (`check-deploy`); only when all of them
+//! are ready do they take the old containers' names, and the old ones retire in the
+//! background. A container that fails its check fails the deploy: the new containers go,
+//! the old keep serving.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dokku_core::docker;
@@ -16,12 +15,6 @@ use dokku_core::pipeline::APP_LABEL;
 
 use crate::SCHEDULER;
 
-/// How long a web container has to accept connections on its port.
-const WEB_READY_WITHIN: Duration = Duration::from_secs(60);
-/// How long any other process must keep running to count as started: a process that
-/// cannot start (a missing binary, a bad config) exits within that, and a longer wait
-/// would slow every deploy for nothing.
-const SETTLE_TIME: Duration = Duration::from_secs(1);
 /// How long old containers keep serving after the new ones took over, when the checks
 /// plugin does not say (Dokku's default).
 const WAIT_TO_RETIRE_SECONDS: u64 = 60;
@@ -176,6 +169,10 @@ fn start_all(
     started: &mut Vec<Started>,
 ) -> Result<()> {
     let deploy_args = trigger_words(ctx, "docker-args-deploy", &[app, tag])?;
+    let disabled = ctx
+        .trigger("checks-get-property")
+        .args([app, "disabled"])
+        .output_string()?;
     for (kind, count) in scale(ctx, app)? {
         if count == 0 || only.is_some_and(|o| o != kind) {
             continue;
@@ -189,6 +186,12 @@ fn start_all(
             continue;
         }
         log::info1(&format!("Deploying {kind} (count={count})"));
+        if zero_downtime_disabled(&disabled, &kind) {
+            log::verbose(&format!(
+                "Zero downtime is disabled for {kind}: stopping its old containers first"
+            ));
+            stop_old(app, &kind)?;
+        }
         for index in 1..=count {
             let dyno = format!("{kind}.{index}");
             let port_value = if kind == "web" { port } else { "" };
@@ -215,29 +218,31 @@ fn start_all(
                 &process_args,
                 &words,
             )?;
+            let ip = container_ip(&id)?;
             started.push(Started {
                 kind: kind.clone(),
                 index,
                 id: id.clone(),
-                ip: String::new(),
+                ip: ip.clone(),
                 port: port_value.to_string(),
             });
             log::verbose(&format!("Attempting pre-flight checks ({dyno})"));
-            match check(&id, &kind, port_value) {
-                Ok(ip) => {
-                    if let Some(last) = started.last_mut() {
-                        last.ip = ip;
-                    }
-                    log::verbose(&format!("All checks successful ({dyno})"));
+            let checked = ctx
+                .trigger("check-deploy")
+                .args([app, &id, &kind, port_value, &ip, &index.to_string()])
+                .stream();
+            if let Err(err) = checked {
+                show_output(app, &dyno, &id);
+                if !matches!(
+                    err.downcast_ref(),
+                    Some(dokku_core::Error::TriggerFailed { .. })
+                ) {
+                    log::warn(&format!("{err:#}"));
                 }
-                Err(err) => {
-                    show_output(app, &dyno, &id);
-                    log::warn(&format!(
-                        "Could not start due to a failed check ({dyno}): {err:#}"
-                    ));
-                    return Err(dokku_core::Error::Exit(1).into());
-                }
+                log::warn(&format!("Could not start due to a failed check ({dyno})"));
+                return Err(dokku_core::Error::Exit(1).into());
             }
+            log::verbose(&format!("All checks successful ({dyno})"));
         }
     }
     if started.is_empty() && only.is_none() {
@@ -301,52 +306,34 @@ fn run_container(
     Ok(out.stdout_trimmed())
 }
 
-/// Ready: still running, and for web, accepting connections on its port. Returns the
-/// container's address.
-fn check(id: &str, kind: &str, port: &str) -> Result<String> {
-    let started = Instant::now();
-    let limit = if kind == "web" {
-        WEB_READY_WITHIN
-    } else {
-        SETTLE_TIME
+/// The container's address on docker's bridge (loopback for one on the host's network).
+fn container_ip(id: &str) -> Result<String> {
+    let Some(container) = docker::container_inspect(id)? else {
+        bail!("the container is gone");
     };
-    loop {
-        let Some(container) = docker::container_inspect(id)? else {
-            bail!("the container is gone");
-        };
-        // A container docker restarts has exited at least once: it is not ready.
-        let state = &container["State"];
-        let restarted = container["RestartCount"].as_u64().unwrap_or(0) > 0
-            || state["Restarting"].as_bool() == Some(true);
-        if state["Running"].as_bool() != Some(true) || restarted {
-            bail!(
-                "the container exited with code {}",
-                state["ExitCode"].as_i64().unwrap_or(-1)
-            );
+    Ok(container["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .filter(|ip| !ip.is_empty())
+        .unwrap_or("127.0.0.1")
+        .to_string())
+}
+
+/// Whether a process type deploys without zero downtime (`checks:disable`): its old
+/// containers stop before the new ones start.
+fn zero_downtime_disabled(disabled: &str, kind: &str) -> bool {
+    disabled == "_all_" || disabled.split(',').any(|k| k == kind)
+}
+
+/// Stops the app's containers of one process type (a deploy without zero downtime).
+fn stop_old(app: &str, kind: &str) -> Result<()> {
+    let mut labels = deploy_labels(app);
+    labels.push(format!("com.dokku.process-type={kind}"));
+    for container in docker::containers_labelled(&labels, false)? {
+        if let Some(id) = container["Id"].as_str() {
+            docker::stop_container(id, 10)?;
         }
-        let ip = container["NetworkSettings"]["IPAddress"]
-            .as_str()
-            .filter(|ip| !ip.is_empty())
-            .unwrap_or("127.0.0.1")
-            .to_string();
-        if kind == "web" {
-            let address: SocketAddr = format!("{ip}:{port}")
-                .parse()
-                .with_context(|| format!("the address {ip}:{port}"))?;
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return Ok(ip);
-            }
-        } else if started.elapsed() >= limit {
-            return Ok(ip);
-        }
-        if started.elapsed() >= limit {
-            bail!(
-                "nothing listened on port {port} within {} s",
-                limit.as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
+    Ok(())
 }
 
 fn show_output(app: &str, dyno: &str, id: &str) {

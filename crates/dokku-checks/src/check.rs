@@ -1,0 +1,243 @@
+//! `check-deploy`: is a freshly started container ready for traffic? First the default
+//! check (running and, for web, accepting connections on its port: polled, never a fixed
+//! sleep), then the healthchecks the app declares (app.json, else a legacy CHECKS file for
+//! web). `checks:run` runs the same against the containers in place.
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use dokku_core::entry::Ctx;
+use dokku_core::{docker, log};
+
+use crate::healthcheck::{self, Healthcheck, Target};
+use crate::lists::{self, List};
+
+/// How long a web container has to accept connections on its port.
+const WEB_READY_WITHIN: Duration = Duration::from_secs(60);
+/// How long any other process must keep running to count as started: a process that
+/// cannot start (a missing binary, a bad config) exits within that, and a longer wait
+/// would slow every deploy for nothing (Dokku waits 10 s).
+const SETTLE_TIME: Duration = Duration::from_secs(1);
+
+/// The legacy CHECKS file of the app's current release.
+pub const CHECKS_FILE: &str = "CHECKS";
+
+/// One container to check.
+pub struct Dyno<'a> {
+    pub app: &'a str,
+    pub container: &'a str,
+    pub kind: &'a str,
+    pub index: &'a str,
+    pub port: &'a str,
+    pub ip: &'a str,
+}
+
+/// `check-deploy APP CID PROC_TYPE PORT IP [INDEX]`.
+pub fn check_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some([app, container, kind, port, ip]) = args.get(..5) else {
+        bail!("check-deploy: expected APP CONTAINER_ID PROC_TYPE PORT IP [INDEX]");
+    };
+    let dyno = Dyno {
+        app,
+        container,
+        kind,
+        index: args.get(5).map_or("1", String::as_str),
+        port,
+        ip,
+    };
+    run(ctx, &dyno)
+}
+
+/// Runs every check of one container; a skipped or disabled process type has none.
+pub fn run(ctx: &Ctx, dyno: &Dyno) -> Result<()> {
+    let name = format!("{}.{}", dyno.kind, dyno.index);
+    for list in [List::Skipped, List::Disabled] {
+        if lists::get(ctx, dyno.app, list)?.includes(dyno.kind) {
+            log::info2(&format!(
+                "Zero downtime checks for {} have been skipped ({name})",
+                dyno.app
+            ));
+            return Ok(());
+        }
+    }
+    let port: Option<u16> = match dyno.port {
+        "" => None,
+        text => Some(text.parse().with_context(|| format!("the port {text:?}"))?),
+    };
+    ready(dyno.container, dyno.kind, dyno.ip, port)?;
+    let checks = declared(ctx, dyno.app, dyno.kind)?;
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let host = first_domain(ctx, dyno.app)?.unwrap_or_else(|| dyno.ip.to_string());
+    let target = Target {
+        container: dyno.container,
+        ip: dyno.ip,
+        port,
+        host: &host,
+    };
+    for check in &checks {
+        log::verbose(&format!("Running healthcheck: {} ({name})", check.label()));
+        check
+            .run(&target, &mut |line| log::verbose(line))
+            .with_context(|| format!("the healthcheck {} failed", check.label()))?;
+    }
+    Ok(())
+}
+
+/// The default check: still running, never restarted, and for web, its port accepts a
+/// connection (at most [`WEB_READY_WITHIN`]); other processes must stay up for
+/// [`SETTLE_TIME`].
+fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()> {
+    let started = Instant::now();
+    let web_port = port.filter(|_| kind == "web");
+    let limit = if web_port.is_some() {
+        WEB_READY_WITHIN
+    } else {
+        SETTLE_TIME
+    };
+    loop {
+        let Some(info) = docker::container_inspect(container)? else {
+            bail!("the container is gone");
+        };
+        let state = &info["State"];
+        let restarted = info["RestartCount"].as_u64().unwrap_or(0) > 0
+            || state["Restarting"].as_bool() == Some(true);
+        if state["Running"].as_bool() != Some(true) || restarted {
+            bail!(
+                "the container exited with code {}",
+                state["ExitCode"].as_i64().unwrap_or(-1)
+            );
+        }
+        match web_port {
+            Some(port) => {
+                let ip = if ip.is_empty() { "127.0.0.1" } else { ip };
+                let address: SocketAddr = format!("{ip}:{port}")
+                    .parse()
+                    .with_context(|| format!("the address {ip}:{port}"))?;
+                if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                    return Ok(());
+                }
+                if started.elapsed() >= limit {
+                    bail!(
+                        "nothing listened on port {port} within {} s",
+                        limit.as_secs()
+                    );
+                }
+            }
+            None if started.elapsed() >= limit => return Ok(()),
+            None => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The healthchecks of a process type: app.json's, else (web only) the CHECKS file's.
+fn declared(ctx: &Ctx, app: &str, kind: &str) -> Result<Vec<Healthcheck>> {
+    let text = ctx
+        .trigger("app-json-get-content")
+        .arg(app)
+        .output_string()?;
+    let app_json: serde_json::Value = match text.trim() {
+        "" => serde_json::json!({}),
+        text => serde_json::from_str(text)?,
+    };
+    let checks = healthcheck::from_app_json(&app_json, kind)?;
+    if !checks.is_empty() || kind != "web" {
+        return Ok(checks);
+    }
+    let path = ctx.roots.data_dir("checks", app).join(CHECKS_FILE);
+    let Some(text) = dokku_core::fs::read_optional(&path)? else {
+        return Ok(Vec::new());
+    };
+    let setting = |key: &str| -> Result<u64> {
+        Ok(crate::SETTINGS
+            .computed(ctx, app, key)?
+            .parse()
+            .unwrap_or(0))
+    };
+    Ok(healthcheck::from_checks_file(
+        &text,
+        setting("wait")?,
+        setting("timeout")?,
+        setting("attempts")? as u32,
+    ))
+}
+
+/// The app's first domain, for the `Host` header of http checks.
+fn first_domain(ctx: &Ctx, app: &str) -> Result<Option<String>> {
+    Ok(ctx
+        .trigger("domains-list")
+        .arg(app)
+        .output_lines()?
+        .into_iter()
+        .next())
+}
+
+/// `checks:run APP [TYPES|TYPE.N]`: the checks of the app's containers in place (from
+/// the `CONTAINER/IP/PORT.<type>.<n>` files the scheduler keeps).
+pub fn run_command(ctx: &Ctx, app: &str, only: Option<&str>) -> Result<()> {
+    let dir = ctx.roots.app_dir(app);
+    let mut dynos: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let dyno = name.strip_prefix("CONTAINER.")?;
+            let (kind, index) = dyno.rsplit_once('.')?;
+            Some((kind.to_string(), index.to_string()))
+        })
+        .collect();
+    dynos.sort();
+    log::info1("Running pre-flight checks");
+    if let Some(only) = only {
+        let selected: Vec<(String, String)> = dynos
+            .iter()
+            .filter(|(kind, index)| {
+                only == format!("{kind}.{index}") || only.split(',').any(|k| k == kind)
+            })
+            .cloned()
+            .collect();
+        if selected.is_empty() {
+            let what = if only.contains('.') {
+                "container id"
+            } else {
+                "process type"
+            };
+            bail!("Invalid {what} specified ({app}.{only})");
+        }
+        dynos = selected;
+    }
+    if dynos.is_empty() {
+        bail!("{app} has no running containers to check");
+    }
+    let read = |file: &str, kind: &str, index: &str| -> Result<String> {
+        Ok(
+            dokku_core::fs::read_optional(&dir.join(format!("{file}.{kind}.{index}")))?
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        )
+    };
+    for (kind, index) in &dynos {
+        log::info1(&format!("Running checks for app ({app}.{kind}.{index})"));
+        let container = read("CONTAINER", kind, index)?;
+        let ip = read("IP", kind, index)?;
+        let port = read("PORT", kind, index)?;
+        run(
+            ctx,
+            &Dyno {
+                app,
+                container: &container,
+                kind,
+                index,
+                port: &port,
+                ip: &ip,
+            },
+        )?;
+        log::verbose(&format!("All checks successful ({kind}.{index})"));
+    }
+    Ok(())
+}
