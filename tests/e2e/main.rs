@@ -15,6 +15,8 @@ mod releases;
 mod run;
 /// Attacks over SSH: racing pushes, submodules that reach into the host, the root helper.
 mod security;
+/// Deployment tasks: predeploy, the Procfile's release, postdeploy.
+mod tasks;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,10 @@
 //! The `app-json` plugin: on each build the app's `app.json` (at `appjson-path`, default
 //! `app.json`) must be a JSON object, and is kept with the build; once the build is
 //! released it becomes the app's, which `app-json-get-content` answers: its scripts,
-//! formation, healthchecks and cron are what the deploy reads.
+//! formation, healthchecks and cron are what the deploy reads. The deployment tasks
+//! (`predeploy`, the Procfile's `release`, `postdeploy`) run here ([`tasks`]).
+
+mod tasks;
 
 use anyhow::{Result, bail};
 use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly};
@@ -46,8 +49,16 @@ pub const PLUGIN: Plugin = Plugin {
             run: keep_app_json,
         },
         TriggerEntry {
+            name: "post-deploy",
+            run: tasks::post_deploy,
+        },
+        TriggerEntry {
             name: "post-release-builder",
             run: adopt_release,
+        },
+        TriggerEntry {
+            name: "pre-release-builder",
+            run: tasks::pre_release,
         },
         TriggerEntry {
             name: "post-app-clone-setup",
@@ -94,11 +105,11 @@ fn keep_app_json(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 /// `post-release-builder BUILDER APP IMAGE`: the released build's app.json becomes the
-/// app's.
+/// app's, and a fresh build's release task runs.
 fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
     dokku_core::pipeline::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "app.json")?;
-    Ok(())
+    tasks::post_release(ctx, args)
 }
 
 /// `app-json-get-content APP`: the app's app.json, `{}` when it has none.

@@ -242,16 +242,23 @@ fn current_scale(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 /// `procfile-get-command APP TYPE`: the process type's command, unexpanded; nothing when
-/// the app has no Procfile or no such type.
+/// the app has no Procfile or no such type. Within a build's release it answers from that
+/// build's Procfile.
 fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(app), Some(kind)) = (args.first(), args.get(1)) else {
         anyhow::bail!("procfile-get-command: expected APP TYPE");
     };
-    if let Some(process) = processes(ctx, app)?
-        .into_iter()
-        .flatten()
-        .find(|p| p.name == *kind)
+    // During a build's release (a release task, say) the Procfile is that build's.
+    let text = match dokku_core::pipeline::BuildFiles::current(&ctx.roots, SETTINGS.namespace, app)
     {
+        Some(build) => build.get("Procfile")?,
+        None => dokku_core::fs::read_optional(&procfile_path(ctx, app))?,
+    };
+    let processes = match text {
+        Some(text) => dokku_core::procfile::parse(&text)?,
+        None => Vec::new(),
+    };
+    if let Some(process) = processes.into_iter().find(|p| p.name == *kind) {
         dokku_core::log::data(&process.command);
     }
     Ok(())

@@ -114,8 +114,11 @@ pub fn describe(before: Option<&Release>, after: &Release) -> String {
         };
         parts.push(format!("Deploy {what}"));
     }
-    let empty = BTreeMap::new();
-    let old = before.map_or(&empty, |b| &b.config);
+    // The first release is the first deploy: the config it starts with is no change.
+    let Some(before) = before else {
+        return parts.join("; ");
+    };
+    let old = &before.config;
     let is_revision = |value: &String| new_image && after.revision.as_ref() == Some(value);
     let set: Vec<&str> = after
         .config
@@ -200,6 +203,8 @@ mod tests {
             &[("GIT_REV", "9f8e7d6c5b"), ("C", "3")],
         );
         assert_eq!(describe(Some(&v3), &v4), "Deploy 9f8e7d6; set C config var");
+        let with_config = release("sha256:ccc", Some("abcdef0123"), &[("A", "1")]);
+        assert_eq!(describe(None, &with_config), "Deploy abcdef0");
         let image_only = release("sha256:0123456789abcdef", None, &[]);
         assert_eq!(describe(None, &image_only), "Deploy 0123456789ab");
     }

@@ -266,7 +266,7 @@ fn run_container(
     let dyno = format!("{kind}.{index}");
     let unique = dokku_core::time::now().subsec_nanos();
     let name = format!("{app}.{dyno}.upcoming-{unique}");
-    let mut cmd = docker::docker()
+    let cmd = docker::docker()
         .args(["container", "run", "--detach", "--init"])
         .args(["--name", &name])
         .args(["--label", "dokku", "--label"])
@@ -275,27 +275,10 @@ fn run_container(
         .arg(format!("com.dokku.process-type={kind}"))
         .arg("--label")
         .arg(format!("com.dokku.dyno={dyno}"));
-    // Values reach docker through its environment, never its command line. Names docker's
-    // own client reads (DOCKER_*) go through a private env file instead.
-    let env_file = tempfile::NamedTempFile::new()?;
-    let mut file_lines = String::new();
-    let mut pass = |key: &str, value: &str, cmd: dokku_core::cmd::Cmd| {
-        if key.starts_with("DOCKER_") && !value.contains('\n') {
-            file_lines.push_str(&format!("{key}={value}\n"));
-            cmd
-        } else {
-            cmd.arg("--env").arg(key).env(key, value)
-        }
-    };
-    for (key, value) in env {
-        cmd = pass(key, value, cmd);
-    }
-    cmd = pass("DYNO", &dyno, cmd);
-    cmd = pass("PORT", port, cmd);
-    if !file_lines.is_empty() {
-        dokku_core::fs::write_atomic(env_file.path(), file_lines.as_bytes(), 0o600)?;
-        cmd = cmd.arg("--env-file").arg(env_file.path());
-    }
+    let mut all = env.clone();
+    all.insert("DYNO".into(), dyno.clone());
+    all.insert("PORT".into(), port.to_string());
+    let (cmd, _env_file) = docker::pass_env(cmd, &all)?;
     let out = cmd
         .args(deploy_args)
         .args(process_args)

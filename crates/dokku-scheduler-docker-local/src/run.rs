@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     let unique = dokku_core::time::now().subsec_nanos();
     let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
-    let mut cmd = docker::docker()
+    let cmd = docker::docker()
         .args(["container", "run", "--rm", "--interactive", "--init"])
         .args(if tty { &["--tty"][..] } else { &[] })
         .arg("--name")
@@ -65,9 +65,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .args(["--label", "dokku", "--label"])
         .arg(format!("{APP_LABEL}={app}"))
         .args(["--label", "com.dokku.container-type=run"]);
-    for (key, value) in &env {
-        cmd = cmd.arg("--env").arg(key).env(key, value);
-    }
+    let (cmd, _env_file) = docker::pass_env(cmd, &env)?;
     let options = ctx
         .trigger("docker-args-run")
         .args([app.as_str(), "latest"])

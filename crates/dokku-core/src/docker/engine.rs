@@ -53,15 +53,33 @@ impl Reply {
 
 /// One request, `path` with its query already encoded.
 pub fn request(method: &str, path: &str) -> Result<Reply> {
+    send(method, path, None)
+}
+
+/// One request with a JSON body.
+pub fn request_json(method: &str, path: &str, body: &serde_json::Value) -> Result<Reply> {
+    send(method, path, Some(serde_json::to_vec(body)?))
+}
+
+fn send(method: &str, path: &str, body: Option<Vec<u8>>) -> Result<Reply> {
     let socket = socket_path()?;
     let mut stream = UnixStream::connect(&socket)
         .with_context(|| format!("connecting to the docker engine at {}", socket.display()))?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-    write!(
-        stream,
+    let body = body.unwrap_or_default();
+    let kind = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/json\r\n"
+    };
+    let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: dokku-rs\r\n\
-         Connection: close\r\nContent-Length: 0\r\n\r\n"
-    )?;
+         Connection: close\r\n{kind}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    head.extend_from_slice(&body);
+    stream.write_all(&head)?;
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)

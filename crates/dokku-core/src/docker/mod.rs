@@ -269,6 +269,44 @@ pub fn container_inspect(id: &str) -> Result<Option<serde_json::Value>> {
     ))
 }
 
+/// Commits a container's file system as `image` (`repo:tag`), with `config` (an image's
+/// `Config`) as the new image's configuration: what the container ran, and the
+/// environment it ran with, stay out of the image.
+pub fn commit_container(id: &str, image: &str, config: &serde_json::Value) -> Result<String> {
+    let (repo, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));
+    let path = format!(
+        "/commit?container={}&repo={}&tag={}",
+        engine::encode(id),
+        engine::encode(repo),
+        engine::encode(tag)
+    );
+    let reply = engine::request_json("POST", &path, config)?.ok(&format!("committing {id}"))?;
+    Ok(reply.json()?["Id"].as_str().unwrap_or_default().to_string())
+}
+
+/// Gives a container the variables in `env` (`--env KEY` each, the value through
+/// docker's own environment, never its command line). Names docker's client itself reads
+/// (`DOCKER_*`) go through a private env file instead, which must outlive the command.
+pub fn pass_env(
+    mut cmd: Cmd,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<(Cmd, Option<tempfile::NamedTempFile>)> {
+    let mut file_lines = String::new();
+    for (key, value) in env {
+        if key.starts_with("DOCKER_") && !value.contains('\n') {
+            file_lines.push_str(&format!("{key}={value}\n"));
+        } else {
+            cmd = cmd.arg("--env").arg(key).env(key, value);
+        }
+    }
+    if file_lines.is_empty() {
+        return Ok((cmd, None));
+    }
+    let file = tempfile::NamedTempFile::new()?;
+    crate::fs::write_atomic(file.path(), file_lines.as_bytes(), 0o600)?;
+    Ok((cmd.arg("--env-file").arg(file.path()), Some(file)))
+}
+
 /// `docker container rename ID NAME`.
 pub fn rename_container(id: &str, name: &str) -> Result<()> {
     engine::request(

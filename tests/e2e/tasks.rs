@@ -1,0 +1,131 @@
+use crate::build::{UniqueApp, base_image, docker, push};
+use crate::commit;
+use crate::push::setup_building;
+use crate::run::{container_ip, http_get, web_app};
+
+fn app_json(predeploy: &str) -> String {
+    format!(
+        r#"{{"scripts": {{"dokku": {{"predeploy": "{predeploy}", "postdeploy": "echo postdeploy saw $GREETING"}},
+            "postdeploy": "echo first deploy only"}}}}"#
+    )
+}
+
+#[test]
+fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("task");
+    let a = app.0.as_str();
+    let web = format!("{a}.web.1");
+    let work = host.path().join("work");
+    web_app(&work);
+    std::fs::write(
+        work.join("Procfile"),
+        "web: python3 -m http.server $PORT\nrelease: echo release saw $GREETING\n",
+    )
+    .unwrap();
+    commit(
+        &work,
+        "app.json",
+        &app_json("echo baked > /app/predeployed.txt"),
+    );
+    host.ok(["apps:create", a]);
+    host.ok(["config:set", "--no-restart", a, "GREETING=hello"]);
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    for line in [
+        "Executing predeploy task: echo baked > /app/predeployed.txt",
+        "Executing release task: echo release saw $GREETING",
+        "release saw hello",
+        "postdeploy saw hello",
+        "first deploy only",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    let order = [
+        "predeploy task",
+        "release task",
+        "Renaming containers",
+        "postdeploy task",
+    ];
+    let positions: Vec<usize> = order.iter().map(|l| out.find(l).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{out}");
+    // The predeploy's file is in the image; the task's command and the config are not.
+    assert_eq!(
+        docker(&["container", "exec", &web, "cat", "/app/predeployed.txt"]),
+        "baked"
+    );
+    let config = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config}}",
+        &app.image("latest"),
+    ]);
+    assert!(
+        !config.contains("hello") && !config.contains("predeployed"),
+        "{config}"
+    );
+    assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+
+    // A restart releases the same build again: no task runs.
+    let out = host.ok(["ps:restart", a]);
+    assert!(!out.contains("Executing"), "{out}");
+    host.ok(["checks:set", a, "wait-to-retire", "0"]);
+
+    // A second build runs its tasks, but Heroku's one-time postdeploy not again.
+    commit(&work, "index.html", "<h1>version 2</h1>\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(out.contains("Executing release task"), "{out}");
+    assert!(!out.contains("first deploy only"), "{out}");
+    let serving = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+
+    // A failing predeploy stops the deploy before anything changes.
+    commit(&work, "index.html", "<h1>version 3</h1>\n");
+    commit(&work, "app.json", &app_json("echo cannot; exit 3"));
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("The predeploy task failed (exit code 3)"),
+        "{out}"
+    );
+    assert!(!out.contains("Executing release task"), "{out}");
+    assert_eq!(
+        docker(&["container", "inspect", "--format", "{{.Id}}", &web]),
+        serving
+    );
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+
+    // So does a failing release task.
+    commit(&work, "app.json", &app_json("true"));
+    std::fs::write(
+        work.join("Procfile"),
+        "web: python3 -m http.server $PORT\nrelease: exit 4\n",
+    )
+    .unwrap();
+    commit(&work, "index.html", "<h1>version 4</h1>\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("The release task failed (exit code 4)"),
+        "{out}"
+    );
+    assert_eq!(
+        docker(&["container", "inspect", "--format", "{{.Id}}", &web]),
+        serving
+    );
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+    let tasks_left = docker(&[
+        "container",
+        "ls",
+        "--all",
+        "--quiet",
+        "--filter",
+        &format!("label=com.dokku.app-name={a}"),
+        "--filter",
+        "label=com.dokku.container-type=task",
+    ]);
+    assert_eq!(tasks_left, "");
+}
