@@ -1,0 +1,166 @@
+//! `cargo run --release -p dokku-bench --bin dokku-bench-deploys [-- --redeploys N]`:
+//!
+//! 1. Zero downtime: a bounded load (8 connections, each a loop of `GET /`, stopping by
+//!    itself after the deploys or at 200,000 requests or 5 minutes) against the app's web
+//!    process at the address the scheduler last put in place (`IP.web.1`/`PORT.web.1`:
+//!    what a proxy routes to), while N redeploys (default 10, each a push of a changed
+//!    page) and then one rollback run one after another. Prints requests sent and failed.
+//! 2. Rollback to serving: `releases:rollback` returns once the new container is ready
+//!    and in place; the median of 7, alternating between two releases.
+//!
+//! Needs a running docker engine and the local base image (tests/base-image).
+#![allow(clippy::disallowed_methods, clippy::print_stdout)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use dokku_bench::{AppImages, BenchHost, git, make_app, median_of, profile};
+
+const CONNECTIONS: usize = 8;
+const MAX_REQUESTS: u64 = 200_000;
+const MAX_LOAD_TIME: Duration = Duration::from_secs(300);
+const ROLLBACKS: usize = 7;
+const ROLLBACK_TARGET_MS: f64 = 1000.0;
+
+/// What the load saw.
+#[derive(Default)]
+struct Tally {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    first_failures: Mutex<Vec<String>>,
+}
+
+/// One request to where the app's web process is in place now.
+fn request(app_dir: &Path) -> Result<()> {
+    let ip = std::fs::read_to_string(app_dir.join("IP.web.1"))?;
+    let port = std::fs::read_to_string(app_dir.join("PORT.web.1"))?;
+    let address: SocketAddr = format!("{}:{}", ip.trim(), port.trim()).parse()?;
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n")?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    if !response.starts_with(b"HTTP/1.0 200") && !response.starts_with(b"HTTP/1.1 200") {
+        bail!(
+            "answer: {}",
+            String::from_utf8_lossy(&response[..response.len().min(40)])
+        );
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let redeploys: usize = match std::env::args().skip_while(|a| a != "--redeploys").nth(1) {
+        Some(n) => n.parse().context("--redeploys takes a number")?,
+        None => 10,
+    };
+    let host = BenchHost::new("dokku-bench-deploys-")?;
+    let app = format!("bench-{}", std::process::id());
+    let _images = AppImages {
+        docker: host.docker.clone(),
+        app: app.clone(),
+    };
+    let work = host.dir.path().join("work");
+    make_app(&work, 100)?;
+    println!(
+        "dokku-rs deploy benchmarks: {redeploys} redeploys under load, {ROLLBACKS} rollbacks, {} build",
+        profile(&host.bin_dir)
+    );
+    host.push(&work, &app).context("the first push")?;
+    let app_dir = host.roots.app_dir(&app);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let started = Instant::now();
+    let load: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (stop, tally, app_dir) = (stop.clone(), tally.clone(), app_dir.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed)
+                    && tally.sent.load(Ordering::Relaxed) < MAX_REQUESTS
+                    && started.elapsed() < MAX_LOAD_TIME
+                {
+                    tally.sent.fetch_add(1, Ordering::Relaxed);
+                    if let Err(err) = request(&app_dir) {
+                        tally.failed.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut first) = tally.first_failures.lock()
+                            && first.len() < 5
+                        {
+                            first.push(format!("{err:#}"));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut deploy_times = Vec::new();
+    let deployed = (|| -> Result<()> {
+        for n in 2..=redeploys + 1 {
+            std::fs::write(work.join("index.html"), format!("version {n}\n"))?;
+            git(&work, &["commit", "-q", "-am", "again"])?;
+            deploy_times.push(host.push(&work, &app)?);
+        }
+        host.dokku(&["releases:rollback", &app])?;
+        Ok(())
+    })();
+    stop.store(true, Ordering::Relaxed);
+    for worker in load {
+        let _ = worker.join();
+    }
+    deployed?;
+    let load_time = started.elapsed();
+
+    let mut rollbacks = Vec::new();
+    for _ in 0..ROLLBACKS {
+        rollbacks.push(host.dokku(&["releases:rollback", &app])?);
+    }
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let sent = tally.sent.load(Ordering::Relaxed);
+    let failed = tally.failed.load(Ordering::Relaxed);
+    println!("{:<52} {:>12} {:>10}", "measure", "value", "target");
+    println!(
+        "{:<52} {:>12} {:>10}",
+        format!(
+            "requests sent over {:.1} s ({CONNECTIONS} connections)",
+            load_time.as_secs_f64()
+        ),
+        sent,
+        ""
+    );
+    println!(
+        "{:<52} {:>12} {:>10}  {}",
+        format!("requests failed across {redeploys} redeploys and a rollback"),
+        failed,
+        0,
+        if failed == 0 { "ok" } else { "FAILED" }
+    );
+    println!(
+        "{:<52} {:>10.1}ms",
+        "redeploy (git push to serving), median",
+        ms(median_of(&deploy_times))
+    );
+    let rollback = ms(median_of(&rollbacks));
+    println!(
+        "{:<52} {:>10.1}ms {:>8.0}ms  {}",
+        "releases:rollback to serving, median",
+        rollback,
+        ROLLBACK_TARGET_MS,
+        if rollback <= ROLLBACK_TARGET_MS {
+            "ok"
+        } else {
+            "OVER"
+        }
+    );
+    if let Ok(first) = tally.first_failures.lock() {
+        for failure in first.iter() {
+            println!("  failure: {failure}");
+        }
+    }
+    Ok(())
+}
