@@ -11,6 +11,8 @@ mod checks;
 mod push;
 /// Releases: numbered on each change, listed, rolled back without a build.
 mod releases;
+/// Deploys killed midway, and deploys that race: the old release keeps serving.
+mod robust;
 /// Pushed apps run: containers, readiness, cutover, config restarts, failed releases.
 mod run;
 /// Attacks over SSH: racing pushes, submodules that reach into the host, the root helper.

@@ -1,0 +1,118 @@
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::build::{UniqueApp, base_image, docker, push};
+use crate::commit;
+use crate::push::setup_building;
+use crate::run::{container_ip, http_get, web_app};
+
+/// The app's containers whose names say a deploy started them and never put them in place.
+fn upcoming(app: &str) -> Vec<String> {
+    docker(&["container", "ls", "--all", "--format", "{{.Names}}"])
+        .lines()
+        .filter(|n| n.starts_with(&format!("{app}.")) && n.contains(".upcoming-"))
+        .map(String::from)
+        .collect()
+}
+
+fn web_id(web: &str) -> String {
+    docker(&["container", "inspect", "--format", "{{.Id}}", web])
+}
+
+/// `dokku ARGS` in a process group of its own, output discarded.
+fn spawn_dokku(host: &dokku_test_support::TestHost, args: &[&str]) -> Child {
+    Command::new(dokku_test_support::binary("dokku"))
+        .args(args)
+        .env_clear()
+        .envs(host.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(30), "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_deploy_killed_midway_or_raced_leaves_the_old_release_serving() {
+    base_image();
+    let (host, sshd, key) = setup_building();
+    let app = UniqueApp::new("kill");
+    let a = app.0.as_str();
+    let web = format!("{a}.web.1");
+    let work = host.path().join("work");
+    web_app(&work);
+    // DELAY seconds pass before the web process listens: a window to act in.
+    std::fs::write(
+        work.join("Procfile"),
+        "web: sh -c 'sleep $DELAY; exec python3 -m http.server $PORT'\n",
+    )
+    .unwrap();
+    commit(&work, "index.html", "<h1>version 1</h1>\n");
+    host.ok(["apps:create", a]);
+    host.ok(["config:set", "--no-restart", a, "DELAY=0"]);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    host.ok(["checks:set", a, "wait-to-retire", "0"]);
+    host.ok(["config:set", "--no-restart", a, "DELAY=4"]);
+    let serving = web_id(&web);
+
+    // A second deploy, scale or rollback while one runs is refused in one clear line.
+    let mut slow = spawn_dokku(&host, &["ps:restart", a]);
+    wait_for("the restart never started a container", || {
+        !upcoming(a).is_empty()
+    });
+    for args in [
+        vec!["ps:restart", a],
+        vec!["ps:scale", a, "web=2"],
+        vec!["releases:rollback", a],
+        vec!["config:set", a, "X=1"],
+    ] {
+        let out = host.run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if args[0] == "config:set" {
+            // The change stands; only its restart is refused, and says why.
+            assert!(out.status.success(), "{args:?}: {stderr}");
+            assert!(stderr.contains("being deployed"), "{args:?}: {stderr}");
+        } else {
+            assert!(!out.status.success(), "{args:?}");
+            assert!(stderr.contains("being deployed"), "{args:?}: {stderr}");
+            assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        }
+    }
+    assert!(slow.wait().unwrap().success());
+    let restarted = web_id(&web);
+    assert_ne!(restarted, serving);
+
+    // kill -9 of the whole deploy while its new container boots: the old one serves on.
+    commit(&work, "index.html", "<h1>version 2</h1>\n");
+    let killed = spawn_dokku(&host, &["ps:rebuild", a]);
+    wait_for("the rebuild never started a container", || {
+        !upcoming(a).is_empty()
+    });
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(killed.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = { killed }.wait();
+    assert_eq!(web_id(&web), restarted);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+    assert_eq!(upcoming(a).len(), 1);
+
+    // The next deploy takes the lock the dead one held, clears its stray, and succeeds.
+    host.ok(["config:set", "--no-restart", a, "DELAY=0"]);
+    host.ok(["ps:restart", a]);
+    assert!(upcoming(a).is_empty(), "{:?}", upcoming(a));
+    assert_ne!(web_id(&web), restarted);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+}
