@@ -20,6 +20,8 @@ mod git;
 mod install;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
+/// resource: limits and reservations, checked, as docker flags.
+mod resource;
 /// Trust boundaries: every attack found on an installed host, as a regression test.
 mod security;
 /// ssh-keys: authorized_keys lines, key validation, duplicates.

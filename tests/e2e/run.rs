@@ -197,6 +197,24 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     let args = docker(&["container", "inspect", "--format", "{{json .Args}}", &web]);
     assert!(!args.contains("hello"), "{args}");
 
+    // Resource limits and reservations reach docker at the next deploy.
+    host.ok(["resource:limit", "--memory", "256", "--cpu", "0.5", a]);
+    host.ok(["resource:reserve", "--memory", "64", a]);
+    host.ok(["ps:restart", a]);
+    assert_eq!(
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.MemoryReservation}}",
+            &web
+        ]),
+        "268435456 500000000 67108864"
+    );
+    host.ok(["resource:limit-clear", a]);
+    host.ok(["resource:reserve-clear", a]);
+    let third = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+
     // inspect: docker's description, the config's values hidden.
     let inspected = host.ok(["ps:inspect", a]);
     assert!(inspected.contains("\"GREETING=<hidden>\""), "{inspected}");
