@@ -6,7 +6,8 @@ use crate::run::{container_ip, http_get, web_app};
 fn app_json(predeploy: &str) -> String {
     format!(
         r#"{{"scripts": {{"dokku": {{"predeploy": "{predeploy}", "postdeploy": "echo postdeploy saw $GREETING"}},
-            "postdeploy": "echo first deploy only"}}}}"#
+            "postdeploy": "echo first deploy only"}},
+            "formation": {{"web": {{"quantity": 2}}}}}}"#
     )
 }
 
@@ -68,6 +69,20 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
         "{config}"
     );
     assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+    // app.json's formation sets the scale, and ps:scale gives way to it.
+    assert!(http_get(&container_ip(&format!("{a}.web.2")), 5000).contains("version 1"));
+    let scale: serde_json::Value =
+        serde_json::from_str(&host.ok(["ps:scale", "--format", "json", a])).unwrap();
+    assert!(
+        scale
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"process_type": "web", "quantity": 2})),
+        "{scale}"
+    );
+    let out = host.run(["ps:scale", a, "web=1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("formation"));
 
     // A restart releases the same build again: no task runs.
     let out = host.ok(["ps:restart", a]);

@@ -7,6 +7,9 @@ use anyhow::Result;
 use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry};
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
+/// The most instances of one process type.
+const MAX_SCALE: u32 = 1000;
+
 pub const SETTINGS: Settings = Settings {
     namespace: "ps",
     table: &[
@@ -78,7 +81,7 @@ pub const PLUGIN: Plugin = Plugin {
         },
         Command {
             name: "scale",
-            args: "[--skip-deploy] <app> [<proc>=<count>...]",
+            args: "[--skip-deploy] [--format stdout|json] <app> [<proc>=<count>...]",
             help: "Get or set how many instances of each process type run",
             run: scale_command,
         },
@@ -212,17 +215,49 @@ fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
         None => vec!["web".into()],
     };
     let current = scale(ctx, app)?;
+    let formation = formation(ctx, app)?;
     let lines: Vec<String> = names
         .iter()
         .map(|name| {
-            let count = current
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or(u32::from(name == "web"), |(_, c)| *c);
+            let count = match &formation {
+                Some(formation) => formation.get(name).copied().unwrap_or(0),
+                None => current
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(u32::from(name == "web"), |(_, c)| *c),
+            };
             format!("{name}={count}")
         })
         .collect();
     SETTINGS.properties(ctx).set_list(app, "scale", &lines)
+}
+
+/// The scale app.json's `formation` sets, when any of its process types has a
+/// `quantity`: then it manages the scale (types it leaves out run none) and `ps:scale`
+/// is refused, as in Dokku.
+fn formation(ctx: &Ctx, app: &str) -> Result<Option<std::collections::BTreeMap<String, u32>>> {
+    let text = ctx
+        .trigger("app-json-get-content")
+        .arg(app)
+        .output_string()?;
+    let json: serde_json::Value = match text.trim() {
+        "" => return Ok(None),
+        text => serde_json::from_str(text)?,
+    };
+    let Some(types) = json.get("formation").and_then(|f| f.as_object()) else {
+        return Ok(None);
+    };
+    let mut scale = std::collections::BTreeMap::new();
+    for (name, entry) in types {
+        let Some(quantity) = entry.get("quantity") else {
+            continue;
+        };
+        let Some(count) = quantity.as_u64().filter(|n| *n <= MAX_SCALE.into()) else {
+            anyhow::bail!("Invalid formation.{name}.quantity in app.json: 0 to {MAX_SCALE}");
+        };
+        scale.insert(name.clone(), count as u32);
+    }
+    Ok((!scale.is_empty()).then_some(scale))
 }
 
 /// `docker-args-process-deploy APP ...`: the app's restart policy.
@@ -435,6 +470,9 @@ struct Scale {
     /// Record the new scale without deploying it.
     #[arg(long)]
     skip_deploy: bool,
+    /// How the scale is shown when no change is given.
+    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
+    format: String,
     #[arg(value_name = "APP")]
     app: String,
     /// `web=2 worker=1`
@@ -449,7 +487,7 @@ fn scale_change(text: &str) -> Result<(String, u32)> {
             && kind
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        let count: u32 = count.parse().ok().filter(|c| *c <= 1000)?;
+        let count: u32 = count.parse().ok().filter(|c| *c <= MAX_SCALE)?;
         valid.then(|| (kind.to_string(), count))
     });
     parsed.ok_or_else(|| {
@@ -464,6 +502,14 @@ fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Scale = dokku_core::entry::parse("ps:scale", args)?;
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
     let app = app.as_str();
+    if cmd.changes.is_empty() && cmd.format == "json" {
+        let json: Vec<serde_json::Value> = scale(ctx, app)?
+            .into_iter()
+            .map(|(kind, count)| serde_json::json!({"process_type": kind, "quantity": count}))
+            .collect();
+        dokku_core::log::data(&serde_json::to_string(&json)?);
+        return Ok(());
+    }
     if cmd.changes.is_empty() {
         dokku_core::log::info1(&format!("Scaling for {app}"));
         dokku_core::log::data("proctype: qty\n--------: ---");
@@ -477,6 +523,11 @@ fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
         .iter()
         .map(|c| scale_change(c))
         .collect::<Result<Vec<_>>>()?;
+    if formation(ctx, app)?.is_some() {
+        anyhow::bail!(
+            "The scale of {app} is managed by the formation key of its app.json: change it there"
+        );
+    }
     if let Some(known) = processes(ctx, app)?
         && let Some((kind, _)) = changes
             .iter()
