@@ -272,6 +272,36 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         ""
     );
 
+    // Detached one-off containers: listed, and stopped one by one or all together.
+    let name = host
+        .ok(["run:detached", a, "sleep", "60"])
+        .trim()
+        .to_string();
+    assert!(name.starts_with(&format!("{a}.run.")), "{name}");
+    assert!(running(&name));
+    let list = host.ok(["run:list", a]);
+    assert!(list.contains(&name) && list.contains("sleep"), "{list}");
+    let json: serde_json::Value =
+        serde_json::from_str(&host.ok(["run:list", "--format", "json", a])).unwrap();
+    assert_eq!(json[0]["name"], name.as_str());
+    assert!(!host.run(["run:stop", "--container", &web]).status.success());
+    assert!(running(&web));
+    assert_eq!(host.ok(["run:stop", "--container", &name]).trim(), name);
+    let second = host
+        .ok(["run:detached", a, "sleep", "60"])
+        .trim()
+        .to_string();
+    let third_run = host
+        .ok(["run:detached", a, "sleep", "60"])
+        .trim()
+        .to_string();
+    let stopped = host.ok(["run:stop", a]);
+    assert!(
+        stopped.contains(&second) && stopped.contains(&third_run),
+        "{stopped}"
+    );
+    assert!(!running(&second) && !running(&third_run));
+
     // Scaling touches only the process types whose count changed.
     let web_id = || docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
     let worker = format!("{a}.worker.1");

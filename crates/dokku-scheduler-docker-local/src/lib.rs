@@ -51,6 +51,14 @@ pub const PLUGIN: Plugin = Plugin {
             run: run::run,
         },
         TriggerEntry {
+            name: "scheduler-run-list",
+            run: run::list,
+        },
+        TriggerEntry {
+            name: "scheduler-run-stop",
+            run: run::stop,
+        },
+        TriggerEntry {
             name: "scheduler-stop",
             run: deploy::stop,
         },

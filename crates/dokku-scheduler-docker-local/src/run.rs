@@ -1,5 +1,6 @@
 //! One-off commands. `scheduler-run docker-local APP ENV_COUNT KEY VALUE... -- CMD...`: a
-//! one-off container of the app's released image, `<app>.run.<n>`, removed when it ends,
+//! one-off container of the app's released image, `<app>.run.<n>`, removed when it ends
+//! (in the background with `DOKKU_DETACH_CONTAINER=1`, printing its name),
 //! with the app's config and the run's own variables (values through docker's
 //! environment), the `docker-args-run` options (mounts), a terminal when the caller has
 //! one; a command that names a process type of the Procfile runs that process's command.
@@ -57,11 +58,14 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     let unique = dokku_core::time::now().subsec_nanos();
     let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
+    let detach = dokku_core::env::var(DETACH_ENV).as_deref() == Some("1");
+    let name = format!("{app}.run.{unique}");
     let cmd = docker::docker()
-        .args(["container", "run", "--rm", "--interactive", "--init"])
+        .args(["container", "run", "--rm", "--init"])
+        .arg(if detach { "--detach" } else { "--interactive" })
         .args(if tty { &["--tty"][..] } else { &[] })
         .arg("--name")
-        .arg(format!("{app}.run.{unique}"))
+        .arg(&name)
         .args(["--label", "dokku", "--label"])
         .arg(format!("{APP_LABEL}={app}"))
         .args(["--label", "com.dokku.container-type=run"]);
@@ -71,10 +75,119 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .args([app.as_str(), "latest"])
         .stdin(Vec::new())
         .output_words()?;
-    match cmd.args(options).arg(&image).args(&command).status()? {
+    let cmd = cmd.args(options).arg(&image).args(&command);
+    if detach {
+        cmd.output()?;
+        dokku_core::log::data(&name);
+        return Ok(());
+    }
+    match cmd.status()? {
         0 => Ok(()),
         code => Err(dokku_core::Error::Exit(code).into()),
     }
+}
+
+/// Set (to `1`) by `run:detached`: the container runs in the background and its name is
+/// printed.
+const DETACH_ENV: &str = "DOKKU_DETACH_CONTAINER";
+
+fn run_labels(app: &str) -> Vec<String> {
+    vec![
+        format!("{APP_LABEL}={app}"),
+        "com.dokku.container-type=run".to_string(),
+    ]
+}
+
+/// `scheduler-run-list docker-local APP FORMAT`: the app's running one-off containers.
+pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app, format] = dokku_core::entry::exactly::<3>("scheduler-run-list", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let containers = docker::containers_labelled(&run_labels(app), false)?;
+    let name_of = |c: &serde_json::Value| {
+        c["Names"][0]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string()
+    };
+    if format == "json" {
+        let json: Vec<serde_json::Value> = containers
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": name_of(c),
+                    "state": c["State"],
+                    "command": c["Command"],
+                    "created_at": dokku_core::time::utc(c["Created"].as_u64().unwrap_or(0)),
+                })
+            })
+            .collect();
+        dokku_core::log::data(&serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    dokku_core::log::info2(&format!("{app} run containers"));
+    let rows: Vec<[String; 3]> = containers
+        .iter()
+        .map(|c| {
+            [
+                name_of(c),
+                c["Command"].as_str().unwrap_or_default().to_string(),
+                dokku_core::time::utc(c["Created"].as_u64().unwrap_or(0)),
+            ]
+        })
+        .collect();
+    let width = |i: usize, title: &str| {
+        rows.iter()
+            .map(|r| r[i].len())
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (name_w, command_w) = (width(0, "NAMES"), width(1, "COMMAND"));
+    dokku_core::log::data(&format!(
+        "{:<name_w$}  {:<command_w$}  CREATED",
+        "NAMES", "COMMAND"
+    ));
+    for [name, command, created] in rows {
+        dokku_core::log::data(&format!(
+            "{name:<name_w$}  {command:<command_w$}  {created}"
+        ));
+    }
+    Ok(())
+}
+
+/// `scheduler-run-stop docker-local APP [CONTAINER]`: one of the app's one-off containers
+/// (only one of them: any other container is refused), or all of them, stop; each name is
+/// printed.
+pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
+        bail!("scheduler-run-stop: expected SCHEDULER APP [CONTAINER]");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let running = docker::containers_labelled(&run_labels(app), false)?;
+    let named = |c: &serde_json::Value, name: &str| {
+        c["Names"][0].as_str().map(|n| n.trim_start_matches('/')) == Some(name)
+    };
+    let chosen: Vec<&serde_json::Value> = match args.get(2).filter(|c| !c.is_empty()) {
+        Some(name) => match running.iter().find(|c| named(c, name)) {
+            Some(container) => vec![container],
+            None => bail!("{name} is not a running one-off container of {app}"),
+        },
+        None => running.iter().collect(),
+    };
+    for container in chosen {
+        let Some(id) = container["Id"].as_str() else {
+            continue;
+        };
+        docker::stop_container(id, 10)?;
+        let name = container["Names"][0].as_str().unwrap_or(id);
+        dokku_core::log::data(name.trim_start_matches('/'));
+    }
+    Ok(())
 }
 
 /// `scheduler-enter docker-local APP [TYPE[.N]] [CMD...]`: `docker exec` in the app's
