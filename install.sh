@@ -30,7 +30,7 @@ done
 log() { echo "-----> $*"; }
 fail() { echo " !     $*" >&2; exit 1; }
 
-APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap)
+APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron)
 
 install_packages() {
   local missing=()
@@ -56,6 +56,15 @@ ensure_dockerd() {
     sleep 0.5
   done
   fail "dockerd did not start; see /var/log/dockerd.log"
+}
+
+# cron runs the apps' scheduled tasks from the dokku user's crontab; started here when no
+# init system runs it.
+ensure_cron() {
+  pgrep -x cron >/dev/null && return 0
+  command -v cron >/dev/null || fail "cron is not installed (apt-get install cron)"
+  log "Starting cron"
+  cron
 }
 
 # BuildKit keeps builds fast and cached. The first `docker` on PATH may be a client without
@@ -130,6 +139,7 @@ if [[ $SYSTEM == 1 ]]; then
   [[ $(id -u) == 0 ]] || fail "install.sh must run as root (or with DOKKU_INSTALL_SYSTEM=0 for a hermetic install)"
   install_packages
   ensure_dockerd
+  ensure_cron
   choose_docker_bin
 fi
 ((DEPS_ONLY)) && exit 0
@@ -189,8 +199,33 @@ install_sudoers() {
   visudo -c -q -f "$file.new" || { rm -f "$file.new"; fail "visudo refused $file"; }
   mv -f "$file.new" "$file"
 }
+# At boot, once docker runs, every app that was running comes back (ps:restore): a
+# systemd unit where systemd is the init system. Without one nothing starts at boot, and
+# this script, run again, restores them (see below).
+install_restore_unit() {
+  [[ -d /run/systemd/system ]] || return 0
+  local unit=/etc/systemd/system/dokku-restore.service text
+  text="[Unit]
+Description=Start the dokku apps that were running
+After=docker.service
+Requires=docker.service
+
+[Service]
+Type=oneshot
+ExecStart=$PREFIX/bin/dokku ps:restore
+
+[Install]
+WantedBy=multi-user.target"
+  [[ -f $unit && "$(cat "$unit")" == "$text" ]] && return 0
+  printf '%s\n' "$text" >"$unit.new"
+  mv -f "$unit.new" "$unit"
+  systemctl daemon-reload
+  systemctl enable dokku-restore.service >/dev/null 2>&1
+}
 if [[ $SYSTEM == 1 ]]; then
   install_sudoers
+  install_restore_unit
+  "$PREFIX/bin/dokku" ps:restore >/dev/null || echo " !     Some apps did not start again: see dokku ps:report" >&2
 fi
 
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"

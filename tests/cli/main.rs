@@ -10,6 +10,8 @@ mod architecture;
 mod builders;
 /// Config: ENV files in Dokku 0.38's and older formats, every command, the write storm.
 mod config;
+/// cron: app.json schedules in the dokku user's crontab.
+mod cron;
 /// The dispatcher: help, routing, global flags, SSH commands, user-auth, trigger failures.
 mod dispatch;
 /// Domains: global and app vhosts, validation, ownership, the proxy's triggers.

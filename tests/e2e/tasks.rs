@@ -7,7 +7,8 @@ fn app_json(predeploy: &str) -> String {
     format!(
         r#"{{"scripts": {{"dokku": {{"predeploy": "{predeploy}", "postdeploy": "echo postdeploy saw $GREETING"}},
             "postdeploy": "echo first deploy only"}},
-            "formation": {{"web": {{"quantity": 2}}}}}}"#
+            "formation": {{"web": {{"quantity": 2}}}},
+            "cron": [{{"schedule": "*/5 * * * *", "command": "sh -c 'echo cron saw $GREETING'"}}]}}"#
     )
 }
 
@@ -83,6 +84,37 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
     let out = host.run(["ps:scale", a, "web=1"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("formation"));
+
+    // The cron task: listed, run on demand, and in the crontab as a line that runs it.
+    let tasks: serde_json::Value =
+        serde_json::from_str(&host.ok(["cron:list", a, "--format", "json"])).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(tasks[0]["schedule"], "*/5 * * * *");
+    assert!(host.ok(["cron:list", a]).contains(&id));
+    assert!(host.ok(["cron:run", a, &id]).contains("cron saw hello"));
+    assert!(!host.run(["cron:run", a, "nosuchid"]).status.success());
+    let crontab = std::fs::read_to_string(host.roots.lib_root.join("data/cron/crontab")).unwrap();
+    let line = crontab
+        .lines()
+        .find(|l| l.ends_with(&format!("cron:run {a} {id}")))
+        .unwrap_or_else(|| panic!("{crontab}"));
+    let command = line.strip_prefix("*/5 * * * * ").unwrap();
+    let env: Vec<(&str, &str)> = crontab
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.contains(' '))
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    let out = std::process::Command::new("sh")
+        .args(["-c", command])
+        .env_clear()
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cron saw hello"),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A restart releases the same build again: no task runs.
     let out = host.ok(["ps:restart", a]);

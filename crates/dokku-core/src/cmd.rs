@@ -10,6 +10,16 @@ use anyhow::{Context, Result};
 use crate::error::Error;
 use crate::log;
 
+/// The executable `name` in a directory of `PATH`, now (so that an environment given to
+/// the program later never chooses which program it is).
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    crate::env::var("PATH").and_then(|path| {
+        path.split(':')
+            .map(|dir| std::path::Path::new(dir).join(name))
+            .find(|candidate| crate::fs::is_executable(candidate))
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Cmd {
     program: OsString,

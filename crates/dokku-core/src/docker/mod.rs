@@ -26,11 +26,7 @@ pub fn docker() -> Cmd {
     if bin.contains('/') {
         return Cmd::new(bin);
     }
-    let found = env::var("PATH").and_then(|path| {
-        path.split(':')
-            .map(|dir| std::path::Path::new(dir).join(&bin))
-            .find(|candidate| crate::fs::is_executable(candidate))
-    });
+    let found = crate::cmd::find_program(&bin);
     Cmd::new(found.map_or(std::ffi::OsString::from(bin), |p| p.into_os_string()))
 }
 

@@ -1,0 +1,50 @@
+use dokku_test_support::{SYSTEM_USER, TestHost, require_tool};
+
+/// The crontab of the host's dokku user, as cron holds it.
+fn installed_crontab() -> String {
+    let out = std::process::Command::new(require_tool("crontab", "apt-get install cron"))
+        .args(["-l", "-u", SYSTEM_USER])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn scheduled_tasks_reach_the_dokku_users_crontab_and_leave_with_their_app() {
+    let host = TestHost::with_system_user();
+    host.ok(["apps:create", "cronapp"]);
+    let app_json = host.roots.data_dir("app-json", "cronapp").join("app.json");
+    std::fs::create_dir_all(app_json.parent().unwrap()).unwrap();
+    std::fs::write(
+        &app_json,
+        r#"{"cron": [{"schedule": "0 3 * * *", "command": "python3 nightly.py"}]}"#,
+    )
+    .unwrap();
+    let (uid, gid) = dokku_test_support::system_user();
+    for path in [
+        app_json.parent().unwrap().parent().unwrap(),
+        app_json.parent().unwrap(),
+        &app_json,
+    ] {
+        nix::unistd::chown(path, Some(uid.into()), Some(gid.into())).unwrap();
+    }
+    host.ok(["plugin:trigger", "post-deploy", "cronapp", "", "", "latest"]);
+    let tasks = host.ok(["cron:list", "cronapp"]);
+    assert!(
+        tasks.contains("0 3 * * *") && tasks.contains("python3 nightly.py"),
+        "{tasks}"
+    );
+    let crontab = installed_crontab();
+    let line = crontab
+        .lines()
+        .find(|l| l.starts_with("0 3 * * * ") && l.contains(" cron:run cronapp "))
+        .unwrap_or_else(|| panic!("{crontab}"));
+    assert!(
+        !line.contains("nightly"),
+        "the command stays out of cron's shell: {line}"
+    );
+    assert!(crontab.contains(&format!("DOKKU_ROOT={}", host.roots.dokku_root.display())));
+
+    host.ok(["apps:destroy", "--force", "cronapp"]);
+    assert!(!installed_crontab().contains("cron:run cronapp"));
+}
