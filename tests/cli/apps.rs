@@ -301,3 +301,24 @@ fn set_disable_autocreation_is_global_only() {
     host.ok(["plugin:trigger", "app-maybe-create", "fresh"]);
     assert!(host.roots.app_dir("fresh").is_dir());
 }
+
+#[test]
+fn ps_commands_over_all_apps_run_some_at_a_time() {
+    let host = TestHost::new();
+    for app in ["one", "two", "three"] {
+        host.ok(["apps:create", app]);
+    }
+    let out = host.ok(["ps:stop", "--all", "--parallel", "2"]);
+    for app in ["one", "two", "three"] {
+        assert!(out.contains(&format!("Stopping {app}")), "{out}");
+        assert_eq!(host.ok(["ps:report", app, "--ps-restore"]).trim(), "false");
+    }
+    host.ok(["ps:stop", "--all", "--parallel", "-1"]);
+    crate::refused_in_one_line(
+        &host,
+        &[
+            vec!["ps:stop", "--all", "--parallel", "0"],
+            vec!["ps:stop", "--all", "one"],
+        ],
+    );
+}

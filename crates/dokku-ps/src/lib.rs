@@ -57,7 +57,7 @@ pub const PLUGIN: Plugin = Plugin {
         },
         Command {
             name: "rebuild",
-            args: "[--all] <app>",
+            args: "[--all [--parallel N]] <app>",
             help: "Rebuild an app from its deploy branch, and deploy it",
             run: rebuild,
         },
@@ -69,7 +69,7 @@ pub const PLUGIN: Plugin = Plugin {
         },
         Command {
             name: "restart",
-            args: "[--all] <app> [<proc>]",
+            args: "[--all [--parallel N]] <app> [<proc>]",
             help: "Restart an app's processes (or one process type), with zero downtime",
             run: restart,
         },
@@ -93,13 +93,13 @@ pub const PLUGIN: Plugin = Plugin {
         },
         Command {
             name: "start",
-            args: "[--all] <app>",
+            args: "[--all [--parallel N]] <app>",
             help: "Start an app that is not running",
             run: start,
         },
         Command {
             name: "stop",
-            args: "[--all] <app>",
+            args: "[--all [--parallel N]] <app>",
             help: "Stop an app's processes",
             run: stop,
         },
@@ -304,14 +304,25 @@ struct AppOrAll {
     /// Every app.
     #[arg(long)]
     all: bool,
+    /// With --all, how many apps at a time (-1: one per CPU).
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    parallel: i32,
     #[arg(value_name = "APP")]
     app: Option<String>,
     #[arg(value_name = "PROC")]
     process: Option<String>,
 }
 
-/// The apps a `ps:*` command acts on: the one named, or every app with `--all`.
-fn apps_of(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Vec<String>, Option<String>)> {
+/// What a `ps:*` command acts on: the app named, or every app with `--all` (so many at a
+/// time with `--parallel`).
+struct Selection {
+    command: &'static str,
+    apps: Vec<String>,
+    process: Option<String>,
+    parallel: usize,
+}
+
+fn apps_of(ctx: &Ctx, name: &'static str, args: &[String]) -> Result<Selection> {
     let cmd: AppOrAll = dokku_core::entry::parse(name, args)?;
     let apps = match (cmd.all, cmd.app) {
         (true, None) => dokku_core::app::list(&ctx.roots)?
@@ -322,7 +333,54 @@ fn apps_of(ctx: &Ctx, name: &str, args: &[String]) -> Result<(Vec<String>, Optio
         (true, Some(_)) => anyhow::bail!("{name}: give an app or --all, not both"),
         (false, None) => return Err(dokku_core::Error::MissingApp.into()),
     };
-    Ok((apps, cmd.process))
+    let parallel = match cmd.parallel {
+        -1 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n if n >= 1 => n as usize,
+        n => anyhow::bail!("Invalid --parallel {n}: a number of apps, or -1 for one per CPU"),
+    };
+    Ok(Selection {
+        command: name,
+        apps,
+        process: cmd.process,
+        parallel,
+    })
+}
+
+impl Selection {
+    /// Runs `work` for each app under its deploy lock; with `--parallel N`, N apps at a
+    /// time, each in a `dokku` process of its own (a lock is shared with the children of
+    /// the process holding it, so one process holds one).
+    fn run(&self, ctx: &Ctx, work: impl Fn(&str) -> Result<()>) -> Result<()> {
+        if self.parallel <= 1 || self.apps.len() <= 1 {
+            return each_locked(ctx, &self.apps, work);
+        }
+        let dokku =
+            dokku_core::env::var(dokku_core::env::DOKKU_BIN).unwrap_or_else(|| "dokku".into());
+        let mut failed = Vec::new();
+        for batch in self.apps.chunks(self.parallel) {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = batch
+                    .iter()
+                    .map(|app| {
+                        let cmd = dokku_core::cmd::Cmd::new(&dokku)
+                            .arg(self.command)
+                            .arg(app)
+                            .args(self.process.as_deref());
+                        (app, scope.spawn(move || cmd.status()))
+                    })
+                    .collect();
+                for (app, child) in running {
+                    if !matches!(child.join(), Ok(Ok(0))) {
+                        failed.push(app.clone());
+                    }
+                }
+            });
+        }
+        if !failed.is_empty() {
+            anyhow::bail!("{} failed for: {}", self.command, failed.join(", "));
+        }
+        Ok(())
+    }
 }
 
 /// Runs `work` for each app under its deploy lock (shared with the triggers it fires).
@@ -350,10 +408,7 @@ fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `ps:rebuild [--all] APP`: the deploy branch is built, released and deployed again.
 fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (apps, _) = apps_of(ctx, "ps:rebuild", args)?;
-    each_locked(ctx, &apps, |app| {
-        ctx.trigger("receive-app").arg(app).stream()
-    })
+    apps_of(ctx, "ps:rebuild", args)?.run(ctx, |app| ctx.trigger("receive-app").arg(app).stream())
 }
 
 /// `post-app-rename` / `post-app-clone OLD NEW`: the new app is built and deployed from
@@ -373,8 +428,9 @@ fn rebuild_renamed(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `ps:restart [--all] APP [PROC]`: new containers of the released image replace the
 /// running ones once ready, as a deploy does.
 fn restart(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (apps, process) = apps_of(ctx, "ps:restart", args)?;
-    each_locked(ctx, &apps, |app| {
+    let selection = apps_of(ctx, "ps:restart", args)?;
+    let process = selection.process.clone();
+    selection.run(ctx, |app| {
         dokku_core::log::info1(&format!("Restarting {app}"));
         dokku_core::pipeline::deploy(ctx, app, "latest", process.as_deref())
     })
@@ -382,8 +438,7 @@ fn restart(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `ps:start [--all] APP`: an app that is not running is released and deployed.
 fn start(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (apps, _) = apps_of(ctx, "ps:start", args)?;
-    each_locked(ctx, &apps, |app| {
+    apps_of(ctx, "ps:start", args)?.run(ctx, |app| {
         if dokku_core::pipeline::is_deployed(ctx, app)? {
             dokku_core::log::info1(&format!("{app} is already running"));
             return Ok(());
@@ -431,8 +486,7 @@ fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `ps:stop [--all] APP`: the app's containers stop (and stay, for `ps:start`); it is no
 /// longer one `ps:restore` brings back.
 fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (apps, _) = apps_of(ctx, "ps:stop", args)?;
-    each_locked(ctx, &apps, |app| {
+    apps_of(ctx, "ps:stop", args)?.run(ctx, |app| {
         SETTINGS.properties(ctx).set(app, RESTORE, "false")?;
         dokku_core::log::info1(&format!("Stopping {app}"));
         let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
@@ -459,6 +513,13 @@ fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
         Ok(vec![
             ("ps-deployed".into(), (count != "0").to_string()),
             ("ps-processes".into(), count.to_string()),
+            (
+                "ps-restore".into(),
+                SETTINGS
+                    .properties(ctx)
+                    .get(app, RESTORE)?
+                    .unwrap_or_else(|| "true".into()),
+            ),
             ("ps-running".into(), running.to_string()),
             ("ps-scale".into(), scale.join(" ")),
         ])
