@@ -309,6 +309,12 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     assert!(running(&worker));
     assert_eq!(web_id(), third);
     let worker_id = docker(&["container", "inspect", "--format", "{{.Id}}", &worker]);
+    host.ok([
+        "scheduler-docker-local:set",
+        a,
+        "parallel-schedule-count",
+        "2",
+    ]);
     host.ok(["ps:scale", a, "web=2", "worker=1"]);
     assert!(running(&format!("{a}.web.2")));
     assert_eq!(

@@ -7,7 +7,7 @@ fn app_json(predeploy: &str) -> String {
     format!(
         r#"{{"scripts": {{"dokku": {{"predeploy": "{predeploy}", "postdeploy": "echo postdeploy saw $GREETING"}},
             "postdeploy": "echo first deploy only"}},
-            "formation": {{"web": {{"quantity": 2}}}},
+            "formation": {{"web": {{"quantity": 2, "max_parallel": 2}}}},
             "cron": [{{"schedule": "*/5 * * * *", "command": "sh -c 'echo cron saw $GREETING'"}}]}}"#
     )
 }
@@ -117,8 +117,21 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
     );
 
     // A restart releases the same build again: no task runs.
+    let init = || {
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.HostConfig.Init}}",
+            &web,
+        ])
+    };
+    assert_eq!(init(), "true");
+    host.ok(["scheduler-docker-local:set", a, "init-process", "false"]);
     let out = host.ok(["ps:restart", a]);
     assert!(!out.contains("Executing"), "{out}");
+    // docker records a container started without --init as <nil>.
+    assert_ne!(init(), "true");
     host.ok(["checks:set", a, "wait-to-retire", "0"]);
 
     // A second build runs its tasks, but Heroku's one-time postdeploy not again.

@@ -45,6 +45,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: content,
         },
         TriggerEntry {
+            name: "app-json-process-deploy-parallelism",
+            run: parallelism,
+        },
+        TriggerEntry {
             name: "core-post-extract",
             run: keep_app_json,
         },
@@ -118,6 +122,21 @@ fn content(ctx: &Ctx, args: &[String]) -> Result<()> {
     let path = ctx.roots.data_dir(SETTINGS.namespace, app).join("app.json");
     let text = dokku_core::fs::read_optional(&path)?.unwrap_or_else(|| "{}".into());
     dokku_core::log::data(text.trim_end());
+    Ok(())
+}
+
+/// `app-json-process-deploy-parallelism APP TYPE`: `formation.<type>.max_parallel`, when
+/// the app's app.json sets it (the scheduler's own setting applies otherwise).
+fn parallelism(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, kind] = exactly::<2>("app-json-process-deploy-parallelism", args)?;
+    let path = ctx.roots.data_dir(SETTINGS.namespace, app).join("app.json");
+    let Some(text) = dokku_core::fs::read_optional(&path)? else {
+        return Ok(());
+    };
+    let json: serde_json::Value = serde_json::from_str(&text)?;
+    if let Some(n) = json["formation"][kind.as_str()]["max_parallel"].as_u64() {
+        dokku_core::log::data(&n.to_string());
+    }
     Ok(())
 }
 

@@ -206,6 +206,22 @@ pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     pipeline::release_and_deploy(ctx, app.as_str(), tag)
 }
 
+/// `deploy APP [TAG] [PROC]`: an image already released is deployed again (of every
+/// process type, or one), under the app's deploy lock, as Dokku's common plugin does.
+pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    let app = app::verify(&ctx.roots, app)?;
+    let tag = args
+        .get(1)
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
+    let process = args.get(2).map(String::as_str).filter(|p| !p.is_empty());
+    let mut lock = AppLock::for_deploy(&ctx.roots.lib_root, app.as_str())?;
+    lock.share_with_children(app.as_str());
+    pipeline::deploy(ctx, app.as_str(), tag, process)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,10 @@ pub const PLUGIN: Plugin = Plugin {
     ],
     triggers: &[
         TriggerEntry {
+            name: "deploy",
+            run: commands::deploy,
+        },
+        TriggerEntry {
             name: "builder-detect",
             run: commands::detect,
         },

@@ -474,13 +474,29 @@ fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
         .into_iter()
         .filter(|app| props.get(app, RESTORE).ok().flatten().as_deref() == Some("true"))
         .collect();
-    each_locked(ctx, &wanted, |app| {
-        if dokku_core::pipeline::is_deployed(ctx, app)? {
-            return Ok(());
+    // One app that cannot come back (locked, its image gone) does not keep the others down.
+    let mut failed = Vec::new();
+    for app in &wanted {
+        let restored = each_locked(ctx, std::slice::from_ref(app), |app| {
+            if dokku_core::pipeline::is_deployed(ctx, app)? {
+                return Ok(());
+            }
+            dokku_core::log::info1(&format!("Restoring {app}"));
+            let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+            ctx.trigger("scheduler-pre-restore")
+                .args([scheduler.as_str(), app])
+                .stream()?;
+            dokku_core::pipeline::deploy(ctx, app, "latest", None)
+        });
+        if let Err(err) = restored {
+            dokku_core::log::warn(&format!("{app} was not restored: {err:#}"));
+            failed.push(app.clone());
         }
-        dokku_core::log::info1(&format!("Restoring {app}"));
-        dokku_core::pipeline::deploy(ctx, app, "latest", None)
-    })
+    }
+    if !failed.is_empty() {
+        return Err(dokku_core::Error::Exit(1).into());
+    }
+    Ok(())
 }
 
 /// `ps:stop [--all] APP`: the app's containers stop (and stay, for `ps:start`); it is no

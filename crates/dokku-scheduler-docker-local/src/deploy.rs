@@ -157,6 +157,131 @@ fn remove_leftovers(app: &str) -> Result<()> {
     Ok(())
 }
 
+/// What every container of a deploy shares.
+struct Launch<'a> {
+    ctx: &'a Ctx,
+    app: &'a str,
+    tag: &'a str,
+    image: &'a str,
+    env: &'a BTreeMap<String, String>,
+    deploy_args: Vec<String>,
+    init: bool,
+}
+
+impl Launch<'_> {
+    /// Starts and checks one container: the container (when it started) and the outcome.
+    fn one(
+        &self,
+        kind: &str,
+        index: u32,
+        command: &str,
+        port: &str,
+    ) -> (Option<Started>, Result<()>) {
+        let (app, dyno) = (self.app, format!("{kind}.{index}"));
+        let lookup = |name: &str| match name {
+            "PORT" => Some(port.to_string()),
+            "DYNO" => Some(dyno.clone()),
+            _ => self.env.get(name).cloned(),
+        };
+        let Ok(words) = shell_words::split(&dokku_core::procfile::expand(command, lookup)) else {
+            return (
+                None,
+                Err(anyhow::anyhow!("the {kind} command has unbalanced quotes")),
+            );
+        };
+        let started = trigger_words(
+            self.ctx,
+            "docker-args-process-deploy",
+            &[app, "dockerfile", self.tag, kind, &index.to_string()],
+        )
+        .and_then(|process_args| self.run_container(kind, index, port, &process_args, &words))
+        .and_then(|id| Ok((container_ip(&id)?, id)));
+        let (ip, id) = match started {
+            Ok(pair) => pair,
+            Err(err) => return (None, Err(err)),
+        };
+        let container = Started {
+            kind: kind.to_string(),
+            index,
+            id: id.clone(),
+            ip: ip.clone(),
+            port: port.to_string(),
+        };
+        log::verbose(&format!("Attempting pre-flight checks ({dyno})"));
+        let checked = self
+            .ctx
+            .trigger("check-deploy")
+            .args([app, &id, kind, port, &ip, &index.to_string()])
+            .stream();
+        if let Err(err) = checked {
+            show_output(app, &dyno, &id);
+            if !matches!(
+                err.downcast_ref(),
+                Some(dokku_core::Error::TriggerFailed { .. })
+            ) {
+                log::warn(&format!("{err:#}"));
+            }
+            log::warn(&format!("Could not start due to a failed check ({dyno})"));
+            return (Some(container), Err(dokku_core::Error::Exit(1).into()));
+        }
+        log::verbose(&format!("All checks successful ({dyno})"));
+        (Some(container), Ok(()))
+    }
+
+    fn run_container(
+        &self,
+        kind: &str,
+        index: u32,
+        port: &str,
+        process_args: &[String],
+        command: &[String],
+    ) -> Result<String> {
+        let (app, dyno) = (self.app, format!("{kind}.{index}"));
+        let unique = dokku_core::time::now().subsec_nanos();
+        let name = format!("{app}.{dyno}.upcoming-{unique}");
+        let cmd = docker::docker()
+            .args(["container", "run", "--detach"])
+            .args(self.init.then_some("--init"))
+            .args(["--name", &name])
+            .args(["--label", "dokku", "--label"])
+            .arg(format!("{APP_LABEL}={app}"))
+            .args(["--label", "com.dokku.container-type=deploy", "--label"])
+            .arg(format!("com.dokku.process-type={kind}"))
+            .arg("--label")
+            .arg(format!("com.dokku.dyno={dyno}"));
+        let mut all = self.env.clone();
+        all.insert("DYNO".into(), dyno.clone());
+        all.insert("PORT".into(), port.to_string());
+        let (cmd, _env_file) = docker::pass_env(cmd, &all)?;
+        let out = cmd
+            .args(&self.deploy_args)
+            .args(process_args)
+            .arg(self.image)
+            .args(command)
+            .output()
+            .with_context(|| format!("starting {dyno} of {app}"))?;
+        Ok(out.stdout_trimmed())
+    }
+}
+
+/// How many containers of a process type start at once: app.json's
+/// `formation.<type>.max_parallel` (`app-json-process-deploy-parallelism`), else the
+/// `parallel-schedule-count` setting.
+fn parallelism(ctx: &Ctx, app: &str, kind: &str) -> Result<usize> {
+    let declared = ctx
+        .trigger("app-json-process-deploy-parallelism")
+        .args([app, kind])
+        .output_string()?;
+    let count = match declared.trim().parse::<usize>() {
+        Ok(n) if n > 0 => n,
+        _ => crate::SETTINGS
+            .computed(ctx, app, "parallel-schedule-count")?
+            .parse()
+            .unwrap_or(1),
+    };
+    Ok(count.clamp(1, 64))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn start_all(
     ctx: &Ctx,
@@ -168,7 +293,15 @@ fn start_all(
     only: Option<&str>,
     started: &mut Vec<Started>,
 ) -> Result<()> {
-    let deploy_args = trigger_words(ctx, "docker-args-deploy", &[app, tag])?;
+    let launch = Launch {
+        ctx,
+        app,
+        tag,
+        image,
+        env,
+        deploy_args: trigger_words(ctx, "docker-args-deploy", &[app, tag])?,
+        init: crate::SETTINGS.computed(ctx, app, "init-process")? == "true",
+    };
     let disabled = ctx
         .trigger("checks-get-property")
         .args([app, "disabled"])
@@ -192,101 +325,44 @@ fn start_all(
             ));
             stop_old(app, &kind)?;
         }
-        for index in 1..=count {
-            let dyno = format!("{kind}.{index}");
-            let port_value = if kind == "web" { port } else { "" };
-            let lookup = |name: &str| match name {
-                "PORT" => Some(port_value.to_string()),
-                "DYNO" => Some(dyno.clone()),
-                _ => env.get(name).cloned(),
-            };
-            let words = shell_words::split(&dokku_core::procfile::expand(&command, lookup))
-                .with_context(|| format!("the {kind} command has unbalanced quotes"))?;
-            let process_args = trigger_words(
-                ctx,
-                "docker-args-process-deploy",
-                &[app, "dockerfile", tag, &kind, &index.to_string()],
-            )?;
-            let id = run_container(
-                app,
-                &kind,
-                index,
-                image,
-                env,
-                port_value,
-                &deploy_args,
-                &process_args,
-                &words,
-            )?;
-            let ip = container_ip(&id)?;
-            started.push(Started {
-                kind: kind.clone(),
-                index,
-                id: id.clone(),
-                ip: ip.clone(),
-                port: port_value.to_string(),
+        let port_value = if kind == "web" { port } else { "" };
+        let indexes: Vec<u32> = (1..=count).collect();
+        for batch in indexes.chunks(parallelism(ctx, app, &kind)?) {
+            let outcomes: Vec<(Option<Started>, Result<()>)> = std::thread::scope(|scope| {
+                let runs: Vec<_> = batch
+                    .iter()
+                    .map(|&index| {
+                        let (launch, kind, command) = (&launch, &kind, &command);
+                        scope.spawn(move || launch.one(kind, index, command, port_value))
+                    })
+                    .collect();
+                runs.into_iter()
+                    .map(|run| {
+                        run.join().unwrap_or_else(|_| {
+                            (None, Err(anyhow::anyhow!("starting a container failed")))
+                        })
+                    })
+                    .collect()
             });
-            log::verbose(&format!("Attempting pre-flight checks ({dyno})"));
-            let checked = ctx
-                .trigger("check-deploy")
-                .args([app, &id, &kind, port_value, &ip, &index.to_string()])
-                .stream();
-            if let Err(err) = checked {
-                show_output(app, &dyno, &id);
-                if !matches!(
-                    err.downcast_ref(),
-                    Some(dokku_core::Error::TriggerFailed { .. })
-                ) {
-                    log::warn(&format!("{err:#}"));
+            let mut failure = None;
+            for (container, outcome) in outcomes {
+                started.extend(container);
+                if let Err(err) = outcome {
+                    failure.get_or_insert(err);
                 }
-                log::warn(&format!("Could not start due to a failed check ({dyno})"));
-                return Err(dokku_core::Error::Exit(1).into());
             }
-            log::verbose(&format!("All checks successful ({dyno})"));
+            if let Some(err) = failure {
+                return Err(err);
+            }
         }
+        ctx.trigger("scheduler-post-deploy-process")
+            .args([app, kind.as_str()])
+            .stream()?;
     }
     if started.is_empty() && only.is_none() {
         bail!("{app} has no process to run: scale a process type up, or add a Procfile");
     }
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_container(
-    app: &str,
-    kind: &str,
-    index: u32,
-    image: &str,
-    env: &BTreeMap<String, String>,
-    port: &str,
-    deploy_args: &[String],
-    process_args: &[String],
-    command: &[String],
-) -> Result<String> {
-    let dyno = format!("{kind}.{index}");
-    let unique = dokku_core::time::now().subsec_nanos();
-    let name = format!("{app}.{dyno}.upcoming-{unique}");
-    let cmd = docker::docker()
-        .args(["container", "run", "--detach", "--init"])
-        .args(["--name", &name])
-        .args(["--label", "dokku", "--label"])
-        .arg(format!("{APP_LABEL}={app}"))
-        .args(["--label", "com.dokku.container-type=deploy", "--label"])
-        .arg(format!("com.dokku.process-type={kind}"))
-        .arg("--label")
-        .arg(format!("com.dokku.dyno={dyno}"));
-    let mut all = env.clone();
-    all.insert("DYNO".into(), dyno.clone());
-    all.insert("PORT".into(), port.to_string());
-    let (cmd, _env_file) = docker::pass_env(cmd, &all)?;
-    let out = cmd
-        .args(deploy_args)
-        .args(process_args)
-        .arg(image)
-        .args(command)
-        .output()
-        .with_context(|| format!("starting {dyno} of {app}"))?;
-    Ok(out.stdout_trimmed())
 }
 
 /// The container's address on docker's bridge (loopback for one on the host's network).

@@ -7,17 +7,70 @@ mod logs;
 mod retire;
 mod run;
 
-use dokku_core::entry::{Plugin, TriggerEntry};
+use anyhow::{Result, bail};
+use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::settings::{self, Scope, Setting, Settings};
 
 pub const SCHEDULER: &str = "docker-local";
+
+pub const SETTINGS: Settings = Settings {
+    namespace: "scheduler-docker-local",
+    table: &[
+        Setting {
+            key: "init-process",
+            scope: Scope::AppOrGlobal,
+            default: "true",
+            validate: settings::boolean,
+        },
+        Setting {
+            key: "parallel-schedule-count",
+            scope: Scope::AppOrGlobal,
+            default: "1",
+            validate: parallel_count,
+        },
+    ],
+};
+
+/// How many containers of a process type start at once: 1 to 64.
+fn parallel_count(value: &str) -> Result<()> {
+    if !value.parse::<u32>().is_ok_and(|n| (1..=64).contains(&n)) {
+        bail!("Invalid parallel-schedule-count {value:?}: 1 to 64");
+    }
+    Ok(())
+}
 
 pub const PLUGIN: Plugin = Plugin {
     name: "scheduler-docker-local",
     description: "Run apps as containers on this host",
-    default_command: None,
+    default_command: Some("report"),
     keeps_root: false,
-    commands: &[],
+    commands: &[
+        Command {
+            name: "report",
+            args: "[<app>|--global] [--format stdout|json] [<flag>]",
+            help: "Displays a scheduler-docker-local report for one or more apps",
+            run: report,
+        },
+        Command {
+            name: "set",
+            args: "[<app>|--global] <key> [<value>]",
+            help: "Set or clear a scheduler-docker-local property for an app",
+            run: set,
+        },
+    ],
     triggers: &[
+        TriggerEntry {
+            name: "post-app-clone-setup",
+            run: copy_settings,
+        },
+        TriggerEntry {
+            name: "post-app-rename-setup",
+            run: copy_settings,
+        },
+        TriggerEntry {
+            name: "post-delete",
+            run: delete_settings,
+        },
         TriggerEntry {
             name: "scheduler-app-status",
             run: deploy::app_status,
@@ -64,3 +117,5 @@ pub const PLUGIN: Plugin = Plugin {
         },
     ],
 };
+
+dokku_core::settings_handlers!(SETTINGS);
