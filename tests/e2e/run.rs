@@ -286,6 +286,27 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     assert_eq!(json[0]["name"], name.as_str());
     assert!(!host.run(["run:stop", "--container", &web]).status.success());
     assert!(running(&web));
+    let logged = host.ok([
+        "run:detached",
+        a,
+        "sh",
+        "-c",
+        "echo one-off says hi; sleep 60",
+    ]);
+    let logged = logged.trim();
+    let started = std::time::Instant::now();
+    loop {
+        let out = host.ok(["run:logs", "--container", logged]);
+        if out.contains("one-off says hi") {
+            assert!(out.contains(&format!("{a}[run.")), "{out}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(host.ok(["run:logs", a, "-q"]).contains("one-off says hi"));
+    assert!(!host.run(["run:logs", "--container", &web]).status.success());
+    host.ok(["run:stop", "--container", logged]);
     assert_eq!(host.ok(["run:stop", "--container", &name]).trim(), name);
     let second = host
         .ok(["run:detached", a, "sleep", "60"])
@@ -301,6 +322,25 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         "{stopped}"
     );
     assert!(!running(&second) && !running(&third_run));
+    // A one-off container outliving its time to live is stopped.
+    let short = host
+        .ok(["run:detached", "--ttl-seconds", "2", a, "sleep", "60"])
+        .trim()
+        .to_string();
+    let started = std::time::Instant::now();
+    while running(&short) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the one-off container outlived its time to live"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        !host
+            .run(["run", "--ttl-seconds", "0", a, "true"])
+            .status
+            .success()
+    );
 
     // Scaling touches only the process types whose count changed.
     let web_id = || docker(&["container", "inspect", "--format", "{{.Id}}", &web]);

@@ -16,7 +16,7 @@ pub const PLUGIN: Plugin = Plugin {
     commands: &[
         Command {
             name: "detached",
-            args: "[--env KEY=VALUE]... [--force-tty] <app> <cmd>...",
+            args: "[--env KEY=VALUE]... [--force-tty] [--ttl-seconds N] <app> <cmd>...",
             help: "Run a command in a new container of the app, in the background",
             run: detached,
         },
@@ -27,8 +27,14 @@ pub const PLUGIN: Plugin = Plugin {
             run: list,
         },
         Command {
+            name: "logs",
+            args: "<app>|--container <container> [-n <lines>] [-t] [-q]",
+            help: "Display recent output of an app's one-off containers",
+            run: logs,
+        },
+        Command {
             name: "run",
-            args: "[--env KEY=VALUE]... [--no-tty] <app> <cmd>...",
+            args: "[--env KEY=VALUE]... [--no-tty] [--ttl-seconds N] <app> <cmd>...",
             help: "Run a command in a new container of the app",
             run: one_off,
         },
@@ -50,6 +56,9 @@ struct Run {
     /// No terminal, even when there is one.
     #[arg(long)]
     no_tty: bool,
+    /// Stop the container after this many seconds (default: a day).
+    #[arg(long, value_name = "SECONDS", value_parser = ttl)]
+    ttl_seconds: Option<u64>,
     #[arg(value_name = "APP")]
     app: String,
     #[arg(
@@ -79,32 +88,51 @@ fn env_words(pairs: &[String]) -> Result<Vec<String>> {
     Ok(words)
 }
 
-fn start(
-    ctx: &Ctx,
-    app: &str,
-    env: &[String],
-    command: &[String],
+/// A time to live: 1 second to 30 days.
+fn ttl(text: &str) -> std::result::Result<u64, String> {
+    text.parse()
+        .ok()
+        .filter(|n| (1..=30 * 86_400).contains(n))
+        .ok_or_else(|| format!("{text:?} is not a number of seconds from 1 to 2592000"))
+}
+
+/// How a one-off container starts.
+struct Start<'a> {
+    env: &'a [String],
+    command: &'a [String],
     tty: bool,
     detach: bool,
-) -> Result<()> {
+    ttl_seconds: Option<u64>,
+}
+
+fn start(ctx: &Ctx, app: &str, how: Start) -> Result<()> {
     let app = dokku_core::app::verify(&ctx.roots, app)?;
-    let env_words = env_words(env)?;
+    let env_words = env_words(how.env)?;
     let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
     let count = (env_words.len() / 2).to_string();
-    ctx.trigger("scheduler-run")
+    let mut trigger = ctx
+        .trigger("scheduler-run")
         .args([scheduler.as_str(), app.as_str(), &count])
         .args(&env_words)
-        .env("DOKKU_RUN_TTY", if tty { "true" } else { "false" })
-        .env("DOKKU_DETACH_CONTAINER", if detach { "1" } else { "0" })
-        .arg("--")
-        .args(command)
-        .stream()
+        .env("DOKKU_RUN_TTY", if how.tty { "true" } else { "false" })
+        .env("DOKKU_DETACH_CONTAINER", if how.detach { "1" } else { "0" });
+    if let Some(ttl) = how.ttl_seconds {
+        trigger = trigger.env("DOKKU_RUN_TTL_SECONDS", &ttl.to_string());
+    }
+    trigger.arg("--").args(how.command).stream()
 }
 
 fn one_off(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Run = parse("run", args)?;
     let tty = !cmd.no_tty && std::io::IsTerminal::is_terminal(&std::io::stdin());
-    start(ctx, &cmd.app, &cmd.env, &cmd.command, tty, false)
+    let how = Start {
+        env: &cmd.env,
+        command: &cmd.command,
+        tty,
+        detach: false,
+        ttl_seconds: cmd.ttl_seconds,
+    };
+    start(ctx, &cmd.app, how)
 }
 
 #[derive(Parser)]
@@ -115,6 +143,9 @@ struct Detached {
     /// Give the container a terminal (to attach to later).
     #[arg(long)]
     force_tty: bool,
+    /// Stop the container after this many seconds (default: a day).
+    #[arg(long, value_name = "SECONDS", value_parser = ttl)]
+    ttl_seconds: Option<u64>,
     #[arg(value_name = "APP")]
     app: String,
     #[arg(
@@ -128,7 +159,14 @@ struct Detached {
 
 fn detached(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Detached = parse("run:detached", args)?;
-    start(ctx, &cmd.app, &cmd.env, &cmd.command, cmd.force_tty, true)
+    let how = Start {
+        env: &cmd.env,
+        command: &cmd.command,
+        tty: cmd.force_tty,
+        detach: true,
+        ttl_seconds: cmd.ttl_seconds,
+    };
+    start(ctx, &cmd.app, how)
 }
 
 #[derive(Parser)]
@@ -154,6 +192,20 @@ fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The app a command names, or the one a one-off container's name (`<app>.run.<n>`) says.
+fn app_of(app: Option<&str>, container: Option<&str>) -> Result<String> {
+    match (app, container) {
+        (Some(app), _) => Ok(app.to_string()),
+        (None, Some(container)) => match container.split_once(".run.") {
+            Some((app, _)) => Ok(app.to_string()),
+            None => {
+                bail!("Invalid container {container:?}: one-off containers are named <app>.run.<n>")
+            }
+        },
+        (None, None) => Err(dokku_core::Error::MissingApp.into()),
+    }
+}
+
 #[derive(Parser)]
 struct Stop {
     /// One container (`<app>.run.<n>`), instead of all of the app's.
@@ -165,16 +217,7 @@ struct Stop {
 
 fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Stop = parse("run:stop", args)?;
-    let app = match (&cmd.app, &cmd.container) {
-        (Some(app), _) => app.clone(),
-        (None, Some(container)) => match container.split_once(".run.") {
-            Some((app, _)) => app.to_string(),
-            None => {
-                bail!("Invalid container {container:?}: one-off containers are named <app>.run.<n>")
-            }
-        },
-        (None, None) => return Err(dokku_core::Error::MissingApp.into()),
-    };
+    let app = app_of(cmd.app.as_deref(), cmd.container.as_deref())?;
     let app = dokku_core::app::verify(&ctx.roots, &app)?;
     let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
     ctx.trigger("scheduler-run-stop")
@@ -182,6 +225,41 @@ fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
             scheduler.as_str(),
             app.as_str(),
             cmd.container.as_deref().unwrap_or(""),
+        ])
+        .stream()
+}
+
+#[derive(Parser)]
+struct Logs {
+    /// One container (`<app>.run.<n>`), instead of all of the app's.
+    #[arg(long, value_name = "CONTAINER")]
+    container: Option<String>,
+    /// How many lines of each container's output (default 100).
+    #[arg(short = 'n', long = "num", default_value_t = 100)]
+    lines: u32,
+    /// Keep following the output.
+    #[arg(short = 't', long = "tail")]
+    follow: bool,
+    /// The bare lines: no timestamps or container names.
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+    #[arg(value_name = "APP")]
+    app: Option<String>,
+}
+
+fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Logs = parse("run:logs", args)?;
+    let app = app_of(cmd.app.as_deref(), cmd.container.as_deref())?;
+    let app = dokku_core::app::verify(&ctx.roots, &app)?;
+    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    ctx.trigger("scheduler-run-logs")
+        .args([
+            scheduler.as_str(),
+            app.as_str(),
+            cmd.container.as_deref().unwrap_or(""),
+            if cmd.follow { "true" } else { "false" },
+            if cmd.quiet { "false" } else { "true" },
+            &cmd.lines.to_string(),
         ])
         .stream()
 }

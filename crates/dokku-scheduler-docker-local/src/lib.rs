@@ -108,6 +108,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: run::list,
         },
         TriggerEntry {
+            name: "scheduler-run-logs",
+            run: logs::run_logs,
+        },
+        TriggerEntry {
             name: "scheduler-run-stop",
             run: run::stop,
         },

@@ -48,7 +48,20 @@ pub fn logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
             }
         );
     }
-    let show = |dyno: &str, id: &str| -> Result<i32> {
+    show(app, &containers, follow, pretty, lines)
+}
+
+/// The output of `containers` (`(name shown, id)` pairs): the last `lines` of each, then
+/// with `follow` all of them at once until the reader goes; `pretty` puts the timestamp and
+/// `<app>[<name>]:` before each line.
+fn show(
+    app: &str,
+    containers: &[(String, String)],
+    follow: bool,
+    pretty: bool,
+    lines: u32,
+) -> Result<()> {
+    let one = |dyno: &str, id: &str| -> Result<i32> {
         let mut cmd = docker::docker()
             .args(["container", "logs", "--tail", &lines.to_string()])
             .arg(id);
@@ -66,15 +79,15 @@ pub fn logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
             })
     };
     if !follow {
-        for (dyno, id) in &containers {
-            show(dyno, id)?;
+        for (dyno, id) in containers {
+            one(dyno, id)?;
         }
         return Ok(());
     }
     std::thread::scope(|scope| {
         let followers: Vec<_> = containers
             .iter()
-            .map(|(dyno, id)| scope.spawn(|| show(dyno, id)))
+            .map(|(dyno, id)| scope.spawn(|| one(dyno, id)))
             .collect();
         for follower in followers {
             if let Ok(Err(err)) = follower.join() {
@@ -83,4 +96,42 @@ pub fn logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// `scheduler-run-logs docker-local APP CONTAINER TAIL PRETTY NUM`: the output of the app's
+/// running one-off containers, or of the one named (only one of them).
+pub fn run_logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app, container, tail, pretty, num] = args else {
+        bail!("scheduler-run-logs: expected SCHEDULER APP CONTAINER TAIL PRETTY NUM");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let lines: u32 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?;
+    let labels = [
+        format!("com.dokku.app-name={app}"),
+        "com.dokku.container-type=run".to_string(),
+    ];
+    let mut containers: Vec<(String, String)> = docker::containers_labelled(&labels, false)?
+        .iter()
+        .filter_map(|c| {
+            let name = c["Names"][0].as_str()?.trim_start_matches('/').to_string();
+            let id = c["Id"].as_str()?.to_string();
+            let short = name
+                .strip_prefix(&format!("{app}."))
+                .unwrap_or(&name)
+                .to_string();
+            (container.is_empty() || *container == name).then_some((short, id))
+        })
+        .collect();
+    containers.sort();
+    if containers.is_empty() {
+        match container.as_str() {
+            "" => bail!("{app} has no running one-off container"),
+            name => bail!("{name} is not a running one-off container of {app}"),
+        }
+    }
+    show(app, &containers, tail == "true", pretty == "true", lines)
 }

@@ -76,6 +76,10 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .stdin(Vec::new())
         .output_words()?;
     let cmd = cmd.args(options).arg(&image).args(&command);
+    let ttl: u64 = dokku_core::env::var(TTL_ENV)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(DEFAULT_TTL_SECONDS);
+    crate::retire::queue(ctx, app, std::slice::from_ref(&name), ttl)?;
     if detach {
         cmd.output()?;
         dokku_core::log::data(&name);
@@ -90,6 +94,10 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// Set (to `1`) by `run:detached`: the container runs in the background and its name is
 /// printed.
 const DETACH_ENV: &str = "DOKKU_DETACH_CONTAINER";
+/// How long a one-off container may run (`--ttl-seconds`), after which it is stopped; a
+/// day by default, as in Dokku.
+const TTL_ENV: &str = "DOKKU_RUN_TTL_SECONDS";
+const DEFAULT_TTL_SECONDS: u64 = 86_400;
 
 fn run_labels(app: &str) -> Vec<String> {
     vec![
