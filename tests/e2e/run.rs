@@ -253,6 +253,15 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         host.run(["run", a, "sh", "-c", "exit 7"]).status.code(),
         Some(7)
     );
+    // A storage mount reaches one-off containers.
+    let shared = host.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("note.txt"), "from the host\n").unwrap();
+    host.ok(["storage:mount", a, &format!("{}:/data", shared.display())]);
+    assert_eq!(
+        host.ok(["run", a, "cat", "/data/note.txt"]),
+        "from the host\n"
+    );
     assert!(
         !host
             .run(["run", "--env", "1BAD=x", a, "true"])
