@@ -1,8 +1,7 @@
 use std::process::Command;
 
-use crate::build::{UniqueApp, base_image, docker, docker_ok, push};
-use crate::push::setup_building;
-use crate::run::{container_ip, http_get, web_app};
+use crate::build::{docker, docker_ok, push};
+use crate::run::{container_ip, http_get, web_scenario};
 use crate::{commit, run};
 
 fn web_id(web: &str) -> String {
@@ -22,13 +21,9 @@ fn remove(dir: &std::path::Path, file: &str) {
 
 #[test]
 fn healthchecks_gate_the_cutover_and_a_failing_one_keeps_the_old_release() {
-    base_image();
-    let (host, sshd, key) = setup_building();
-    let app = UniqueApp::new("chk");
+    let (host, sshd, key, app, work) = web_scenario("chk");
     let a = app.0.as_str();
     let web = format!("{a}.web.1");
-    let work = host.path().join("work");
-    web_app(&work);
     std::fs::write(
         work.join("app.json"),
         r#"{"healthchecks": {"web": [

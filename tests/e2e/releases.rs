@@ -1,7 +1,6 @@
-use crate::build::{UniqueApp, base_image, docker, docker_ok, push};
+use crate::build::{docker, docker_ok, push};
 use crate::commit;
-use crate::push::setup_building;
-use crate::run::{container_ip, http_get, web_app};
+use crate::run::{container_ip, http_get, web_scenario};
 
 fn web_id(web: &str) -> String {
     docker(&["container", "inspect", "--format", "{{.Id}}", web])
@@ -30,13 +29,9 @@ fn env_of(web: &str) -> String {
 
 #[test]
 fn each_change_is_a_release_and_rollback_redeploys_one_without_building() {
-    base_image();
-    let (host, sshd, key) = setup_building();
-    let app = UniqueApp::new("rel");
+    let (host, sshd, key, app, work) = web_scenario("rel");
     let a = app.0.as_str();
     let web = format!("{a}.web.1");
-    let work = host.path().join("work");
-    web_app(&work);
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
     assert!(out.contains("Release v1: Deploy "), "{out}");

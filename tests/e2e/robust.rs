@@ -2,10 +2,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::build::{UniqueApp, base_image, docker, push};
+use crate::build::{docker, push};
 use crate::commit;
-use crate::push::setup_building;
-use crate::run::{container_ip, http_get, web_app};
+use crate::run::{container_ip, http_get, web_scenario};
 
 /// The app's containers whose names say a deploy started them and never put them in place.
 fn upcoming(app: &str) -> Vec<String> {
@@ -44,13 +43,9 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn a_deploy_killed_midway_or_raced_leaves_the_old_release_serving() {
-    base_image();
-    let (host, sshd, key) = setup_building();
-    let app = UniqueApp::new("kill");
+    let (host, sshd, key, app, work) = web_scenario("kill");
     let a = app.0.as_str();
     let web = format!("{a}.web.1");
-    let work = host.path().join("work");
-    web_app(&work);
     // DELAY seconds pass before the web process listens: a window to act in.
     std::fs::write(
         work.join("Procfile"),

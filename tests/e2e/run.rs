@@ -64,15 +64,30 @@ pub fn web_app(dir: &std::path::Path) {
     commit(dir, "index.html", "<h1>version 1</h1>\n");
 }
 
-#[test]
-fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
+/// The start of every web-app scenario: the base image, a building host with its sshd and
+/// key, a unique app, and the app's work tree ([`web_app`]).
+pub fn web_scenario(
+    prefix: &str,
+) -> (
+    dokku_test_support::TestHost,
+    crate::Sshd,
+    std::path::PathBuf,
+    UniqueApp,
+    std::path::PathBuf,
+) {
     base_image();
     let (host, sshd, key) = setup_building();
-    let app = UniqueApp::new("web");
-    let a = app.0.as_str();
-    let web = format!("{a}.web.1");
+    let app = UniqueApp::new(prefix);
     let work = host.path().join("work");
     web_app(&work);
+    (host, sshd, key, app, work)
+}
+
+#[test]
+fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
+    let (host, sshd, key, app, work) = web_scenario("web");
+    let a = app.0.as_str();
+    let web = format!("{a}.web.1");
 
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");

@@ -1,7 +1,6 @@
-use crate::build::{UniqueApp, base_image, docker, push};
+use crate::build::{docker, push};
 use crate::commit;
-use crate::push::setup_building;
-use crate::run::{container_ip, http_get, web_app};
+use crate::run::{container_ip, http_get, web_scenario};
 
 fn app_json(predeploy: &str) -> String {
     format!(
@@ -14,13 +13,9 @@ fn app_json(predeploy: &str) -> String {
 
 #[test]
 fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release() {
-    base_image();
-    let (host, sshd, key) = setup_building();
-    let app = UniqueApp::new("task");
+    let (host, sshd, key, app, work) = web_scenario("task");
     let a = app.0.as_str();
     let web = format!("{a}.web.1");
-    let work = host.path().join("work");
-    web_app(&work);
     std::fs::write(
         work.join("Procfile"),
         "web: python3 -m http.server $PORT\nrelease: echo release saw $GREETING\n",

@@ -192,34 +192,35 @@ pub fn remove_build_stage_images(_ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it,
-/// under the app's deploy lock (inherited inside a deploy).
-pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+/// A deploy trigger's `APP [TAG] ...`: the app, verified and under its deploy lock
+/// (inherited inside a deploy; shared with the triggers it fires), and the tag (`latest`
+/// when none is given).
+fn locked_app_and_tag(ctx: &Ctx, args: &[String]) -> Result<(AppLock, String, String)> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    let app = app::verify(&ctx.roots, app)?;
+    let app = app::verify(&ctx.roots, app)?.to_string();
     let tag = args
         .get(1)
         .map(String::as_str)
         .filter(|t| !t.is_empty())
-        .unwrap_or("latest");
-    let _lock = AppLock::for_deploy(&ctx.roots.lib_root, app.as_str())?;
-    pipeline::release_and_deploy(ctx, app.as_str(), tag)
+        .unwrap_or("latest")
+        .to_string();
+    let mut lock = AppLock::for_deploy(&ctx.roots.lib_root, &app)?;
+    lock.share_with_children(&app);
+    Ok((lock, app, tag))
+}
+
+/// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it.
+pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (_lock, app, tag) = locked_app_and_tag(ctx, args)?;
+    pipeline::release_and_deploy(ctx, &app, &tag)
 }
 
 /// `deploy APP [TAG] [PROC]`: an image already released is deployed again (of every
-/// process type, or one), under the app's deploy lock, as Dokku's common plugin does.
+/// process type, or one), as Dokku's common plugin does.
 pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    let app = app::verify(&ctx.roots, app)?;
-    let tag = args
-        .get(1)
-        .map(String::as_str)
-        .filter(|t| !t.is_empty())
-        .unwrap_or("latest");
+    let (_lock, app, tag) = locked_app_and_tag(ctx, args)?;
     let process = args.get(2).map(String::as_str).filter(|p| !p.is_empty());
-    let mut lock = AppLock::for_deploy(&ctx.roots.lib_root, app.as_str())?;
-    lock.share_with_children(app.as_str());
-    pipeline::deploy(ctx, app.as_str(), tag, process)
+    pipeline::deploy(ctx, &app, &tag, process)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use anyhow::{Result, bail};
 use clap::Parser;
+use dokku_core::app;
 use dokku_core::entry::{Command, Ctx, Plugin, parse};
 
 pub const PLUGIN: Plugin = Plugin {
@@ -48,14 +49,12 @@ pub const PLUGIN: Plugin = Plugin {
     triggers: &[],
 };
 
-#[derive(Parser)]
-struct Run {
+/// What every one-off container is given.
+#[derive(clap::Args)]
+struct OneOff {
     /// An extra variable for this run only.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
-    /// No terminal, even when there is one.
-    #[arg(long)]
-    no_tty: bool,
     /// Stop the container after this many seconds (default: a day).
     #[arg(long, value_name = "SECONDS", value_parser = ttl)]
     ttl_seconds: Option<u64>,
@@ -68,6 +67,15 @@ struct Run {
         allow_hyphen_values = true
     )]
     command: Vec<String>,
+}
+
+#[derive(Parser)]
+struct Run {
+    /// No terminal, even when there is one.
+    #[arg(long)]
+    no_tty: bool,
+    #[command(flatten)]
+    one_off: OneOff,
 }
 
 /// `KEY=VALUE` pairs as `scheduler-run` takes them: `KEY VALUE` words.
@@ -96,77 +104,41 @@ fn ttl(text: &str) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is not a number of seconds from 1 to 2592000"))
 }
 
-/// How a one-off container starts.
-struct Start<'a> {
-    env: &'a [String],
-    command: &'a [String],
-    tty: bool,
-    detach: bool,
-    ttl_seconds: Option<u64>,
-}
-
-fn start(ctx: &Ctx, app: &str, how: Start) -> Result<()> {
-    let app = dokku_core::app::verify(&ctx.roots, app)?;
-    let env_words = env_words(how.env)?;
+fn start(ctx: &Ctx, how: &OneOff, tty: bool, detach: bool) -> Result<()> {
+    let app = app::verify(&ctx.roots, &how.app)?;
+    let env_words = env_words(&how.env)?;
     let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
     let count = (env_words.len() / 2).to_string();
     let mut trigger = ctx
         .trigger("scheduler-run")
         .args([scheduler.as_str(), app.as_str(), &count])
         .args(&env_words)
-        .env("DOKKU_RUN_TTY", if how.tty { "true" } else { "false" })
-        .env("DOKKU_DETACH_CONTAINER", if how.detach { "1" } else { "0" });
+        .env("DOKKU_RUN_TTY", if tty { "true" } else { "false" })
+        .env("DOKKU_DETACH_CONTAINER", if detach { "1" } else { "0" });
     if let Some(ttl) = how.ttl_seconds {
         trigger = trigger.env("DOKKU_RUN_TTL_SECONDS", &ttl.to_string());
     }
-    trigger.arg("--").args(how.command).stream()
+    trigger.arg("--").args(&how.command).stream()
 }
 
 fn one_off(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Run = parse("run", args)?;
     let tty = !cmd.no_tty && std::io::IsTerminal::is_terminal(&std::io::stdin());
-    let how = Start {
-        env: &cmd.env,
-        command: &cmd.command,
-        tty,
-        detach: false,
-        ttl_seconds: cmd.ttl_seconds,
-    };
-    start(ctx, &cmd.app, how)
+    start(ctx, &cmd.one_off, tty, false)
 }
 
 #[derive(Parser)]
 struct Detached {
-    /// An extra variable for this run only.
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    env: Vec<String>,
     /// Give the container a terminal (to attach to later).
     #[arg(long)]
     force_tty: bool,
-    /// Stop the container after this many seconds (default: a day).
-    #[arg(long, value_name = "SECONDS", value_parser = ttl)]
-    ttl_seconds: Option<u64>,
-    #[arg(value_name = "APP")]
-    app: String,
-    #[arg(
-        value_name = "CMD",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    command: Vec<String>,
+    #[command(flatten)]
+    one_off: OneOff,
 }
 
 fn detached(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Detached = parse("run:detached", args)?;
-    let how = Start {
-        env: &cmd.env,
-        command: &cmd.command,
-        tty: cmd.force_tty,
-        detach: true,
-        ttl_seconds: cmd.ttl_seconds,
-    };
-    start(ctx, &cmd.app, how)
+    start(ctx, &cmd.one_off, cmd.force_tty, true)
 }
 
 #[derive(Parser)]
@@ -180,8 +152,8 @@ struct List {
 fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("run:list", args)?;
     let apps = match &cmd.app {
-        Some(app) => vec![dokku_core::app::verify(&ctx.roots, app)?],
-        None => dokku_core::app::list(&ctx.roots)?,
+        Some(app) => vec![app::verify(&ctx.roots, app)?],
+        None => app::list(&ctx.roots)?,
     };
     for app in apps {
         let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
@@ -192,7 +164,18 @@ fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The app a command names, or the one a one-off container's name (`<app>.run.<n>`) says.
+/// The app a command names, or the one a one-off container's name (`<app>.run.<n>`) says,
+/// verified, with its scheduler.
+fn app_and_scheduler(
+    ctx: &Ctx,
+    app: Option<&str>,
+    container: Option<&str>,
+) -> Result<(String, String)> {
+    let app = app::verify(&ctx.roots, &app_of(app, container)?)?.to_string();
+    let scheduler = dokku_core::pipeline::scheduler(ctx, &app)?;
+    Ok((app, scheduler))
+}
+
 fn app_of(app: Option<&str>, container: Option<&str>) -> Result<String> {
     match (app, container) {
         (Some(app), _) => Ok(app.to_string()),
@@ -217,15 +200,10 @@ struct Stop {
 
 fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Stop = parse("run:stop", args)?;
-    let app = app_of(cmd.app.as_deref(), cmd.container.as_deref())?;
-    let app = dokku_core::app::verify(&ctx.roots, &app)?;
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    let container = cmd.container.as_deref();
+    let (app, scheduler) = app_and_scheduler(ctx, cmd.app.as_deref(), container)?;
     ctx.trigger("scheduler-run-stop")
-        .args([
-            scheduler.as_str(),
-            app.as_str(),
-            cmd.container.as_deref().unwrap_or(""),
-        ])
+        .args([scheduler, app, container.unwrap_or("").to_string()])
         .stream()
 }
 
@@ -249,14 +227,13 @@ struct Logs {
 
 fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Logs = parse("run:logs", args)?;
-    let app = app_of(cmd.app.as_deref(), cmd.container.as_deref())?;
-    let app = dokku_core::app::verify(&ctx.roots, &app)?;
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    let container = cmd.container.as_deref();
+    let (app, scheduler) = app_and_scheduler(ctx, cmd.app.as_deref(), container)?;
     ctx.trigger("scheduler-run-logs")
         .args([
             scheduler.as_str(),
             app.as_str(),
-            cmd.container.as_deref().unwrap_or(""),
+            container.unwrap_or(""),
             if cmd.follow { "true" } else { "false" },
             if cmd.quiet { "false" } else { "true" },
             &cmd.lines.to_string(),

@@ -110,28 +110,18 @@ pub fn run_logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let lines: u32 = num
         .parse()
         .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?;
-    let labels = [
-        format!("com.dokku.app-name={app}"),
-        "com.dokku.container-type=run".to_string(),
-    ];
-    let mut containers: Vec<(String, String)> = docker::containers_labelled(&labels, false)?
-        .iter()
-        .filter_map(|c| {
-            let name = c["Names"][0].as_str()?.trim_start_matches('/').to_string();
-            let id = c["Id"].as_str()?.to_string();
+    let containers: Vec<(String, String)> = crate::run::one_off_containers(app, container)?
+        .into_iter()
+        .map(|(name, id)| {
             let short = name
                 .strip_prefix(&format!("{app}."))
                 .unwrap_or(&name)
                 .to_string();
-            (container.is_empty() || *container == name).then_some((short, id))
+            (short, id)
         })
         .collect();
-    containers.sort();
     if containers.is_empty() {
-        match container.as_str() {
-            "" => bail!("{app} has no running one-off container"),
-            name => bail!("{name} is not a running one-off container of {app}"),
-        }
+        bail!("{app} has no running one-off container");
     }
     show(app, &containers, tail == "true", pretty == "true", lines)
 }

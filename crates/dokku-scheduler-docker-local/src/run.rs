@@ -106,6 +106,30 @@ fn run_labels(app: &str) -> Vec<String> {
     ]
 }
 
+/// A listed container's name, without docker's leading `/`.
+fn name_of(container: &serde_json::Value) -> String {
+    container["Names"][0]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_string()
+}
+
+/// The app's running one-off containers as `(name, id)`, or only the one named (any
+/// other name is refused: these commands never reach another container).
+pub fn one_off_containers(app: &str, only: &str) -> Result<Vec<(String, String)>> {
+    let mut found: Vec<(String, String)> = docker::containers_labelled(&run_labels(app), false)?
+        .iter()
+        .filter_map(|c| Some((name_of(c), c["Id"].as_str()?.to_string())))
+        .filter(|(name, _)| only.is_empty() || name == only)
+        .collect();
+    found.sort();
+    if found.is_empty() && !only.is_empty() {
+        bail!("{only} is not a running one-off container of {app}");
+    }
+    Ok(found)
+}
+
 /// `scheduler-run-list docker-local APP FORMAT`: the app's running one-off containers.
 pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let [scheduler, app, format] = dokku_core::entry::exactly::<3>("scheduler-run-list", args)?;
@@ -113,13 +137,6 @@ pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     let containers = docker::containers_labelled(&run_labels(app), false)?;
-    let name_of = |c: &serde_json::Value| {
-        c["Names"][0]
-            .as_str()
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string()
-    };
     if format == "json" {
         let json: Vec<serde_json::Value> = containers
             .iter()
@@ -176,24 +193,10 @@ pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    let running = docker::containers_labelled(&run_labels(app), false)?;
-    let named = |c: &serde_json::Value, name: &str| {
-        c["Names"][0].as_str().map(|n| n.trim_start_matches('/')) == Some(name)
-    };
-    let chosen: Vec<&serde_json::Value> = match args.get(2).filter(|c| !c.is_empty()) {
-        Some(name) => match running.iter().find(|c| named(c, name)) {
-            Some(container) => vec![container],
-            None => bail!("{name} is not a running one-off container of {app}"),
-        },
-        None => running.iter().collect(),
-    };
-    for container in chosen {
-        let Some(id) = container["Id"].as_str() else {
-            continue;
-        };
-        docker::stop_container(id, 10)?;
-        let name = container["Names"][0].as_str().unwrap_or(id);
-        dokku_core::log::data(name.trim_start_matches('/'));
+    let only = args.get(2).map_or("", String::as_str);
+    for (name, id) in one_off_containers(app, only)? {
+        docker::stop_container(&id, 10)?;
+        dokku_core::log::data(&name);
     }
     Ok(())
 }
