@@ -322,3 +322,23 @@ fn ps_commands_over_all_apps_run_some_at_a_time() {
         ],
     );
 }
+
+#[test]
+fn ps_properties_reach_the_scheduler_through_ps_get_property() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let property = |key: &str| host.ok(["plugin:trigger", "ps-get-property", "demo", key]);
+    assert_eq!(property("stop-timeout-seconds").trim(), "30");
+    assert_eq!(property("skip-deploy").trim(), "false");
+    host.ok(["ps:set", "demo", "stop-timeout-seconds", "5"]);
+    host.ok(["ps:set", "--global", "skip-deploy", "true"]);
+    assert_eq!(property("stop-timeout-seconds").trim(), "5");
+    assert_eq!(property("skip-deploy").trim(), "true");
+    crate::refused_in_one_line(
+        &host,
+        &[
+            vec!["ps:set", "demo", "stop-timeout-seconds", "soon"],
+            vec!["ps:set", "demo", "skip-deploy", "maybe"],
+        ],
+    );
+}

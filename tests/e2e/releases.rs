@@ -132,6 +132,14 @@ fn each_change_is_a_release_and_rollback_redeploys_one_without_building() {
     let out = host.run(["releases:rollback", a, "v1"]);
     assert!(!out.status.success());
 
+    // With skip-deploy a change is released but not deployed: the same container runs.
+    host.ok(["ps:set", a, "skip-deploy", "true"]);
+    let before = web_id(&web);
+    let out = host.ok(["config:set", a, "GREETING=skipped"]);
+    assert!(out.contains("Skipping deployment"), "{out}");
+    assert_eq!(web_id(&web), before);
+    host.ok(["ps:set", a, "skip-deploy"]);
+
     host.ok(["--force", "apps:destroy", a]);
     assert!(!host.roots.data_dir("releases", a).exists());
     assert!(!docker_ok(&["image", "inspect", &app.image("latest")]));

@@ -25,8 +25,28 @@ pub const SETTINGS: Settings = Settings {
             default: "on-failure:10",
             validate: restart_policy,
         },
+        Setting {
+            key: "skip-deploy",
+            scope: Scope::AppOrGlobal,
+            default: "false",
+            validate: settings::boolean,
+        },
+        Setting {
+            key: "stop-timeout-seconds",
+            scope: Scope::AppOrGlobal,
+            default: "30",
+            validate: stop_timeout,
+        },
     ],
 };
+
+/// Seconds a stopping container has after SIGTERM before it is killed: 0 to 3600.
+fn stop_timeout(value: &str) -> Result<()> {
+    if !value.parse::<u32>().is_ok_and(|n| n <= 3600) {
+        anyhow::bail!("Invalid stop-timeout-seconds {value:?}: 0 to 3600");
+    }
+    Ok(())
+}
 
 /// docker's restart policies: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
 fn restart_policy(value: &str) -> Result<()> {
@@ -120,6 +140,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-release-builder",
             run: adopt_release,
+        },
+        TriggerEntry {
+            name: "ps-get-property",
+            run: get_property,
         },
         TriggerEntry {
             name: "procfile-get-command",
@@ -265,6 +289,13 @@ fn restart_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
     let policy = SETTINGS.computed(ctx, app, "restart-policy")?;
     dokku_core::docker::filter_args(&format!(" --restart={policy}"))
+}
+
+/// `ps-get-property APP KEY`: a setting's computed value.
+fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, key] = dokku_core::entry::exactly::<2>("ps-get-property", args)?;
+    dokku_core::log::data(&SETTINGS.computed(ctx, app, key)?);
+    Ok(())
 }
 
 /// `ps-current-scale APP`: `type=count` lines.

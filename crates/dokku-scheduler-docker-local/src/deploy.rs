@@ -323,7 +323,7 @@ fn start_all(
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: stopping its old containers first"
             ));
-            stop_old(app, &kind)?;
+            stop_old(ctx, app, &kind)?;
         }
         let port_value = if kind == "web" { port } else { "" };
         let indexes: Vec<u32> = (1..=count).collect();
@@ -384,12 +384,13 @@ fn zero_downtime_disabled(disabled: &str, kind: &str) -> bool {
 }
 
 /// Stops the app's containers of one process type (a deploy without zero downtime).
-fn stop_old(app: &str, kind: &str) -> Result<()> {
+fn stop_old(ctx: &Ctx, app: &str, kind: &str) -> Result<()> {
+    let timeout = crate::stop_timeout(ctx, app);
     let mut labels = deploy_labels(app);
     labels.push(format!("com.dokku.process-type={kind}"));
     for container in docker::containers_labelled(&labels, false)? {
         if let Some(id) = container["Id"].as_str() {
-            docker::stop_container(id, 10)?;
+            docker::stop_container(id, timeout)?;
         }
     }
     Ok(())
@@ -550,7 +551,7 @@ pub fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `scheduler-stop SCHEDULER APP [REMOVE]`: the app's containers stop (and go, with
 /// `true`).
-pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
+pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-stop: expected SCHEDULER APP [REMOVE]");
     };
@@ -559,6 +560,7 @@ pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let remove = args.get(2).is_some_and(|r| r == "true");
     let label = [format!("{APP_LABEL}={app}")];
+    let timeout = crate::stop_timeout(ctx, app);
     for container in docker::containers_labelled(&label, true)? {
         let Some(id) = container["Id"].as_str() else {
             continue;
@@ -566,7 +568,7 @@ pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
         if remove {
             docker::force_remove_container(id)?;
         } else {
-            docker::stop_container(id, 10)?;
+            docker::stop_container(id, timeout)?;
         }
     }
     Ok(())

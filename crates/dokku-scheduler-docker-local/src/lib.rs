@@ -31,6 +31,17 @@ pub const SETTINGS: Settings = Settings {
     ],
 };
 
+/// Seconds a stopping container of the app has after SIGTERM before it is killed (ps's
+/// `stop-timeout-seconds`, default 30 as in Dokku).
+pub(crate) fn stop_timeout(ctx: &dokku_core::entry::Ctx, app: &str) -> u32 {
+    ctx.trigger("ps-get-property")
+        .args([app, "stop-timeout-seconds"])
+        .output_string()
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(30)
+}
+
 /// How many containers of a process type start at once: 1 to 64.
 fn parallel_count(value: &str) -> Result<()> {
     if !value.parse::<u32>().is_ok_and(|n| (1..=64).contains(&n)) {

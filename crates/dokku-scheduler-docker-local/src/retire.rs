@@ -16,8 +16,6 @@ use dokku_core::log;
 use crate::SCHEDULER;
 
 const PLUGIN: &str = "scheduler-docker-local";
-/// How long a stopping container has to exit on SIGTERM before it is killed.
-const STOP_SECONDS: u32 = 10;
 
 fn now() -> u64 {
     dokku_core::time::now().as_secs()
@@ -127,8 +125,9 @@ pub fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
                 .into_iter()
                 .filter(exists)
                 .partition(|e| e.due <= now());
+            let timeout = crate::stop_timeout(ctx, app);
             for entry in &due {
-                let _ = docker::stop_container(&entry.id, STOP_SECONDS);
+                let _ = docker::stop_container(&entry.id, timeout);
                 let _ = docker::force_remove_container(&entry.id);
             }
             write_queue(ctx, app, &later)?;

@@ -82,6 +82,9 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     crate::retire::queue(ctx, app, std::slice::from_ref(&name), ttl)?;
     if detach {
         cmd.output()?;
+        ctx.trigger("scheduler-post-run")
+            .args([SCHEDULER, app.as_str(), &name])
+            .stream()?;
         dokku_core::log::data(&name);
         return Ok(());
     }
@@ -186,7 +189,7 @@ pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `scheduler-run-stop docker-local APP [CONTAINER]`: one of the app's one-off containers
 /// (only one of them: any other container is refused), or all of them, stop; each name is
 /// printed.
-pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
+pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-run-stop: expected SCHEDULER APP [CONTAINER]");
     };
@@ -195,7 +198,7 @@ pub fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let only = args.get(2).map_or("", String::as_str);
     for (name, id) in one_off_containers(app, only)? {
-        docker::stop_container(&id, 10)?;
+        docker::stop_container(&id, crate::stop_timeout(ctx, app))?;
         dokku_core::log::data(&name);
     }
     Ok(())
