@@ -175,32 +175,31 @@ fn first_domain(ctx: &Ctx, app: &str) -> Result<Option<String>> {
         .next())
 }
 
-/// `checks:run APP [TYPES|TYPE.N]`: the checks of the app's containers in place (from
-/// the `CONTAINER/IP/PORT.<type>.<n>` files the scheduler keeps).
+/// `checks:run APP [TYPES|TYPE.N]`: the checks of the app's containers in place, as its
+/// scheduler lists them (`scheduler-app-containers`).
 pub fn run_command(ctx: &Ctx, app: &str, only: Option<&str>) -> Result<()> {
-    let dir = ctx.roots.app_dir(app);
-    let mut dynos: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let dyno = name.strip_prefix("CONTAINER.")?;
+    let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+    let listed = ctx
+        .trigger("scheduler-app-containers")
+        .args([scheduler.as_str(), app])
+        .output_lines()?;
+    // `<type>.<n> <id> <ip> [<port>]`
+    let mut dynos: Vec<[String; 5]> = listed
+        .iter()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (dyno, id, ip) = (words.next()?, words.next()?, words.next()?);
             let (kind, index) = dyno.rsplit_once('.')?;
-            Some((kind.to_string(), index.to_string()))
+            let port = words.next().unwrap_or_default();
+            Some([kind, index, id, ip, port].map(String::from))
         })
         .collect();
-    dynos.sort();
     log::info1("Running pre-flight checks");
     if let Some(only) = only {
-        let selected: Vec<(String, String)> = dynos
-            .iter()
-            .filter(|(kind, index)| {
-                only == format!("{kind}.{index}") || only.split(',').any(|k| k == kind)
-            })
-            .cloned()
-            .collect();
-        if selected.is_empty() {
+        dynos.retain(|[kind, index, ..]| {
+            only == format!("{kind}.{index}") || only.split(',').any(|k| k == kind)
+        });
+        if dynos.is_empty() {
             let what = if only.contains('.') {
                 "container id"
             } else {
@@ -208,33 +207,21 @@ pub fn run_command(ctx: &Ctx, app: &str, only: Option<&str>) -> Result<()> {
             };
             bail!("Invalid {what} specified ({app}.{only})");
         }
-        dynos = selected;
     }
     if dynos.is_empty() {
         bail!("{app} has no running containers to check");
     }
-    let read = |file: &str, kind: &str, index: &str| -> Result<String> {
-        Ok(
-            dokku_core::fs::read_optional(&dir.join(format!("{file}.{kind}.{index}")))?
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-        )
-    };
-    for (kind, index) in &dynos {
+    for [kind, index, container, ip, port] in &dynos {
         log::info1(&format!("Running checks for app ({app}.{kind}.{index})"));
-        let container = read("CONTAINER", kind, index)?;
-        let ip = read("IP", kind, index)?;
-        let port = read("PORT", kind, index)?;
         run(
             ctx,
             &Dyno {
                 app,
-                container: &container,
+                container,
                 kind,
                 index,
-                port: &port,
-                ip: &ip,
+                port,
+                ip,
             },
         )?;
         log::verbose(&format!("All checks successful ({kind}.{index})"));

@@ -495,6 +495,44 @@ pub fn containers_in_place(app: &str) -> Result<Vec<serde_json::Value>> {
         .collect())
 }
 
+/// `scheduler-app-containers SCHEDULER APP`: one `<type>.<n> <container id> <ip> <port>`
+/// line per container in place (the port is empty for processes other than web), for
+/// commands that reach the app's containers (`checks:run`).
+pub fn app_containers(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app] = exactly::<2>("scheduler-app-containers", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let dir = ctx.roots.app_dir(app);
+    let mut dynos: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            Some(name.strip_prefix("CONTAINER.")?.to_string())
+        })
+        .collect();
+    dynos.sort();
+    let read = |file: &str, dyno: &str| -> Result<String> {
+        Ok(
+            dokku_core::fs::read_optional(&dir.join(format!("{file}.{dyno}")))?
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        )
+    };
+    for dyno in dynos {
+        let (id, ip, port) = (
+            read("CONTAINER", &dyno)?,
+            read("IP", &dyno)?,
+            read("PORT", &dyno)?,
+        );
+        log::data(format!("{dyno} {id} {ip} {port}").trim_end());
+    }
+    Ok(())
+}
+
 /// `scheduler-app-status SCHEDULER APP`: `<containers> <true|false|mixed>` (are the
 /// app's containers in place running).
 pub fn app_status(_ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -83,6 +83,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: delete_settings,
         },
         TriggerEntry {
+            name: "scheduler-app-containers",
+            run: deploy::app_containers,
+        },
+        TriggerEntry {
             name: "scheduler-app-status",
             run: deploy::app_status,
         },
