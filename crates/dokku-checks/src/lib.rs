@@ -51,7 +51,7 @@ const TYPES_ARGS: &str = "<app> [<process-type>,...]";
 pub const PLUGIN: Plugin = Plugin {
     name: "checks",
     description: "Manage zero-downtime settings",
-    default_command: Some("report"),
+    default_command: None,
     keeps_root: false,
     commands: &[
         Command {

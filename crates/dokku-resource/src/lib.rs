@@ -28,8 +28,8 @@ const RESOURCES: [&str; 7] = [
 
 pub const PLUGIN: Plugin = Plugin {
     name: "resource",
-    description: "Manage resource limits and reservations for an app",
-    default_command: Some("report"),
+    description: "Manage resource settings for an app",
+    default_command: None,
     keeps_root: false,
     commands: &[
         Command {

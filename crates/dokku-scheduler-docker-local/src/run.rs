@@ -206,7 +206,8 @@ pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `scheduler-enter docker-local APP [TYPE[.N]] [CMD...]`: `docker exec` in the app's
 /// container in place for that dyno (the first of the type, `web` when none is named),
-/// with a terminal when the caller has one; `/bin/bash` when no command is given.
+/// with a terminal when the caller has one; the app's shell (`scheduler:set APP shell`,
+/// else `/bin/bash`) when no command is given.
 pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-enter: expected SCHEDULER APP [TYPE[.N]] [CMD...]");
@@ -249,7 +250,15 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     let id = container["Id"].as_str().unwrap_or_default();
     let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
-    let default_shell = ["/bin/bash".to_string()];
+    let shell = ctx
+        .trigger("scheduler-get-property")
+        .args([app.as_str(), "shell"])
+        .output_string()?;
+    let default_shell = [if shell.trim().is_empty() {
+        "/bin/bash".to_string()
+    } else {
+        shell.trim().to_string()
+    }];
     let command = if command.is_empty() {
         &default_shell[..]
     } else {

@@ -1,5 +1,6 @@
 //! The `scheduler` plugin: which scheduler runs an app (`selected`, app then global, else
-//! `docker-local`), answered through `scheduler-detect`.
+//! `docker-local`), answered through `scheduler-detect`, and the shell `enter` opens
+//! (`shell`, through `scheduler-get-property`).
 
 use anyhow::{Result, bail};
 use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry};
@@ -7,18 +8,39 @@ use dokku_core::settings::{Scope, Setting, Settings};
 
 pub const SETTINGS: Settings = Settings {
     namespace: "scheduler",
-    table: &[Setting {
-        key: "selected",
-        scope: Scope::AppOrGlobal,
-        default: "",
-        validate: scheduler_name,
-    }],
+    table: &[
+        Setting {
+            key: "selected",
+            scope: Scope::AppOrGlobal,
+            default: "docker-local",
+            validate: scheduler_name,
+        },
+        Setting {
+            key: "shell",
+            scope: Scope::AppOrGlobal,
+            default: "",
+            validate: shell_path,
+        },
+    ],
 };
+
+/// A shell to run in a container: a program name or path, no spaces or shell syntax.
+fn shell_path(value: &str) -> Result<()> {
+    let valid = !value.is_empty()
+        && !value.starts_with('-')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+    if !valid {
+        bail!("Invalid shell {value:?}: a program, as in /bin/sh");
+    }
+    Ok(())
+}
 
 pub const PLUGIN: Plugin = Plugin {
     name: "scheduler",
-    description: "Manage scheduler settings for an app",
-    default_command: Some("report"),
+    description: "Manage scheduler settings",
+    default_command: None,
     keeps_root: false,
     commands: &[
         Command {
@@ -51,6 +73,10 @@ pub const PLUGIN: Plugin = Plugin {
             name: "scheduler-detect",
             run: detect,
         },
+        TriggerEntry {
+            name: "scheduler-get-property",
+            run: get_property,
+        },
     ],
 };
 
@@ -69,12 +95,14 @@ fn scheduler_name(value: &str) -> Result<()> {
 /// `scheduler-detect APP`: the selected scheduler, else Dokku's default.
 fn detect(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    let selected = SETTINGS.computed(ctx, app, "selected")?;
-    dokku_core::log::data(if selected.is_empty() {
-        "docker-local"
-    } else {
-        &selected
-    });
+    dokku_core::log::data(&SETTINGS.computed(ctx, app, "selected")?);
+    Ok(())
+}
+
+/// `scheduler-get-property APP KEY`: a setting's computed value.
+fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, key] = dokku_core::entry::exactly::<2>("scheduler-get-property", args)?;
+    dokku_core::log::data(&SETTINGS.computed(ctx, app, key)?);
     Ok(())
 }
 
