@@ -46,7 +46,7 @@ fn a_global_hostname_gives_default_vhosts() {
     );
     assert_eq!(
         host.ok(["domains:report", "demo", "--format", "json"]),
-        "{\"domains-app-enabled\":\"true\",\"domains-app-vhosts\":\"demo.dokku.me\",\"domains-global-enabled\":\"true\",\"domains-global-vhosts\":\"dokku.me\"}\n"
+        "{\"app-enabled\":\"true\",\"app-vhosts\":\"demo.dokku.me\",\"domains-app-enabled\":\"true\",\"domains-app-vhosts\":\"demo.dokku.me\",\"domains-global-enabled\":\"true\",\"domains-global-vhosts\":\"dokku.me\",\"global-enabled\":\"true\",\"global-vhosts\":\"dokku.me\"}\n"
     );
     assert_eq!(
         host.ok(["domains:report", "--global"]),

@@ -101,12 +101,19 @@ impl Report {
         out
     }
 
+    /// Every row under its flag name and, as Dokku 0.38 also emits them, under the name
+    /// without the plugin's prefix (`checks-wait-to-retire` and `wait-to-retire`).
     pub fn json_value(&self) -> serde_json::Value {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .rows
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
+        let mut map = serde_json::Map::new();
+        let prefix = format!("{}-", self.plugin);
+        for (key, value) in &self.rows {
+            let value = serde_json::Value::String(value.clone());
+            if let Some(stripped) = key.strip_prefix(&prefix) {
+                map.entry(stripped.to_string())
+                    .or_insert_with(|| value.clone());
+            }
+            map.insert(key.clone(), value);
+        }
         serde_json::Value::Object(map)
     }
 
@@ -194,7 +201,7 @@ mod tests {
         );
         assert_eq!(
             report.json_value().to_string(),
-            r#"{"app-dir":"/home/dokku/demo","app-locked":"false"}"#
+            r#"{"app-dir":"/home/dokku/demo","app-locked":"false","dir":"/home/dokku/demo","locked":"false"}"#
         );
     }
 }

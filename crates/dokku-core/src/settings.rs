@@ -216,8 +216,8 @@ impl Settings {
             .fold(Report::new(app, ns), |r, (k, v)| r.row(&k, v)))
     }
 
-    /// `<plugin>:report --global`: each global value (and, for a key only set globally,
-    /// its computed value).
+    /// `<plugin>:report --global`: each global value and its computed value (the global
+    /// value, else the default).
     fn global_report(&self, ctx: &Ctx) -> Result<Report> {
         let props = self.properties(ctx);
         let ns = self.namespace;
@@ -228,12 +228,10 @@ impl Settings {
                 format!("{ns}-global-{key}"),
                 props.get(GLOBAL, key)?.unwrap_or_default(),
             ));
-            if setting.scope == Scope::GlobalOnly {
-                rows.push((
-                    format!("{ns}-computed-{key}"),
-                    self.computed(ctx, GLOBAL, key)?,
-                ));
-            }
+            rows.push((
+                format!("{ns}-computed-{key}"),
+                self.computed(ctx, GLOBAL, key)?,
+            ));
         }
         rows.sort();
         Ok(rows
