@@ -22,6 +22,8 @@ mod git;
 mod install;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
+/// ports: scheme:host-port:container-port mappings, set, detected and defaulted.
+mod ports;
 /// resource: limits and reservations, checked, as docker flags.
 mod resource;
 /// Trust boundaries: every attack found on an installed host, as a regression test.

@@ -228,6 +228,13 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     );
     host.ok(["resource:limit-clear", a]);
     host.ok(["resource:reserve-clear", a]);
+    // The web process listens on the container port of the app's first port mapping.
+    host.ok(["ports:set", a, "http:80:8000"]);
+    host.ok(["ps:restart", a]);
+    assert!(http_get(&container_ip(&web), 8000).contains("version 2"));
+    host.ok(["ports:clear", a]);
+    host.ok(["ps:restart", a]);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
     let third = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
 
     // inspect: docker's description, the config's values hidden.

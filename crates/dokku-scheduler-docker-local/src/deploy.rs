@@ -54,8 +54,22 @@ fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
     Ok(scale)
 }
 
-/// The port a web process listens on: the image's first exposed TCP port, else 5000.
-fn web_port(image: &str) -> Result<String> {
+/// The port a web process listens on: the container port of the app's first TCP port
+/// mapping (`ports-get`), else the image's first exposed TCP port, else 5000.
+fn web_port(ctx: &Ctx, app: &str, image: &str) -> Result<String> {
+    let mapped = ctx
+        .trigger("ports-get")
+        .arg(app)
+        .output_lines()?
+        .iter()
+        .find_map(|line| {
+            let mut parts = line.split(':');
+            let (scheme, _host, container) = (parts.next()?, parts.next()?, parts.next()?);
+            (scheme != "udp").then(|| container.to_string())
+        });
+    if let Some(port) = mapped {
+        return Ok(port);
+    }
     Ok(docker::exposed_ports(image)?
         .iter()
         .find_map(|spec| spec.strip_suffix("/tcp").map(String::from))
@@ -99,7 +113,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         .filter_map(|c| c["Id"].as_str().map(String::from))
         .collect();
     let env = dokku_core::pipeline::app_config(ctx, app)?;
-    let port = web_port(&image)?;
+    let port = web_port(ctx, app, &image)?;
     let mut started: Vec<Started> = Vec::new();
     let result = start_all(ctx, app, tag, &image, &env, &port, only, &mut started);
     if let Err(err) = result {

@@ -1,0 +1,371 @@
+//! The `ports` plugin: how an app's web process is reached, as `scheme:host-port:container-
+//! port` mappings (Dokku's `ports:*`). The effective map (`ports-get`) is the one set with
+//! `ports:add|set`, else the one the builder detected (`ports-set-detected`, from the
+//! Dockerfile's `EXPOSE`), else `http:80:5000`. Proxies read it; the scheduler takes the web
+//! process's `PORT` from its first TCP mapping. Every change fires
+//! `post-proxy-ports-update APP ACTION`.
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::log;
+use dokku_core::property::Properties;
+use dokku_core::report::{Report, ReportRequest};
+
+const MAP: &str = "map";
+const DETECTED: &str = "map-detected";
+const DEFAULT_MAP: &str = "http:80:5000";
+const SCHEMES: [&str; 5] = ["http", "https", "grpc", "grpcs", "udp"];
+
+pub const PLUGIN: Plugin = Plugin {
+    name: "ports",
+    description: "Manage port mappings for an app",
+    default_command: None,
+    keeps_root: false,
+    commands: &[
+        Command {
+            name: "add",
+            args: "<app> <scheme>:<host-port>:<container-port>...",
+            help: "Add port mappings to an app",
+            run: add,
+        },
+        Command {
+            name: "clear",
+            args: "<app>",
+            help: "Clear all port mappings for an app",
+            run: clear,
+        },
+        Command {
+            name: "list",
+            args: "<app> [--format stdout|json]",
+            help: "List port mappings for an app",
+            run: list,
+        },
+        Command {
+            name: "remove",
+            args: "<app> <host-port>|<scheme>:<host-port>:<container-port>...",
+            help: "Remove specific port mappings from an app",
+            run: remove,
+        },
+        Command {
+            name: "report",
+            args: "[<app>] [--format stdout|json] [<flag>]",
+            help: "Displays a ports report for one or more apps",
+            run: report,
+        },
+        Command {
+            name: "set",
+            args: "<app> <scheme>:<host-port>:<container-port>...",
+            help: "Set port mappings for an app",
+            run: set,
+        },
+    ],
+    triggers: &[
+        TriggerEntry {
+            name: "ports-clear",
+            run: clear_trigger,
+        },
+        TriggerEntry {
+            name: "ports-get",
+            run: get,
+        },
+        TriggerEntry {
+            name: "ports-set-detected",
+            run: set_detected,
+        },
+        TriggerEntry {
+            name: "post-app-clone-setup",
+            run: copy,
+        },
+        TriggerEntry {
+            name: "post-app-rename-setup",
+            run: copy,
+        },
+        TriggerEntry {
+            name: "post-delete",
+            run: post_delete,
+        },
+    ],
+};
+
+/// One mapping: `http:80:5000`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub scheme: String,
+    pub host_port: u16,
+    pub container_port: u16,
+}
+
+impl std::fmt::Display for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            self.scheme, self.host_port, self.container_port
+        )
+    }
+}
+
+fn port(text: &str) -> Option<u16> {
+    text.parse().ok().filter(|p| *p > 0)
+}
+
+/// `scheme:host-port:container-port`, checked.
+pub fn parse_mapping(text: &str) -> Result<Mapping> {
+    let parts: Vec<&str> = text.split(':').collect();
+    if let [scheme, host, container] = parts[..]
+        && SCHEMES.contains(&scheme)
+        && let (Some(host_port), Some(container_port)) = (port(host), port(container))
+    {
+        return Ok(Mapping {
+            scheme: scheme.to_string(),
+            host_port,
+            container_port,
+        });
+    }
+    bail!(
+        "Invalid port mapping {text:?}: use scheme:host-port:container-port with a scheme of {} and ports 1 to 65535",
+        SCHEMES.join(", ")
+    )
+}
+
+fn properties(ctx: &Ctx) -> Properties {
+    Properties::new(&ctx.roots, "ports")
+}
+
+fn stored(ctx: &Ctx, app: &str, key: &str) -> Result<Vec<Mapping>> {
+    properties(ctx)
+        .list(app, key)?
+        .iter()
+        .flat_map(|line| {
+            line.split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|m| parse_mapping(&m).ok())
+        .map(Ok)
+        .collect()
+}
+
+/// The effective map: set, else detected, else the default.
+fn effective(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
+    for key in [MAP, DETECTED] {
+        let map = stored(ctx, app, key)?;
+        if !map.is_empty() {
+            return Ok(map);
+        }
+    }
+    Ok(vec![parse_mapping(DEFAULT_MAP)?])
+}
+
+fn store(ctx: &Ctx, app: &str, key: &str, map: &[Mapping]) -> Result<()> {
+    let lines: Vec<String> = map.iter().map(Mapping::to_string).collect();
+    if lines.is_empty() {
+        return properties(ctx).delete(app, key);
+    }
+    properties(ctx).set_list(app, key, &lines)
+}
+
+#[derive(Parser)]
+struct Change {
+    #[arg(value_name = "APP")]
+    app: String,
+    #[arg(value_name = "MAPPING", required = true)]
+    mappings: Vec<String>,
+}
+
+/// Sets the app's map to what `change` makes of the effective one and the arguments, then
+/// tells the proxy (`post-proxy-ports-update APP ACTION`).
+fn edit(
+    ctx: &Ctx,
+    action: &str,
+    args: &[String],
+    change: impl Fn(Vec<Mapping>, &[String]) -> Result<Vec<Mapping>>,
+) -> Result<()> {
+    let cmd: Change = parse(&format!("ports:{action}"), args)?;
+    let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
+    let next = change(effective(ctx, app.as_str())?, &cmd.mappings)?;
+    store(ctx, app.as_str(), MAP, &next)?;
+    ctx.trigger("post-proxy-ports-update")
+        .args([app.as_str(), action])
+        .stream()
+}
+
+fn parse_all(words: &[String]) -> Result<Vec<Mapping>> {
+    words.iter().map(|w| parse_mapping(w)).collect()
+}
+
+/// `ports:add APP MAPPING...`: the map gains them (a detected map is kept and added to).
+fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
+    edit(ctx, "add", args, |mut map, words| {
+        for mapping in parse_all(words)? {
+            if !map.contains(&mapping) {
+                map.push(mapping);
+            }
+        }
+        Ok(map)
+    })
+}
+
+/// `ports:set APP MAPPING...`.
+fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    edit(ctx, "set", args, |_, words| parse_all(words))
+}
+
+/// `ports:remove APP HOST-PORT|MAPPING...`: a bare host port (or `scheme:host-port`)
+/// removes every mapping of that host port.
+fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
+    edit(ctx, "remove", args, |mut map, words| {
+        for word in words {
+            let parts: Vec<&str> = word.split(':').collect();
+            match parts[..] {
+                [host] | [_, host] => {
+                    let Some(host) = port(host) else {
+                        bail!("Invalid host port {word:?}");
+                    };
+                    map.retain(|m| m.host_port != host);
+                }
+                _ => {
+                    let mapping = parse_mapping(word)?;
+                    map.retain(|m| *m != mapping);
+                }
+            }
+        }
+        Ok(map)
+    })
+}
+
+fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("ports:clear", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, app)?;
+    store(ctx, app.as_str(), MAP, &[])?;
+    ctx.trigger("post-proxy-ports-update")
+        .args([app.as_str(), "clear"])
+        .stream()
+}
+
+/// `ports-clear APP`: the set map goes, silently.
+fn clear_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("ports-clear", args)?;
+    store(ctx, app, MAP, &[])
+}
+
+#[derive(Parser)]
+struct List {
+    #[arg(value_name = "APP")]
+    app: String,
+    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
+    format: String,
+}
+
+fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: List = parse("ports:list", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
+    let map = effective(ctx, app.as_str())?;
+    if cmd.format == "json" {
+        let json: Vec<serde_json::Value> = map
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "scheme": m.scheme,
+                    "host_port": m.host_port,
+                    "container_port": m.container_port,
+                })
+            })
+            .collect();
+        log::data(&serde_json::to_string(&json)?);
+        return Ok(());
+    }
+    log::info1(&format!("Port mappings for {app}"));
+    log::info1(&format!(
+        "{:<18} {:<25} {}",
+        "scheme", "host port", "container port"
+    ));
+    for m in &map {
+        log::data(&format!(
+            "{:<25} {:<25} {}",
+            m.scheme, m.host_port, m.container_port
+        ));
+    }
+    Ok(())
+}
+
+fn joined(map: &[Mapping]) -> String {
+    map.iter()
+        .map(Mapping::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let request = ReportRequest::parse(args)?;
+    dokku_core::report::print_for_apps(&request, &ctx.roots, "ports", |app| {
+        let app = app.as_str();
+        Ok(Report::new(app, "ports")
+            .row("ports-map", joined(&stored(ctx, app, MAP)?))
+            .row("ports-map-detected", joined(&stored(ctx, app, DETECTED)?)))
+    })
+}
+
+/// `ports-get APP`: the effective map, a mapping per line.
+fn get(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    for mapping in effective(ctx, app)? {
+        log::data(&mapping.to_string());
+    }
+    Ok(())
+}
+
+/// `ports-set-detected APP MAPPING...` (or one argument of space-separated mappings): what
+/// the builder found. A malformed one is skipped with a warning: the build stands.
+fn set_detected(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    let mut map = Vec::new();
+    for word in args[1..].iter().flat_map(|a| a.split_whitespace()) {
+        match parse_mapping(word) {
+            Ok(mapping) if !map.contains(&mapping) => map.push(mapping),
+            Ok(_) => {}
+            Err(err) => log::warn(&format!("{err:#}")),
+        }
+    }
+    store(ctx, app, DETECTED, &map)
+}
+
+fn copy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
+    properties(ctx).clone_app(old, new)
+}
+
+fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    properties(ctx).destroy_app(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mappings_are_checked() {
+        let m = parse_mapping("http:80:5000").expect("valid");
+        assert_eq!(
+            (m.scheme.as_str(), m.host_port, m.container_port),
+            ("http", 80, 5000)
+        );
+        assert_eq!(m.to_string(), "http:80:5000");
+        for good in ["https:443:5000", "udp:53:53", "grpc:50051:50051"] {
+            assert!(parse_mapping(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "http:80",
+            "tcp:80:5000",
+            "http:0:5000",
+            "http:80:70000",
+            "http:80:5000:1",
+            "http:x:5000",
+        ] {
+            assert!(parse_mapping(bad).is_err(), "{bad:?}");
+        }
+    }
+}

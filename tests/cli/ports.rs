@@ -1,0 +1,67 @@
+use dokku_test_support::TestHost;
+
+use crate::refused_in_one_line;
+
+fn effective(host: &TestHost) -> String {
+    host.ok(["plugin:trigger", "ports-get", "demo"])
+}
+
+#[test]
+fn port_mappings_are_set_detected_and_defaulted() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    assert_eq!(effective(&host), "http:80:5000\n");
+    host.ok([
+        "plugin:trigger",
+        "ports-set-detected",
+        "demo",
+        "http:5000:5000 udp:53:53",
+    ]);
+    assert_eq!(effective(&host), "http:5000:5000\nudp:53:53\n");
+
+    host.ok(["ports:add", "demo", "http:8080:5000"]);
+    assert_eq!(
+        effective(&host),
+        "http:5000:5000\nudp:53:53\nhttp:8080:5000\n"
+    );
+    host.ok(["ports:remove", "demo", "5000"]);
+    host.ok(["ports:remove", "demo", "udp:53:53"]);
+    assert_eq!(effective(&host), "http:8080:5000\n");
+    host.ok(["ports:set", "demo", "http:80:8000", "https:443:8000"]);
+    assert_eq!(effective(&host), "http:80:8000\nhttps:443:8000\n");
+    let list = host.ok(["ports:list", "demo"]);
+    assert!(list.contains("Port mappings for demo"), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().eq(["https", "443", "8000"])),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&host.ok(["ports:list", "demo", "--format", "json"])).unwrap();
+    assert_eq!(json[0]["host_port"], 80);
+    assert_eq!(
+        host.ok(["ports:report", "demo", "--ports-map"]).trim(),
+        "http:80:8000 https:443:8000"
+    );
+    assert_eq!(
+        host.ok(["ports:report", "demo", "--ports-map-detected"])
+            .trim(),
+        "http:5000:5000 udp:53:53"
+    );
+    host.ok(["ports:clear", "demo"]);
+    assert_eq!(effective(&host), "http:5000:5000\nudp:53:53\n");
+
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["ports:add", "demo", "tcp:80:5000"],
+            vec!["ports:add", "demo", "http:80"],
+            vec!["ports:set", "demo", "http:99999:5000"],
+            vec!["ports:remove", "demo", "port"],
+            vec!["ports:add", "missing", "http:80:5000"],
+        ],
+    );
+    assert_eq!(effective(&host), "http:5000:5000\nudp:53:53\n");
+    host.ok(["apps:destroy", "--force", "demo"]);
+    assert!(!host.roots.config_dir().join("ports/demo").exists());
+}
