@@ -24,6 +24,8 @@ mod install;
 mod plugin;
 /// ports: scheme:host-port:container-port mappings, set, detected and defaulted.
 mod ports;
+/// proxy: enabled or not, its type, ports published without one.
+mod proxy;
 /// resource: limits and reservations, checked, as docker flags.
 mod resource;
 /// Trust boundaries: every attack found on an installed host, as a regression test.

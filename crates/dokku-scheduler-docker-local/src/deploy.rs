@@ -320,6 +320,8 @@ fn start_all(
         .trigger("checks-get-property")
         .args([app, "disabled"])
         .output_string()?;
+    // Without a proxy, web containers publish the app's ports on the host: one owner each.
+    let publishes = ctx.trigger("proxy-is-enabled").arg(app).output_string()? == "false";
     for (kind, count) in scale(ctx, app)? {
         if count == 0 || only.is_some_and(|o| o != kind) {
             continue;
@@ -337,6 +339,11 @@ fn start_all(
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: stopping its old containers first"
             ));
+            stop_old(ctx, app, &kind)?;
+        } else if publishes && kind == "web" {
+            log::verbose(
+                "The proxy is disabled: the old web containers stop first to free their ports",
+            );
             stop_old(ctx, app, &kind)?;
         }
         let port_value = if kind == "web" { port } else { "" };

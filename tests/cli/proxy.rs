@@ -1,0 +1,82 @@
+use dokku_test_support::TestHost;
+
+use crate::refused_in_one_line;
+
+/// The `-p` flags among those docker-args-process-deploy prints (other plugins add theirs).
+fn publish_args(host: &TestHost, process: &str) -> String {
+    host.ok([
+        "plugin:trigger",
+        "docker-args-process-deploy",
+        "demo",
+        "dockerfile",
+        "latest",
+        process,
+        "1",
+    ])
+    .split_whitespace()
+    .collect::<Vec<_>>()
+    .windows(2)
+    .filter(|pair| pair[0] == "-p")
+    .map(|pair| format!("-p {}", pair[1]))
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+#[test]
+fn a_disabled_proxy_publishes_the_web_ports_on_the_host() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    assert_eq!(
+        host.ok(["plugin:trigger", "proxy-is-enabled", "demo"])
+            .trim(),
+        "true"
+    );
+    assert_eq!(
+        host.ok(["plugin:trigger", "proxy-type", "demo"]).trim(),
+        "nginx"
+    );
+    assert_eq!(publish_args(&host, "web"), "");
+
+    let out = host.ok(["proxy:disable", "demo"]);
+    assert!(out.contains("Disabling proxy for app"), "{out}");
+    assert_eq!(
+        host.ok(["plugin:trigger", "proxy-is-enabled", "demo"])
+            .trim(),
+        "false"
+    );
+    host.ok(["ports:set", "demo", "http:8080:5000", "udp:5353:53"]);
+    assert_eq!(publish_args(&host, "web"), "-p 8080:5000 -p 5353:53/udp");
+    assert_eq!(publish_args(&host, "worker"), "");
+    assert!(
+        host.ok(["proxy:disable", "demo"])
+            .contains("already disabled")
+    );
+    assert_eq!(
+        host.ok(["proxy:report", "demo", "--proxy-enabled"]).trim(),
+        "false"
+    );
+    host.ok(["proxy:enable", "demo"]);
+    assert_eq!(publish_args(&host, "web"), "");
+
+    host.ok(["proxy:set", "--global", "type", "caddy"]);
+    assert_eq!(
+        host.ok(["plugin:trigger", "proxy-type", "demo"]).trim(),
+        "caddy"
+    );
+    host.ok(["proxy:set", "demo", "type", "nginx"]);
+    assert_eq!(
+        host.ok(["plugin:trigger", "proxy-type", "demo"]).trim(),
+        "nginx"
+    );
+    host.ok(["proxy:build-config", "--all"]);
+    host.ok(["proxy:clear-config", "demo"]);
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["proxy:set", "demo", "type", "Nginx;rm"],
+            vec!["proxy:set", "demo", "proxy-port", "70000"],
+            vec!["proxy:disable", "missing"],
+            vec!["proxy:enable", "--all", "demo"],
+        ],
+    );
+}
