@@ -222,8 +222,36 @@ WantedBy=multi-user.target"
   systemctl daemon-reload
   systemctl enable dokku-restore.service >/dev/null 2>&1
 }
+# nginx serves every app's config ($DOKKU_ROOT/<app>/nginx.conf, written by the
+# nginx-vhosts plugin), and a host name no app claims gets 404, never another app or the
+# distribution's welcome page. Started here when no init system runs it.
+install_nginx_include() {
+  local conf=/etc/nginx/conf.d/dokku.conf text
+  text="# dokku-rs: every app's nginx config, and 404 for host names no app claims.
+include $DOKKU_ROOT/*/nginx.conf;
+server_names_hash_bucket_size 128;
+server {
+  listen 80 default_server;
+  server_name _;
+  return 404;
+}"
+  if [[ ! -f $conf || "$(cat "$conf")" != "$text" ]]; then
+    printf '%s\n' "$text" >"$conf.new"
+    mv -f "$conf.new" "$conf"
+  fi
+  # The distribution's own default site would answer unknown host names instead.
+  rm -f /etc/nginx/sites-enabled/default
+  nginx -t -q || fail "nginx refuses its configuration (nginx -t)"
+  if pgrep -x nginx >/dev/null; then
+    nginx -s reload
+  else
+    log "Starting nginx"
+    nginx
+  fi
+}
 if [[ $SYSTEM == 1 ]]; then
   install_sudoers
+  install_nginx_include
   install_restore_unit
   "$PREFIX/bin/dokku" ps:restore >/dev/null || echo " !     Some apps did not start again: see dokku ps:report" >&2
 fi
@@ -274,6 +302,16 @@ push_sample() {
   [[ -n $ip && -n $port ]] || fail "the sample app is not running"
   curl -fsS -o /dev/null "http://$ip:$port/" || fail "the sample app does not answer on http://$ip:$port/"
   log "The sample app answers: http://$ip:$port/"
+  # Through nginx, at its first domain (the port nginx listens on for it).
+  local conf=$DOKKU_ROOT/sample/nginx.conf vhost listen
+  "$PREFIX/bin/dokku" proxy:build-config sample >/dev/null
+  [[ -f $conf ]] || fail "the sample app has no nginx config"
+  vhost=$("$PREFIX/bin/dokku" domains:report sample --domains-app-vhosts | awk '{print $1}')
+  listen=$(awk '/^  listen / {gsub(";", "", $2); print $2; exit}' "$conf")
+  listen=${listen##*:}
+  curl -fsS -o /dev/null -H "Host: $vhost" "http://127.0.0.1:$listen/" ||
+    fail "the sample app does not answer through nginx (Host: $vhost, port $listen)"
+  log "The sample app answers through nginx: http://$vhost:$listen/ (this host, port $listen)"
 }
 
 if ((SAMPLE)); then

@@ -200,18 +200,18 @@ fn plugin_trigger_passes_arguments_and_stdin_through() {
 #[test]
 fn aliases_route_to_the_plugin_directory() {
     let host = TestHost::new();
-    let nginx = host.path().join("nginx-vhosts");
+    let caddy = host.path().join("caddy-vhosts");
     make_plugin(
-        &nginx,
+        &caddy,
         &[(
             "subcommands/show-config",
-            "echo \"nginx-vhosts answered $*\"",
+            "echo \"caddy-vhosts answered $*\"",
         )],
     );
-    assert!(host.install_plugin(&nginx, "nginx-vhosts").status.success());
+    assert!(host.install_plugin(&caddy, "caddy-vhosts").status.success());
     assert_eq!(
-        host.ok(["nginx:show-config", "demo"]),
-        "nginx-vhosts answered nginx:show-config demo\n"
+        host.ok(["caddy:show-config", "demo"]),
+        "caddy-vhosts answered caddy:show-config demo\n"
     );
     host.ok(["apps:create", "demo"]);
     host.ok([

@@ -7,6 +7,8 @@
 mod build;
 /// Health checks: app.json healthchecks and CHECKS gate the cutover; skip and disable.
 mod checks;
+/// nginx routes domains to the live containers and never takes a broken config.
+mod proxy;
 /// git push and fetch over SSH: admin keys, deploy keys, refusals, concurrency.
 mod push;
 /// Releases: numbered on each change, listed, rolled back without a build.

@@ -142,8 +142,15 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
         Entry::Commands => commands(&ctx, plugin, &args),
         Entry::Subcommand(name) => {
             let full = format!("{}:{name}", plugin.name);
+            // The command as typed comes first: `<plugin>:<name>`, or through one of the
+            // dispatcher's aliases (`nginx:set` for nginx-vhosts).
+            let typed = |first: &str| {
+                first == full
+                    || first == name
+                    || first.split_once(':').is_some_and(|(_, sub)| sub == name)
+            };
             let rest = match args.first() {
-                Some(first) if *first == full || *first == name => &args[1..],
+                Some(first) if typed(first) => &args[1..],
                 _ => &args[..],
             };
             run_command(&ctx, plugin, &name, rest)

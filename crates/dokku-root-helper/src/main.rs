@@ -6,6 +6,10 @@
 //! `dokku-root-helper storage-chown LIB_ROOT NAME UID`: gives `LIB_ROOT/data/storage/NAME`
 //! to `UID:UID` (`storage:ensure-directory --chown`), see
 //! [`dokku_core::privilege::chown_storage_directory`].
+//!
+//! `dokku-root-helper nginx-test` and `nginx-reload`: `nginx -t` and `nginx -s reload` of
+//! the system's nginx with its own configuration (`/usr/sbin/nginx`, no path taken from the
+//! caller), for the nginx-vhosts plugin's check-then-swap of an app's config.
 
 use std::path::Path;
 
@@ -44,6 +48,81 @@ fn run() -> Result<()> {
                 .map_err(|_| anyhow::anyhow!("Invalid uid {uid:?}"))?;
             dokku_core::privilege::chown_storage_directory(Path::new(lib_root), name, uid, caller)
         }
-        _ => bail!("usage: dokku-root-helper storage-chown LIB_ROOT NAME UID"),
+        ["nginx-test"] => nginx(&["-t", "-q"], caller),
+        ["nginx-reload"] => nginx(&["-s", "reload"], caller),
+        _ => bail!(
+            "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | nginx-test | nginx-reload"
+        ),
+    }
+}
+
+/// The system's nginx with these arguments. Its messages pass on to the caller, except
+/// what they quote from a file outside the caller's home: a config the dokku user wrote
+/// could `include /etc/shadow` and have nginx, as root, quote it back.
+fn nginx(args: &[&str], caller: Option<u32>) -> Result<()> {
+    let out = dokku_core::cmd::Cmd::new("/usr/sbin/nginx")
+        .args(args)
+        .output_unchecked()?;
+    let home = caller
+        .and_then(|uid| nix::unistd::User::from_uid(uid.into()).ok().flatten())
+        .map(|user| user.dir);
+    let words =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    for line in words.lines() {
+        dokku_core::log::raw(format!("{}\n", redacted(line, home.as_deref())).as_bytes());
+    }
+    if out.code != 0 {
+        return Err(dokku_core::Error::Exit(out.code).into());
+    }
+    Ok(())
+}
+
+/// `line` with its quoted parts replaced when it names a file (`in /path:N`) outside
+/// `home`, or when there is no caller's home to compare with.
+fn redacted(line: &str, home: Option<&Path>) -> String {
+    let file = line
+        .rsplit_once(" in /")
+        .map(|(_, rest)| format!("/{}", rest.split(':').next().unwrap_or_default()));
+    let inside = match (&file, home) {
+        (Some(file), Some(home)) => Path::new(file).starts_with(home) && !file.contains(".."),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    if inside {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        if c == '"' {
+            quoted = !quoted;
+            out.push_str(if quoted { "\"…" } else { "\"" });
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_from_files_outside_the_callers_home_are_hidden() {
+        let home = Some(Path::new("/home/dokku"));
+        let own = r#"nginx: [emerg] unknown directive "this" in /home/dokku/app/nginx.conf:3"#;
+        assert_eq!(redacted(own, home), own);
+        let leak = r#"nginx: [emerg] unknown directive "root:$y$secret" in /etc/shadow:1"#;
+        assert_eq!(
+            redacted(leak, home),
+            r#"nginx: [emerg] unknown directive "…" in /etc/shadow:1"#
+        );
+        let sneaky = r#"x "secret" in /home/dokku/../../etc/shadow:1"#;
+        assert!(!redacted(sneaky, home).contains("secret"));
+        assert_eq!(
+            redacted("nginx: configuration file test failed", home),
+            "nginx: configuration file test failed"
+        );
     }
 }

@@ -1,0 +1,160 @@
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::build::push;
+use crate::run::web_scenario;
+use crate::{commit, free_port};
+
+/// A private nginx on 127.0.0.1: its http block answers unknown hosts with 404 and
+/// includes every app config of the test host; stopped when dropped.
+struct Nginx {
+    conf: PathBuf,
+    port: u16,
+}
+
+impl Nginx {
+    fn start(dir: &Path, dokku_root: &Path) -> Nginx {
+        let nginx = dokku_test_support::require_tool("nginx", "apt-get install nginx");
+        let port = free_port();
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        let conf = dir.join("nginx.conf");
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
+                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
+                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
+                 server {{ listen 127.0.0.1:{port} default_server; return 404; }}\n\
+                 include {}/*/nginx.conf;\n}}\n",
+                dokku_root.display()
+            ),
+        )
+        .unwrap();
+        crate::run(
+            Command::new(nginx)
+                .args(["-c"])
+                .arg(&conf)
+                .arg("-p")
+                .arg(dir),
+        );
+        Nginx { conf, port }
+    }
+
+    /// `GET /` with this `Host` once nginx answers `status` (a reload takes effect a moment
+    /// after the signal), at most 10 s: the status code and the response.
+    fn expect(&self, host: &str, status: u16) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let (got, response) = self.get(host);
+            if got == status || started.elapsed() > Duration::from_secs(10) {
+                assert_eq!(got, status, "{host}: {response}");
+                return response;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `GET /` with this `Host`: the status code and the response.
+    fn get(&self, host: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        // A request an old worker took just before a reload may wait on a container that is
+        // gone: short, and tried again.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        write!(stream, "GET / HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+        let mut response = String::new();
+        if let Err(err) = stream.read_to_string(&mut response) {
+            let log = std::fs::read_to_string(self.conf.with_file_name("error.log"));
+            return (0, format!("{err}: {response}\n{}", log.unwrap_or_default()));
+        }
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, response)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("nginx")
+            .args(["-s", "quit", "-c"])
+            .arg(&self.conf)
+            .output();
+    }
+}
+
+#[test]
+fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_config() {
+    let (host, sshd, key, app, work) = web_scenario("px");
+    let a = app.0.as_str();
+    let nginx = Nginx::start(&host.path().join("nginx"), &host.roots.dokku_root);
+    std::fs::write(
+        host.path().join("etc-default-dokku"),
+        format!(
+            "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={}\n",
+            nginx.conf.display(),
+            host.path().join("nginx").display()
+        ),
+    )
+    .unwrap();
+    let (one, two) = (format!("{a}.example.test"), format!("www.{a}.example.test"));
+    host.ok(["apps:create", a]);
+    host.ok(["domains:set", a, &one, &two]);
+    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
+    host.ok(["ports:set", a, &format!("http:{}:5000", nginx.port)]);
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("Configuring {one}...")), "{out}");
+    assert!(out.contains("Reloading nginx"), "{out}");
+    for domain in [&one, &two] {
+        let body = nginx.expect(domain, 200);
+        assert!(body.contains("version 1"), "{body}");
+    }
+    nginx.expect("unknown.example.test", 404);
+
+    // Scale 2: both web containers are upstream servers.
+    host.ok(["ps:scale", a, "web=2"]);
+    let conf = host.ok(["nginx:show-config", a]);
+    assert_eq!(conf.matches(":5000;").count(), 2, "{conf}");
+    nginx.expect(&one, 200);
+
+    // A snippet nginx rejects: the changed config is refused with nginx's words, the old one
+    // stays and serves.
+    let snippets = host.roots.app_dir(a).join("nginx.conf.d");
+    std::fs::create_dir_all(&snippets).unwrap();
+    std::fs::write(snippets.join("broken.conf"), "this is not nginx;\n").unwrap();
+    let third = format!("api.{a}.example.test");
+    let out = host.run(["domains:add", a, &third]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nginx refused the new config"), "{stderr}");
+    assert!(stderr.contains("unknown directive"), "{stderr}");
+    assert_eq!(host.ok(["nginx:show-config", a]), conf);
+    nginx.expect(&one, 200);
+    nginx.expect(&third, 404);
+    std::fs::remove_file(snippets.join("broken.conf")).unwrap();
+    host.ok(["proxy:build-config", a]);
+    nginx.expect(&third, 200);
+
+    // A new release is served once it is in place.
+    commit(&work, "index.html", "<h1>version 2</h1>\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    let started = std::time::Instant::now();
+    while !nginx.expect(&one, 200).contains("version 2") {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    host.ok(["--force", "apps:destroy", a]);
+    assert!(!host.roots.app_dir(a).join("nginx.conf").exists());
+    nginx.expect(&one, 404);
+}
