@@ -30,7 +30,7 @@ done
 log() { echo "-----> $*"; }
 fail() { echo " !     $*" >&2; exit 1; }
 
-APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron)
+APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron openssl)
 
 install_packages() {
   local missing=()

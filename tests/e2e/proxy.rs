@@ -144,6 +144,83 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
     host.ok(["proxy:build-config", a]);
     nginx.expect(&third, 200);
 
+    // A certificate: https serves with it, http redirects there, a key that does not
+    // match is refused.
+    let https = free_port();
+    host.ok([
+        "ports:set",
+        a,
+        &format!("http:{}:5000", nginx.port),
+        &format!("https:{https}:5000"),
+    ]);
+    let out = host.ok(["certs:generate", a, &one]);
+    assert!(out.contains("Reloading nginx"), "{out}");
+    let key_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(host.roots.app_dir(a).join("tls/server.key"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(key_mode & 0o777, 0o600);
+    let redirect = nginx.expect(&one, 301);
+    assert!(
+        redirect.contains(&format!("Location: https://{one}:{https}/")),
+        "{redirect}"
+    );
+    let ca = host.path().join("ca.crt");
+    std::fs::write(&ca, host.ok(["certs:show", a, "crt"])).unwrap();
+    let curl = |url: &str| {
+        Command::new(dokku_test_support::require_tool(
+            "curl",
+            "apt-get install curl",
+        ))
+        .args(["-sS", "--max-time", "5", "--cacert"])
+        .arg(&ca)
+        .arg("--resolve")
+        .arg(format!("{one}:{https}:127.0.0.1"))
+        .arg(url)
+        .output()
+        .unwrap()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let out = curl(&format!("https://{one}:{https}/"));
+        if String::from_utf8_lossy(&out.stdout).contains("version 1") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = host.ok(["certs:report", a]);
+    assert!(
+        report.contains(&format!("CN = {one}")) || report.contains(&format!("CN={one}")),
+        "{report}"
+    );
+    assert!(report.contains("self signed"), "{report}");
+    let other_key = host.path().join("other.key");
+    crate::run(
+        Command::new("openssl")
+            .args(["genpkey", "-algorithm", "RSA", "-out"])
+            .arg(&other_key),
+    );
+    let out = host.run([
+        "certs:add",
+        a,
+        ca.to_str().unwrap(),
+        other_key.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not match"),
+        "{}",
+        host.render(&out)
+    );
+    host.ok(["certs:remove", a]);
+    nginx.expect(&one, 200);
+
     // A new release is served once it is in place.
     commit(&work, "index.html", "<h1>version 2</h1>\n");
     let (ok, out) = push(&sshd, &key, &work, a);

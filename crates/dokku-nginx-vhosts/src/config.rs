@@ -1,6 +1,7 @@
 //! An app's nginx config from what the other plugins say about it: a `server` per http
-//! port mapping (`ports-get`) answering the app's domains (`domains-list`), proxying to an
-//! upstream of every web container in place (`scheduler-app-containers`).
+//! (and, with a certificate, https) port mapping (`ports-get`) answering the app's domains
+//! (`domains-list`), proxying to an upstream of every web container in place
+//! (`scheduler-app-containers`). With a certificate, http answers with a redirect to https.
 
 /// What one app's config is made from.
 #[derive(Debug, Default)]
@@ -18,25 +19,46 @@ pub struct Site {
     pub error_log: String,
     /// A directory of `*.conf` snippets included in every server block.
     pub includes: String,
+    /// The certificate and key, when the app has them (`certs-paths`).
+    pub tls: Option<(String, String)>,
+    /// `Strict-Transport-Security` on https, and whether it covers subdomains.
+    pub hsts: bool,
+    pub hsts_include_subdomains: bool,
 }
 
 fn upstream_name(app: &str, port: u16) -> String {
     format!("{app}-{port}")
 }
 
-/// The config text; empty when the app has nothing to route to (no web container, or no
-/// http mapping).
-pub fn render(site: &Site) -> String {
-    let http: Vec<&(String, u16, u16)> = site
+/// The mappings served: http always; https (and grpcs) only with a certificate, when each
+/// `http:80:X` also gets its `https:443:X` twin, as Dokku does.
+fn served(site: &Site) -> Vec<(String, u16, u16)> {
+    let mut mappings: Vec<(String, u16, u16)> = site
         .mappings
         .iter()
-        .filter(|(scheme, _, _)| scheme == "http")
+        .filter(|(scheme, _, _)| scheme == "http" || (site.tls.is_some() && scheme == "https"))
+        .cloned()
         .collect();
-    if http.is_empty() || site.web_ips.is_empty() {
+    if site.tls.is_some() {
+        for (scheme, host, container) in site.mappings.iter() {
+            let twin = ("https".to_string(), 443, *container);
+            if scheme == "http" && *host == 80 && !mappings.contains(&twin) {
+                mappings.push(twin);
+            }
+        }
+    }
+    mappings
+}
+
+/// The config text; empty when the app has nothing to route to (no web container, or no
+/// mapping it can serve).
+pub fn render(site: &Site) -> String {
+    let mappings = served(site);
+    if mappings.is_empty() || site.web_ips.is_empty() {
         return String::new();
     }
     let mut out = String::new();
-    let mut container_ports: Vec<u16> = http.iter().map(|(_, _, c)| *c).collect();
+    let mut container_ports: Vec<u16> = mappings.iter().map(|(_, _, c)| *c).collect();
     container_ports.sort_unstable();
     container_ports.dedup();
     for port in &container_ports {
@@ -59,12 +81,50 @@ pub fn render(site: &Site) -> String {
     } else {
         format!("{}:", site.bind_address)
     };
-    for (_, host_port, container_port) in http {
+    let https_port = mappings
+        .iter()
+        .find(|(scheme, _, _)| scheme == "https")
+        .map(|(_, host, _)| *host);
+    for (scheme, host_port, container_port) in &mappings {
+        let tls = if scheme == "https" {
+            site.tls.as_ref()
+        } else {
+            None
+        };
         out.push_str("server {\n");
-        out.push_str(&format!("  listen {bind}{host_port};\n"));
+        match tls {
+            Some(_) => out.push_str(&format!("  listen {bind}{host_port} ssl http2;\n")),
+            None => out.push_str(&format!("  listen {bind}{host_port};\n")),
+        }
         out.push_str(&format!("  server_name {names};\n"));
         out.push_str(&format!("  access_log {};\n", site.access_log));
         out.push_str(&format!("  error_log {};\n", site.error_log));
+        if let (None, Some(port)) = (tls, https_port) {
+            let suffix = if port == 443 {
+                String::new()
+            } else {
+                format!(":{port}")
+            };
+            out.push_str(&format!(
+                "  return 301 https://$host{suffix}$request_uri;\n}}\n"
+            ));
+            continue;
+        }
+        if let Some((crt, key)) = tls {
+            out.push_str(&format!("  ssl_certificate {crt};\n"));
+            out.push_str(&format!("  ssl_certificate_key {key};\n"));
+            out.push_str("  ssl_protocols TLSv1.2 TLSv1.3;\n");
+            if site.hsts {
+                let sub = if site.hsts_include_subdomains {
+                    "; includeSubdomains"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "  add_header Strict-Transport-Security \"max-age=15724800{sub}\" always;\n"
+                ));
+            }
+        }
         if !site.client_max_body_size.is_empty() {
             out.push_str(&format!(
                 "  client_max_body_size {};\n",
@@ -119,6 +179,9 @@ mod tests {
             access_log: "/var/log/nginx/demo-access.log".into(),
             error_log: "/var/log/nginx/demo-error.log".into(),
             includes: "/home/dokku/demo/nginx.conf.d".into(),
+            tls: None,
+            hsts: true,
+            hsts_include_subdomains: true,
         }
     }
 
@@ -138,6 +201,32 @@ mod tests {
         assert!(text.contains("client_max_body_size 10m;"));
         assert!(text.contains("proxy_pass http://demo-5000;"));
         assert!(text.contains("include /home/dokku/demo/nginx.conf.d/*.conf;"));
+    }
+
+    #[test]
+    fn with_a_certificate_http_redirects_and_https_serves() {
+        let mut tls = site();
+        tls.tls = Some(("/tls/server.crt".into(), "/tls/server.key".into()));
+        let text = render(&tls);
+        assert!(text.contains("listen 127.0.0.1:443 ssl http2;"), "{text}");
+        assert!(text.contains("ssl_certificate /tls/server.crt;"));
+        assert!(text.contains("ssl_certificate_key /tls/server.key;"));
+        assert!(text.contains("Strict-Transport-Security \"max-age=15724800; includeSubdomains\""));
+        assert_eq!(
+            text.matches("return 301 https://$host$request_uri;")
+                .count(),
+            2,
+            "{text}"
+        );
+        let mut odd_port = site();
+        odd_port.tls = tls.tls.clone();
+        odd_port.mappings = vec![("http".into(), 8080, 5000), ("https".into(), 8443, 5000)];
+        let text = render(&odd_port);
+        assert!(
+            text.contains("return 301 https://$host:8443$request_uri;"),
+            "{text}"
+        );
+        assert!(!text.contains(":443 "), "{text}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `nginx-vhosts` plugin (`nginx:*`): each app's nginx config,
 //! `$DOKKU_ROOT/<app>/nginx.conf`, built from its domains, port mappings and live web
 //! containers whenever one of them changes (`core-post-deploy`, `post-domains-update`,
-//! `post-proxy-ports-update`, `proxy-build-config`). A config that fails `nginx -t` never
+//! `post-proxy-ports-update`, `post-certs-update|remove`, `proxy-build-config`). A config that fails `nginx -t` never
 //! replaces a working one: under one host-wide lock the candidate takes the file's place,
 //! `nginx -t` checks the whole configuration, and only then does nginx reload; otherwise
 //! the old file comes back and nginx's own message is the error. nginx runs as root: the
@@ -42,6 +42,18 @@ pub const SETTINGS: Settings = Settings {
             scope: Scope::AppOrGlobal,
             default: "",
             validate: log_path,
+        },
+        Setting {
+            key: "hsts",
+            scope: Scope::AppOrGlobal,
+            default: "true",
+            validate: dokku_core::settings::boolean,
+        },
+        Setting {
+            key: "hsts-include-subdomains",
+            scope: Scope::AppOrGlobal,
+            default: "true",
+            validate: dokku_core::settings::boolean,
         },
         Setting {
             key: "proxy-read-timeout",
@@ -95,6 +107,14 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-app-rename-setup",
             run: copy_settings,
+        },
+        TriggerEntry {
+            name: "post-certs-remove",
+            run: rebuild,
+        },
+        TriggerEntry {
+            name: "post-certs-update",
+            run: rebuild,
         },
         TriggerEntry {
             name: "post-delete",
@@ -242,6 +262,15 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
             .join("nginx.conf.d")
             .display()
             .to_string(),
+        tls: ctx
+            .trigger("certs-paths")
+            .arg(app)
+            .output_string()?
+            .split_once(' ')
+            .map(|(crt, key)| (crt.trim().to_string(), key.trim().to_string()))
+            .filter(|(crt, key)| plain(crt) && plain(key)),
+        hsts: setting("hsts")? == "true",
+        hsts_include_subdomains: setting("hsts-include-subdomains")? == "true",
     })
 }
 

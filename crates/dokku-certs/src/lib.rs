@@ -1,0 +1,365 @@
+//! The `certs` plugin: an app's TLS certificate and key, `$DOKKU_ROOT/<app>/tls/server.crt`
+//! (0644) and `server.key` (0600) as in Dokku. `certs:add` takes the two files (or a tar of
+//! `server.crt` and `server.key` on stdin) and refuses a key that does not match the
+//! certificate; `certs:generate` makes a self-signed one. Each change fires
+//! `post-certs-update` / `post-certs-remove`, on which the proxy rebuilds the app's config.
+//! openssl (Debian's) reads and makes the certificates.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use dokku_core::cmd::Cmd;
+use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::log;
+use dokku_core::report::{Report, ReportRequest};
+
+pub const PLUGIN: Plugin = Plugin {
+    name: "certs",
+    description: "Manage the TLS certificate of an app",
+    default_command: None,
+    keeps_root: false,
+    commands: &[
+        Command {
+            name: "add",
+            args: "<app> <crt-file> <key-file> | <app> < tar-with-server.crt-and-server.key",
+            help: "Add a certificate and its key to an app",
+            run: add,
+        },
+        Command {
+            name: "generate",
+            args: "<app> <domain>",
+            help: "Generate a self-signed certificate for an app",
+            run: generate,
+        },
+        Command {
+            name: "remove",
+            args: "<app>",
+            help: "Remove the certificate of an app",
+            run: remove,
+        },
+        Command {
+            name: "report",
+            args: "[<app>] [--format stdout|json] [<flag>]",
+            help: "Displays a certs report for one or more apps",
+            run: report,
+        },
+        Command {
+            name: "show",
+            args: "<app> crt|key",
+            help: "Print the certificate or key of an app",
+            run: show,
+        },
+        Command {
+            name: "update",
+            args: "<app> <crt-file> <key-file> | <app> < tar-with-server.crt-and-server.key",
+            help: "Replace the certificate and key of an app",
+            run: add,
+        },
+    ],
+    triggers: &[
+        TriggerEntry {
+            name: "certs-exists",
+            run: exists_trigger,
+        },
+        TriggerEntry {
+            name: "certs-paths",
+            run: paths_trigger,
+        },
+    ],
+};
+
+fn tls_dir(ctx: &Ctx, app: &str) -> PathBuf {
+    ctx.roots.app_dir(app).join("tls")
+}
+
+fn crt_path(ctx: &Ctx, app: &str) -> PathBuf {
+    tls_dir(ctx, app).join("server.crt")
+}
+
+fn key_path(ctx: &Ctx, app: &str) -> PathBuf {
+    tls_dir(ctx, app).join("server.key")
+}
+
+fn has_cert(ctx: &Ctx, app: &str) -> bool {
+    crt_path(ctx, app).is_file() && key_path(ctx, app).is_file()
+}
+
+fn openssl() -> Result<Cmd> {
+    let bin = dokku_core::cmd::find_program("openssl")
+        .context("openssl is not installed (apt-get install openssl)")?;
+    Ok(Cmd::new(bin))
+}
+
+/// openssl's answer to `args` reading `input` on stdin, or its first error line.
+fn openssl_with(args: &[&str], input: &[u8], what: &str) -> Result<String> {
+    let out = openssl()?
+        .args(args)
+        .stdin_bytes(input)
+        .output_unchecked()?;
+    if out.code != 0 {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "{what}: {}",
+            stderr.lines().next().unwrap_or("openssl failed")
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The public key of a PEM certificate and of a PEM private key must be the same.
+fn check_pair(crt: &[u8], key: &[u8]) -> Result<()> {
+    let from_crt = openssl_with(
+        &["x509", "-noout", "-pubkey"],
+        crt,
+        "The certificate is not a PEM certificate",
+    )?;
+    let from_key = openssl_with(
+        &["pkey", "-pubout", "-passin", "pass:"],
+        key,
+        "The key is not an unencrypted PEM private key",
+    )?;
+    if from_crt != from_key {
+        bail!("The key does not match the certificate");
+    }
+    Ok(())
+}
+
+/// Stores a checked pair and tells the proxy.
+fn install(ctx: &Ctx, app: &str, crt: &[u8], key: &[u8]) -> Result<()> {
+    check_pair(crt, key)?;
+    let dir = tls_dir(ctx, app);
+    std::fs::create_dir_all(&dir)?;
+    dokku_core::fs::write_atomic(&key_path(ctx, app), key, 0o600)?;
+    dokku_core::fs::write_atomic(&crt_path(ctx, app), crt, 0o644)?;
+    ctx.trigger("post-certs-update").arg(app).stream()
+}
+
+/// At most 1 MiB from a file the caller named.
+fn read_small(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        bail!("{} is not a certificate or key file", path.display());
+    }
+    Ok(std::fs::read(path)?)
+}
+
+/// `server.crt` and `server.key` from a tar on stdin (nothing else is extracted).
+fn from_tar() -> Result<(Vec<u8>, Vec<u8>)> {
+    use std::io::Read;
+    let mut tar = Vec::new();
+    std::io::stdin().take(4 << 20).read_to_end(&mut tar)?;
+    if tar.is_empty() {
+        bail!("Give a certificate and a key file, or a tar of server.crt and server.key on stdin");
+    }
+    let dir = tempfile::tempdir()?;
+    let out = Cmd::new("tar")
+        .args([
+            "-x",
+            "--no-same-owner",
+            "--no-same-permissions",
+            "-f",
+            "-",
+            "-C",
+        ])
+        .arg(dir.path())
+        .args(["server.crt", "server.key"])
+        .stdin_bytes(tar)
+        .output_unchecked()?;
+    if out.code != 0 {
+        bail!("The tar on stdin must hold server.crt and server.key");
+    }
+    let file = |name: &str| -> Result<Vec<u8>> {
+        let path = dokku_core::fs::inside_tree(dir.path(), name)
+            .context("the tar's files must be plain files")?;
+        read_small(&path)
+    };
+    Ok((file("server.crt")?, file("server.key")?))
+}
+
+#[derive(Parser)]
+struct Add {
+    #[arg(value_name = "APP")]
+    app: String,
+    #[arg(value_name = "CRT")]
+    crt: Option<PathBuf>,
+    #[arg(value_name = "KEY")]
+    key: Option<PathBuf>,
+}
+
+/// `certs:add|update APP [CRT KEY]`.
+fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Add = parse("certs:add", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
+    let (crt, key) = match (cmd.crt, cmd.key) {
+        (Some(crt), Some(key)) => (read_small(&crt)?, read_small(&key)?),
+        (None, None) => from_tar()?,
+        _ => bail!("Give both a certificate file and a key file"),
+    };
+    log::info1(&format!("Adding a certificate to {app}"));
+    install(ctx, app.as_str(), &crt, &key)
+}
+
+/// `certs:generate APP DOMAIN`: a self-signed certificate for DOMAIN, valid a year.
+fn generate(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, domain] = exactly::<2>("certs:generate", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, app)?;
+    let valid = !domain.is_empty()
+        && domain.len() <= 253
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '*');
+    if !valid {
+        bail!("Invalid domain {domain:?}");
+    }
+    let dir = tempfile::tempdir()?;
+    let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    let out = openssl()?
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+        ])
+        .arg("-subj")
+        .arg(format!("/CN={domain}"))
+        .arg("-addext")
+        .arg(format!("subjectAltName=DNS:{domain}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output_unchecked()?;
+    if out.code != 0 {
+        bail!(
+            "openssl could not make a certificate: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    log::info1(&format!(
+        "Generating a self-signed certificate for {domain}"
+    ));
+    install(
+        ctx,
+        app.as_str(),
+        &std::fs::read(&crt)?,
+        &std::fs::read(&key)?,
+    )
+}
+
+fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("certs:remove", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, app)?;
+    if !has_cert(ctx, app.as_str()) {
+        bail!("{app} has no certificate");
+    }
+    log::info1(&format!("Removing the certificate of {app}"));
+    dokku_core::fs::remove_dir_all_if_exists(&tls_dir(ctx, app.as_str()))?;
+    ctx.trigger("post-certs-remove").arg(app.as_str()).stream()
+}
+
+fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, which] = exactly::<2>("certs:show", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, app)?;
+    let path = match which.as_str() {
+        "crt" => crt_path(ctx, app.as_str()),
+        "key" => key_path(ctx, app.as_str()),
+        _ => bail!("certs:show takes crt or key"),
+    };
+    match dokku_core::fs::read_optional(&path)? {
+        Some(text) => log::raw(text.as_bytes()),
+        None => bail!("{app} has no certificate"),
+    }
+    Ok(())
+}
+
+/// The certificate's subject, SANs, issuer, expiry, and whether a system CA vouches for it.
+fn describe(crt: &Path) -> Result<Vec<(String, String)>> {
+    let path = crt.display().to_string();
+    let text = openssl_with(
+        &[
+            "x509",
+            "-noout",
+            "-in",
+            &path,
+            "-subject",
+            "-issuer",
+            "-enddate",
+            "-ext",
+            "subjectAltName",
+        ],
+        b"",
+        "The certificate cannot be read",
+    )?;
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let sans = text
+        .lines()
+        .skip_while(|l| !l.contains("Subject Alternative Name"))
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .replace("DNS:", "");
+    let verified = openssl()?
+        .args([
+            "verify",
+            "-CAfile",
+            "/etc/ssl/certs/ca-certificates.crt",
+            &path,
+        ])
+        .output_unchecked()?
+        .code
+        == 0;
+    Ok(vec![
+        ("certs-subject".into(), field("subject=")),
+        ("certs-sans".into(), sans),
+        ("certs-issuer".into(), field("issuer=")),
+        ("certs-expires-at".into(), field("notAfter=")),
+        (
+            "certs-verified".into(),
+            if verified {
+                "verified by a certificate authority"
+            } else {
+                "self signed or untrusted"
+            }
+            .into(),
+        ),
+    ])
+}
+
+fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let request = ReportRequest::parse(args)?;
+    dokku_core::report::print_for_apps(&request, &ctx.roots, "certs", |app| {
+        let app = app.as_str();
+        let enabled = has_cert(ctx, app);
+        let mut report = Report::new(app, "certs").row("certs-enabled", enabled.to_string());
+        if enabled {
+            for (key, value) in describe(&crt_path(ctx, app))? {
+                report = report.row(&key, value);
+            }
+        }
+        Ok(report)
+    })
+}
+
+/// `certs-exists APP`: `true` or `false`.
+fn exists_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("certs-exists", args)?;
+    log::data(&has_cert(ctx, app).to_string());
+    Ok(())
+}
+
+/// `certs-paths APP`: `CRT KEY` when the app has a certificate, nothing otherwise.
+fn paths_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("certs-paths", args)?;
+    if has_cert(ctx, app) {
+        log::data(&format!(
+            "{} {}",
+            crt_path(ctx, app).display(),
+            key_path(ctx, app).display()
+        ));
+    }
+    Ok(())
+}
