@@ -194,6 +194,37 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // A replaced certificate is served at once, though the config's text is the same.
+    let (crt, tls_key) = (host.path().join("new.crt"), host.path().join("new.key"));
+    crate::run(
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .arg("-subj")
+            .arg(format!("/CN={one}"))
+            .arg("-addext")
+            .arg(format!("subjectAltName=DNS:{one}"))
+            .arg("-keyout")
+            .arg(&tls_key)
+            .arg("-out")
+            .arg(&crt),
+    );
+    host.ok([
+        "certs:update",
+        a,
+        crt.to_str().unwrap(),
+        tls_key.to_str().unwrap(),
+    ]);
+    std::fs::copy(&crt, &ca).unwrap();
+    let started = std::time::Instant::now();
+    while !curl(&format!("https://{one}:{https}/")).status.success() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the new certificate is not served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let report = host.ok(["certs:report", a]);
     assert!(
         report.contains(&format!("CN = {one}")) || report.contains(&format!("CN={one}")),

@@ -110,11 +110,11 @@ pub const PLUGIN: Plugin = Plugin {
         },
         TriggerEntry {
             name: "post-certs-remove",
-            run: rebuild,
+            run: rebuild_for_certs,
         },
         TriggerEntry {
             name: "post-certs-update",
-            run: rebuild,
+            run: rebuild_for_certs,
         },
         TriggerEntry {
             name: "post-delete",
@@ -311,14 +311,16 @@ fn nginx(test: bool) -> Result<(i32, String)> {
 
 /// Puts `text` in place of the app's config (removes it when empty) only if nginx accepts
 /// the whole configuration with it, then reloads nginx; otherwise the old file is back
-/// and nginx's message is the error.
-fn swap(ctx: &Ctx, app: &str, text: &str) -> Result<()> {
+/// and nginx's message is the error. Unchanged text is left alone unless a file it names
+/// changed (`files_changed`).
+fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
     let path = conf_path(ctx, app);
     let lock_dir = ctx.roots.lib_root.join("data/nginx-vhosts");
     std::fs::create_dir_all(&lock_dir)?;
     let _lock = dokku_core::fs::FileLock::wait(&lock_dir.join(".reload.lock"))?;
     let old = dokku_core::fs::read_optional(&path)?;
-    if old.as_deref().unwrap_or("") == text {
+    // The same text may still need a reload: a certificate it names was replaced.
+    if old.as_deref().unwrap_or("") == text && !files_changed {
         return Ok(());
     }
     let put = |content: Option<&str>| match content {
@@ -344,13 +346,23 @@ fn swap(ctx: &Ctx, app: &str, text: &str) -> Result<()> {
 /// The app's config built again and swapped in (or dropped when the proxy does not route
 /// to it).
 fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
+    rebuild_app(ctx, args, false)
+}
+
+/// `post-certs-update|remove APP`: as [`rebuild`], and nginx reloads even when the text is
+/// the same, to load the new certificate.
+fn rebuild_for_certs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    rebuild_app(ctx, args, true)
+}
+
+fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
     // An app being destroyed (or a name that is none) has no config to build.
     if dokku_core::app::verify(&ctx.roots, app).is_err() {
         return Ok(());
     }
     if !routes(ctx, app)? {
-        return swap(ctx, app, "");
+        return swap(ctx, app, "", files_changed);
     }
     let site = site(ctx, app)?;
     let text = config::render(&site);
@@ -360,13 +372,13 @@ fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
             site.domains.first().unwrap_or(&site.app)
         ));
     }
-    swap(ctx, app, &text)
+    swap(ctx, app, &text, files_changed)
 }
 
 /// `proxy-clear-config APP` / `proxy-disable APP`: the app's config goes.
 fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    swap(ctx, app, "")
+    swap(ctx, app, "", false)
 }
 
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
@@ -375,7 +387,7 @@ fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     // nginx forgets the app now, whether or not its directory is gone yet.
     let path = conf_path(ctx, app);
     if path.exists() {
-        return swap(ctx, app, "");
+        return swap(ctx, app, "", false);
     }
     let (code, words) = nginx(false)?;
     if code != 0 {

@@ -8,12 +8,17 @@
 //! 2. Rollback to serving: `releases:rollback` returns once the new container is ready
 //!    and in place; the median of 7, alternating between two releases.
 //!
+//! With `--through-nginx` the load goes through a private nginx on 127.0.0.1 (the app's
+//! generated config, a domain in the `Host` header) instead of straight to the container,
+//! and the rollbacks are followed by the time from `certs:add` to the new certificate
+//! being served there.
+//!
 //! Needs a running docker engine and the local base image (tests/base-image).
 #![allow(clippy::disallowed_methods, clippy::print_stdout)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,6 +31,8 @@ const MAX_REQUESTS: u64 = 200_000;
 const MAX_LOAD_TIME: Duration = Duration::from_secs(300);
 const ROLLBACKS: usize = 7;
 const ROLLBACK_TARGET_MS: f64 = 1000.0;
+const CERTS_TARGET_MS: f64 = 100.0;
+const CERT_SWAPS: usize = 5;
 
 /// What the load saw.
 #[derive(Default)]
@@ -35,14 +42,28 @@ struct Tally {
     first_failures: Mutex<Vec<String>>,
 }
 
-/// One request to where the app's web process is in place now.
-fn request(app_dir: &Path) -> Result<()> {
-    let ip = std::fs::read_to_string(app_dir.join("IP.web.1"))?;
-    let port = std::fs::read_to_string(app_dir.join("PORT.web.1"))?;
-    let address: SocketAddr = format!("{}:{}", ip.trim(), port.trim()).parse()?;
+/// Where the load goes.
+#[derive(Clone)]
+enum Target {
+    /// The web container in place (`IP.web.1`/`PORT.web.1` in the app's directory).
+    Direct(PathBuf),
+    /// nginx on 127.0.0.1:port, for this `Host`.
+    Nginx { port: u16, host: String },
+}
+
+/// One request to the app.
+fn request(target: &Target) -> Result<()> {
+    let (address, host): (SocketAddr, &str) = match target {
+        Target::Direct(app_dir) => {
+            let ip = std::fs::read_to_string(app_dir.join("IP.web.1"))?;
+            let port = std::fs::read_to_string(app_dir.join("PORT.web.1"))?;
+            (format!("{}:{}", ip.trim(), port.trim()).parse()?, "bench")
+        }
+        Target::Nginx { port, host } => (format!("127.0.0.1:{port}").parse()?, host),
+    };
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.write_all(b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n")?;
+    stream.write_all(format!("GET / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     if !response.starts_with(b"HTTP/1.0 200") && !response.starts_with(b"HTTP/1.1 200") {
@@ -59,6 +80,7 @@ fn main() -> Result<()> {
         Some(n) => n.parse().context("--redeploys takes a number")?,
         None => 10,
     };
+    let through_nginx = std::env::args().any(|a| a == "--through-nginx");
     let host = BenchHost::new("dokku-bench-deploys-")?;
     let app = format!("bench-{}", std::process::id());
     let _images = AppImages {
@@ -68,25 +90,51 @@ fn main() -> Result<()> {
     let work = host.dir.path().join("work");
     make_app(&work, 100)?;
     println!(
-        "dokku-rs deploy benchmarks: {redeploys} redeploys under load, {ROLLBACKS} rollbacks, {} build",
+        "dokku-rs deploy benchmarks: {redeploys} redeploys under load, {ROLLBACKS} rollbacks, {}, {} build",
+        if through_nginx {
+            "through nginx"
+        } else {
+            "straight to the container"
+        },
         profile(&host.bin_dir)
     );
+    let mut nginx = None;
+    let target = if through_nginx {
+        let private = PrivateNginx::start(&host)?;
+        let domain = format!("{app}.bench.test");
+        host.dokku(&["apps:create", &app])?;
+        host.dokku(&["domains:set", &app, &domain])?;
+        host.dokku(&["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"])?;
+        host.dokku(&[
+            "ports:set",
+            &app,
+            &format!("http:{}:5000", private.http),
+            &format!("https:{}:5000", private.https),
+        ])?;
+        let target = Target::Nginx {
+            port: private.http,
+            host: domain,
+        };
+        nginx = Some(private);
+        target
+    } else {
+        Target::Direct(host.roots.app_dir(&app))
+    };
     host.push(&work, &app).context("the first push")?;
-    let app_dir = host.roots.app_dir(&app);
 
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Tally::default());
     let started = Instant::now();
     let load: Vec<_> = (0..CONNECTIONS)
         .map(|_| {
-            let (stop, tally, app_dir) = (stop.clone(), tally.clone(), app_dir.clone());
+            let (stop, tally, target) = (stop.clone(), tally.clone(), target.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed)
                     && tally.sent.load(Ordering::Relaxed) < MAX_REQUESTS
                     && started.elapsed() < MAX_LOAD_TIME
                 {
                     tally.sent.fetch_add(1, Ordering::Relaxed);
-                    if let Err(err) = request(&app_dir) {
+                    if let Err(err) = request(&target) {
                         tally.failed.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut first) = tally.first_failures.lock()
                             && first.len() < 5
@@ -119,6 +167,11 @@ fn main() -> Result<()> {
     for _ in 0..ROLLBACKS {
         rollbacks.push(host.dokku(&["releases:rollback", &app])?);
     }
+
+    let certs = match &nginx {
+        Some(private) => Some(certs_add_to_served(&host, &app, private)?),
+        None => None,
+    };
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let sent = tally.sent.load(Ordering::Relaxed);
@@ -157,10 +210,142 @@ fn main() -> Result<()> {
             "OVER"
         }
     );
+    if let Some(certs) = certs {
+        let median = ms(median_of(&certs));
+        println!(
+            "{:<52} {:>10.1}ms {:>8.0}ms  {}",
+            "certs:add to the new certificate served, median",
+            median,
+            CERTS_TARGET_MS,
+            if median <= CERTS_TARGET_MS {
+                "ok"
+            } else {
+                "OVER"
+            }
+        );
+    }
     if let Ok(first) = tally.first_failures.lock() {
         for failure in first.iter() {
             println!("  failure: {failure}");
         }
     }
     Ok(())
+}
+
+/// A private nginx on two free 127.0.0.1 ports whose http block includes the bench host's
+/// app configs; the host's defaults file points the nginx-vhosts plugin at it.
+struct PrivateNginx {
+    conf: PathBuf,
+    http: u16,
+    https: u16,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl PrivateNginx {
+    fn start(host: &BenchHost) -> Result<PrivateNginx> {
+        let dir = host.dir.path().join("nginx");
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        let (http, https) = (free_port()?, free_port()?);
+        let conf = dir.join("nginx.conf");
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
+                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
+                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
+                 include {}/*/nginx.conf;\n}}\n",
+                host.roots.dokku_root.display()
+            ),
+        )?;
+        std::fs::write(
+            host.dir.path().join("none"),
+            format!(
+                "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={d}\n",
+                conf.display()
+            ),
+        )?;
+        let status = std::process::Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(&dir)
+            .status()
+            .context("starting nginx (apt-get install nginx)")?;
+        if !status.success() {
+            bail!("nginx did not start");
+        }
+        Ok(PrivateNginx { conf, http, https })
+    }
+}
+
+impl Drop for PrivateNginx {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("nginx")
+            .args(["-s", "quit", "-c"])
+            .arg(&self.conf)
+            .status();
+    }
+}
+
+/// `certs:add` of a new self-signed certificate, timed until https through nginx presents
+/// it (curl trusting only that certificate), for several certificates in turn.
+fn certs_add_to_served(host: &BenchHost, app: &str, nginx: &PrivateNginx) -> Result<Vec<Duration>> {
+    let domain = format!("{app}.bench.test");
+    let dir = host.dir.path().join("certs");
+    std::fs::create_dir_all(&dir)?;
+    let mut times = Vec::new();
+    for n in 0..CERT_SWAPS {
+        let (crt, key) = (dir.join(format!("{n}.crt")), dir.join(format!("{n}.key")));
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .arg("-subj")
+            .arg(format!("/CN={domain}"))
+            .arg("-addext")
+            .arg(format!("subjectAltName=DNS:{domain}"))
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&crt)
+            .stderr(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("openssl could not make a certificate");
+        }
+        let start = Instant::now();
+        host.dokku(&[
+            "certs:add",
+            app,
+            &crt.display().to_string(),
+            &key.display().to_string(),
+        ])?;
+        loop {
+            let out = std::process::Command::new("curl")
+                .args(["-sS", "-o", "/dev/null", "--max-time", "2", "--cacert"])
+                .arg(&crt)
+                .arg("--resolve")
+                .arg(format!("{domain}:{}:127.0.0.1", nginx.https))
+                .arg(format!("https://{domain}:{}/", nginx.https))
+                .output()?;
+            if out.status.success() {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                bail!(
+                    "the new certificate was not served within 10 s: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+        times.push(start.elapsed());
+    }
+    Ok(times)
 }
