@@ -249,3 +249,86 @@ impl Drop for AppImages {
         }
     }
 }
+
+/// A private nginx on two free 127.0.0.1 ports whose http block includes the bench host's
+/// app configs; the host's defaults file points the nginx-vhosts plugin at it.
+pub struct PrivateNginx {
+    pub dir: PathBuf,
+    pub conf: PathBuf,
+    pub http: u16,
+    pub https: u16,
+}
+
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl PrivateNginx {
+    pub fn start(host: &BenchHost) -> Result<PrivateNginx> {
+        let dir = host.dir.path().join("nginx");
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        std::fs::create_dir_all(dir.join("extra"))?;
+        let (http, https) = (free_port()?, free_port()?);
+        let conf = dir.join("nginx.conf");
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
+                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
+                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
+                 include {}/*/nginx.conf;\n  include {d}/extra/*.conf;\n}}\n",
+                host.roots.dokku_root.display()
+            ),
+        )?;
+        std::fs::write(
+            host.dir.path().join("none"),
+            format!(
+                "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={d}\n",
+                conf.display()
+            ),
+        )?;
+        let status = std::process::Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(&dir)
+            .status()
+            .context("starting nginx (apt-get install nginx)")?;
+        if !status.success() {
+            bail!("nginx did not start");
+        }
+        Ok(PrivateNginx {
+            dir,
+            conf,
+            http,
+            https,
+        })
+    }
+}
+
+impl Drop for PrivateNginx {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("nginx")
+            .args(["-s", "quit", "-c"])
+            .arg(&self.conf)
+            .status();
+    }
+}
+
+impl PrivateNginx {
+    /// Reloads this nginx (after a config of its own was added).
+    pub fn reload(&self) -> Result<()> {
+        let status = std::process::Command::new("nginx")
+            .args(["-s", "reload", "-c"])
+            .arg(&self.conf)
+            .status()?;
+        if !status.success() {
+            bail!("nginx did not reload");
+        }
+        Ok(())
+    }
+}

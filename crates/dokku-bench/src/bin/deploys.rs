@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use dokku_bench::{AppImages, BenchHost, git, make_app, median_of, profile};
+use dokku_bench::{AppImages, BenchHost, PrivateNginx, git, make_app, median_of, profile};
 
 const CONNECTIONS: usize = 8;
 const MAX_REQUESTS: u64 = 200_000;
@@ -230,68 +230,6 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A private nginx on two free 127.0.0.1 ports whose http block includes the bench host's
-/// app configs; the host's defaults file points the nginx-vhosts plugin at it.
-struct PrivateNginx {
-    conf: PathBuf,
-    http: u16,
-    https: u16,
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-impl PrivateNginx {
-    fn start(host: &BenchHost) -> Result<PrivateNginx> {
-        let dir = host.dir.path().join("nginx");
-        std::fs::create_dir_all(dir.join("tmp"))?;
-        let (http, https) = (free_port()?, free_port()?);
-        let conf = dir.join("nginx.conf");
-        let d = dir.display();
-        std::fs::write(
-            &conf,
-            format!(
-                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
-                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
-                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
-                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
-                 include {}/*/nginx.conf;\n}}\n",
-                host.roots.dokku_root.display()
-            ),
-        )?;
-        std::fs::write(
-            host.dir.path().join("none"),
-            format!(
-                "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={d}\n",
-                conf.display()
-            ),
-        )?;
-        let status = std::process::Command::new("nginx")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-p")
-            .arg(&dir)
-            .status()
-            .context("starting nginx (apt-get install nginx)")?;
-        if !status.success() {
-            bail!("nginx did not start");
-        }
-        Ok(PrivateNginx { conf, http, https })
-    }
-}
-
-impl Drop for PrivateNginx {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("nginx")
-            .args(["-s", "quit", "-c"])
-            .arg(&self.conf)
-            .status();
-    }
 }
 
 /// `certs:add` of a new self-signed certificate, timed until https through nginx presents
