@@ -274,6 +274,22 @@ fn print_usage(plugin: &Plugin) {
 }
 
 /// Parses a command's arguments with clap, turning clap's multi-line errors into one line.
+/// `<app> [--format stdout|json]`: the arguments of a command that lists something of one
+/// app.
+#[derive(clap::Parser)]
+pub struct AppListing {
+    #[arg(value_name = "APP")]
+    pub app: String,
+    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
+    pub format: String,
+}
+
+impl AppListing {
+    pub fn json(&self) -> bool {
+        self.format == "json"
+    }
+}
+
 pub fn parse<T: clap::Parser>(name: &str, args: &[String]) -> Result<T> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let argv = std::iter::once(name.to_string()).chain(args.iter().cloned());

@@ -109,6 +109,18 @@ impl Properties {
         remove_dir_all_if_exists(&self.dir.join(app))
     }
 
+    /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`, as a trigger handler.
+    pub fn copy_trigger(&self, args: &[String]) -> Result<()> {
+        let [old, new] = crate::entry::exactly::<2>("post-app-clone-setup", args)?;
+        self.clone_app(old, new)
+    }
+
+    /// `post-delete APP`, as a trigger handler: the app's properties go.
+    pub fn delete_trigger(&self, args: &[String]) -> Result<()> {
+        let app = args.first().ok_or(crate::Error::MissingApp)?;
+        self.destroy_app(app)
+    }
+
     /// Copies every property of `old` to `new` (`post-app-clone-setup`).
     pub fn clone_app(&self, old: &str, new: &str) -> Result<()> {
         for (key, value) in self.all(old)? {

@@ -10,7 +10,7 @@ mod schedule;
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::entry::{AppListing, Command, Ctx, Plugin, TriggerEntry, exactly, parse};
 use dokku_core::log;
 
 pub const PLUGIN: Plugin = Plugin {
@@ -200,19 +200,11 @@ fn install(ctx: &Ctx, file: &std::path::Path, count: usize) -> Result<()> {
     Ok(())
 }
 
-#[derive(Parser)]
-struct List {
-    #[arg(value_name = "APP")]
-    app: String,
-    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
-    format: String,
-}
-
 fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: List = parse("cron:list", args)?;
+    let cmd: AppListing = parse("cron:list", args)?;
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
     let tasks = app_tasks(ctx, app.as_str())?;
-    if cmd.format == "json" {
+    if cmd.json() {
         let json: Vec<serde_json::Value> = tasks
             .iter()
             .map(|t| serde_json::json!({"id": t.id, "schedule": t.schedule, "command": t.command}))

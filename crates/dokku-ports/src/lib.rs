@@ -7,7 +7,7 @@
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::entry::{AppListing, Command, Ctx, Plugin, TriggerEntry, exactly, parse};
 use dokku_core::log;
 use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
@@ -250,19 +250,11 @@ fn clear_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     store(ctx, app, MAP, &[])
 }
 
-#[derive(Parser)]
-struct List {
-    #[arg(value_name = "APP")]
-    app: String,
-    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
-    format: String,
-}
-
 fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: List = parse("ports:list", args)?;
+    let cmd: AppListing = parse("ports:list", args)?;
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
     let map = effective(ctx, app.as_str())?;
-    if cmd.format == "json" {
+    if cmd.json() {
         let json: Vec<serde_json::Value> = map
             .iter()
             .map(|m| {
@@ -332,13 +324,11 @@ fn set_detected(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 fn copy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
-    properties(ctx).clone_app(old, new)
+    properties(ctx).copy_trigger(args)
 }
 
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    properties(ctx).destroy_app(app)
+    properties(ctx).delete_trigger(args)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod store;
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, parse};
+use dokku_core::entry::{AppListing, Command, Ctx, Plugin, TriggerEntry, parse};
 use dokku_core::settings::{Scope, Setting, Settings};
 use dokku_core::{docker, log};
 
@@ -191,14 +191,6 @@ fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     SETTINGS.delete_app(ctx, app)
 }
 
-#[derive(Parser)]
-struct List {
-    #[arg(value_name = "APP")]
-    app: String,
-    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
-    format: String,
-}
-
 /// A release as `--format json` shows it: no config values.
 fn json_of(release: &Release, current: bool) -> serde_json::Value {
     serde_json::json!({
@@ -215,11 +207,11 @@ fn json_of(release: &Release, current: bool) -> serde_json::Value {
 
 /// `releases APP [--format stdout|json]`: newest first, the current one marked.
 fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: List = parse("releases", args)?;
+    let cmd: AppListing = parse("releases", args)?;
     let app = verified(ctx, &cmd.app)?;
     let all = releases(ctx, &app).list()?;
     let current = all.last().map(|r| r.version);
-    if cmd.format == "json" {
+    if cmd.json() {
         let json: Vec<serde_json::Value> = all
             .iter()
             .rev()

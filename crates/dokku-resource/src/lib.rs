@@ -8,7 +8,7 @@
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, parse};
 use dokku_core::log;
 use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
@@ -370,13 +370,11 @@ fn build_args(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 fn copy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [old, new] = exactly::<2>("post-app-clone-setup", args)?;
-    properties(ctx).clone_app(old, new)
+    properties(ctx).copy_trigger(args)
 }
 
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    properties(ctx).destroy_app(app)
+    properties(ctx).delete_trigger(args)
 }
 
 #[cfg(test)]
