@@ -121,6 +121,31 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
     }
     nginx.expect("unknown.example.test", 404);
 
+    // A plugin adds a line to the app's server blocks through nginx-config.
+    let extra = host.path().join("extra-header");
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::write(
+        extra.join("plugin.toml"),
+        "[plugin]\ndescription = \"adds a header\"\nversion = \"0.0.1\"\n[plugin.config]\n",
+    )
+    .unwrap();
+    dokku_core::fs::write_atomic(
+        &extra.join("nginx-config"),
+        b"#!/bin/sh\necho 'add_header X-Extra-Plugin yes;'\n",
+        0o755,
+    )
+    .unwrap();
+    assert!(host.install_plugin(&extra, "extra-header").status.success());
+    host.ok(["proxy:build-config", a]);
+    let started = std::time::Instant::now();
+    while !nginx.expect(&one, 200).contains("X-Extra-Plugin: yes") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no header from nginx-config"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Scale 2: both web containers are upstream servers.
     host.ok(["ps:scale", a, "web=2"]);
     let conf = host.ok(["nginx:show-config", a]);

@@ -24,6 +24,8 @@ pub struct Site {
     /// `Strict-Transport-Security` on https, and whether it covers subdomains.
     pub hsts: bool,
     pub hsts_include_subdomains: bool,
+    /// Lines other plugins add to every server block (`nginx-config`).
+    pub extra_lines: Vec<String>,
 }
 
 fn upstream_name(app: &str, port: u16) -> String {
@@ -153,6 +155,9 @@ pub fn render(site: &Site) -> String {
             site.proxy_read_timeout
         ));
         out.push_str("  }\n");
+        for line in &site.extra_lines {
+            out.push_str(&format!("  {line}\n"));
+        }
         out.push_str(&format!("  include {}/*.conf;\n", site.includes));
         out.push_str("}\n");
     }
@@ -182,6 +187,7 @@ mod tests {
             tls: None,
             hsts: true,
             hsts_include_subdomains: true,
+            extra_lines: vec!["add_header X-Extra yes;".into()],
         }
     }
 
@@ -200,7 +206,9 @@ mod tests {
         );
         assert!(text.contains("client_max_body_size 10m;"));
         assert!(text.contains("proxy_pass http://demo-5000;"));
-        assert!(text.contains("include /home/dokku/demo/nginx.conf.d/*.conf;"));
+        assert!(text.contains(
+            "  add_header X-Extra yes;\n  include /home/dokku/demo/nginx.conf.d/*.conf;"
+        ));
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The `nginx-vhosts` plugin (`nginx:*`): each app's nginx config,
 //! `$DOKKU_ROOT/<app>/nginx.conf`, built from its domains, port mappings and live web
 //! containers whenever one of them changes (`core-post-deploy`, `post-domains-update`,
-//! `post-proxy-ports-update`, `post-certs-update|remove`, `proxy-build-config`). A config that fails `nginx -t` never
-//! replaces a working one: under one host-wide lock the candidate takes the file's place,
-//! `nginx -t` checks the whole configuration, and only then does nginx reload; otherwise
-//! the old file comes back and nginx's own message is the error. nginx runs as root: the
-//! dokku user asks through the root helper (sudo), which tests and reloads the system's
-//! nginx with its own configuration and takes no path from the caller.
+//! `post-proxy-ports-update`, `post-certs-update|remove`, `proxy-build-config`). Other
+//! plugins add lines to every server block of an app through `nginx-config APP` (a line
+//! each) and hear `nginx-pre-reload APP` before each reload.
+//!
+//! A config that fails `nginx -t` never replaces a working one: under one host-wide lock
+//! the candidate takes the file's place, `nginx -t` checks the whole configuration, and
+//! only then does nginx reload; otherwise the old file comes back and nginx's own message
+//! is the error. nginx runs as root: the dokku user asks through the root helper (sudo),
+//! which tests and reloads the system's nginx with its own configuration and takes no path
+//! from the caller.
 
 mod config;
 
@@ -271,6 +275,7 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
             .filter(|(crt, key)| plain(crt) && plain(key)),
         hsts: setting("hsts")? == "true",
         hsts_include_subdomains: setting("hsts-include-subdomains")? == "true",
+        extra_lines: ctx.trigger("nginx-config").arg(app).output_lines()?,
     })
 }
 
@@ -335,6 +340,7 @@ fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
         put(old.as_deref())?;
         bail!("nginx refused the new config of {app}, the old one stays: {words}");
     }
+    ctx.trigger("nginx-pre-reload").arg(app).stream()?;
     log::verbose("Reloading nginx");
     let (code, words) = nginx(false)?;
     if code != 0 {
