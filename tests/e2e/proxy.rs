@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::build::push;
-use crate::run::web_scenario;
+use crate::run::{web_app, web_scenario};
 use crate::{commit, free_port};
 
 /// A private nginx on 127.0.0.1: its http block answers unknown hosts with 404 and
@@ -120,6 +120,26 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
         assert!(body.contains("version 1"), "{body}");
     }
     nginx.expect("unknown.example.test", 404);
+
+    // A second app with two domains of its own behind the same nginx and port: each host
+    // name reaches its own app.
+    let second = crate::build::UniqueApp::new("px2");
+    let b = second.0.as_str();
+    let work_b = host.path().join("work-b");
+    web_app(&work_b);
+    commit(&work_b, "index.html", "<h1>the second app</h1>\n");
+    let (three, four) = (format!("{b}.example.test"), format!("www.{b}.example.test"));
+    host.ok(["apps:create", b]);
+    host.ok(["domains:set", b, &three, &four]);
+    host.ok(["ports:set", b, &format!("http:{}:5000", nginx.port)]);
+    let (ok, out) = push(&sshd, &key, &work_b, b);
+    assert!(ok, "{out}");
+    for domain in [&three, &four] {
+        assert!(nginx.expect(domain, 200).contains("the second app"));
+    }
+    for domain in [&one, &two] {
+        assert!(nginx.expect(domain, 200).contains("version 1"));
+    }
 
     // A plugin adds a line to the app's server blocks through nginx-config.
     let extra = host.path().join("extra-header");
