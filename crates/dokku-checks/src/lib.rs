@@ -216,11 +216,6 @@ fn run_checks(ctx: &Ctx, args: &[String]) -> Result<()> {
     check::run_command(ctx, app.as_str(), cmd.only.as_deref())
 }
 
-fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
 fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     SETTINGS.print_report(ctx, args, |app| {
         Ok(vec![
@@ -262,11 +257,9 @@ fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
-
 /// `post-delete APP`: the settings and the files kept with the app's builds.
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::pipeline::delete_app_files(ctx, args, &SETTINGS)
 }
+
+dokku_core::settings_handlers!(SETTINGS, without_report);

@@ -274,6 +274,31 @@ fn print_usage(plugin: &Plugin) {
 }
 
 /// Parses a command's arguments with clap, turning clap's multi-line errors into one line.
+/// `--all | <app>`: the apps a command acts on (flattened into its arguments).
+#[derive(clap::Args)]
+pub struct AppsOrAll {
+    /// Every app.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(value_name = "APP")]
+    pub app: Option<String>,
+}
+
+impl AppsOrAll {
+    /// The app named (which must exist), or every app with `--all`; `name` is the command's.
+    pub fn apps(&self, ctx: &Ctx, name: &str) -> Result<Vec<String>> {
+        match (self.all, &self.app) {
+            (true, None) => Ok(crate::app::list(&ctx.roots)?
+                .into_iter()
+                .map(|a| a.to_string())
+                .collect()),
+            (false, Some(app)) => Ok(vec![crate::app::verify(&ctx.roots, app)?.to_string()]),
+            (true, Some(_)) => anyhow::bail!("{name}: give an app or --all, not both"),
+            (false, None) => Err(Error::MissingApp.into()),
+        }
+    }
+}
+
 /// `<app> [--format stdout|json]`: the arguments of a command that lists something of one
 /// app.
 #[derive(clap::Parser)]

@@ -32,6 +32,7 @@ pub mod manifest;
 pub mod mount;
 pub mod pipeline;
 pub mod plugins;
+pub mod port_map;
 pub mod privilege;
 pub mod procfile;
 pub mod property;

@@ -35,7 +35,7 @@ pub const BUILDER_LABEL: &str = "com.dokku.builder-type";
 pub const NULL_BUILDER: &str = "null";
 
 /// A build's number from its tag (`build-7` -> 7).
-fn build_number(tag: &str) -> Option<u64> {
+pub fn build_number(tag: &str) -> Option<u64> {
     tag.strip_prefix(BUILD_TAG_PREFIX)?.parse().ok()
 }
 

@@ -24,6 +24,23 @@ use crate::env::{self, Roots};
 /// install.sh writes; it sits beside the dispatcher.
 pub const ROOT_HELPER: &str = "dokku-root-helper";
 
+/// The root helper next to the dispatcher (`DOKKU_BIN`'s directory), else found by name.
+pub fn root_helper_path() -> std::path::PathBuf {
+    env::var(env::DOKKU_BIN)
+        .map(std::path::PathBuf::from)
+        .and_then(|bin| bin.parent().map(|d| d.join(ROOT_HELPER)))
+        .unwrap_or_else(|| std::path::PathBuf::from(ROOT_HELPER))
+}
+
+/// `sudo -n -- <root helper> ACTION`: how the dokku user asks root for one of the helper's
+/// actions (install.sh allows exactly that helper in sudoers).
+pub fn root_helper(action: &str) -> crate::cmd::Cmd {
+    crate::cmd::Cmd::new("sudo")
+        .args(["-n", "--"])
+        .arg(root_helper_path())
+        .arg(action)
+}
+
 /// The dokku system user, when the account exists on this host.
 pub fn system_user(roots: &Roots) -> Option<User> {
     User::from_name(&roots.system_user).ok().flatten()

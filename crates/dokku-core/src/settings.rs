@@ -56,19 +56,23 @@ pub fn relative_path(value: &str) -> Result<()> {
     Ok(())
 }
 
-/// The four handlers of a plugin that is its settings table and little else, as functions
-/// its `Plugin` table names: `set` (`<plugin>:set`), `report` (`<plugin>:report` of the
-/// settings), `copy_settings` (`post-app-clone-setup`, `post-app-rename-setup`) and
-/// `delete_settings` (`post-delete`).
+/// The handlers of a plugin whose settings table is most of what it keeps, as functions its
+/// `Plugin` table names: `set` (`<plugin>:set`), `report` (`<plugin>:report` of the
+/// settings; left out with `without_report` for a plugin that reports more),
+/// `copy_settings` (`post-app-clone-setup`, `post-app-rename-setup`) and `delete_settings`
+/// (`post-delete`).
 #[macro_export]
 macro_rules! settings_handlers {
     ($settings:path) => {
-        pub fn set(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
-            $settings.set_command(ctx, args).map(|_| ())
-        }
+        $crate::settings_handlers!($settings, without_report);
 
         pub fn report(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
             $settings.print_report(ctx, args, |_| Ok(Vec::new()))
+        }
+    };
+    ($settings:path, without_report) => {
+        pub fn set(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
+            $settings.set_command(ctx, args).map(|_| ())
         }
 
         pub fn copy_settings(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {

@@ -206,18 +206,9 @@ fn routes(ctx: &Ctx, app: &str) -> Result<bool> {
 
 /// The app's site, from the other plugins' answers.
 fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
-    let mappings = ctx
-        .trigger("ports-get")
-        .arg(app)
-        .output_lines()?
-        .iter()
-        .filter_map(|line| {
-            let mut parts = line.split(':');
-            let scheme = parts.next()?.to_string();
-            let host = parts.next()?.parse().ok()?;
-            let container = parts.next()?.parse().ok()?;
-            Some((scheme, host, container))
-        })
+    let mappings = dokku_core::port_map::of_app(ctx, app)?
+        .into_iter()
+        .map(|m| (m.scheme, m.host_port, m.container_port))
         .collect();
     let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
     let web_ips = ctx
@@ -295,18 +286,7 @@ fn nginx(test: bool) -> Result<(i32, String)> {
         };
         Cmd::new(bin).args(action).args(["-c", &conf])
     } else {
-        let helper = dokku_core::env::var(dokku_core::env::DOKKU_BIN)
-            .and_then(|bin| {
-                std::path::Path::new(&bin)
-                    .parent()
-                    .map(|d| d.join(dokku_core::privilege::ROOT_HELPER))
-            })
-            .unwrap_or_else(|| dokku_core::privilege::ROOT_HELPER.into());
-        Cmd::new("sudo").args(["-n"]).arg(helper).arg(if test {
-            "nginx-test"
-        } else {
-            "nginx-reload"
-        })
+        dokku_core::privilege::root_helper(if test { "nginx-test" } else { "nginx-reload" })
     };
     let out = cmd.output_unchecked()?;
     let words =
@@ -388,8 +368,8 @@ fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    delete_settings(ctx, args)?;
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)?;
     // nginx forgets the app now, whether or not its directory is gone yet.
     let path = conf_path(ctx, app);
     if path.exists() {
@@ -422,15 +402,4 @@ fn validate_config(_ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |_| Ok(Vec::new()))
-}
-
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
+dokku_core::settings_handlers!(SETTINGS);

@@ -9,13 +9,13 @@ use anyhow::{Result, bail};
 use clap::Parser;
 use dokku_core::entry::{AppListing, Command, Ctx, Plugin, TriggerEntry, exactly, parse};
 use dokku_core::log;
+use dokku_core::port_map::{Mapping, parse as parse_mapping, port};
 use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
 
 const MAP: &str = "map";
 const DETECTED: &str = "map-detected";
 const DEFAULT_MAP: &str = "http:80:5000";
-const SCHEMES: [&str; 5] = ["http", "https", "grpc", "grpcs", "udp"];
 
 pub const PLUGIN: Plugin = Plugin {
     name: "ports",
@@ -87,47 +87,6 @@ pub const PLUGIN: Plugin = Plugin {
         },
     ],
 };
-
-/// One mapping: `http:80:5000`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
-    pub scheme: String,
-    pub host_port: u16,
-    pub container_port: u16,
-}
-
-impl std::fmt::Display for Mapping {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}",
-            self.scheme, self.host_port, self.container_port
-        )
-    }
-}
-
-fn port(text: &str) -> Option<u16> {
-    text.parse().ok().filter(|p| *p > 0)
-}
-
-/// `scheme:host-port:container-port`, checked.
-pub fn parse_mapping(text: &str) -> Result<Mapping> {
-    let parts: Vec<&str> = text.split(':').collect();
-    if let [scheme, host, container] = parts[..]
-        && SCHEMES.contains(&scheme)
-        && let (Some(host_port), Some(container_port)) = (port(host), port(container))
-    {
-        return Ok(Mapping {
-            scheme: scheme.to_string(),
-            host_port,
-            container_port,
-        });
-    }
-    bail!(
-        "Invalid port mapping {text:?}: use scheme:host-port:container-port with a scheme of {} and ports 1 to 65535",
-        SCHEMES.join(", ")
-    )
-}
 
 fn properties(ctx: &Ctx) -> Properties {
     Properties::new(&ctx.roots, "ports")
@@ -329,33 +288,4 @@ fn copy(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     properties(ctx).delete_trigger(args)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mappings_are_checked() {
-        let m = parse_mapping("http:80:5000").expect("valid");
-        assert_eq!(
-            (m.scheme.as_str(), m.host_port, m.container_port),
-            ("http", 80, 5000)
-        );
-        assert_eq!(m.to_string(), "http:80:5000");
-        for good in ["https:443:5000", "udp:53:53", "grpc:50051:50051"] {
-            assert!(parse_mapping(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "http:80",
-            "tcp:80:5000",
-            "http:0:5000",
-            "http:80:70000",
-            "http:80:5000:1",
-            "http:x:5000",
-        ] {
-            assert!(parse_mapping(bad).is_err(), "{bad:?}");
-        }
-    }
 }

@@ -7,7 +7,7 @@
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::entry::{AppsOrAll, Command, Ctx, Plugin, TriggerEntry, exactly, parse};
 use dokku_core::log;
 use dokku_core::settings::{Scope, Setting, Settings};
 
@@ -112,7 +112,7 @@ pub const PLUGIN: Plugin = Plugin {
 };
 
 fn port(value: &str) -> Result<()> {
-    if !value.parse::<u16>().is_ok_and(|p| p > 0) {
+    if dokku_core::port_map::port(value).is_none() {
         bail!("Invalid port {value:?}: 1 to 65535");
     }
     Ok(())
@@ -136,24 +136,12 @@ fn is_enabled(ctx: &Ctx, app: &str) -> Result<bool> {
 
 #[derive(Parser)]
 struct Apps {
-    /// Every app.
-    #[arg(long)]
-    all: bool,
-    #[arg(value_name = "APP")]
-    app: Option<String>,
+    #[command(flatten)]
+    which: AppsOrAll,
 }
 
 fn apps_of(ctx: &Ctx, name: &str, args: &[String]) -> Result<Vec<String>> {
-    let cmd: Apps = parse(name, args)?;
-    match (cmd.all, cmd.app) {
-        (true, None) => Ok(dokku_core::app::list(&ctx.roots)?
-            .into_iter()
-            .map(|a| a.to_string())
-            .collect()),
-        (false, Some(app)) => Ok(vec![dokku_core::app::verify(&ctx.roots, &app)?.to_string()]),
-        (true, Some(_)) => bail!("{name}: give an app or --all, not both"),
-        (false, None) => Err(dokku_core::Error::MissingApp.into()),
-    }
+    parse::<Apps>(name, args)?.which.apps(ctx, name)
 }
 
 /// `proxy:build-config [--all|APP]`: the proxy's config of each app whose proxy is
@@ -218,11 +206,6 @@ fn disable(ctx: &Ctx, args: &[String]) -> Result<()> {
     switch(ctx, "proxy:disable", args, false)
 }
 
-fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
 fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     SETTINGS.print_report(ctx, args, |app| {
         Ok(vec![(
@@ -253,27 +236,12 @@ fn publish_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     if let (Some(app), Some("web")) = (args.first(), args.get(3).map(String::as_str))
         && !is_enabled(ctx, app)?
     {
-        for line in ctx.trigger("ports-get").arg(app).output_lines()? {
-            let parts: Vec<&str> = line.split(':').collect();
-            let [scheme, host, container] = parts[..] else {
-                continue;
-            };
-            let valid = |p: &str| p.parse::<u16>().is_ok_and(|n| n > 0);
-            if !valid(host) || !valid(container) {
-                continue;
-            }
-            let udp = if scheme == "udp" { "/udp" } else { "" };
-            extra.push_str(&format!(" -p {host}:{container}{udp}"));
+        for m in dokku_core::port_map::of_app(ctx, app)? {
+            let udp = if m.scheme == "udp" { "/udp" } else { "" };
+            extra.push_str(&format!(" -p {}:{}{udp}", m.host_port, m.container_port));
         }
     }
     dokku_core::docker::filter_args(&extra)
 }
 
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
-
-fn delete_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)
-}
+dokku_core::settings_handlers!(SETTINGS, without_report);

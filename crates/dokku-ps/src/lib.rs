@@ -332,14 +332,11 @@ fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 #[derive(clap::Parser)]
 struct AppOrAll {
-    /// Every app.
-    #[arg(long)]
-    all: bool,
     /// With --all, how many apps at a time (-1: one per CPU).
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     parallel: i32,
-    #[arg(value_name = "APP")]
-    app: Option<String>,
+    #[command(flatten)]
+    which: dokku_core::entry::AppsOrAll,
     #[arg(value_name = "PROC")]
     process: Option<String>,
 }
@@ -355,15 +352,7 @@ struct Selection {
 
 fn apps_of(ctx: &Ctx, name: &'static str, args: &[String]) -> Result<Selection> {
     let cmd: AppOrAll = dokku_core::entry::parse(name, args)?;
-    let apps = match (cmd.all, cmd.app) {
-        (true, None) => dokku_core::app::list(&ctx.roots)?
-            .into_iter()
-            .map(|a| a.to_string())
-            .collect(),
-        (false, Some(app)) => vec![dokku_core::app::verify(&ctx.roots, &app)?.to_string()],
-        (true, Some(_)) => anyhow::bail!("{name}: give an app or --all, not both"),
-        (false, None) => return Err(dokku_core::Error::MissingApp.into()),
-    };
+    let apps = cmd.which.apps(ctx, name)?;
     let parallel = match cmd.parallel {
         -1 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n if n >= 1 => n as usize,

@@ -123,16 +123,13 @@ fn record(ctx: &Ctx, args: &[String]) -> Result<()> {
     let Some(image) = docker::image_id(&docker::app_image(app, tag))? else {
         return Ok(());
     };
-    let build = dokku_core::pipeline::build_tags(app)?
+    // The newest build tag on this image (one listing of the app's tags).
+    let build = docker::repo_tags(&docker::app_repo(app))?
         .into_iter()
-        .rev()
-        .find(|t| {
-            docker::image_id(&docker::app_image(app, t))
-                .ok()
-                .flatten()
-                .as_deref()
-                == Some(image.as_str())
-        });
+        .filter(|(_, id)| *id == image)
+        .filter_map(|(tag, _)| Some((dokku_core::pipeline::build_number(&tag)?, tag)))
+        .max()
+        .map(|(_, tag)| tag);
     let revision = ctx
         .trigger("git-revision")
         .arg(app)

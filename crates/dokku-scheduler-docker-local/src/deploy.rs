@@ -57,16 +57,10 @@ fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
 /// The port a web process listens on: the container port of the app's first TCP port
 /// mapping (`ports-get`), else the image's first exposed TCP port, else 5000.
 fn web_port(ctx: &Ctx, app: &str, image: &str) -> Result<String> {
-    let mapped = ctx
-        .trigger("ports-get")
-        .arg(app)
-        .output_lines()?
-        .iter()
-        .find_map(|line| {
-            let mut parts = line.split(':');
-            let (scheme, _host, container) = (parts.next()?, parts.next()?, parts.next()?);
-            (scheme != "udp").then(|| container.to_string())
-        });
+    let mapped = dokku_core::port_map::of_app(ctx, app)?
+        .into_iter()
+        .find(|m| m.scheme != "udp")
+        .map(|m| m.container_port.to_string());
     if let Some(port) = mapped {
         return Ok(port);
     }

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use dokku_core::app::{self, AppName};
-use dokku_core::cmd::Cmd;
 use dokku_core::entry::parse;
-use dokku_core::env::{self, Roots};
+use dokku_core::env::Roots;
 use dokku_core::fs::FileLock;
 use dokku_core::mount::Mount;
 use dokku_core::property::Properties;
@@ -225,14 +224,7 @@ fn chown_as_root(roots: &Roots, name: &str, uid: u32) -> Result<()> {
     if privilege::is_root() {
         return privilege::chown_storage_directory(&roots.lib_root, name, uid, None);
     }
-    let helper = env::var(env::DOKKU_BIN)
-        .map(PathBuf::from)
-        .and_then(|bin| bin.parent().map(|d| d.join(privilege::ROOT_HELPER)))
-        .unwrap_or_else(|| PathBuf::from(privilege::ROOT_HELPER));
-    Cmd::new("sudo")
-        .args(["-n", "--"])
-        .arg(&helper)
-        .arg("storage-chown")
+    privilege::root_helper("storage-chown")
         .arg(&roots.lib_root)
         .args([name, &uid.to_string()])
         .output()
@@ -240,7 +232,7 @@ fn chown_as_root(roots: &Roots, name: &str, uid: u32) -> Result<()> {
         .with_context(|| {
             format!(
                 "Changing ownership to {uid} needs root: install.sh allows it through {}",
-                helper.display()
+                privilege::root_helper_path().display()
             )
         })
 }
