@@ -80,3 +80,56 @@ fn a_disabled_proxy_publishes_the_web_ports_on_the_host() {
         ],
     );
 }
+
+/// A `nginx` ahead of the real one on PATH that only notes how it was called.
+fn recording_nginx(host: &TestHost) -> (std::path::PathBuf, String) {
+    let bin = host.path().join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = host.path().join("nginx-calls");
+    let script = bin.join("nginx");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    (calls, path)
+}
+
+#[test]
+fn destroying_an_app_reloads_nginx_only_when_it_had_a_site() {
+    let host = TestHost::new();
+    dokku_test_support::require_root("nginx is called directly only by root");
+    let (calls, path) = recording_nginx(&host);
+    host.ok(["apps:create", "quiet"]);
+    host.ok(["domains:add", "quiet", "quiet.example.com"]);
+    let destroy = |app: &str| {
+        let out = host
+            .dokku(["apps:destroy", app, "--force"])
+            .env("PATH", &path)
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", host.render(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    };
+    destroy("quiet");
+    assert!(
+        !calls.exists(),
+        "nginx was called for an app without a site"
+    );
+
+    host.ok(["apps:create", "served"]);
+    std::fs::write(
+        host.roots.app_dir("served").join("nginx.conf"),
+        "server { listen 80; }\n",
+    )
+    .unwrap();
+    destroy("served");
+    let called = std::fs::read_to_string(&calls).unwrap();
+    let called: Vec<&str> = called.lines().collect();
+    assert!(called[0].starts_with("-t -q"), "{called:?}");
+    assert!(called[1].starts_with("-s reload"), "{called:?}");
+}

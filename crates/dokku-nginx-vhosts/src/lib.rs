@@ -370,16 +370,9 @@ fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     delete_settings(ctx, args)?;
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    // nginx forgets the app now, whether or not its directory is gone yet.
-    let path = conf_path(ctx, app);
-    if path.exists() {
-        return swap(ctx, app, "", false);
-    }
-    let (code, words) = nginx(false)?;
-    if code != 0 {
-        log::warn(&format!("nginx did not reload: {words}"));
-    }
-    Ok(())
+    // The app's directory is still there: an app that had a site loses it (and nginx
+    // reloads); one that never had one leaves nginx alone.
+    swap(ctx, app, "", false)
 }
 
 fn show_config(ctx: &Ctx, args: &[String]) -> Result<()> {
