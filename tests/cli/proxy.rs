@@ -132,4 +132,21 @@ fn destroying_an_app_reloads_nginx_only_when_it_had_a_site() {
     let called: Vec<&str> = called.lines().collect();
     assert!(called[0].starts_with("-t -q"), "{called:?}");
     assert!(called[1].starts_with("-s reload"), "{called:?}");
+
+    // The real nginx checks the host's own configuration; none runs it, and that is said
+    // as a note, not a failure.
+    host.ok(["apps:create", "again"]);
+    std::fs::write(
+        host.roots.app_dir("again").join("nginx.conf"),
+        "server { listen 127.0.0.1:80; }\n",
+    )
+    .unwrap();
+    let out = host.run(["apps:destroy", "again", "--force"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("nginx is not running"),
+        "{}",
+        host.render(&out)
+    );
 }

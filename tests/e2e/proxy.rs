@@ -1,12 +1,13 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::build::push;
 use crate::run::{web_app, web_scenario};
 use crate::{commit, free_port};
+use dokku_test_support::TestHost;
 
 /// A private nginx on 127.0.0.1: its http block answers unknown hosts with 404 and
 /// includes every app config of the test host; stopped when dropped.
@@ -16,23 +17,15 @@ struct Nginx {
 }
 
 impl Nginx {
-    fn start(dir: &Path, dokku_root: &Path) -> Nginx {
+    /// Starts nginx on the host's own configuration, with a server that answers unknown
+    /// hosts with 404 on a free port.
+    fn start(host: &TestHost) -> Nginx {
         let nginx = dokku_test_support::require_tool("nginx", "apt-get install nginx");
         let port = free_port();
-        std::fs::create_dir_all(dir.join("tmp")).unwrap();
-        let conf = dir.join("nginx.conf");
-        let d = dir.display();
+        let conf = host.nginx_conf();
         std::fs::write(
-            &conf,
-            format!(
-                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
-                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
-                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
-                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
-                 server {{ listen 127.0.0.1:{port} default_server; return 404; }}\n\
-                 include {}/*/nginx.conf;\n}}\n",
-                dokku_root.display()
-            ),
+            conf.with_file_name("extra").join("default.conf"),
+            format!("server {{ listen 127.0.0.1:{port} default_server; return 404; }}\n"),
         )
         .unwrap();
         crate::run(
@@ -40,7 +33,7 @@ impl Nginx {
                 .args(["-c"])
                 .arg(&conf)
                 .arg("-p")
-                .arg(dir),
+                .arg(conf.parent().unwrap()),
         );
         Nginx { conf, port }
     }
@@ -95,16 +88,7 @@ impl Drop for Nginx {
 fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_config() {
     let (host, sshd, key, app, work) = web_scenario("px");
     let a = app.0.as_str();
-    let nginx = Nginx::start(&host.path().join("nginx"), &host.roots.dokku_root);
-    std::fs::write(
-        host.path().join("etc-default-dokku"),
-        format!(
-            "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={}\n",
-            nginx.conf.display(),
-            host.path().join("nginx").display()
-        ),
-    )
-    .unwrap();
+    let nginx = Nginx::start(&host);
     let (one, two) = (format!("{a}.example.test"), format!("www.{a}.example.test"));
     host.ok(["apps:create", a]);
     host.ok(["domains:set", a, &one, &two]);

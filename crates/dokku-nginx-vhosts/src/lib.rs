@@ -324,9 +324,21 @@ fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
     log::verbose("Reloading nginx");
     let (code, words) = nginx(false)?;
     if code != 0 {
-        log::warn(&format!("nginx did not reload: {words}"));
+        if not_running(&words) {
+            log::verbose("nginx is not running: it takes the new config when it starts");
+        } else {
+            log::warn(&format!("nginx did not reload: {words}"));
+        }
     }
     Ok(())
+}
+
+/// Whether `nginx -s reload` failed only because no nginx runs: its pid file is missing,
+/// empty (`nginx -t` leaves one) or names a process that is gone.
+fn not_running(words: &str) -> bool {
+    words.contains("No such process")
+        || words.contains("invalid PID number \"\"")
+        || (words.contains("open() \"") && words.contains(".pid"))
 }
 
 /// The app's config built again and swapped in (or dropped when the proxy does not route
@@ -396,3 +408,24 @@ fn validate_config(_ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 dokku_core::settings_handlers!(SETTINGS);
+
+#[cfg(test)]
+mod tests {
+    use super::not_running;
+
+    #[test]
+    fn a_reload_without_a_running_nginx_is_told_apart_from_a_failure() {
+        assert!(not_running(
+            "[alert] 17730#17730: kill(8025, 1) failed (3: No such process)"
+        ));
+        assert!(not_running(
+            "[error] open() \"/run/nginx.pid\" failed (2: No such file or directory)"
+        ));
+        assert!(not_running(
+            "[error] invalid PID number \"\" in \"/tmp/h/nginx.pid\""
+        ));
+        assert!(!not_running(
+            "[emerg] unknown directive \"bogus\" in /home/dokku/a/nginx.conf:3"
+        ));
+    }
+}

@@ -206,11 +206,48 @@ impl TestHost {
             BinaryMode::Link,
         )
         .expect("installing the core plugins");
-        TestHost {
+        let host = TestHost {
             dir,
             roots,
             system_user: "dokku-test-nobody".into(),
-        }
+        };
+        host.write_private_nginx_conf();
+        host
+    }
+
+    /// The host's own nginx configuration (root's nginx commands use it, never the
+    /// system's): every app config of this host, plus whatever a test puts in
+    /// `extra/*.conf` beside it. No nginx runs it until a test starts one.
+    pub fn nginx_conf(&self) -> PathBuf {
+        self.path().join("nginx/nginx.conf")
+    }
+
+    fn write_private_nginx_conf(&self) {
+        let conf = self.nginx_conf();
+        let dir = conf.parent().unwrap();
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        std::fs::create_dir_all(dir.join("extra")).unwrap();
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
+                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
+                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
+                 include {d}/extra/*.conf;\n  include {}/*/nginx.conf;\n}}\n",
+                self.roots.dokku_root.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            self.path().join("etc-default-dokku"),
+            format!(
+                "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={d}\n",
+                conf.display()
+            ),
+        )
+        .unwrap();
     }
 
     /// A host laid out as install.sh lays out a real one: the plugin tree is root's, and
