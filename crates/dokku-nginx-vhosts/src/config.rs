@@ -107,9 +107,12 @@ pub fn render(site: &Site) -> String {
             } else {
                 format!(":{port}")
             };
+            // The redirect is a location, so plugins' own locations (an ACME challenge
+            // answered over plain http) still match ahead of it.
             out.push_str(&format!(
-                "  return 301 https://$host{suffix}$request_uri;\n}}\n"
+                "  location / {{\n    return 301 https://$host{suffix}$request_uri;\n  }}\n"
             ));
+            push_plugin_lines(&mut out, site);
             continue;
         }
         if let Some((crt, key)) = tls {
@@ -155,13 +158,18 @@ pub fn render(site: &Site) -> String {
             site.proxy_read_timeout
         ));
         out.push_str("  }\n");
-        for line in &site.extra_lines {
-            out.push_str(&format!("  {line}\n"));
-        }
-        out.push_str(&format!("  include {}/*.conf;\n", site.includes));
-        out.push_str("}\n");
+        push_plugin_lines(&mut out, site);
     }
     out
+}
+
+/// The end of a server block: other plugins' lines and the app's own snippets.
+fn push_plugin_lines(out: &mut String, site: &Site) {
+    for line in &site.extra_lines {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push_str(&format!("  include {}/*.conf;\n", site.includes));
+    out.push_str("}\n");
 }
 
 #[cfg(test)]
@@ -225,6 +233,12 @@ mod tests {
                 .count(),
             2,
             "{text}"
+        );
+        assert_eq!(
+            text.matches("include /home/dokku/demo/nginx.conf.d/*.conf;")
+                .count(),
+            3,
+            "every block, the redirects too, takes the app's snippets: {text}"
         );
         let mut odd_port = site();
         odd_port.tls = tls.tls.clone();
