@@ -66,6 +66,14 @@ pub const PLUGIN: Plugin = Plugin {
             name: "certs-paths",
             run: paths_trigger,
         },
+        TriggerEntry {
+            name: "certs-remove",
+            run: remove_trigger,
+        },
+        TriggerEntry {
+            name: "certs-set",
+            run: set_trigger,
+        },
     ],
 };
 
@@ -251,8 +259,30 @@ fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
         bail!("{app} has no certificate");
     }
     log::info1(&format!("Removing the certificate of {app}"));
-    dokku_core::fs::remove_dir_all_if_exists(&tls_dir(ctx, app.as_str()))?;
-    ctx.trigger("post-certs-remove").arg(app.as_str()).stream()
+    uninstall(ctx, app.as_str())
+}
+
+fn uninstall(ctx: &Ctx, app: &str) -> Result<()> {
+    dokku_core::fs::remove_dir_all_if_exists(&tls_dir(ctx, app))?;
+    ctx.trigger("post-certs-remove").arg(app).stream()
+}
+
+/// `certs-set APP CRT KEY`: another plugin (letsencrypt) installs a pair it obtained.
+fn set_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, crt, key] = exactly::<3>("certs-set", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, app)?;
+    let (crt, key) = (read_small(Path::new(crt))?, read_small(Path::new(key))?);
+    install(ctx, app.as_str(), &crt, &key)
+}
+
+/// `certs-remove APP`: another plugin takes back the pair it installed, if any.
+fn remove_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("certs-remove", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, app)?;
+    if !has_cert(ctx, app.as_str()) {
+        return Ok(());
+    }
+    uninstall(ctx, app.as_str())
 }
 
 fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
