@@ -47,4 +47,26 @@ fn scheduled_tasks_reach_the_dokku_users_crontab_and_leave_with_their_app() {
 
     host.ok(["apps:destroy", "--force", "cronapp"]);
     assert!(!installed_crontab().contains("cron:run cronapp"));
+
+    // Plugins add their own lines (`cron-entries`): letsencrypt's daily renewal.
+    assert!(host.ok(["letsencrypt:cron-job"]).contains("not enabled"));
+    host.ok(["letsencrypt:cron-job", "--add"]);
+    let crontab = installed_crontab();
+    let renewal = crontab
+        .lines()
+        .find(|l| l.contains("letsencrypt:auto-renew"))
+        .unwrap_or_else(|| panic!("{crontab}"));
+    assert!(renewal.starts_with("24 6 * * * "), "{renewal}");
+    assert!(
+        renewal.ends_with(&format!(
+            ">> {}/letsencrypt.log 2>&1",
+            host.roots.logs_dir.display()
+        )),
+        "{renewal}"
+    );
+    assert!(host.ok(["letsencrypt:cron-job"]).contains("is enabled"));
+    host.ok(["letsencrypt:cron-job", "--remove"]);
+    assert!(!installed_crontab().contains("letsencrypt:auto-renew"));
+    let out = host.run(["letsencrypt:cron-job", "--sometimes"]);
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -34,6 +34,10 @@ pub const PLUGIN: Plugin = Plugin {
     ],
     triggers: &[
         TriggerEntry {
+            name: "cron-write",
+            run: rewrite,
+        },
+        TriggerEntry {
             name: "post-delete",
             run: rewrite,
         },
@@ -157,6 +161,16 @@ fn rewrite(ctx: &Ctx, _args: &[String]) -> Result<()> {
             count += 1;
         }
     }
+    let scheduler = dokku_core::pipeline::scheduler(ctx, "--global")?;
+    for line in ctx.trigger("cron-entries").arg(&scheduler).output_lines()? {
+        match plugin_entry(&line) {
+            Ok(entry) => {
+                lines.push(entry);
+                count += 1;
+            }
+            Err(err) => log::warn(&format!("{err:#}")),
+        }
+    }
     let dir = ctx.roots.lib_root.join("data/cron");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("crontab");
@@ -166,12 +180,37 @@ fn rewrite(ctx: &Ctx, _args: &[String]) -> Result<()> {
         return Ok(());
     }
     dokku_core::fs::write_atomic(&file, text.as_bytes(), 0o600)?;
-    // A host whose apps never had a task keeps its crontab untouched.
-    let had_tasks = before.is_some_and(|b| b.lines().any(|l| l.contains(" cron:run ")));
+    // A host that never had a task keeps its crontab untouched.
+    let had_tasks = before.is_some_and(|b| b.lines().any(is_entry));
     if count == 0 && !had_tasks {
         return Ok(());
     }
     install(ctx, &file, count)
+}
+
+/// A crontab line that runs something (not a comment or a variable).
+fn is_entry(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("");
+    !first.is_empty() && !first.starts_with('#') && !first.contains('=')
+}
+
+/// A plugin's `cron-entries` line, `SCHEDULE;COMMAND[;LOG_FILE]`, as a crontab line whose
+/// output goes to the log file when one is named.
+fn plugin_entry(line: &str) -> Result<String> {
+    let mut fields = line.splitn(3, ';');
+    let (schedule, command) = (
+        fields.next().unwrap_or("").trim(),
+        fields.next().unwrap_or("").trim(),
+    );
+    let log_file = fields.next().unwrap_or("").trim();
+    schedule::check(schedule)?;
+    if command.is_empty() || command.contains(['\n', '\r', '\0', '%']) {
+        bail!("Invalid cron entry {line:?}: one command, without %");
+    }
+    Ok(match log_file {
+        "" => format!("{schedule} {command}"),
+        log => format!("{schedule} {command} >> {} 2>&1", shell_words::quote(log)),
+    })
 }
 
 /// Hands the file to cron as the dokku user's crontab (root names the user; the dokku
@@ -274,6 +313,22 @@ fn run_task(ctx: &Ctx, args: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugins_entries_are_checked_and_log_where_they_say() {
+        assert_eq!(
+            plugin_entry("24 6 * * *;/usr/bin/dokku letsencrypt:auto-renew;/var/log/dokku/le.log")
+                .unwrap(),
+            "24 6 * * * /usr/bin/dokku letsencrypt:auto-renew >> /var/log/dokku/le.log 2>&1"
+        );
+        assert_eq!(plugin_entry("@daily;true").unwrap(), "@daily true");
+        assert!(plugin_entry("every day;true").is_err());
+        assert!(plugin_entry("@daily;date +%s").is_err());
+        assert!(plugin_entry("@daily;").is_err());
+        assert!(is_entry("@daily true"));
+        assert!(!is_entry("PATH=/bin"));
+        assert!(!is_entry("# a comment"));
+    }
 
     #[test]
     fn tasks_are_read_and_checked() {
