@@ -27,6 +27,7 @@ pub mod entry;
 pub mod env;
 pub mod error;
 pub mod fs;
+pub mod http;
 pub mod log;
 pub mod manifest;
 pub mod mount;

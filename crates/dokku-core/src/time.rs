@@ -29,6 +29,34 @@ pub fn rfc3339(secs: u64) -> String {
     format!("{}T{}Z", &text[..10], &text[11..19])
 }
 
+/// Seconds since the epoch of `2031-11-29 10:00:00` or `2031-11-29T10:00:00Z` (UTC), the
+/// forms [`utc`], [`rfc3339`] and `openssl x509 -dateopt iso_8601` write.
+pub fn parse_utc(text: &str) -> Option<u64> {
+    let text = text
+        .trim()
+        .trim_end_matches(['Z', 'z'])
+        .trim_end_matches(" UTC");
+    let (date, clock) = text.split_once([' ', 'T'])?;
+    let number = |s: &str| s.parse::<i64>().ok();
+    let date: Vec<i64> = date.split('-').map(number).collect::<Option<_>>()?;
+    let clock: Vec<i64> = clock.split(':').map(number).collect::<Option<_>>()?;
+    let (&[year, month, day], &[hour, minute, second]) = (date.as_slice(), clock.as_slice()) else {
+        return None;
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    // Days since 1970-01-01, counted as `civil_date` counts them (years from March).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
+}
+
 /// The proleptic Gregorian date `days` after 1970-01-01, by counting 400-year eras of
 /// 146,097 days from 0000-03-01 (March first puts the leap day at the end of a year).
 fn civil_date(days: i64) -> (i64, u32, u32) {
@@ -52,6 +80,17 @@ fn civil_date(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_dates_read_back() {
+        for secs in [0, 951_782_400, 1_796_023_525, 4_102_444_799] {
+            assert_eq!(parse_utc(&utc(secs)), Some(secs));
+            assert_eq!(parse_utc(&rfc3339(secs)), Some(secs));
+        }
+        assert_eq!(parse_utc("2026-11-30 07:25:25Z"), Some(1_796_023_525));
+        assert_eq!(parse_utc("2026-13-01 00:00:00"), None);
+        assert_eq!(parse_utc("Nov 30 07:25:25 2026 GMT"), None);
+    }
 
     #[test]
     fn dates_match_known_instants() {
