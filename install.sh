@@ -30,7 +30,7 @@ done
 log() { echo "-----> $*"; }
 fail() { echo " !     $*" >&2; exit 1; }
 
-APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron openssl)
+APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron openssl lego pebble)
 
 install_packages() {
   local missing=()

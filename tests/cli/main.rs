@@ -10,7 +10,7 @@ mod architecture;
 mod builders;
 /// Config: ENV files in Dokku 0.38's and older formats, every command, the write storm.
 mod config;
-/// cron: app.json schedules in the dokku user's crontab.
+/// cron: app.json schedules and plugins' entries in the dokku user's crontab.
 mod cron;
 /// The dispatcher: help, routing, global flags, SSH commands, user-auth, trigger failures.
 mod dispatch;
@@ -20,6 +20,8 @@ mod domains;
 mod git;
 /// install.sh into a temp root: hermetic, idempotent, ends with a working `dokku`.
 mod install;
+/// letsencrypt: settings checked, nothing asked of a server without what it needs.
+mod letsencrypt;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
 /// ports: scheme:host-port:container-port mappings, set, detected and defaulted.

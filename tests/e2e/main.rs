@@ -7,6 +7,8 @@
 mod build;
 /// Health checks: app.json healthchecks and CHECKS gate the cutover; skip and disable.
 mod checks;
+/// Let's Encrypt against a private pebble: issue, serve, renew, revoke, disable.
+mod letsencrypt;
 /// nginx routes domains to the live containers and never takes a broken config.
 mod proxy;
 /// git push and fetch over SSH: admin keys, deploy keys, refusals, concurrency.

@@ -11,15 +11,15 @@ use dokku_test_support::TestHost;
 
 /// A private nginx on 127.0.0.1: its http block answers unknown hosts with 404 and
 /// includes every app config of the test host; stopped when dropped.
-struct Nginx {
-    conf: PathBuf,
-    port: u16,
+pub struct Nginx {
+    pub conf: PathBuf,
+    pub port: u16,
 }
 
 impl Nginx {
     /// Starts nginx on the host's own configuration, with a server that answers unknown
     /// hosts with 404 on a free port.
-    fn start(host: &TestHost) -> Nginx {
+    pub fn start(host: &TestHost) -> Nginx {
         let nginx = dokku_test_support::require_tool("nginx", "apt-get install nginx");
         let port = free_port();
         let conf = host.nginx_conf();
@@ -40,7 +40,7 @@ impl Nginx {
 
     /// `GET /` with this `Host` once nginx answers `status` (a reload takes effect a moment
     /// after the signal), at most 10 s: the status code and the response.
-    fn expect(&self, host: &str, status: u16) -> String {
+    pub fn expect(&self, host: &str, status: u16) -> String {
         let started = std::time::Instant::now();
         loop {
             let (got, response) = self.get(host);

@@ -1,0 +1,66 @@
+use dokku_test_support::TestHost;
+
+use crate::refused_in_one_line;
+
+#[test]
+fn settings_are_checked_and_reported() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["letsencrypt:set", "demo", "email", "not-an-address"],
+            vec!["letsencrypt:set", "demo", "server", "ftp://acme.example"],
+            vec!["letsencrypt:set", "demo", "graceperiod", "soon"],
+            vec!["letsencrypt:set", "demo", "lego-args", "--path /etc"],
+            vec!["letsencrypt:set", "demo", "dns-provider", "a b"],
+            vec!["letsencrypt:set", "demo", "colour", "blue"],
+            vec!["letsencrypt:set", "missing", "email", "ops@example.com"],
+        ],
+    );
+    host.ok(["letsencrypt:set", "--global", "email", "ops@example.com"]);
+    host.ok(["letsencrypt:set", "demo", "server", "staging"]);
+    host.ok(["letsencrypt:set", "demo", "graceperiod", "86400"]);
+    let report = host.ok(["letsencrypt:report", "demo", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["letsencrypt-computed-email"], "ops@example.com");
+    assert_eq!(report["letsencrypt-server"], "staging");
+    assert_eq!(report["letsencrypt-computed-graceperiod"], "86400");
+    assert_eq!(report["letsencrypt-active"], "false");
+    assert_eq!(report["letsencrypt-autorenew"], "false");
+    assert_eq!(host.ok(["letsencrypt:active", "demo"]).trim(), "false");
+    assert!(
+        host.ok(["letsencrypt:report", "--global"])
+            .contains("ops@example.com")
+    );
+}
+
+#[test]
+fn enable_asks_nothing_of_a_server_without_domains_an_address_or_a_site() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let enable = |expected: &str| {
+        let out = host.run(["letsencrypt:enable", "demo"]);
+        assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{}", host.render(&out));
+        assert_eq!(stderr.lines().count(), 1, "{}", host.render(&out));
+    };
+    enable("No domains detected for demo");
+    host.ok(["domains:set", "demo", "demo.example.com"]);
+    enable("without an e-mail address");
+    host.ok(["letsencrypt:set", "demo", "email", "ops@example.com"]);
+    enable("no nginx site");
+    assert!(
+        !host.roots.lib_root.join("data/letsencrypt/demo").exists(),
+        "a refused enable leaves no state"
+    );
+    let out = host.run(["letsencrypt:enable"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = host.run(["letsencrypt:revoke", "demo"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no letsencrypt certificate"));
+    assert!(
+        host.ok(["letsencrypt:auto-renew", "demo"])
+            .contains("not enabled")
+    );
+}
