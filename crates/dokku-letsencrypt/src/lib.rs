@@ -64,7 +64,7 @@ pub const SETTINGS: Settings = Settings {
 
 pub const PLUGIN: Plugin = Plugin {
     name: "letsencrypt",
-    description: "Certificates from Let's Encrypt (or any ACME server) for an app's domains",
+    description: "Manage Let's Encrypt certificates for an app",
     default_command: Some("list"),
     keeps_root: false,
     commands: &[

@@ -26,6 +26,16 @@ pub struct Site {
     pub hsts_include_subdomains: bool,
     /// Lines other plugins add to every server block (`nginx-config`).
     pub extra_lines: Vec<String>,
+    /// Directives set away from their defaults, for each server block and for each proxied
+    /// location (`client_body_timeout 30s`, `proxy_buffer_size 16k`).
+    pub server_directives: Vec<String>,
+    pub proxy_directives: Vec<String>,
+    /// The `X-Forwarded-For`, `-Port` and `-Proto` values, and `X-Forwarded-Ssl` when set.
+    pub forwarded: [String; 3],
+    pub forwarded_ssl: String,
+    pub access_log_format: String,
+    /// Idle connections each upstream keeps open to the app (`keepalive`), when set.
+    pub keepalive: String,
 }
 
 fn upstream_name(app: &str, port: u16) -> String {
@@ -34,7 +44,7 @@ fn upstream_name(app: &str, port: u16) -> String {
 
 /// The mappings served: http always; https (and grpcs) only with a certificate, when each
 /// `http:80:X` also gets its `https:443:X` twin, as Dokku does.
-fn served(site: &Site) -> Vec<(String, u16, u16)> {
+pub fn served(site: &Site) -> Vec<(String, u16, u16)> {
     let mut mappings: Vec<(String, u16, u16)> = site
         .mappings
         .iter()
@@ -68,6 +78,9 @@ pub fn render(site: &Site) -> String {
             "upstream {} {{\n",
             upstream_name(&site.app, *port)
         ));
+        if !site.keepalive.is_empty() {
+            out.push_str(&format!("  keepalive {};\n", site.keepalive));
+        }
         for ip in &site.web_ips {
             out.push_str(&format!("  server {ip}:{port};\n"));
         }
@@ -99,8 +112,18 @@ pub fn render(site: &Site) -> String {
             None => out.push_str(&format!("  listen {bind}{host_port};\n")),
         }
         out.push_str(&format!("  server_name {names};\n"));
-        out.push_str(&format!("  access_log {};\n", site.access_log));
+        if site.access_log_format.is_empty() || site.access_log == "off" {
+            out.push_str(&format!("  access_log {};\n", site.access_log));
+        } else {
+            out.push_str(&format!(
+                "  access_log {} {};\n",
+                site.access_log, site.access_log_format
+            ));
+        }
         out.push_str(&format!("  error_log {};\n", site.error_log));
+        for line in &site.server_directives {
+            out.push_str(&format!("  {line}\n"));
+        }
         if let (None, Some(port)) = (tls, https_port) {
             let suffix = if port == 443 {
                 String::new()
@@ -141,16 +164,26 @@ pub fn render(site: &Site) -> String {
             "    proxy_pass http://{};\n",
             upstream_name(&site.app, *container_port)
         ));
+        let [forwarded_for, forwarded_port, forwarded_proto] = &site.forwarded;
         for line in [
             "proxy_http_version 1.1;",
             "proxy_set_header Upgrade $http_upgrade;",
             "proxy_set_header Connection \"upgrade\";",
             "proxy_set_header Host $http_host;",
-            "proxy_set_header X-Forwarded-For $remote_addr;",
-            "proxy_set_header X-Forwarded-Port $server_port;",
-            "proxy_set_header X-Forwarded-Proto $scheme;",
+            &format!("proxy_set_header X-Forwarded-For {forwarded_for};"),
+            &format!("proxy_set_header X-Forwarded-Port {forwarded_port};"),
+            &format!("proxy_set_header X-Forwarded-Proto {forwarded_proto};"),
             "proxy_set_header X-Request-Start $msec;",
         ] {
+            out.push_str(&format!("    {line}\n"));
+        }
+        if !site.forwarded_ssl.is_empty() {
+            out.push_str(&format!(
+                "    proxy_set_header X-Forwarded-Ssl {};\n",
+                site.forwarded_ssl
+            ));
+        }
+        for line in &site.proxy_directives {
             out.push_str(&format!("    {line}\n"));
         }
         out.push_str(&format!(
@@ -196,6 +229,16 @@ mod tests {
             hsts: true,
             hsts_include_subdomains: true,
             extra_lines: vec!["add_header X-Extra yes;".into()],
+            server_directives: vec!["client_body_timeout 30s;".into()],
+            proxy_directives: vec!["proxy_buffer_size 16k;".into()],
+            forwarded: [
+                "$remote_addr".into(),
+                "$server_port".into(),
+                "$http_x_forwarded_proto".into(),
+            ],
+            forwarded_ssl: String::new(),
+            access_log_format: String::new(),
+            keepalive: String::new(),
         }
     }
 
@@ -214,6 +257,10 @@ mod tests {
         );
         assert!(text.contains("client_max_body_size 10m;"));
         assert!(text.contains("proxy_pass http://demo-5000;"));
+        assert!(text.contains("  client_body_timeout 30s;\n"));
+        assert!(text.contains("    proxy_buffer_size 16k;\n"));
+        assert!(text.contains("proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;"));
+        assert!(!text.contains("X-Forwarded-Ssl"));
         assert!(text.contains(
             "  add_header X-Extra yes;\n  include /home/dokku/demo/nginx.conf.d/*.conf;"
         ));

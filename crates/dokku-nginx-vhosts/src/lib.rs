@@ -13,8 +13,9 @@
 //! from the caller.
 
 mod config;
+mod template;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use dokku_core::cmd::Cmd;
 use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly};
 use dokku_core::log;
@@ -65,8 +66,85 @@ pub const SETTINGS: Settings = Settings {
             default: "60s",
             validate: duration,
         },
+        Setting {
+            key: "nginx-conf-sigil-path",
+            scope: Scope::AppOrGlobal,
+            default: "nginx.conf.sigil",
+            validate: dokku_core::settings::relative_path,
+        },
+        Setting {
+            key: "disable-custom-config",
+            scope: Scope::AppOrGlobal,
+            default: "false",
+            validate: dokku_core::settings::boolean,
+        },
+        directive_setting("access-log-format", ""),
+        directive_setting("client-body-timeout", "60s"),
+        directive_setting("client-header-timeout", "60s"),
+        directive_setting("keepalive-timeout", "75s"),
+        directive_setting("lingering-timeout", "5s"),
+        directive_setting("proxy-buffer-size", "4k"),
+        directive_setting("proxy-buffering", "on"),
+        directive_setting("proxy-buffers", "8 4k"),
+        directive_setting("proxy-busy-buffers-size", "8k"),
+        directive_setting("proxy-connect-timeout", "60s"),
+        directive_setting("proxy-keepalive", ""),
+        directive_setting("proxy-send-timeout", "60s"),
+        directive_setting("send-timeout", "60s"),
+        directive_setting("underscore-in-headers", "off"),
+        directive_setting("x-forwarded-for-value", "$remote_addr"),
+        directive_setting("x-forwarded-port-value", "$server_port"),
+        directive_setting("x-forwarded-proto-value", "$scheme"),
+        directive_setting("x-forwarded-ssl", ""),
     ],
 };
+
+/// Settings that are nginx directives' values, with the variable an app's template reads
+/// each as. Their defaults are Dokku's; the built-in config writes a directive only when
+/// its setting differs from the default (nginx's own default is the same or close), except
+/// the `X-Forwarded-*` headers, which it always sends.
+const DIRECTIVES: &[(&str, &str)] = &[
+    ("access-log-format", "NGINX_ACCESS_LOG_FORMAT"),
+    ("client-body-timeout", "CLIENT_BODY_TIMEOUT"),
+    ("client-header-timeout", "CLIENT_HEADER_TIMEOUT"),
+    ("keepalive-timeout", "KEEPALIVE_TIMEOUT"),
+    ("lingering-timeout", "LINGERING_TIMEOUT"),
+    ("proxy-buffer-size", "PROXY_BUFFER_SIZE"),
+    ("proxy-buffering", "PROXY_BUFFERING"),
+    ("proxy-buffers", "PROXY_BUFFERS"),
+    ("proxy-busy-buffers-size", "PROXY_BUSY_BUFFERS_SIZE"),
+    ("proxy-connect-timeout", "PROXY_CONNECT_TIMEOUT"),
+    ("proxy-keepalive", "PROXY_KEEPALIVE"),
+    ("proxy-send-timeout", "PROXY_SEND_TIMEOUT"),
+    ("send-timeout", "SEND_TIMEOUT"),
+    ("underscore-in-headers", "NGINX_UNDERSCORE_IN_HEADERS"),
+    ("x-forwarded-for-value", "PROXY_X_FORWARDED_FOR"),
+    ("x-forwarded-port-value", "PROXY_X_FORWARDED_PORT"),
+    ("x-forwarded-proto-value", "PROXY_X_FORWARDED_PROTO"),
+    ("x-forwarded-ssl", "PROXY_X_FORWARDED_SSL"),
+];
+
+const fn directive_setting(key: &'static str, default: &'static str) -> Setting {
+    Setting {
+        key,
+        scope: Scope::AppOrGlobal,
+        default,
+        validate: nginx_value,
+    }
+}
+
+/// A value nginx takes as one or a few words: no quotes, braces, semicolons or newlines.
+fn nginx_value(value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 200
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "$_.:/- ".contains(c));
+    if !ok {
+        bail!("Invalid value {value:?}: nginx words only (no quotes, braces or semicolons)");
+    }
+    Ok(())
+}
 
 pub const PLUGIN: Plugin = Plugin {
     name: "nginx-vhosts",
@@ -105,6 +183,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: rebuild,
         },
         TriggerEntry {
+            name: "core-post-extract",
+            run: keep_template,
+        },
+        TriggerEntry {
             name: "post-app-clone-setup",
             run: copy_settings,
         },
@@ -131,6 +213,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-proxy-ports-update",
             run: rebuild,
+        },
+        TriggerEntry {
+            name: "post-release-builder",
+            run: adopt_template,
         },
         TriggerEntry {
             name: "proxy-build-config",
@@ -267,7 +353,62 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         hsts: setting("hsts")? == "true",
         hsts_include_subdomains: setting("hsts-include-subdomains")? == "true",
         extra_lines: ctx.trigger("nginx-config").arg(app).output_lines()?,
+        server_directives: changed_directives(
+            ctx,
+            app,
+            &[
+                "client-body-timeout",
+                "client-header-timeout",
+                "keepalive-timeout",
+                "lingering-timeout",
+                "send-timeout",
+                "underscore-in-headers",
+            ],
+        )?,
+        proxy_directives: changed_directives(
+            ctx,
+            app,
+            &[
+                "proxy-buffer-size",
+                "proxy-buffering",
+                "proxy-buffers",
+                "proxy-busy-buffers-size",
+                "proxy-connect-timeout",
+                "proxy-send-timeout",
+            ],
+        )?,
+        forwarded: [
+            setting("x-forwarded-for-value")?,
+            setting("x-forwarded-port-value")?,
+            setting("x-forwarded-proto-value")?,
+        ],
+        forwarded_ssl: setting("x-forwarded-ssl")?,
+        access_log_format: setting("access-log-format")?,
+        keepalive: setting("proxy-keepalive")?,
     })
+}
+
+/// `name value;` for each of `keys` whose value differs from its default (the directive
+/// is the key with underscores; `underscore-in-headers` is nginx's
+/// `underscores_in_headers`).
+fn changed_directives(ctx: &Ctx, app: &str, keys: &[&str]) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for key in keys {
+        let value = SETTINGS.computed(ctx, app, key)?;
+        let default = SETTINGS
+            .table
+            .iter()
+            .find(|s| s.key == *key)
+            .map_or("", |s| s.default);
+        if value != default {
+            let name = match *key {
+                "underscore-in-headers" => "underscores_in_headers".to_string(),
+                key => key.replace('-', "_"),
+            };
+            lines.push(format!("{name} {value};"));
+        }
+    }
+    Ok(lines)
 }
 
 /// `nginx -t` or `nginx -s reload`: directly as root (a host without a dokku user; the
@@ -299,27 +440,13 @@ fn nginx(test: bool) -> Result<(i32, String)> {
 /// and nginx's message is the error. Unchanged text is left alone unless a file it names
 /// changed (`files_changed`).
 fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
-    let path = conf_path(ctx, app);
-    let lock_dir = ctx.roots.lib_root.join("data/nginx-vhosts");
-    std::fs::create_dir_all(&lock_dir)?;
-    let _lock = dokku_core::fs::FileLock::wait(&lock_dir.join(".reload.lock"))?;
-    let old = dokku_core::fs::read_optional(&path)?;
+    let _lock = reload_lock(ctx)?;
+    let old = dokku_core::fs::read_optional(&conf_path(ctx, app))?;
     // The same text may still need a reload: a certificate it names was replaced.
     if old.as_deref().unwrap_or("") == text && !files_changed {
         return Ok(());
     }
-    let put = |content: Option<&str>| match content {
-        Some(content) if !content.is_empty() => {
-            dokku_core::fs::write_atomic(&path, content.as_bytes(), 0o644)
-        }
-        _ => dokku_core::fs::remove_file_if_exists(&path),
-    };
-    put(Some(text))?;
-    let (code, words) = nginx(true)?;
-    if code != 0 {
-        put(old.as_deref())?;
-        bail!("nginx refused the new config of {app}, the old one stays: {words}");
-    }
+    try_candidate(ctx, app, text, old.as_deref())?;
     ctx.trigger("nginx-pre-reload").arg(app).stream()?;
     log::verbose("Reloading nginx");
     let (code, words) = nginx(false)?;
@@ -331,6 +458,45 @@ fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The host-wide lock under which an app's config file may be a candidate.
+fn reload_lock(ctx: &Ctx) -> Result<dokku_core::fs::FileLock> {
+    let lock_dir = ctx.roots.lib_root.join("data/nginx-vhosts");
+    std::fs::create_dir_all(&lock_dir)?;
+    dokku_core::fs::FileLock::wait(&lock_dir.join(".reload.lock"))
+}
+
+/// Puts `text` in place of the app's config (`old`, or none) and has nginx check the
+/// whole configuration; when nginx refuses, `old` is back and nginx's words are the error.
+fn try_candidate(ctx: &Ctx, app: &str, text: &str, old: Option<&str>) -> Result<()> {
+    let path = conf_path(ctx, app);
+    let put = |content: Option<&str>| match content {
+        Some(content) if !content.is_empty() => {
+            dokku_core::fs::write_atomic(&path, content.as_bytes(), 0o644)
+        }
+        _ => dokku_core::fs::remove_file_if_exists(&path),
+    };
+    put(Some(text))?;
+    let (code, words) = nginx(true)?;
+    if code != 0 {
+        put(old)?;
+        bail!("nginx refused the new config of {app}, the old one stays: {words}");
+    }
+    Ok(())
+}
+
+/// Checks a config nginx would get without keeping it: the candidate is tried under the
+/// lock and the old file is put back either way.
+fn check_only(ctx: &Ctx, app: &str, text: &str) -> Result<()> {
+    let _lock = reload_lock(ctx)?;
+    let old = dokku_core::fs::read_optional(&conf_path(ctx, app))?;
+    try_candidate(ctx, app, text, old.as_deref())?;
+    let path = conf_path(ctx, app);
+    match old {
+        Some(old) => dokku_core::fs::write_atomic(&path, old.as_bytes(), 0o644),
+        None => dokku_core::fs::remove_file_if_exists(&path),
+    }
 }
 
 /// Whether `nginx -s reload` failed only because no nginx runs: its pid file is missing,
@@ -363,14 +529,151 @@ fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Result<()> {
         return swap(ctx, app, "", files_changed);
     }
     let site = site(ctx, app)?;
-    let text = config::render(&site);
+    let template = template_source(ctx, app)?;
+    let text = render_site(ctx, &site, template.as_ref())?;
     if !text.is_empty() {
+        let source = template.as_ref().map_or("built-in", |(_, source)| source);
         log::info1(&format!(
-            "Configuring {}...",
+            "Configuring {}...(using {source} template)",
             site.domains.first().unwrap_or(&site.app)
         ));
     }
     swap(ctx, app, &text, files_changed)
+}
+
+/// The app's config text: from a template when it has one, else built in; nothing while
+/// no web container runs.
+fn render_site(
+    ctx: &Ctx,
+    site: &config::Site,
+    template: Option<&(String, &str)>,
+) -> Result<String> {
+    match template {
+        _ if site.web_ips.is_empty() => Ok(String::new()),
+        Some((text, _)) => template::render(
+            text,
+            &template_vars(ctx, site)?,
+            &dokku_core::pipeline::app_config(ctx, &site.app)?,
+        ),
+        None => Ok(config::render(site)),
+    }
+}
+
+/// Where the app's template files live (`data/nginx-vhosts/<app>/`).
+fn files_dir(ctx: &Ctx, app: &str) -> std::path::PathBuf {
+    ctx.roots.data_dir(FILES, app)
+}
+
+const FILES: &str = "nginx-vhosts";
+const TEMPLATE: &str = "nginx.conf.sigil";
+
+/// The app's template and whose it is: a plugin's (`nginx-app-template-source APP
+/// app-config`), else the one its repository shipped (unless `disable-custom-config`);
+/// `None` for the built-in config.
+fn template_source(ctx: &Ctx, app: &str) -> Result<Option<(String, &'static str)>> {
+    let from_plugin = ctx
+        .trigger("nginx-app-template-source")
+        .args([app, "app-config"])
+        .output_string()?;
+    let from_plugin = from_plugin.trim();
+    if !from_plugin.is_empty() {
+        let text = std::fs::read_to_string(from_plugin)
+            .with_context(|| format!("reading the template {from_plugin}"))?;
+        return Ok(Some((text, "plugin-supplied")));
+    }
+    if SETTINGS.computed(ctx, app, "disable-custom-config")? == "true" {
+        return Ok(None);
+    }
+    Ok(
+        dokku_core::fs::read_optional(&files_dir(ctx, app).join(TEMPLATE))?
+            .map(|text| (text, "app-supplied")),
+    )
+}
+
+/// The variables Dokku gives an app's template.
+fn template_vars(
+    ctx: &Ctx,
+    site: &config::Site,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let app = site.app.as_str();
+    let mappings = config::served(site);
+    let join = |items: Vec<String>| items.join(" ");
+    let first_port = |scheme: &str| {
+        mappings
+            .iter()
+            .find(|(s, _, _)| s == scheme)
+            .map_or(String::new(), |(_, host, _)| host.to_string())
+    };
+    let mut upstream_ports: Vec<u16> = mappings.iter().map(|(_, _, c)| *c).collect();
+    upstream_ports.sort_unstable();
+    upstream_ports.dedup();
+    let listen_port = upstream_ports.first().copied().unwrap_or(5000);
+    let listeners = join(
+        site.web_ips
+            .iter()
+            .map(|ip| format!("{ip}:{listen_port}"))
+            .collect(),
+    );
+    let tls = site.tls.is_some();
+    let names = join(site.domains.clone());
+    let mut vars: std::collections::BTreeMap<String, String> = [
+        ("APP", app.to_string()),
+        ("DOKKU_ROOT", ctx.roots.dokku_root.display().to_string()),
+        ("DOKKU_LIB_ROOT", ctx.roots.lib_root.display().to_string()),
+        ("NOSSL_SERVER_NAME", names.clone()),
+        ("SSL_SERVER_NAME", if tls { names } else { String::new() }),
+        ("SSL_INUSE", if tls { "true".into() } else { String::new() }),
+        (
+            "APP_SSL_PATH",
+            ctx.roots.app_dir(app).join("tls").display().to_string(),
+        ),
+        (
+            "PROXY_PORT_MAP",
+            join(
+                mappings
+                    .iter()
+                    .map(|(s, h, c)| format!("{s}:{h}:{c}"))
+                    .collect(),
+            ),
+        ),
+        (
+            "PROXY_UPSTREAM_PORTS",
+            join(upstream_ports.iter().map(u16::to_string).collect()),
+        ),
+        ("PROXY_PORT", first_port("http")),
+        ("PROXY_SSL_PORT", first_port("https")),
+        ("NGINX_PORT", first_port("http")),
+        ("NGINX_SSL_PORT", first_port("https")),
+        ("DOKKU_APP_WEB_LISTENERS", listeners.clone()),
+        ("DOKKU_APP_LISTENERS", listeners),
+        ("HTTP2_SUPPORTED", "true".into()),
+        // `http2 on;` needs nginx 1.25.1; Debian 12 ships 1.22.
+        ("HTTP2_DIRECTIVE_SUPPORTED", "false".into()),
+        ("HTTP2_PUSH_SUPPORTED", "false".into()),
+        ("GRPC_SUPPORTED", "true".into()),
+        ("TLS13_SUPPORTED", "true".into()),
+        ("SPDY_SUPPORTED", String::new()),
+        ("NGINX_ACCESS_LOG_PATH", site.access_log.clone()),
+        ("NGINX_ERROR_LOG_PATH", site.error_log.clone()),
+        ("NGINX_BIND_ADDRESS_IP4", site.bind_address.clone()),
+        ("NGINX_BIND_ADDRESS_IP6", "::".into()),
+        (
+            "CLIENT_MAX_BODY_SIZE",
+            if site.client_max_body_size.is_empty() {
+                "1m".into()
+            } else {
+                site.client_max_body_size.clone()
+            },
+        ),
+        ("PROXY_READ_TIMEOUT", site.proxy_read_timeout.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (key, var) in DIRECTIVES {
+        vars.insert(var.to_string(), SETTINGS.computed(ctx, app, key)?);
+    }
+    Ok(vars)
 }
 
 /// `proxy-clear-config APP` / `proxy-disable APP`: the app's config goes.
@@ -379,9 +682,46 @@ fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
     swap(ctx, app, "", false)
 }
 
+/// `core-post-extract APP DIR REV`: the repository's template (`nginx-conf-sigil-path`)
+/// is kept with the build; one that does not parse fails the build.
+fn keep_template(ctx: &Ctx, args: &[String]) -> Result<()> {
+    dokku_core::pipeline::keep_build_file(
+        ctx,
+        args,
+        FILES,
+        |app| SETTINGS.computed(ctx, app, "nginx-conf-sigil-path"),
+        TEMPLATE,
+        template::check,
+    )
+}
+
+/// `post-release-builder BUILDER APP IMAGE`: before the release replaces anything, the
+/// build's template is rendered for the app as it runs now and nginx checks the result;
+/// a config nginx refuses fails the deploy while the old release keeps serving. Then the
+/// build's template (or none) becomes the app's.
+fn adopt_template(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
+    let Some(build) = dokku_core::pipeline::BuildFiles::current(&ctx.roots, FILES, app) else {
+        return Ok(());
+    };
+    if let Some(text) = build.get(TEMPLATE)?
+        && routes(ctx, app)?
+        && SETTINGS.computed(ctx, app, "disable-custom-config")? != "true"
+    {
+        let site = site(ctx, app)?;
+        let rendered = render_site(ctx, &site, Some(&(text, "app-supplied")))?;
+        if !rendered.is_empty() {
+            check_only(ctx, app, &rendered)?;
+        }
+    }
+    dokku_core::pipeline::adopt_build_file(&ctx.roots, FILES, app, TEMPLATE)?;
+    Ok(())
+}
+
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     delete_settings(ctx, args)?;
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    dokku_core::fs::remove_dir_all_if_exists(&files_dir(ctx, app))?;
     // The app's directory is still there: an app that had a site loses it (and nginx
     // reloads); one that never had one leaves nginx alone.
     swap(ctx, app, "", false)
