@@ -295,3 +295,103 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
     assert!(!host.roots.app_dir(a).join("nginx.conf").exists());
     nginx.expect(&one, 404);
 }
+
+/// An app template in Dokku's style: the app's own header marks configs it made.
+const APP_TEMPLATE: &str = r#"{{ range $map := .PROXY_PORT_MAP | split " " }}
+{{ $parts := $map | split ":" }}
+{{ if eq (index $parts 0) "http" }}
+server {
+  listen {{ if $.NGINX_BIND_ADDRESS_IP4 }}{{ $.NGINX_BIND_ADDRESS_IP4 }}:{{ end }}{{ index $parts 1 }};
+  server_name {{ $.NOSSL_SERVER_NAME }};
+  location / {
+    proxy_pass http://{{ $.APP }}-{{ index $parts 2 }};
+    proxy_set_header X-Forwarded-For {{ $.PROXY_X_FORWARDED_FOR }};
+    add_header X-Template "{{ var "TEMPLATE_MARK" }}";
+  }
+}
+{{ end }}{{ end }}
+{{ range $port := $.PROXY_UPSTREAM_PORTS | split " " }}
+upstream {{ $.APP }}-{{ $port }} {
+{{ range $listener := $.DOKKU_APP_WEB_LISTENERS | split " " }}
+  server {{ index ($listener | split ":") 0 }}:{{ $port }};{{ end }}
+}
+{{ end }}
+"#;
+
+#[test]
+fn an_apps_own_template_is_used_and_a_broken_one_never_replaces_the_config_that_serves() {
+    let (host, sshd, key, app, work) = web_scenario("tp");
+    let a = app.0.as_str();
+    let nginx = Nginx::start(&host);
+    let domain = format!("{a}.example.test");
+    host.ok(["apps:create", a]);
+    host.ok(["domains:set", a, &domain]);
+    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
+    host.ok(["ports:set", a, &format!("http:{}:5000", nginx.port)]);
+    host.ok([
+        "config:set",
+        "--no-restart",
+        a,
+        "TEMPLATE_MARK=from-the-app",
+    ]);
+    commit(&work, "nginx.conf.sigil", APP_TEMPLATE);
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "Configuring {domain}...(using app-supplied template)"
+        )),
+        "{out}"
+    );
+    let response = nginx.expect(&domain, 200);
+    assert!(response.contains("X-Template: from-the-app"), "{response}");
+    assert!(response.contains("version 1"), "{response}");
+
+    // A template nginx refuses fails the deploy before anything changes.
+    commit(&work, "index.html", "<h1>version 2</h1>\n");
+    commit(
+        &work,
+        "nginx.conf.sigil",
+        &APP_TEMPLATE.replace("add_header X-Template", "no_such_directive"),
+    );
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(out.contains("nginx refused the new config"), "{out}");
+    let response = nginx.expect(&domain, 200);
+    assert!(response.contains("version 1"), "{response}");
+    assert!(response.contains("X-Template: from-the-app"), "{response}");
+
+    // One that does not parse fails the build.
+    commit(&work, "nginx.conf.sigil", "{{ if .APP }}never closed\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(out.contains("nginx.conf.sigil does not parse"), "{out}");
+    assert!(nginx.expect(&domain, 200).contains("version 1"));
+
+    // Without one, the built-in config serves the new release.
+    crate::run(
+        Command::new("git")
+            .args(["rm", "-q", "nginx.conf.sigil"])
+            .current_dir(&work),
+    );
+    crate::run(
+        Command::new("git")
+            .args(["commit", "-q", "-m", "no template"])
+            .current_dir(&work),
+    );
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(out.contains("(using built-in template)"), "{out}");
+    let started = std::time::Instant::now();
+    loop {
+        let response = nginx.expect(&domain, 200);
+        if response.contains("version 2") {
+            assert!(!response.contains("X-Template"), "{response}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{response}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    host.ok(["--force", "apps:destroy", a]);
+}
