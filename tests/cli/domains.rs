@@ -225,3 +225,22 @@ fn rename_moves_domains_clone_gets_its_own_destroy_frees_them() {
     host.ok(["--force", "apps:destroy", "renamed"]);
     host.ok(["domains:add", "copy", "www.example.com"]);
 }
+
+#[test]
+fn a_plugin_names_an_apps_default_hostname() {
+    let host = TestHost::new();
+    host.ok(["domains:set-global", "dokku.me"]);
+    let plugin = host.path().join("namer");
+    crate::make_plugin(
+        &plugin,
+        &[(
+            "nginx-hostname",
+            "[[ $1 == special ]] && echo \"$2-named.$3\" || true",
+        )],
+    );
+    assert!(host.install_plugin(&plugin, "namer").status.success());
+    host.ok(["apps:create", "special"]);
+    assert_eq!(vhosts(&host, "special"), "special-named.dokku.me\n");
+    host.ok(["apps:create", "plain"]);
+    assert_eq!(vhosts(&host, "plain"), "plain.dokku.me\n");
+}

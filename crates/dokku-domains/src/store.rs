@@ -84,15 +84,26 @@ impl Domains {
         Ok(None)
     }
 
-    /// `<app>.<global>` for every global domain that is a hostname (none for an IP).
+    /// For every global domain that is a hostname (none for an IP): the name a plugin
+    /// gives through `nginx-hostname APP SUBDOMAIN VHOST`, else `<app>.<global>`.
     pub fn defaults(&self, app: &str) -> Result<Vec<String>> {
-        Ok(self
-            .list(GLOBAL)?
-            .into_iter()
-            .filter(|g| !hostname::is_ip(g))
-            .map(|g| format!("{app}.{g}"))
-            .filter(|d| hostname::parse(d).is_ok())
-            .collect())
+        let mut domains = Vec::new();
+        for global in self.list(GLOBAL)? {
+            if hostname::is_ip(&global) {
+                continue;
+            }
+            let from_plugin = Trigger::with_roots("nginx-hostname", self.roots.clone())
+                .args([app, app, global.as_str()])
+                .output_string()?;
+            let domain = match from_plugin.trim() {
+                "" => format!("{app}.{global}"),
+                named => named.to_string(),
+            };
+            if hostname::parse(&domain).is_ok() && !domains.contains(&domain) {
+                domains.push(domain);
+            }
+        }
+        Ok(domains)
     }
 
     pub fn vhost_enabled(&self, app: &str) -> Result<bool> {
