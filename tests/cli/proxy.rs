@@ -150,3 +150,88 @@ fn destroying_an_app_reloads_nginx_only_when_it_had_a_site() {
         host.render(&out)
     );
 }
+
+fn answers(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// Waits (5 s at most) until 127.0.0.1:`port` accepts connections or not, as `up` says.
+fn wait_for(port: u16, up: bool) {
+    let started = std::time::Instant::now();
+    while answers(port) != up {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "port {port} never became {}",
+            if up { "open" } else { "closed" }
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn nginx_starts_stops_shows_logs_and_finds_the_config_it_refuses() {
+    let host = TestHost::new();
+    dokku_test_support::require_root("root runs the host's own nginx directly");
+    dokku_test_support::require_tool("nginx", "apt-get install nginx");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = host.nginx_conf();
+    std::fs::write(
+        conf.with_file_name("extra").join("default.conf"),
+        format!("server {{ listen 127.0.0.1:{port} default_server; return 404; }}\n"),
+    )
+    .unwrap();
+    /// Stops the host's nginx even when an assertion fails first.
+    struct Quit(std::path::PathBuf);
+    impl Drop for Quit {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("nginx")
+                .args(["-s", "quit", "-c"])
+                .arg(&self.0)
+                .output();
+        }
+    }
+    let _quit = Quit(conf.clone());
+    let out = host.ok(["nginx:start"]);
+    assert!(out.contains("Starting nginx"), "{out}");
+    wait_for(port, true);
+    assert!(host.ok(["nginx:start"]).contains("reloaded"));
+
+    host.ok(["apps:create", "good"]);
+    host.ok(["apps:create", "bad"]);
+    assert!(host.ok(["nginx:validate-config"]).contains("accepts"));
+    std::fs::write(
+        host.roots.app_dir("bad").join("nginx.conf"),
+        "bogus_directive on;\n",
+    )
+    .unwrap();
+    let out = host.run(["nginx:validate-config", "good"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(host.roots.app_dir("bad").join("nginx.conf").exists());
+    let out = host.run(["nginx:validate-config"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nginx refuses the config of bad"),
+        "{}",
+        host.render(&out)
+    );
+    let out = host.ok(["nginx:validate-config", "--clean"]);
+    assert!(out.contains("Removed the config of bad"), "{out}");
+    assert!(!host.roots.app_dir("bad").join("nginx.conf").exists());
+    assert!(host.ok(["nginx:validate-config"]).contains("accepts"));
+
+    let log = conf.with_file_name("good-access.log");
+    std::fs::write(&log, "one\ntwo\nthree\n").unwrap();
+    assert_eq!(
+        host.ok(["nginx:access-logs", "good", "-n", "2"]),
+        "two\nthree\n"
+    );
+    let out = host.run(["nginx:error-logs", "good"]);
+    assert_eq!(out.status.code(), Some(1), "no error log yet");
+
+    host.ok(["nginx:stop"]);
+    wait_for(port, false);
+    host.ok(["nginx:stop"]);
+}

@@ -153,6 +153,18 @@ pub const PLUGIN: Plugin = Plugin {
     keeps_root: false,
     commands: &[
         Command {
+            name: "access-logs",
+            args: "<app> [-t|--tail] [-n|--num <lines>]",
+            help: "Show the nginx access log of an app",
+            run: access_logs,
+        },
+        Command {
+            name: "error-logs",
+            args: "<app> [-t|--tail] [-n|--num <lines>]",
+            help: "Show the nginx error log of an app",
+            run: error_logs,
+        },
+        Command {
             name: "report",
             args: "[<app>|--global] [--format stdout|json] [<flag>]",
             help: "Displays an nginx report for one or more apps",
@@ -171,9 +183,21 @@ pub const PLUGIN: Plugin = Plugin {
             run: show_config,
         },
         Command {
-            name: "validate-config",
+            name: "start",
             args: "",
-            help: "Check the whole nginx configuration (nginx -t)",
+            help: "Start nginx (a running one reloads its configuration)",
+            run: start,
+        },
+        Command {
+            name: "stop",
+            args: "",
+            help: "Stop nginx",
+            run: stop,
+        },
+        Command {
+            name: "validate-config",
+            args: "[<app>] [--clean]",
+            help: "Check the nginx configuration; --clean removes an app config nginx refuses",
             run: validate_config,
         },
     ],
@@ -318,9 +342,6 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         .filter(|d| plain(d))
         .collect();
     let setting = |key: &str| SETTINGS.computed(ctx, app, key);
-    let log_dir =
-        dokku_core::env::var("DOKKU_NGINX_LOG_DIR").unwrap_or_else(|| "/var/log/nginx".into());
-    let or = |value: String, default: String| if value.is_empty() { default } else { value };
     Ok(config::Site {
         app: app.to_string(),
         mappings,
@@ -329,14 +350,8 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         bind_address: setting("bind-address-ipv4")?,
         client_max_body_size: setting("client-max-body-size")?,
         proxy_read_timeout: setting("proxy-read-timeout")?,
-        access_log: or(
-            setting("access-log-path")?,
-            format!("{log_dir}/{app}-access.log"),
-        ),
-        error_log: or(
-            setting("error-log-path")?,
-            format!("{log_dir}/{app}-error.log"),
-        ),
+        access_log: log_file(ctx, app, "access")?,
+        error_log: log_file(ctx, app, "error")?,
         includes: ctx
             .roots
             .app_dir(app)
@@ -411,28 +426,57 @@ fn changed_directives(ctx: &Ctx, app: &str, keys: &[&str]) -> Result<Vec<String>
     Ok(lines)
 }
 
-/// `nginx -t` or `nginx -s reload`: directly as root (a host without a dokku user; the
+/// What nginx is asked to do.
+#[derive(Clone, Copy, PartialEq)]
+enum Action {
+    Test,
+    Reload,
+    Start,
+    Stop,
+}
+
+/// nginx doing `action`: directly as root (a host without a dokku user; the
 /// configuration is `DOKKU_NGINX_CONF` from root's own environment, else the system's),
 /// else through the root helper. The answer is nginx's exit code and its words.
-fn nginx(test: bool) -> Result<(i32, String)> {
+fn nginx(action: Action) -> Result<(i32, String)> {
     let cmd = if dokku_core::privilege::is_root() {
         let conf = dokku_core::env::var("DOKKU_NGINX_CONF")
             .unwrap_or_else(|| "/etc/nginx/nginx.conf".into());
         let bin =
             dokku_core::cmd::find_program("nginx").unwrap_or_else(|| "/usr/sbin/nginx".into());
-        let action: &[&str] = if test {
-            &["-t", "-q"]
-        } else {
-            &["-s", "reload"]
+        let args: &[&str] = match action {
+            Action::Test => &["-t", "-q"],
+            Action::Reload => &["-s", "reload"],
+            Action::Start => &[],
+            Action::Stop => &["-s", "quit"],
         };
-        Cmd::new(bin).args(action).args(["-c", &conf])
+        Cmd::new(bin).args(args).args(["-c", &conf])
     } else {
-        dokku_core::privilege::root_helper(if test { "nginx-test" } else { "nginx-reload" })
+        dokku_core::privilege::root_helper(match action {
+            Action::Test => "nginx-test",
+            Action::Reload => "nginx-reload",
+            Action::Start => "nginx-start",
+            Action::Stop => "nginx-stop",
+        })
     };
     let out = cmd.output_unchecked()?;
     let words =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     Ok((out.code, words.trim().to_string()))
+}
+
+/// Reloads nginx; one that is not running is left to take the config when it starts.
+fn reload() -> Result<()> {
+    log::verbose("Reloading nginx");
+    let (code, words) = nginx(Action::Reload)?;
+    if code != 0 {
+        if not_running(&words) {
+            log::verbose("nginx is not running: it takes the new config when it starts");
+        } else {
+            log::warn(&format!("nginx did not reload: {words}"));
+        }
+    }
+    Ok(())
 }
 
 /// Puts `text` in place of the app's config (removes it when empty) only if nginx accepts
@@ -448,16 +492,7 @@ fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
     }
     try_candidate(ctx, app, text, old.as_deref())?;
     ctx.trigger("nginx-pre-reload").arg(app).stream()?;
-    log::verbose("Reloading nginx");
-    let (code, words) = nginx(false)?;
-    if code != 0 {
-        if not_running(&words) {
-            log::verbose("nginx is not running: it takes the new config when it starts");
-        } else {
-            log::warn(&format!("nginx did not reload: {words}"));
-        }
-    }
-    Ok(())
+    reload()
 }
 
 /// The host-wide lock under which an app's config file may be a candidate.
@@ -478,7 +513,7 @@ fn try_candidate(ctx: &Ctx, app: &str, text: &str, old: Option<&str>) -> Result<
         _ => dokku_core::fs::remove_file_if_exists(&path),
     };
     put(Some(text))?;
-    let (code, words) = nginx(true)?;
+    let (code, words) = nginx(Action::Test)?;
     if code != 0 {
         put(old)?;
         bail!("nginx refused the new config of {app}, the old one stays: {words}");
@@ -737,13 +772,124 @@ fn show_config(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn validate_config(_ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [] = exactly::<0>("nginx:validate-config", args)?;
-    let (code, words) = nginx(true)?;
-    if code != 0 {
+#[derive(clap::Parser)]
+struct ValidateConfig {
+    /// Only this app's config is suspected.
+    app: Option<String>,
+    /// Remove the config of an app that keeps nginx from accepting the configuration.
+    #[arg(long)]
+    clean: bool,
+}
+
+/// `nginx:validate-config [APP] [--clean]`: `nginx -t` on the whole configuration; when
+/// nginx refuses it, which app's config (of APP, or of every app) is to blame, and with
+/// `--clean` that config is removed and nginx reloads.
+fn validate_config(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: ValidateConfig = dokku_core::entry::parse("nginx:validate-config", args)?;
+    let apps = match &cmd.app {
+        Some(app) => vec![dokku_core::app::verify(&ctx.roots, app)?],
+        None => dokku_core::app::list(&ctx.roots)?,
+    };
+    let _lock = reload_lock(ctx)?;
+    let (code, words) = nginx(Action::Test)?;
+    if code == 0 {
+        log::info1("nginx accepts the configuration");
+        return Ok(());
+    }
+    for app in &apps {
+        let path = conf_path(ctx, app.as_str());
+        let Some(text) = dokku_core::fs::read_optional(&path)? else {
+            continue;
+        };
+        dokku_core::fs::remove_file_if_exists(&path)?;
+        let (without, _) = nginx(Action::Test)?;
+        if without == 0 && cmd.clean {
+            log::info1(&format!("Removed the config of {app}, which nginx refused"));
+            return reload();
+        }
+        dokku_core::fs::write_atomic(&path, text.as_bytes(), 0o644)?;
+        if without == 0 {
+            bail!("nginx refuses the config of {app} (--clean removes it): {words}");
+        }
+    }
+    bail!("nginx: {words}");
+}
+
+#[derive(clap::Parser)]
+struct Logs {
+    app: String,
+    /// Follow the log as it grows.
+    #[arg(short, long)]
+    tail: bool,
+    /// How many lines to show.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    num: u32,
+}
+
+fn access_logs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    show_log(ctx, args, "nginx:access-logs", "access")
+}
+
+fn error_logs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    show_log(ctx, args, "nginx:error-logs", "error")
+}
+
+/// The end of the app's access or error log, followed with `--tail`, by `tail` itself.
+fn show_log(ctx: &Ctx, args: &[String], name: &str, kind: &str) -> Result<()> {
+    let cmd: Logs = dokku_core::entry::parse(name, args)?;
+    let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
+    let path = log_file(ctx, app.as_str(), kind)?;
+    if path == "off" {
+        bail!("The {kind} log of {app} is off");
+    }
+    std::fs::File::open(&path).with_context(|| format!("reading {path}"))?;
+    let tail = dokku_core::cmd::find_program("tail").context("tail is not installed")?;
+    let mut cmd_line = Cmd::new(tail).args(["-n", &cmd.num.to_string()]);
+    if cmd.tail {
+        cmd_line = cmd_line.arg("-F");
+    }
+    cmd_line.arg(&path).exec_replace()?;
+    Ok(())
+}
+
+/// The path of the app's `kind` (`access` or `error`) log.
+fn log_file(ctx: &Ctx, app: &str, kind: &str) -> Result<String> {
+    let set = SETTINGS.computed(ctx, app, &format!("{kind}-log-path"))?;
+    if !set.is_empty() {
+        return Ok(set);
+    }
+    let dir =
+        dokku_core::env::var("DOKKU_NGINX_LOG_DIR").unwrap_or_else(|| "/var/log/nginx".into());
+    Ok(format!("{dir}/{app}-{kind}.log"))
+}
+
+/// `nginx:start`: nginx runs with the current configuration (a running one reloads).
+fn start(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [] = exactly::<0>("nginx:start", args)?;
+    let (code, words) = nginx(Action::Reload)?;
+    if code == 0 {
+        log::info1("nginx is running; it reloaded its configuration");
+        return Ok(());
+    }
+    if !not_running(&words) {
         bail!("nginx: {words}");
     }
-    log::info1("nginx accepts the configuration");
+    log::info1("Starting nginx");
+    let (code, words) = nginx(Action::Start)?;
+    if code != 0 {
+        bail!("nginx did not start: {words}");
+    }
+    Ok(())
+}
+
+/// `nginx:stop`: nginx finishes the requests it has and exits.
+fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [] = exactly::<0>("nginx:stop", args)?;
+    log::info1("Stopping nginx");
+    let (code, words) = nginx(Action::Stop)?;
+    if code != 0 && !not_running(&words) {
+        bail!("nginx: {words}");
+    }
     Ok(())
 }
 

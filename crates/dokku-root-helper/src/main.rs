@@ -7,9 +7,10 @@
 //! to `UID:UID` (`storage:ensure-directory --chown`), see
 //! [`dokku_core::privilege::chown_storage_directory`].
 //!
-//! `dokku-root-helper nginx-test` and `nginx-reload`: `nginx -t` and `nginx -s reload` of
-//! the system's nginx with its own configuration (`/usr/sbin/nginx`, no path taken from the
-//! caller), for the nginx-vhosts plugin's check-then-swap of an app's config.
+//! `dokku-root-helper nginx-test`, `nginx-reload`, `nginx-start` and `nginx-stop`: `nginx
+//! -t`, `-s reload`, a start and `-s quit` of the system's nginx with its own
+//! configuration (`/usr/sbin/nginx`, no path taken from the caller), for the nginx-vhosts
+//! plugin's check-then-swap of an app's config and `nginx:start|stop`.
 
 use std::path::Path;
 
@@ -50,8 +51,10 @@ fn run() -> Result<()> {
         }
         ["nginx-test"] => nginx(&["-t", "-q"], caller),
         ["nginx-reload"] => nginx(&["-s", "reload"], caller),
+        ["nginx-start"] => nginx(&[], caller),
+        ["nginx-stop"] => nginx(&["-s", "quit"], caller),
         _ => bail!(
-            "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | nginx-test | nginx-reload"
+            "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | nginx-test | nginx-reload | nginx-start | nginx-stop"
         ),
     }
 }
