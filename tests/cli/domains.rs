@@ -65,6 +65,19 @@ fn a_global_hostname_gives_default_vhosts() {
         host.ok(["plugin:trigger", "domains-urls", "demo", "url"]),
         "http://demo.dokku.me\n"
     );
+    // The proxy's ports and a certificate shape the URLs.
+    host.ok(["ports:set", "demo", "http:8080:5000"]);
+    assert_eq!(
+        host.ok(["plugin:trigger", "domains-urls", "demo", "url"]),
+        "http://demo.dokku.me:8080\n"
+    );
+    host.ok(["ports:set", "demo", "http:80:5000"]);
+    host.ok(["certs:generate", "demo", "demo.dokku.me"]);
+    assert_eq!(
+        host.ok(["plugin:trigger", "domains-urls", "demo", "urls"]),
+        "https://demo.dokku.me\nhttp://demo.dokku.me\nhttps://www.example.com\nhttp://www.example.com\n"
+    );
+    host.ok(["certs:remove", "demo"]);
 
     host.ok(["domains:set-global", "10.0.0.2"]);
     host.ok(["apps:create", "by-ip"]);

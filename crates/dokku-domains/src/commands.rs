@@ -316,8 +316,9 @@ pub fn domains_list(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `domains-urls APP [url|urls]`: `http://<domain>` for each vhost (`url`: the first).
-/// TLS and ports belong to the proxy plugins.
+/// `domains-urls APP [url|urls]`: the URLs the app answers on (`url`: the first): each
+/// vhost on each http port mapping, and https ones first when the app has a certificate
+/// (an `http:80` mapping then also answers on 443, as the proxy serves it).
 pub fn domains_urls(ctx: &Ctx, args: &[String]) -> Result<()> {
     let domains = Domains::new(ctx);
     let app = first(args)?;
@@ -325,16 +326,48 @@ pub fn domains_urls(ctx: &Ctx, args: &[String]) -> Result<()> {
     if !domains.vhost_enabled(app)? {
         return Ok(());
     }
-    let list = domains.list(app)?;
-    let shown = if only_first {
-        &list[..list.len().min(1)]
-    } else {
-        &list[..]
-    };
-    for domain in shown {
-        log::data(&format!("http://{domain}"));
+    let tls = ctx.trigger("certs-exists").arg(app).output_string()?.trim() == "true";
+    let urls: Vec<String> = domains
+        .list(app)?
+        .iter()
+        .flat_map(|domain| {
+            listeners(ctx, app, tls)
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |(scheme, port)| match (scheme, port) {
+                    ("http", 80) | ("https", 443) => format!("{scheme}://{domain}"),
+                    _ => format!("{scheme}://{domain}:{port}"),
+                })
+        })
+        .collect();
+    for url in urls.iter().take(if only_first { 1 } else { urls.len() }) {
+        log::data(url);
     }
     Ok(())
+}
+
+/// The schemes and host ports the proxy serves the app on, https first.
+fn listeners(ctx: &Ctx, app: &str, tls: bool) -> Result<Vec<(&'static str, u16)>> {
+    let mappings = dokku_core::port_map::of_app(ctx, app)?;
+    let mut served: Vec<(&'static str, u16)> = Vec::new();
+    for mapping in &mappings {
+        let entry = match mapping.scheme.as_str() {
+            "http" => ("http", mapping.host_port),
+            "https" if tls => ("https", mapping.host_port),
+            _ => continue,
+        };
+        let twin = (tls && entry == ("http", 80)).then_some(("https", 443));
+        for listener in twin.into_iter().chain([entry]) {
+            if !served.contains(&listener) {
+                served.push(listener);
+            }
+        }
+    }
+    if served.is_empty() {
+        served.push(("http", 80));
+    }
+    served.sort_by_key(|(scheme, _)| *scheme != "https");
+    Ok(served)
 }
 
 /// `domains-vhost-enabled APP`: exit status only.
