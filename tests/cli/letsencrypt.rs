@@ -16,8 +16,20 @@ fn settings_are_checked_and_reported() {
             vec!["letsencrypt:set", "demo", "dns-provider", "a b"],
             vec!["letsencrypt:set", "demo", "colour", "blue"],
             vec!["letsencrypt:set", "missing", "email", "ops@example.com"],
+            vec!["letsencrypt:set", "demo", "dns-provider-lower_case", "x"],
+            vec!["letsencrypt:set", "demo", "dns-provider-", "x"],
         ],
     );
+    // Values may look like flags; credentials are stored but never reported.
+    host.ok(["letsencrypt:set", "demo", "lego-args", "--key-type rsa2048"]);
+    host.ok([
+        "letsencrypt:set",
+        "demo",
+        "dns-provider-CF_DNS_API_TOKEN",
+        "sekrit",
+    ]);
+    assert!(!host.ok(["letsencrypt:report", "demo"]).contains("sekrit"));
+    host.ok(["letsencrypt:set", "demo", "dns-provider-CF_DNS_API_TOKEN"]);
     host.ok(["letsencrypt:set", "--global", "email", "ops@example.com"]);
     host.ok(["letsencrypt:set", "demo", "server", "staging"]);
     host.ok(["letsencrypt:set", "demo", "graceperiod", "86400"]);

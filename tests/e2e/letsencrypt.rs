@@ -15,6 +15,8 @@ use crate::{free_port, spawn_listening};
 struct Pebble {
     directory: String,
     management: u16,
+    /// pebble-challtestsrv's management port: where TXT records for DNS-01 are set.
+    dns_management: u16,
     /// The CA that signed pebble's own TLS certificate (lego and curl trust it).
     tls_ca: PathBuf,
     dns: Child,
@@ -117,6 +119,7 @@ impl Pebble {
         Pebble {
             directory: format!("https://127.0.0.1:{acme}/dir"),
             management,
+            dns_management,
             tls_ca: path("ca.pem"),
             dns: resolver,
             server,
@@ -265,5 +268,69 @@ fn letsencrypt_gets_renews_and_gives_back_a_certificate_pebble_issued() {
     assert!(!host.roots.app_dir(a).join("tls").exists());
     assert!(!host.ok(["nginx:show-config", a]).contains("acme-challenge"));
     nginx.expect(&domain, 200);
+    host.ok(["--force", "apps:destroy", a]);
+}
+
+#[test]
+fn letsencrypt_answers_dns_01_through_a_provider_with_its_credentials() {
+    let host = TestHost::with_system_user();
+    let pebble = Pebble::start(&host.path().join("pebble"), free_port());
+    let defaults = host.path().join("etc-default-dokku");
+    let mut text = std::fs::read_to_string(&defaults).unwrap();
+    text.push_str(&format!(
+        "LEGO_CA_CERTIFICATES={}\n",
+        pebble.tls_ca.display()
+    ));
+    std::fs::write(&defaults, text).unwrap();
+    // lego's `exec` provider runs this with `present|cleanup FQDN VALUE`; the TXT record
+    // goes to the DNS server pebble asks.
+    let script = host.path().join("set-txt");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = present ] || exit 0\n\
+             [ \"$DNS_TOKEN\" = sekrit ] || {{ echo 'no credential' >&2; exit 1; }}\n\
+             exec curl -sS -X POST -d \"{{\\\"host\\\":\\\"$2\\\",\\\"value\\\":\\\"$3\\\"}}\" \
+             http://127.0.0.1:{}/set-txt\n",
+            pebble.dns_management
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &script,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
+
+    let app = crate::build::UniqueApp::new("dns");
+    let a = app.0.as_str();
+    let domain = format!("{a}.example.test");
+    host.ok(["apps:create", a]);
+    host.ok(["domains:set", a, &domain]);
+    host.ok(["letsencrypt:set", a, "email", "ops@example.com"]);
+    host.ok(["letsencrypt:set", a, "server", &pebble.directory]);
+    host.ok(["letsencrypt:set", a, "dns-provider", "exec"]);
+    host.ok(["letsencrypt:set", a, "lego-args", "--dns.disable-cp"]);
+    host.ok([
+        "letsencrypt:set",
+        a,
+        "dns-provider-EXEC_PATH",
+        script.to_str().unwrap(),
+    ]);
+    // Without its credential the provider fails, and nothing is installed.
+    let out = host.run(["letsencrypt:enable", a]);
+    assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
+    assert_eq!(host.ok(["letsencrypt:active", a]).trim(), "false");
+
+    host.ok(["letsencrypt:set", a, "dns-provider-DNS_TOKEN", "sekrit"]);
+    let out = host.ok(["letsencrypt:enable", a]);
+    assert!(out.contains("via DNS-01"), "{out}");
+    assert_eq!(host.ok(["letsencrypt:active", a]).trim(), "true");
+    let report = host.ok(["certs:report", a]);
+    assert!(report.to_lowercase().contains("pebble"), "{report}");
+    assert!(
+        !host.ok(["letsencrypt:report", a]).contains("sekrit"),
+        "credentials stay out of reports"
+    );
     host.ok(["--force", "apps:destroy", a]);
 }

@@ -108,7 +108,7 @@ struct SetArgs {
     #[arg(long)]
     global: bool,
     /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
-    #[arg(num_args = 1..=3, required = true)]
+    #[arg(num_args = 1..=3, required = true, allow_hyphen_values = true)]
     rest: Vec<String>,
 }
 

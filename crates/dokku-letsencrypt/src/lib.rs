@@ -119,8 +119,8 @@ pub const PLUGIN: Plugin = Plugin {
         Command {
             name: "set",
             args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a letsencrypt property (email, server, graceperiod, ...)",
-            run: set,
+            help: "Set or clear a letsencrypt property (email, server, graceperiod, dns-provider-*, ...)",
+            run: set_property,
         },
     ],
     triggers: &[
@@ -207,7 +207,69 @@ fn server(value: &str) -> Result<()> {
     Ok(())
 }
 
-dokku_core::settings_handlers!(SETTINGS, without_report);
+fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
+    SETTINGS.copy_trigger(ctx, args)
+}
+
+#[derive(Parser)]
+struct SetArgs {
+    #[arg(long)]
+    global: bool,
+    #[arg(num_args = 1..=3, required = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+/// The prefix of the keys that hold a DNS provider's credentials: `dns-provider-NAME VALUE`
+/// reaches lego as the environment variable `NAME`.
+const CREDENTIAL_PREFIX: &str = "dns-provider-";
+
+/// `letsencrypt:set`: the settings table's keys, and a DNS provider's credentials.
+fn set_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: SetArgs = parse("letsencrypt:set", args)?;
+    let (target, rest) = dokku_core::app::Target::parse(&ctx.roots, cmd.global, &cmd.rest)?;
+    let Some((key, value)) = rest.split_first() else {
+        bail!("No property specified");
+    };
+    let Some(name) = key.strip_prefix(CREDENTIAL_PREFIX) else {
+        return SETTINGS.set(ctx, cmd.global, &cmd.rest).map(|_| ());
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    {
+        bail!(
+            "Invalid credential name {name:?}: an environment variable name such as CF_DNS_API_TOKEN"
+        );
+    }
+    let props = SETTINGS.properties(ctx);
+    match value {
+        [] => {
+            log::info2_quiet(&format!("Unsetting {key}"));
+            props.delete(target.slot(), key)
+        }
+        [value] if !value.contains(['\n', '\0']) => {
+            log::info2_quiet(&format!("Setting {key}"));
+            props.set(target.slot(), key, value)
+        }
+        [_] => bail!("Invalid value for {key}: one line"),
+        [_, extra, ..] => bail!("Unexpected argument {extra:?}"),
+    }
+}
+
+/// The DNS provider's credentials for the app: global ones, then the app's own.
+fn credentials(ctx: &Ctx, app: &str) -> Result<Vec<(String, String)>> {
+    let props = SETTINGS.properties(ctx);
+    let mut found = std::collections::BTreeMap::new();
+    for slot in [dokku_core::property::GLOBAL, app] {
+        for (key, value) in props.all(slot)? {
+            if let Some(name) = key.strip_prefix(CREDENTIAL_PREFIX) {
+                found.insert(name.to_string(), value);
+            }
+        }
+    }
+    Ok(found.into_iter().collect())
+}
 
 fn app_dir(ctx: &Ctx, app: &str) -> PathBuf {
     ctx.roots.lib_root.join("data/letsencrypt").join(app)
@@ -438,6 +500,9 @@ fn obtain(ctx: &Ctx, app: &str, force: bool) -> Result<()> {
             .arg(webroot(ctx, app));
     } else {
         lego = lego.args(["--dns", &dns_provider]);
+        for (name, value) in credentials(ctx, app)? {
+            lego = lego.env(name, value);
+        }
     }
     for domain in &domains {
         lego = lego.args(["--domains", domain]);
@@ -725,8 +790,8 @@ fn rename(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    delete_settings(ctx, args)?;
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    SETTINGS.delete_app(ctx, app)?;
     dokku_core::fs::remove_dir_all_if_exists(&app_dir(ctx, app))
 }
 
