@@ -24,6 +24,9 @@ pub struct Site {
     /// `Strict-Transport-Security` on https, and whether it covers subdomains.
     pub hsts: bool,
     pub hsts_include_subdomains: bool,
+    pub hsts_preload: bool,
+    /// Seconds browsers keep to https.
+    pub hsts_max_age: String,
     /// Lines other plugins add to every server block (`nginx-config`).
     pub extra_lines: Vec<String>,
     /// Directives set away from their defaults, for each server block and for each proxied
@@ -148,8 +151,10 @@ pub fn render(site: &Site) -> String {
                 } else {
                     ""
                 };
+                let preload = if site.hsts_preload { "; preload" } else { "" };
                 out.push_str(&format!(
-                    "  add_header Strict-Transport-Security \"max-age=15724800{sub}\" always;\n"
+                    "  add_header Strict-Transport-Security \"max-age={}{sub}{preload}\" always;\n",
+                    site.hsts_max_age
                 ));
             }
         }
@@ -228,6 +233,8 @@ mod tests {
             tls: None,
             hsts: true,
             hsts_include_subdomains: true,
+            hsts_preload: false,
+            hsts_max_age: "15724800".into(),
             extra_lines: vec!["add_header X-Extra yes;".into()],
             server_directives: vec!["client_body_timeout 30s;".into()],
             proxy_directives: vec!["proxy_buffer_size 16k;".into()],
@@ -275,6 +282,13 @@ mod tests {
         assert!(text.contains("ssl_certificate /tls/server.crt;"));
         assert!(text.contains("ssl_certificate_key /tls/server.key;"));
         assert!(text.contains("Strict-Transport-Security \"max-age=15724800; includeSubdomains\""));
+        let mut preload = site();
+        preload.tls = tls.tls.clone();
+        preload.hsts_preload = true;
+        preload.hsts_max_age = "31536000".into();
+        assert!(
+            render(&preload).contains("\"max-age=31536000; includeSubdomains; preload\" always;")
+        );
         assert_eq!(
             text.matches("return 301 https://$host$request_uri;")
                 .count(),

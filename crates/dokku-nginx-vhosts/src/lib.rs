@@ -61,6 +61,18 @@ pub const SETTINGS: Settings = Settings {
             validate: dokku_core::settings::boolean,
         },
         Setting {
+            key: "hsts-max-age",
+            scope: Scope::AppOrGlobal,
+            default: "15724800",
+            validate: seconds,
+        },
+        Setting {
+            key: "hsts-preload",
+            scope: Scope::AppOrGlobal,
+            default: "false",
+            validate: dokku_core::settings::boolean,
+        },
+        Setting {
             key: "proxy-read-timeout",
             scope: Scope::AppOrGlobal,
             default: "60s",
@@ -291,6 +303,14 @@ fn size(value: &str) -> Result<()> {
     Ok(())
 }
 
+/// A whole number of seconds.
+fn seconds(value: &str) -> Result<()> {
+    if value.is_empty() || !value.chars().all(|c| c.is_ascii_digit()) || value.len() > 10 {
+        bail!("Invalid value {value:?}: a number of seconds");
+    }
+    Ok(())
+}
+
 /// `60s`, `2m`, `90`.
 fn duration(value: &str) -> Result<()> {
     let digits = value.trim_end_matches(['s', 'm', 'h']);
@@ -367,6 +387,8 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
             .filter(|(crt, key)| plain(crt) && plain(key)),
         hsts: setting("hsts")? == "true",
         hsts_include_subdomains: setting("hsts-include-subdomains")? == "true",
+        hsts_preload: setting("hsts-preload")? == "true",
+        hsts_max_age: setting("hsts-max-age")?,
         extra_lines: ctx.trigger("nginx-config").arg(app).output_lines()?,
         server_directives: changed_directives(
             ctx,
