@@ -167,6 +167,13 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
     assert!(stderr.contains("nginx refused the new config"), "{stderr}");
     assert!(stderr.contains("unknown directive"), "{stderr}");
     assert_eq!(host.ok(["nginx:show-config", a]), conf);
+    // Another app's change is refused too, and the message says whose file is to blame.
+    let out = host.run(["domains:add", b, &format!("extra.{b}.example.test")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("the config of {a} is what nginx refuses")),
+        "{stderr}"
+    );
     nginx.expect(&one, 200);
     nginx.expect(&third, 404);
     std::fs::remove_file(snippets.join("broken.conf")).unwrap();

@@ -538,9 +538,29 @@ fn try_candidate(ctx: &Ctx, app: &str, text: &str, old: Option<&str>) -> Result<
     let (code, words) = nginx(Action::Test)?;
     if code != 0 {
         put(old)?;
-        bail!("nginx refused the new config of {app}, the old one stays: {words}");
+        let culprit = match broken_app(ctx, &words) {
+            Some(other) if other != app => format!(
+                " (the config of {other} is what nginx refuses: fix it, or nginx:validate-config --clean removes it)"
+            ),
+            _ => String::new(),
+        };
+        bail!("nginx refused the new config of {app}, the old one stays{culprit}: {words}");
     }
     Ok(())
+}
+
+/// The app whose file nginx names in its error (`... in $DOKKU_ROOT/<app>/...:N`).
+fn broken_app(ctx: &Ctx, words: &str) -> Option<String> {
+    let (_, rest) = words.rsplit_once(" in /")?;
+    let path = std::path::PathBuf::from(format!("/{}", rest.split(':').next()?));
+    let inside = path.strip_prefix(&ctx.roots.dokku_root).ok()?;
+    let app = inside
+        .components()
+        .next()?
+        .as_os_str()
+        .to_str()?
+        .to_string();
+    (inside.components().count() > 1).then_some(app)
 }
 
 /// Checks a config nginx would get without keeping it: the candidate is tried under the
