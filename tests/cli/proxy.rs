@@ -199,6 +199,29 @@ fn nginx_starts_stops_shows_logs_and_finds_the_config_it_refuses() {
     assert!(out.contains("Starting nginx"), "{out}");
     wait_for(port, true);
     assert!(host.ok(["nginx:start"]).contains("reloaded"));
+    // A reload has taken effect when the command returns: the very next request sees it.
+    let status = || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    for round in 0..20 {
+        let code = if round % 2 == 0 { 418 } else { 404 };
+        std::fs::write(
+            conf.with_file_name("extra").join("default.conf"),
+            format!("server {{ listen 127.0.0.1:{port} default_server; return {code}; }}\n"),
+        )
+        .unwrap();
+        host.ok(["nginx:start"]);
+        assert_eq!(status(), code.to_string(), "round {round}");
+    }
 
     host.ok(["apps:create", "good"]);
     host.ok(["apps:create", "bad"]);

@@ -31,6 +31,7 @@ pub mod http;
 pub mod log;
 pub mod manifest;
 pub mod mount;
+pub mod nginx;
 pub mod pipeline;
 pub mod plugins;
 pub mod port_map;

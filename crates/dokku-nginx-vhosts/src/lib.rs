@@ -472,7 +472,19 @@ fn nginx(action: Action) -> Result<(i32, String)> {
             Action::Start => &[],
             Action::Stop => &["-s", "quit"],
         };
-        Cmd::new(bin).args(args).args(["-c", &conf])
+        let cmd = Cmd::new(bin).args(args).args(["-c", &conf]);
+        if action == Action::Reload {
+            let pid_file = dokku_core::nginx::pid_file(std::path::Path::new(&conf));
+            let (out, took) = dokku_core::nginx::reload_and_wait(&cmd, &pid_file, RELOAD_LIMIT)?;
+            let words = String::from_utf8_lossy(&out.stderr).into_owned()
+                + &String::from_utf8_lossy(&out.stdout);
+            let code = match out.code {
+                0 if !took => dokku_core::nginx::NOT_TAKEN,
+                code => code,
+            };
+            return Ok((code, words.trim().to_string()));
+        }
+        cmd
     } else {
         dokku_core::privilege::root_helper(match action {
             Action::Test => "nginx-test",
@@ -487,11 +499,20 @@ fn nginx(action: Action) -> Result<(i32, String)> {
     Ok((out.code, words.trim().to_string()))
 }
 
-/// Reloads nginx; one that is not running is left to take the config when it starts.
+/// How long a reload may take to reach every worker before a warning says so.
+const RELOAD_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Reloads nginx and returns once the new config serves; one that is not running is left
+/// to take the config when it starts.
 fn reload() -> Result<()> {
     log::verbose("Reloading nginx");
     let (code, words) = nginx(Action::Reload)?;
-    if code != 0 {
+    if code == dokku_core::nginx::NOT_TAKEN {
+        log::warn(&format!(
+            "nginx was told to reload but its old workers still served after {} s",
+            RELOAD_LIMIT.as_secs()
+        ));
+    } else if code != 0 {
         if not_running(&words) {
             log::verbose("nginx is not running: it takes the new config when it starts");
         } else {

@@ -50,7 +50,7 @@ fn run() -> Result<()> {
             dokku_core::privilege::chown_storage_directory(Path::new(lib_root), name, uid, caller)
         }
         ["nginx-test"] => nginx(&["-t", "-q"], caller),
-        ["nginx-reload"] => nginx(&["-s", "reload"], caller),
+        ["nginx-reload"] => reload(caller),
         ["nginx-start"] => nginx(&[], caller),
         ["nginx-stop"] => nginx(&["-s", "quit"], caller),
         _ => bail!(
@@ -66,6 +66,15 @@ fn nginx(args: &[&str], caller: Option<u32>) -> Result<()> {
     let out = dokku_core::cmd::Cmd::new("/usr/sbin/nginx")
         .args(args)
         .output_unchecked()?;
+    pass_on(&out, caller);
+    if out.code != 0 {
+        return Err(dokku_core::Error::Exit(out.code).into());
+    }
+    Ok(())
+}
+
+/// nginx's words, to the caller, redacted.
+fn pass_on(out: &dokku_core::cmd::Output, caller: Option<u32>) {
     let home = caller
         .and_then(|uid| nix::unistd::User::from_uid(uid.into()).ok().flatten())
         .map(|user| user.dir);
@@ -74,10 +83,23 @@ fn nginx(args: &[&str], caller: Option<u32>) -> Result<()> {
     for line in words.lines() {
         dokku_core::log::raw(format!("{}\n", redacted(line, home.as_deref())).as_bytes());
     }
-    if out.code != 0 {
-        return Err(dokku_core::Error::Exit(out.code).into());
+}
+
+/// `nginx -s reload`, answered once the new configuration serves (or with
+/// [`dokku_core::nginx::NOT_TAKEN`] when the old workers still serve after 3 s).
+fn reload(caller: Option<u32>) -> Result<()> {
+    let conf = Path::new("/etc/nginx/nginx.conf");
+    let (out, took) = dokku_core::nginx::reload_and_wait(
+        &dokku_core::cmd::Cmd::new("/usr/sbin/nginx").args(["-s", "reload"]),
+        &dokku_core::nginx::pid_file(conf),
+        std::time::Duration::from_secs(3),
+    )?;
+    pass_on(&out, caller);
+    match out.code {
+        0 if !took => Err(dokku_core::Error::Exit(dokku_core::nginx::NOT_TAKEN).into()),
+        0 => Ok(()),
+        code => Err(dokku_core::Error::Exit(code).into()),
     }
-    Ok(())
 }
 
 /// `line` with its quoted parts replaced when it names a file (`in /path:N`) outside

@@ -1,0 +1,105 @@
+//! Reloading nginx and knowing when the reload took effect. `nginx -s reload` only signals
+//! the master: it reads the configuration again, starts new workers and tells the old ones
+//! to finish, a few milliseconds later. Until then new connections still reach the old
+//! configuration, so a command that returned right after the signal (a certificate added,
+//! a challenge path routed) would race the reload. [`reload_and_wait`] returns once every
+//! worker that served before the signal has stopped taking connections.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::cmd::{Cmd, Output};
+
+/// The exit code of a reload that was signalled but not seen to take effect in time
+/// (`EX_TEMPFAIL`): the root helper's answer, and the nginx-vhosts plugin's reading of it.
+pub const NOT_TAKEN: i32 = 75;
+
+/// The pid file an nginx configuration names (`pid ...;`), else Debian's default.
+pub fn pid_file(conf: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(conf).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("pid "))
+        .filter_map(|rest| rest.trim().strip_suffix(';'))
+        .map(|path| PathBuf::from(path.trim()))
+        .next()
+        .unwrap_or_else(|| PathBuf::from("/run/nginx.pid"))
+}
+
+fn master(pid_file: &Path) -> Option<u32> {
+    std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()
+}
+
+/// The workers of `master` that still take connections (an old worker's title says it
+/// is shutting down once it has stopped listening).
+fn serving_workers(master: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent(*pid) == Some(master))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|title| !String::from_utf8_lossy(&title).contains("shutting down"))
+        })
+        .collect()
+}
+
+/// The parent of `pid` (the fourth field of `/proc/<pid>/stat`, after the command name in
+/// parentheses, which may itself hold spaces).
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs `reload` (an `nginx -s reload`), then waits, at most `limit`, until no worker from
+/// before it takes connections and a new one does. The answer is the reload's output and
+/// whether the new configuration was seen to take effect (false also when no nginx ran to
+/// watch).
+pub fn reload_and_wait(reload: &Cmd, pid_file: &Path, limit: Duration) -> Result<(Output, bool)> {
+    let before = master(pid_file).map(|m| (m, serving_workers(m)));
+    let out = reload.output_unchecked()?;
+    let Some((master, old)) = before.filter(|_| out.code == 0) else {
+        return Ok((out, false));
+    };
+    let started = Instant::now();
+    loop {
+        let now = serving_workers(master);
+        if !now.is_empty() && now.iter().all(|pid| !old.contains(pid)) {
+            return Ok((out, true));
+        }
+        if started.elapsed() > limit {
+            return Ok((out, false));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pid_file_is_the_configurations_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(
+            &conf,
+            "user www-data;\n  pid /tmp/x/nginx.pid;\nevents {}\n",
+        )
+        .expect("write");
+        assert_eq!(pid_file(&conf), PathBuf::from("/tmp/x/nginx.pid"));
+        std::fs::write(&conf, "events {}\n").expect("write");
+        assert_eq!(pid_file(&conf), PathBuf::from("/run/nginx.pid"));
+    }
+
+    #[test]
+    fn a_process_parent_is_read_from_proc() {
+        let me = std::process::id();
+        let expected = std::os::unix::process::parent_id();
+        assert_eq!(parent(me), Some(expected));
+    }
+}
