@@ -5,6 +5,8 @@
 //! `post-certs-update` / `post-certs-remove`, on which the proxy rebuilds the app's config.
 //! openssl (Debian's) reads and makes the certificates.
 
+mod der;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -117,17 +119,18 @@ fn openssl_with(args: &[&str], input: &[u8], what: &str) -> Result<String> {
 
 /// The public key of a PEM certificate and of a PEM private key must be the same.
 fn check_pair(crt: &[u8], key: &[u8]) -> Result<()> {
-    let from_crt = openssl_with(
-        &["x509", "-noout", "-pubkey"],
-        crt,
-        "The certificate is not a PEM certificate",
-    )?;
-    let from_key = openssl_with(
-        &["pkey", "-pubout", "-passin", "pass:"],
-        key,
-        "The key is not an unencrypted PEM private key",
-    )?;
-    if from_crt != from_key {
+    let cert = der::first_certificate(crt)
+        .map_err(|_| anyhow::anyhow!("The certificate is not a PEM certificate"))?;
+    let from_crt = der::public_key_info(&cert)
+        .map_err(|_| anyhow::anyhow!("The certificate is not a PEM certificate"))?;
+    let out = openssl()?
+        .args(["pkey", "-pubout", "-outform", "DER", "-passin", "pass:"])
+        .stdin_bytes(key)
+        .output_unchecked()?;
+    if out.code != 0 {
+        bail!("The key is not an unencrypted PEM private key");
+    }
+    if from_crt != out.stdout.as_slice() {
         bail!("The key does not match the certificate");
     }
     Ok(())

@@ -11,7 +11,9 @@
 //! With `--through-nginx` the load goes through a private nginx on 127.0.0.1 (the app's
 //! generated config, a domain in the `Host` header) instead of straight to the container,
 //! and the rollbacks are followed by the time from `certs:add` to the new certificate
-//! being served there.
+//! being served there: first served (a poll running alongside the command) and the
+//! command's return, after which every request gets it (nginx keeps its old workers
+//! accepting for 100 ms after a reload, and `certs:add` waits them out).
 //!
 //! Needs a running docker engine and the local base image (tests/base-image).
 #![allow(clippy::disallowed_methods, clippy::print_stdout)]
@@ -211,10 +213,12 @@ fn main() -> Result<()> {
         }
     );
     if let Some(certs) = certs {
-        let median = ms(median_of(&certs));
+        let first: Vec<Duration> = certs.iter().map(|c| c.first_served).collect();
+        let returned: Vec<Duration> = certs.iter().map(|c| c.returned).collect();
+        let median = ms(median_of(&first));
         println!(
             "{:<52} {:>10.1}ms {:>8.0}ms  {}",
-            "certs:add to the new certificate served, median",
+            "certs:add to the new certificate first served, median",
             median,
             CERTS_TARGET_MS,
             if median <= CERTS_TARGET_MS {
@@ -222,6 +226,11 @@ fn main() -> Result<()> {
             } else {
                 "OVER"
             }
+        );
+        println!(
+            "{:<52} {:>10.1}ms",
+            "certs:add returned (every request served with it)",
+            ms(median_of(&returned))
         );
     }
     if let Ok(first) = tally.first_failures.lock() {
@@ -232,13 +241,21 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// `certs:add` of a new self-signed certificate, timed until https through nginx presents
-/// it (curl trusting only that certificate), for several certificates in turn.
-fn certs_add_to_served(host: &BenchHost, app: &str, nginx: &PrivateNginx) -> Result<Vec<Duration>> {
+/// One certificate swap: when https first presented the new certificate, and when
+/// `certs:add` returned (from then on every request gets it).
+struct CertSwap {
+    first_served: Duration,
+    returned: Duration,
+}
+
+/// `certs:add` of a new self-signed certificate, for several certificates in turn, while
+/// another thread polls https through nginx (curl trusting only the new certificate) from
+/// the moment the command starts.
+fn certs_add_to_served(host: &BenchHost, app: &str, nginx: &PrivateNginx) -> Result<Vec<CertSwap>> {
     let domain = format!("{app}.bench.test");
     let dir = host.dir.path().join("certs");
     std::fs::create_dir_all(&dir)?;
-    let mut times = Vec::new();
+    let mut swaps = Vec::new();
     for n in 0..CERT_SWAPS {
         let (crt, key) = (dir.join(format!("{n}.crt")), dir.join(format!("{n}.key")));
         let status = std::process::Command::new("openssl")
@@ -259,31 +276,43 @@ fn certs_add_to_served(host: &BenchHost, app: &str, nginx: &PrivateNginx) -> Res
             bail!("openssl could not make a certificate");
         }
         let start = Instant::now();
+        let poll = {
+            let (crt, domain, port) = (crt.clone(), domain.clone(), nginx.https);
+            std::thread::spawn(move || -> Result<Duration> {
+                loop {
+                    let out = std::process::Command::new("curl")
+                        .args(["-sS", "-o", "/dev/null", "--max-time", "2", "--cacert"])
+                        .arg(&crt)
+                        .arg("--resolve")
+                        .arg(format!("{domain}:{port}:127.0.0.1"))
+                        .arg(format!("https://{domain}:{port}/"))
+                        .output()?;
+                    if out.status.success() {
+                        return Ok(start.elapsed());
+                    }
+                    if start.elapsed() > Duration::from_secs(10) {
+                        bail!(
+                            "the new certificate was not served within 10 s: {}",
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        );
+                    }
+                }
+            })
+        };
         host.dokku(&[
             "certs:add",
             app,
             &crt.display().to_string(),
             &key.display().to_string(),
         ])?;
-        loop {
-            let out = std::process::Command::new("curl")
-                .args(["-sS", "-o", "/dev/null", "--max-time", "2", "--cacert"])
-                .arg(&crt)
-                .arg("--resolve")
-                .arg(format!("{domain}:{}:127.0.0.1", nginx.https))
-                .arg(format!("https://{domain}:{}/", nginx.https))
-                .output()?;
-            if out.status.success() {
-                break;
-            }
-            if start.elapsed() > Duration::from_secs(10) {
-                bail!(
-                    "the new certificate was not served within 10 s: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
-        }
-        times.push(start.elapsed());
+        let returned = start.elapsed();
+        let first_served = poll
+            .join()
+            .map_err(|_| anyhow::anyhow!("the polling thread panicked"))??;
+        swaps.push(CertSwap {
+            first_served,
+            returned,
+        });
     }
-    Ok(times)
+    Ok(swaps)
 }
