@@ -126,6 +126,14 @@ impl Pebble {
         }
     }
 
+    /// Makes lego on `host` trust pebble's TLS certificate (through the defaults file).
+    fn trusted_by(&self, host: &TestHost) {
+        let defaults = host.path().join("etc-default-dokku");
+        let mut text = std::fs::read_to_string(&defaults).unwrap();
+        text.push_str(&format!("LEGO_CA_CERTIFICATES={}\n", self.tls_ca.display()));
+        std::fs::write(&defaults, text).unwrap();
+    }
+
     /// Pebble's root CA (it makes a new one each start): what issued certificates chain to.
     fn root(&self, dir: &Path) -> PathBuf {
         let out = curl(&[
@@ -170,13 +178,7 @@ fn letsencrypt_gets_renews_and_gives_back_a_certificate_pebble_issued() {
     let a = app.0.as_str();
     let nginx = Nginx::start(&host);
     let pebble = Pebble::start(&host.path().join("pebble"), nginx.port);
-    let defaults = host.path().join("etc-default-dokku");
-    let mut text = std::fs::read_to_string(&defaults).unwrap();
-    text.push_str(&format!(
-        "LEGO_CA_CERTIFICATES={}\n",
-        pebble.tls_ca.display()
-    ));
-    std::fs::write(&defaults, text).unwrap();
+    pebble.trusted_by(&host);
 
     let domain = format!("{a}.example.test");
     let https = free_port();
@@ -275,13 +277,7 @@ fn letsencrypt_gets_renews_and_gives_back_a_certificate_pebble_issued() {
 fn letsencrypt_answers_dns_01_through_a_provider_with_its_credentials() {
     let host = TestHost::with_system_user();
     let pebble = Pebble::start(&host.path().join("pebble"), free_port());
-    let defaults = host.path().join("etc-default-dokku");
-    let mut text = std::fs::read_to_string(&defaults).unwrap();
-    text.push_str(&format!(
-        "LEGO_CA_CERTIFICATES={}\n",
-        pebble.tls_ca.display()
-    ));
-    std::fs::write(&defaults, text).unwrap();
+    pebble.trusted_by(&host);
     // lego's `exec` provider runs this with `present|cleanup FQDN VALUE`; the TXT record
     // goes to the DNS server pebble asks.
     let script = host.path().join("set-txt");

@@ -268,29 +268,12 @@ pub fn free_port() -> Result<u16> {
 impl PrivateNginx {
     pub fn start(host: &BenchHost) -> Result<PrivateNginx> {
         let dir = host.dir.path().join("nginx");
-        std::fs::create_dir_all(dir.join("tmp"))?;
-        std::fs::create_dir_all(dir.join("extra"))?;
         let (http, https) = (free_port()?, free_port()?);
-        let conf = dir.join("nginx.conf");
-        let d = dir.display();
-        std::fs::write(
-            &conf,
-            format!(
-                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
-                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
-                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
-                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
-                 include {}/*/nginx.conf;\n  include {d}/extra/*.conf;\n}}\n",
-                host.roots.dokku_root.display()
-            ),
-        )?;
-        std::fs::write(
-            host.dir.path().join("none"),
-            format!(
-                "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={d}\n",
-                conf.display()
-            ),
-        )?;
+        let conf = dokku_test_support::write_private_nginx(
+            &dir,
+            &host.roots.dokku_root,
+            &host.dir.path().join("none"),
+        );
         let status = std::process::Command::new("nginx")
             .arg("-c")
             .arg(&conf)

@@ -176,6 +176,38 @@ fn allow_root_helper() {
     std::fs::rename(&staged, path).unwrap();
 }
 
+/// A private nginx's configuration in `dir` (its pid, logs and temp files there too): every
+/// app config under `dokku_root`, and `dir/extra/*.conf` for a test's own servers. The
+/// `defaults` file points dokku at it (`DOKKU_NGINX_CONF`, `DOKKU_NGINX_LOG_DIR`), so no
+/// command on the host touches the system's nginx. Returns the configuration's path.
+pub fn write_private_nginx(dir: &Path, dokku_root: &Path, defaults: &Path) -> PathBuf {
+    let conf = dir.join("nginx.conf");
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    std::fs::create_dir_all(dir.join("extra")).unwrap();
+    let d = dir.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
+             proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
+             uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
+             include {d}/extra/*.conf;\n  include {}/*/nginx.conf;\n}}\n",
+            dokku_root.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        defaults,
+        format!(
+            "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={d}\n",
+            conf.display()
+        ),
+    )
+    .unwrap();
+    conf
+}
+
 pub struct TestHost {
     dir: tempfile::TempDir,
     pub roots: Roots,
@@ -223,31 +255,11 @@ impl TestHost {
     }
 
     fn write_private_nginx_conf(&self) {
-        let conf = self.nginx_conf();
-        let dir = conf.parent().unwrap();
-        std::fs::create_dir_all(dir.join("tmp")).unwrap();
-        std::fs::create_dir_all(dir.join("extra")).unwrap();
-        let d = dir.display();
-        std::fs::write(
-            &conf,
-            format!(
-                "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
-                 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
-                 proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
-                 uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
-                 include {d}/extra/*.conf;\n  include {}/*/nginx.conf;\n}}\n",
-                self.roots.dokku_root.display()
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            self.path().join("etc-default-dokku"),
-            format!(
-                "DOKKU_NGINX_CONF={}\nDOKKU_NGINX_LOG_DIR={d}\n",
-                conf.display()
-            ),
-        )
-        .unwrap();
+        write_private_nginx(
+            &self.path().join("nginx"),
+            &self.roots.dokku_root,
+            &self.path().join("etc-default-dokku"),
+        );
     }
 
     /// A host laid out as install.sh lays out a real one: the plugin tree is root's, and
