@@ -57,13 +57,14 @@ fn parent(pid: u32) -> Option<u32> {
 
 /// Runs `reload` (an `nginx -s reload`), then waits, at most `limit`, until no worker from
 /// before it takes connections and a new one does. The answer is the reload's output and
-/// whether the new configuration was seen to take effect (false also when no nginx ran to
-/// watch).
+/// whether the new configuration was seen to take effect: false when the old workers still
+/// served at the limit, true also when there was no master to watch (the signal's own
+/// exit code then tells).
 pub fn reload_and_wait(reload: &Cmd, pid_file: &Path, limit: Duration) -> Result<(Output, bool)> {
     let before = master(pid_file).map(|m| (m, serving_workers(m)));
     let out = reload.output_unchecked()?;
     let Some((master, old)) = before.filter(|_| out.code == 0) else {
-        return Ok((out, false));
+        return Ok((out, true));
     };
     let started = Instant::now();
     loop {
