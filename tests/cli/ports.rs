@@ -59,6 +59,11 @@ fn port_mappings_are_set_detected_and_defaulted() {
             vec!["ports:set", "demo", "http:99999:5000"],
             vec!["ports:remove", "demo", "port"],
             vec!["ports:add", "missing", "http:80:5000"],
+            // One mapping per host port, and no mapping twice.
+            vec!["ports:set", "demo", "http:1234:5001", "http:1234:5002"],
+            vec!["ports:add", "demo", "http:12345:5002", "http:12345:5004"],
+            vec!["ports:add", "demo", "http:5000:5003"],
+            vec!["ports:add", "demo", "http:5000:5000"],
         ],
     );
     assert_eq!(effective(&host), "http:5000:5000\nudp:53:53\n");

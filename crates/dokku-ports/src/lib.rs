@@ -19,7 +19,7 @@ const DEFAULT_MAP: &str = "http:80:5000";
 
 pub const PLUGIN: Plugin = Plugin {
     name: "ports",
-    description: "Manage port mappings for an app",
+    description: "Manage ports for an app",
     default_command: None,
     keeps_root: false,
     commands: &[
@@ -154,21 +154,41 @@ fn parse_all(words: &[String]) -> Result<Vec<Mapping>> {
     words.iter().map(|w| parse_mapping(w)).collect()
 }
 
-/// `ports:add APP MAPPING...`: the map gains them (a detected map is kept and added to).
+/// `ports:add APP MAPPING...`: the map gains them (a detected map is kept and added to);
+/// a mapping already there, or a host port already mapped, is refused.
 fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
     edit(ctx, "add", args, |mut map, words| {
         for mapping in parse_all(words)? {
-            if !map.contains(&mapping) {
-                map.push(mapping);
+            if map.contains(&mapping) {
+                bail!("Port mapping {mapping} already exists");
             }
+            map.push(mapping);
         }
+        one_mapping_per_host_port(&map)?;
         Ok(map)
     })
 }
 
 /// `ports:set APP MAPPING...`.
 fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    edit(ctx, "set", args, |_, words| parse_all(words))
+    edit(ctx, "set", args, |_, words| {
+        let map = parse_all(words)?;
+        one_mapping_per_host_port(&map)?;
+        Ok(map)
+    })
+}
+
+/// A host port answers for one mapping: two would be two servers on one port.
+fn one_mapping_per_host_port(map: &[Mapping]) -> Result<()> {
+    for (i, mapping) in map.iter().enumerate() {
+        if let Some(other) = map[..i].iter().find(|m| m.host_port == mapping.host_port) {
+            bail!(
+                "Port mapping {mapping} conflicts with {other}: host port {} is already mapped",
+                mapping.host_port
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `ports:remove APP HOST-PORT|MAPPING...`: a bare host port (or `scheme:host-port`)
@@ -252,9 +272,28 @@ fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     dokku_core::report::print_for_apps(&request, &ctx.roots, "ports", |app| {
         let app = app.as_str();
+        let as_json = |map: Vec<Mapping>| {
+            serde_json::Value::Array(
+                map.iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "scheme": m.scheme,
+                            "host_port": m.host_port,
+                            "container_port": m.container_port,
+                        })
+                    })
+                    .collect(),
+            )
+            .to_string()
+        };
         Ok(Report::new(app, "ports")
             .row("ports-map", joined(&stored(ctx, app, MAP)?))
-            .row("ports-map-detected", joined(&stored(ctx, app, DETECTED)?)))
+            .row("ports-map-detected", joined(&stored(ctx, app, DETECTED)?))
+            .row("ports-map-json", as_json(stored(ctx, app, MAP)?))
+            .row(
+                "ports-map-detected-json",
+                as_json(stored(ctx, app, DETECTED)?),
+            ))
     })
 }
 
