@@ -37,6 +37,12 @@ pub const SETTINGS: Settings = Settings {
             validate: ipv4,
         },
         Setting {
+            key: "bind-address-ipv6",
+            scope: Scope::AppOrGlobal,
+            default: "::",
+            validate: ipv6,
+        },
+        Setting {
             key: "client-max-body-size",
             scope: Scope::AppOrGlobal,
             default: "",
@@ -287,6 +293,13 @@ fn log_path(value: &str) -> Result<()> {
 fn ipv4(value: &str) -> Result<()> {
     if value.parse::<std::net::Ipv4Addr>().is_err() {
         bail!("Invalid IPv4 address {value:?}");
+    }
+    Ok(())
+}
+
+fn ipv6(value: &str) -> Result<()> {
+    if value.parse::<std::net::Ipv6Addr>().is_err() {
+        bail!("Invalid IPv6 address {value:?}");
     }
     Ok(())
 }
@@ -754,7 +767,10 @@ fn template_vars(
         ("NGINX_ACCESS_LOG_PATH", site.access_log.clone()),
         ("NGINX_ERROR_LOG_PATH", site.error_log.clone()),
         ("NGINX_BIND_ADDRESS_IP4", site.bind_address.clone()),
-        ("NGINX_BIND_ADDRESS_IP6", "::".into()),
+        (
+            "NGINX_BIND_ADDRESS_IP6",
+            SETTINGS.computed(ctx, app, "bind-address-ipv6")?,
+        ),
         (
             "CLIENT_MAX_BODY_SIZE",
             if site.client_max_body_size.is_empty() {
