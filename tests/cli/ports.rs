@@ -22,7 +22,8 @@ fn port_mappings_are_set_detected_and_defaulted() {
     host.ok(["ports:add", "demo", "http:8080:5000"]);
     assert_eq!(
         effective(&host),
-        "http:5000:5000\nudp:53:53\nhttp:8080:5000\n"
+        "http:5000:5000\nhttp:8080:5000\nudp:53:53\n",
+        "kept sorted, as Dokku keeps them"
     );
     host.ok(["ports:remove", "demo", "5000"]);
     host.ok(["ports:remove", "demo", "udp:53:53"]);

@@ -117,8 +117,10 @@ fn effective(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
     Ok(vec![parse_mapping(DEFAULT_MAP)?])
 }
 
+/// Stores a map sorted as Dokku keeps it (by its text).
 fn store(ctx: &Ctx, app: &str, key: &str, map: &[Mapping]) -> Result<()> {
-    let lines: Vec<String> = map.iter().map(Mapping::to_string).collect();
+    let mut lines: Vec<String> = map.iter().map(Mapping::to_string).collect();
+    lines.sort();
     if lines.is_empty() {
         return properties(ctx).delete(app, key);
     }
