@@ -71,3 +71,34 @@ fn port_mappings_are_set_detected_and_defaulted() {
     host.ok(["apps:destroy", "--force", "demo"]);
     assert!(!host.roots.config_dir().join("ports/demo").exists());
 }
+
+#[test]
+fn a_certificate_brings_https_443_and_takes_it_away() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["ports:set", "demo", "http:80:5000"]);
+    host.ok(["certs:generate", "demo", "demo.example.com"]);
+    let map = || host.ok(["ports:report", "demo", "--ports-map"]);
+    assert_eq!(map(), "http:80:5000 https:443:5000\n");
+    let ssl = |flag: &str| host.ok(["certs:report", "demo", flag]);
+    assert_eq!(ssl("--ssl-hostnames"), "demo.example.com\n");
+    assert_eq!(ssl("--ssl-subject"), "CN=demo.example.com\n");
+    assert_eq!(ssl("--ssl-verified"), "self signed\n");
+    assert_eq!(ssl("--ssl-enabled"), "true\n");
+    assert!(ssl("--ssl-dir").trim_end().ends_with("/demo/tls"));
+    assert_eq!(
+        host.ok(["certs:report", "--global", "--format", "json"]),
+        "{}\n"
+    );
+    let out = host.run(["certs:show", "demo"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("specify either 'key' or 'crt'"));
+    host.ok(["certs:remove", "demo"]);
+    assert_eq!(map(), "http:80:5000\n");
+    assert_eq!(ssl("--ssl-enabled"), "false\n");
+    let out = host.run(["plugin:trigger", "certs-remove", "demo"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SSL endpoint is not defined"),
+        "{}",
+        host.render(&out)
+    );
+}

@@ -18,7 +18,7 @@ use dokku_core::report::{Report, ReportRequest};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "certs",
-    description: "Manage the TLS certificate of an app",
+    description: "Manage SSL (TLS) certs",
     default_command: None,
     keeps_root: false,
     commands: &[
@@ -274,27 +274,36 @@ fn uninstall(ctx: &Ctx, app: &str) -> Result<()> {
 fn set_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, crt, key] = exactly::<3>("certs-set", args)?;
     let app = dokku_core::app::verify(&ctx.roots, app)?;
+    for (what, path) in [("CRT", crt), ("KEY", key)] {
+        if !Path::new(path).is_file() {
+            bail!("{what} file specified not found, please check file paths");
+        }
+    }
     let (crt, key) = (read_small(Path::new(crt))?, read_small(Path::new(key))?);
     install(ctx, app.as_str(), &crt, &key)
 }
 
-/// `certs-remove APP`: another plugin takes back the pair it installed, if any.
+/// `certs-remove APP`: another plugin takes back the pair it installed.
 fn remove_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app] = exactly::<1>("certs-remove", args)?;
     let app = dokku_core::app::verify(&ctx.roots, app)?;
     if !has_cert(ctx, app.as_str()) {
-        return Ok(());
+        bail!("An app-specific SSL endpoint is not defined");
     }
     uninstall(ctx, app.as_str())
 }
 
 fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [app, which] = exactly::<2>("certs:show", args)?;
+    let (app, which) = match args {
+        [app] => (app, None),
+        [app, which] => (app, Some(which.as_str())),
+        _ => bail!("certs:show takes an app and crt or key"),
+    };
     let app = dokku_core::app::verify(&ctx.roots, app)?;
-    let path = match which.as_str() {
-        "crt" => crt_path(ctx, app.as_str()),
-        "key" => key_path(ctx, app.as_str()),
-        _ => bail!("certs:show takes crt or key"),
+    let path = match which {
+        Some("crt") => crt_path(ctx, app.as_str()),
+        Some("key") => key_path(ctx, app.as_str()),
+        _ => bail!("Please specify either 'key' or 'crt'"),
     };
     match dokku_core::fs::read_optional(&path)? {
         Some(text) => log::raw(text.as_bytes()),
@@ -303,75 +312,108 @@ fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The certificate's subject, SANs, issuer, expiry, and whether a system CA vouches for it.
-fn describe(crt: &Path) -> Result<Vec<(String, String)>> {
+/// One `openssl x509` reading of the certificate at `crt`.
+fn x509(crt: &Path, args: &[&str]) -> Result<String> {
     let path = crt.display().to_string();
-    let text = openssl_with(
-        &[
-            "x509",
-            "-noout",
-            "-in",
-            &path,
-            "-subject",
-            "-issuer",
-            "-enddate",
-            "-ext",
-            "subjectAltName",
-        ],
-        b"",
-        "The certificate cannot be read",
-    )?;
-    let field = |prefix: &str| {
+    let mut all = vec!["x509", "-noout", "-in", path.as_str()];
+    all.extend_from_slice(args);
+    openssl_with(&all, b"", "The certificate cannot be read")
+}
+
+/// The `ssl-*` rows of an app with a certificate, as Dokku reports them: its subject
+/// (`C=US; O=Example; CN=example.com`), the host names it covers (CN and SANs, sorted), its
+/// issuer, validity and whether a system CA vouches for it.
+fn describe(crt: &Path) -> Result<Vec<(&'static str, String)>> {
+    let text = x509(crt, &["-text"])?;
+    let field = |label: &str| {
         text.lines()
-            .find_map(|l| l.strip_prefix(prefix))
+            .find_map(|l| l.trim().strip_prefix(label))
+            .map(|v| v.trim_start_matches([' ', ':']).trim().to_string())
             .unwrap_or_default()
-            .trim()
-            .to_string()
     };
+    let subject = x509(crt, &["-subject", "-nameopt", "compat"])?;
+    let subject = subject
+        .trim()
+        .trim_start_matches("subject=")
+        .trim()
+        .trim_start_matches('/')
+        .replace('/', "; ");
+    let rfc2253 = x509(crt, &["-subject", "-nameopt", "RFC2253"])?;
+    let mut hostnames: Vec<String> = rfc2253
+        .trim()
+        .trim_start_matches("subject=")
+        .split([',', '/'])
+        .filter_map(|rdn| rdn.split_once('='))
+        .filter(|(key, _)| key.trim() == "CN")
+        .map(|(_, value)| value.trim().to_string())
+        .collect();
     let sans = text
         .lines()
-        .skip_while(|l| !l.contains("Subject Alternative Name"))
+        .skip_while(|l| !l.contains("X509v3 Subject Alternative Name"))
         .nth(1)
-        .unwrap_or_default()
-        .trim()
-        .replace("DNS:", "");
+        .unwrap_or_default();
+    for name in sans.split(',') {
+        let name = name.trim().trim_start_matches("DNS:").trim();
+        if !name.is_empty() && !name.contains(':') {
+            hostnames.push(name.to_string());
+        }
+    }
+    hostnames.sort();
+    hostnames.dedup();
     let verified = openssl()?
-        .args([
-            "verify",
-            "-CAfile",
-            "/etc/ssl/certs/ca-certificates.crt",
-            &path,
-        ])
+        .args(["verify", "-purpose", "sslserver"])
+        .arg(crt)
         .output_unchecked()?
         .code
         == 0;
     Ok(vec![
-        ("certs-subject".into(), field("subject=")),
-        ("certs-sans".into(), sans),
-        ("certs-issuer".into(), field("issuer=")),
-        ("certs-expires-at".into(), field("notAfter=")),
+        ("ssl-expires-at", field("Not After")),
+        ("ssl-hostnames", hostnames.join(" ")),
+        ("ssl-issuer", field("Issuer:")),
+        ("ssl-starts-at", field("Not Before")),
+        ("ssl-subject", subject),
         (
-            "certs-verified".into(),
+            "ssl-verified",
             if verified {
                 "verified by a certificate authority"
             } else {
-                "self signed or untrusted"
+                "self signed"
             }
             .into(),
         ),
     ])
 }
 
+/// `certs:report [APP|--global] [--format json] [--ssl-<flag>]`, Dokku's `ssl` report:
+/// there are no global values.
 fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    dokku_core::report::print_for_apps(&request, &ctx.roots, "certs", |app| {
+    if request.app.as_deref() == Some(dokku_core::property::GLOBAL) {
+        return Report::new("global", "ssl").print(&request);
+    }
+    dokku_core::report::print_for_apps(&request, &ctx.roots, "ssl", |app| {
         let app = app.as_str();
         let enabled = has_cert(ctx, app);
-        let mut report = Report::new(app, "certs").row("certs-enabled", enabled.to_string());
-        if enabled {
-            for (key, value) in describe(&crt_path(ctx, app))? {
-                report = report.row(&key, value);
-            }
+        let described = if enabled {
+            describe(&crt_path(ctx, app))?
+        } else {
+            [
+                "ssl-expires-at",
+                "ssl-hostnames",
+                "ssl-issuer",
+                "ssl-starts-at",
+                "ssl-subject",
+                "ssl-verified",
+            ]
+            .into_iter()
+            .map(|key| (key, String::new()))
+            .collect()
+        };
+        let mut report = Report::new(app, "ssl")
+            .row("ssl-dir", tls_dir(ctx, app).display().to_string())
+            .row("ssl-enabled", enabled.to_string());
+        for (key, value) in described {
+            report = report.row(key, value);
         }
         Ok(report)
     })

@@ -82,6 +82,14 @@ pub const PLUGIN: Plugin = Plugin {
             run: copy,
         },
         TriggerEntry {
+            name: "post-certs-remove",
+            run: drop_https_443,
+        },
+        TriggerEntry {
+            name: "post-certs-update",
+            run: add_https_443,
+        },
+        TriggerEntry {
             name: "post-delete",
             run: post_delete,
         },
@@ -297,6 +305,49 @@ fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
                 as_json(stored(ctx, app, DETECTED)?),
             ))
     })
+}
+
+/// `post-certs-update APP`: with a certificate, each `http:80:X` gains its `https:443:X`
+/// in the app's map, unless some mapping already serves 443 (Dokku's rule).
+fn add_https_443(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("post-certs-update", args)?;
+    let mut map = effective(ctx, app)?;
+    if map
+        .iter()
+        .any(|m| m.scheme == "https" && m.host_port == 443)
+    {
+        return Ok(());
+    }
+    let twins: Vec<Mapping> = map
+        .iter()
+        .filter(|m| m.scheme == "http" && m.host_port == 80)
+        .map(|m| Mapping {
+            scheme: "https".into(),
+            host_port: 443,
+            container_port: m.container_port,
+        })
+        .take(1)
+        .collect();
+    if twins.is_empty() {
+        return Ok(());
+    }
+    map.extend(twins);
+    store(ctx, app, MAP, &map)
+}
+
+/// `post-certs-remove APP`: the `https:443` mappings go with the certificate.
+fn drop_https_443(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("post-certs-remove", args)?;
+    let map = stored(ctx, app, MAP)?;
+    let kept: Vec<Mapping> = map
+        .iter()
+        .filter(|m| !(m.scheme == "https" && m.host_port == 443))
+        .cloned()
+        .collect();
+    if kept.len() == map.len() {
+        return Ok(());
+    }
+    store(ctx, app, MAP, &kept)
 }
 
 /// `ports-get APP`: the effective map, a mapping per line.
