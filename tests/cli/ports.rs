@@ -76,6 +76,11 @@ fn port_mappings_are_set_detected_and_defaulted() {
 fn a_certificate_brings_https_443_and_takes_it_away() {
     let host = TestHost::new();
     host.ok(["apps:create", "demo"]);
+    assert_eq!(
+        host.ok(["ports:report", "demo", "--ports-map-detected"]),
+        "http:80:5000\n",
+        "before any build, the default"
+    );
     host.ok(["ports:set", "demo", "http:80:5000"]);
     host.ok(["certs:generate", "demo", "demo.example.com"]);
     let map = || host.ok(["ports:report", "demo", "--ports-map"]);

@@ -296,14 +296,16 @@ fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
             )
             .to_string()
         };
+        // Until a build detects one, the detected map is the default, as Dokku reports it.
+        let detected = match stored(ctx, app, DETECTED)? {
+            map if map.is_empty() => vec![parse_mapping(DEFAULT_MAP)?],
+            map => map,
+        };
         Ok(Report::new(app, "ports")
             .row("ports-map", joined(&stored(ctx, app, MAP)?))
-            .row("ports-map-detected", joined(&stored(ctx, app, DETECTED)?))
+            .row("ports-map-detected", joined(&detected))
             .row("ports-map-json", as_json(stored(ctx, app, MAP)?))
-            .row(
-                "ports-map-detected-json",
-                as_json(stored(ctx, app, DETECTED)?),
-            ))
+            .row("ports-map-detected-json", as_json(detected)))
     })
 }
 
