@@ -257,3 +257,21 @@ fn a_plugin_names_an_apps_default_hostname() {
     host.ok(["apps:create", "plain"]);
     assert_eq!(vhosts(&host, "plain"), "plain.dokku.me\n");
 }
+
+#[test]
+fn url_and_urls_print_where_an_app_answers() {
+    let host = TestHost::new();
+    host.ok(["domains:set-global", "dokku.me"]);
+    host.ok(["apps:create", "demo"]);
+    host.ok(["domains:add", "demo", "www.example.com"]);
+    host.ok(["ports:set", "demo", "http:8080:5000"]);
+    assert_eq!(host.ok(["url", "demo"]), "http://demo.dokku.me:8080\n");
+    assert_eq!(
+        host.ok(["urls", "demo"]),
+        "http://demo.dokku.me:8080\nhttp://www.example.com:8080\n"
+    );
+    let out = host.run(["urls", "missing"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(!out.status.success());
+    assert!(host.ok(["help"]).contains("    urls "));
+}

@@ -13,7 +13,7 @@ fn list_shows_core_plugins() {
     assert_snapshot!("plugin_list", host.render(&host.run(["plugin:list"])));
     let json: serde_json::Value =
         serde_json::from_str(&host.ok(["plugin:list", "--format", "json"])).unwrap();
-    assert_eq!(json[0]["name"], "app-json");
+    assert_eq!(json[0]["name"], "00_dokku-standard");
     assert_eq!(json[0]["core"], true);
     assert!(host.run(["plugin:installed", "apps"]).status.success());
     assert_eq!(

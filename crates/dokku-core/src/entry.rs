@@ -237,8 +237,12 @@ fn visible(plugin: &Plugin) -> impl Iterator<Item = &Command> {
 
 /// `commands help`: the one summary line, or with `DOKKU_HELP_ALL` every command, in the
 /// `    name args, description` form the dispatcher assembles.
+/// The plugin of Dokku's bare top-level commands (`url`, `urls`): the dispatcher routes
+/// those words to it, and its commands are listed bare.
+pub const STANDARD_PLUGIN: &str = "00_dokku-standard";
+
 fn print_help_lines(plugin: &Plugin) {
-    if env::flag(env::DOKKU_HELP_ALL) {
+    if env::flag(env::DOKKU_HELP_ALL) || plugin.name == STANDARD_PLUGIN {
         for c in visible(plugin) {
             log::data(&format!("    {}, {}", synopsis(plugin, c), c.help));
         }
@@ -250,7 +254,7 @@ fn print_help_lines(plugin: &Plugin) {
 /// `plugin:command args`; a command named after its plugin is the bare command (`logs
 /// <app>`, Dokku's top-level commands), also its plugin's default.
 fn synopsis(plugin: &Plugin, c: &Command) -> String {
-    let name = if c.name == plugin.name {
+    let name = if c.name == plugin.name || plugin.name == STANDARD_PLUGIN {
         c.name.to_string()
     } else {
         format!("{}:{}", plugin.name, c.name)

@@ -353,7 +353,7 @@ fn resolve(roots: &Roots, args: &mut [String]) -> (Route, PathBuf) {
         None => prefix,
     };
     let dir = if sub.is_none() && STANDARD_WORDS.contains(&prefix.as_str()) {
-        "00_dokku-standard".to_string()
+        dokku_core::entry::STANDARD_PLUGIN.to_string()
     } else {
         DIR_ALIASES
             .iter()
