@@ -232,20 +232,7 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
     }
     // A replaced certificate is served at once, though the config's text is the same.
     let (crt, tls_key) = (host.path().join("new.crt"), host.path().join("new.key"));
-    crate::run(
-        Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .arg("-subj")
-            .arg(format!("/CN={one}"))
-            .arg("-addext")
-            .arg(format!("subjectAltName=DNS:{one}"))
-            .arg("-keyout")
-            .arg(&tls_key)
-            .arg("-out")
-            .arg(&crt),
-    );
+    dokku_test_support::self_signed_certificate(&one, &crt, &tls_key);
     host.ok([
         "certs:update",
         a,

@@ -60,6 +60,12 @@ pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The dispatcher's path (`DOKKU_BIN`, else where install.sh links it): what hooks,
+/// forced commands and crontab lines call back.
+pub fn dokku_bin() -> String {
+    var(DOKKU_BIN).unwrap_or_else(|| "/usr/local/bin/dokku".into())
+}
+
 pub fn var_os(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }

@@ -16,6 +16,8 @@
 //! - [`pipeline`]: build -> release -> deploy, the one owner of a deploy's trigger chain;
 //!   [`procfile`]: Procfiles as Dokku reads them.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree; [`time`]: the clock.
+//! - [`http`]: the one HTTP GET the platform makes; [`nginx`]: reloads that return once
+//!   they serve; [`port_map`]: `scheme:host:container` mappings.
 //! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
 //! - [`privilege`]: root switches to the dokku user before touching its trees.
 #![allow(clippy::disallowed_methods)]

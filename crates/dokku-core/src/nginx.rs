@@ -15,6 +15,9 @@ use crate::cmd::{Cmd, Output};
 /// The exit code of a reload that was signalled but not seen to take effect in time
 /// (`EX_TEMPFAIL`): the root helper's answer, and the nginx-vhosts plugin's reading of it.
 pub const NOT_TAKEN: i32 = 75;
+/// The exit code of a reload or stop with no nginx running (`EX_UNAVAILABLE`): its pid
+/// file is missing, empty, or names a process that is gone.
+pub const NOT_RUNNING: i32 = 69;
 
 /// The pid file an nginx configuration names (`pid ...;`), else Debian's default.
 pub fn pid_file(conf: &Path) -> PathBuf {
@@ -27,8 +30,19 @@ pub fn pid_file(conf: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/run/nginx.pid"))
 }
 
-fn master(pid_file: &Path) -> Option<u32> {
-    std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()
+/// The master's pid, when its pid file names a process that runs.
+fn running_master(pid_file: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (pid > 0 && Path::new(&format!("/proc/{pid}")).exists()).then_some(pid)
+}
+
+/// Whether the nginx of this pid file runs.
+pub fn is_running(pid_file: &Path) -> bool {
+    running_master(pid_file).is_some()
 }
 
 /// The workers of `master` that still take connections (an old worker's title says it
@@ -55,25 +69,48 @@ fn parent(pid: u32) -> Option<u32> {
     after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Runs `reload` (an `nginx -s reload`), then waits, at most `limit`, until no worker from
-/// before it takes connections and a new one does. The answer is the reload's output and
-/// whether the new configuration was seen to take effect: false when the old workers still
-/// served at the limit, true also when there was no master to watch (the signal's own
-/// exit code then tells).
-pub fn reload_and_wait(reload: &Cmd, pid_file: &Path, limit: Duration) -> Result<(Output, bool)> {
-    let before = master(pid_file).map(|m| (m, serving_workers(m)));
-    let out = reload.output_unchecked()?;
-    let Some((master, old)) = before.filter(|_| out.code == 0) else {
-        return Ok((out, true));
+/// How long a reload may take to reach every worker before it counts as [`NOT_TAKEN`].
+pub const RELOAD_LIMIT: Duration = Duration::from_secs(3);
+
+/// Runs `quit` (an `nginx -s quit`) when the nginx of `pid_file` runs; otherwise the
+/// answer is [`NOT_RUNNING`] without running it.
+pub fn stop(quit: &Cmd, pid_file: &Path) -> Result<Output> {
+    if !is_running(pid_file) {
+        return Ok(Output {
+            code: NOT_RUNNING,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        });
+    }
+    quit.output_unchecked()
+}
+
+/// Runs `reload` (an `nginx -s reload`), then waits, at most [`RELOAD_LIMIT`], until no worker from
+/// before it takes connections and a new one does. The answer is the reload's output, its
+/// code rewritten to [`NOT_TAKEN`] when the old workers still served at the limit, and to
+/// [`NOT_RUNNING`] when the signal failed with no nginx running. With no master to watch
+/// and a signal that succeeded (not an nginx of ours), the signal's answer stands.
+pub fn reload_and_wait(reload: &Cmd, pid_file: &Path) -> Result<Output> {
+    let before = running_master(pid_file).map(|m| (m, serving_workers(m)));
+    let mut out = reload.output_unchecked()?;
+    let Some((master, old)) = before else {
+        if out.code != 0 {
+            out.code = NOT_RUNNING;
+        }
+        return Ok(out);
     };
+    if out.code != 0 {
+        return Ok(out);
+    }
     let started = Instant::now();
     loop {
         let now = serving_workers(master);
         if !now.is_empty() && now.iter().all(|pid| !old.contains(pid)) {
-            return Ok((out, true));
+            return Ok(out);
         }
-        if started.elapsed() > limit {
-            return Ok((out, false));
+        if started.elapsed() > RELOAD_LIMIT {
+            out.code = NOT_TAKEN;
+            return Ok(out);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -95,6 +132,19 @@ mod tests {
         assert_eq!(pid_file(&conf), PathBuf::from("/tmp/x/nginx.pid"));
         std::fs::write(&conf, "events {}\n").expect("write");
         assert_eq!(pid_file(&conf), PathBuf::from("/run/nginx.pid"));
+    }
+
+    #[test]
+    fn nginx_runs_only_when_its_pid_file_names_a_live_process() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("nginx.pid");
+        assert!(!is_running(&pid_file), "no pid file");
+        for stale in ["", "0", "not a pid", "4194303"] {
+            std::fs::write(&pid_file, stale).expect("write");
+            assert!(!is_running(&pid_file), "{stale:?}");
+        }
+        std::fs::write(&pid_file, format!("{}\n", std::process::id())).expect("write");
+        assert!(is_running(&pid_file));
     }
 
     #[test]

@@ -102,14 +102,14 @@ pub struct Change {
     pub value: Option<String>,
 }
 
-/// `<plugin>:set`'s arguments.
+/// `<plugin>:set`'s arguments (a plugin with keys beyond its table parses them too).
 #[derive(clap::Parser)]
-struct SetArgs {
+pub struct SetArgs {
     #[arg(long)]
-    global: bool,
+    pub global: bool,
     /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
     #[arg(num_args = 1..=3, required = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    pub rest: Vec<String>,
 }
 
 impl Settings {

@@ -140,8 +140,7 @@ fn rewrite(ctx: &Ctx, _args: &[String]) -> Result<()> {
             lines.push(format!("{key}={value}"));
         }
     }
-    let dokku = dokku_core::env::var(dokku_core::env::DOKKU_BIN)
-        .unwrap_or_else(|| "/usr/local/bin/dokku".into());
+    let dokku = dokku_core::env::dokku_bin();
     let mut count = 0;
     for app in dokku_core::app::list(&ctx.roots)? {
         let tasks = match app_tasks(ctx, app.as_str()) {

@@ -211,21 +211,13 @@ fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
     SETTINGS.copy_trigger(ctx, args)
 }
 
-#[derive(Parser)]
-struct SetArgs {
-    #[arg(long)]
-    global: bool,
-    #[arg(num_args = 1..=3, required = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
-}
-
 /// The prefix of the keys that hold a DNS provider's credentials: `dns-provider-NAME VALUE`
 /// reaches lego as the environment variable `NAME`.
 const CREDENTIAL_PREFIX: &str = "dns-provider-";
 
 /// `letsencrypt:set`: the settings table's keys, and a DNS provider's credentials.
 fn set_property(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: SetArgs = parse("letsencrypt:set", args)?;
+    let cmd: dokku_core::settings::SetArgs = parse("letsencrypt:set", args)?;
     let (target, rest) = dokku_core::app::Target::parse(&ctx.roots, cmd.global, &cmd.rest)?;
     let Some((key, value)) = rest.split_first() else {
         bail!("No property specified");
@@ -368,21 +360,28 @@ fn grace_period(ctx: &Ctx, app: &str) -> Result<u64> {
         .unwrap_or(2_592_000))
 }
 
-/// Seconds until the app's certificate enters its grace period (negative: renew now),
-/// and until it expires; `None` without a letsencrypt certificate.
-fn timing(ctx: &Ctx, app: &str) -> Result<Option<(i64, i64)>> {
+/// When the app's letsencrypt certificate expires (seconds since the epoch), and the
+/// seconds until then and until its grace period starts (negative: renew now).
+struct Timing {
+    expires: u64,
+    to_expiry: i64,
+    to_renewal: i64,
+}
+
+/// The app's [`Timing`]; `None` without a letsencrypt certificate.
+fn timing(ctx: &Ctx, app: &str) -> Result<Option<Timing>> {
     if !is_active(ctx, app)? {
         return Ok(None);
     }
     let Some(expires) = expiry(ctx, app)? else {
         return Ok(None);
     };
-    let now = dokku_core::time::now().as_secs() as i64;
-    let to_expiry = expires as i64 - now;
-    Ok(Some((
-        to_expiry - grace_period(ctx, app)? as i64,
+    let to_expiry = expires as i64 - dokku_core::time::now().as_secs() as i64;
+    Ok(Some(Timing {
+        expires,
         to_expiry,
-    )))
+        to_renewal: to_expiry - grace_period(ctx, app)? as i64,
+    }))
 }
 
 /// `12d, 3h, 4m, 5s`, or with ` ago` for a time past.
@@ -450,7 +449,7 @@ fn obtain(ctx: &Ctx, app: &str, force: bool) -> Result<()> {
     }
     log::info2(&format!("Enabling letsencrypt for {app}"));
     if !force
-        && let Some((to_renewal, _)) = timing(ctx, app)?
+        && let Some(Timing { to_renewal, .. }) = timing(ctx, app)?
         && to_renewal > 0
     {
         log::info1(&format!(
@@ -476,9 +475,9 @@ fn obtain(ctx: &Ctx, app: &str, force: bool) -> Result<()> {
     std::fs::create_dir_all(lego_dir(ctx, app))?;
     set_mode(&lego_dir(ctx, app), 0o700)?;
     if dns_provider.is_empty() {
-        // The challenge location goes into the app's server blocks before lego asks.
+        // The challenge location goes into the app's server blocks before lego asks (the
+        // reload is complete when the trigger returns).
         ctx.trigger("proxy-build-config").arg(app).stream()?;
-        wait_for_challenge_route(ctx, app, &domains[0])?;
     }
     let url = directory_url(ctx, app)?;
     let challenge = if dns_provider.is_empty() {
@@ -516,44 +515,6 @@ fn obtain(ctx: &Ctx, app: &str, force: bool) -> Result<()> {
         .arg(&key)
         .stream()?;
     log::info1("Done");
-    Ok(())
-}
-
-/// Waits (5 s at most) until nginx answers a file put in the app's webroot at the
-/// challenge path: a reload takes effect a moment after nginx is signalled, and the ACME
-/// server asks for the token as soon as lego tells it to.
-fn wait_for_challenge_route(ctx: &Ctx, app: &str, domain: &str) -> Result<()> {
-    let Some(port) = dokku_core::port_map::of_app(ctx, app)?
-        .into_iter()
-        .find(|m| m.scheme == "http")
-        .map(|m| m.host_port)
-    else {
-        bail!("{app} has no http port mapping to answer the ACME challenge on");
-    };
-    let dir = webroot(ctx, app).join(".well-known/acme-challenge");
-    std::fs::create_dir_all(&dir)?;
-    let name = format!("dokku-probe-{}", std::process::id());
-    let probe = dir.join(&name);
-    dokku_core::fs::write_atomic(&probe, name.as_bytes(), 0o644)?;
-    let path = format!("/.well-known/acme-challenge/{name}");
-    let started = std::time::Instant::now();
-    let timeout = std::time::Duration::from_secs(1);
-    let routed = loop {
-        let answer = dokku_core::http::get("127.0.0.1", port, domain, &path, timeout);
-        if answer.is_ok_and(|body| body == name) {
-            break true;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(5) {
-            break false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    dokku_core::fs::remove_file_if_exists(&probe)?;
-    if !routed {
-        log::warn(&format!(
-            "nginx on 127.0.0.1:{port} does not answer {domain}'s challenge path yet; asking anyway"
-        ));
-    }
     Ok(())
 }
 
@@ -660,7 +621,7 @@ fn auto_renew(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     let mut failed = Vec::new();
     for app in &apps {
-        let Some((to_renewal, _)) = timing(ctx, app)? else {
+        let Some(Timing { to_renewal, .. }) = timing(ctx, app)? else {
             if args.len() == 1 {
                 log::info1(&format!("Letsencrypt is not enabled for {app}"));
             }
@@ -695,11 +656,10 @@ fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [] = exactly::<0>("letsencrypt:list", args)?;
     let mut rows = Vec::new();
     for app in dokku_core::app::list(&ctx.roots)? {
-        let Some((to_renewal, to_expiry)) = timing(ctx, app.as_str())? else {
+        let Some(t) = timing(ctx, app.as_str())? else {
             continue;
         };
-        let expires = expiry(ctx, app.as_str())?.unwrap_or_default();
-        rows.push((expires, app.to_string(), to_expiry, to_renewal));
+        rows.push((t.expires, app.to_string(), t.to_expiry, t.to_renewal));
     }
     rows.sort();
     log::info2_quiet(&format!(
@@ -753,8 +713,7 @@ fn cron_job(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `cron-entries SCHEDULER`: the daily renewal, when the cron job is on.
 fn cron_entries(ctx: &Ctx, _args: &[String]) -> Result<()> {
     if autorenew_marker(ctx).exists() {
-        let dokku = dokku_core::env::var(dokku_core::env::DOKKU_BIN)
-            .unwrap_or_else(|| "/usr/local/bin/dokku".into());
+        let dokku = dokku_core::env::dokku_bin();
         log::data(&format!(
             "24 6 * * *;{} letsencrypt:auto-renew;{}",
             shell_words::quote(&dokku),
@@ -798,20 +757,21 @@ fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
 fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     SETTINGS.print_report(ctx, args, |app| {
         let app = app.as_str();
-        let expiration = match (is_active(ctx, app)?, expiry(ctx, app)?) {
-            (true, Some(secs)) => secs.to_string(),
-            _ => String::new(),
+        let active = is_active(ctx, app)?;
+        let expiration = match active {
+            true => expiry(ctx, app)?.map(|secs| secs.to_string()),
+            false => None,
         };
         Ok(vec![
-            (
-                "letsencrypt-active".into(),
-                is_active(ctx, app)?.to_string(),
-            ),
+            ("letsencrypt-active".into(), active.to_string()),
             (
                 "letsencrypt-autorenew".into(),
                 autorenew_marker(ctx).exists().to_string(),
             ),
-            ("letsencrypt-expiration".into(), expiration),
+            (
+                "letsencrypt-expiration".into(),
+                expiration.unwrap_or_default(),
+            ),
         ])
     })
 }

@@ -121,26 +121,61 @@ pub const SETTINGS: Settings = Settings {
 /// each as. Their defaults are Dokku's; the built-in config writes a directive only when
 /// its setting differs from the default (nginx's own default is the same or close), except
 /// the `X-Forwarded-*` headers, which it always sends.
-const DIRECTIVES: &[(&str, &str)] = &[
-    ("access-log-format", "NGINX_ACCESS_LOG_FORMAT"),
-    ("client-body-timeout", "CLIENT_BODY_TIMEOUT"),
-    ("client-header-timeout", "CLIENT_HEADER_TIMEOUT"),
-    ("keepalive-timeout", "KEEPALIVE_TIMEOUT"),
-    ("lingering-timeout", "LINGERING_TIMEOUT"),
-    ("proxy-buffer-size", "PROXY_BUFFER_SIZE"),
-    ("proxy-buffering", "PROXY_BUFFERING"),
-    ("proxy-buffers", "PROXY_BUFFERS"),
-    ("proxy-busy-buffers-size", "PROXY_BUSY_BUFFERS_SIZE"),
-    ("proxy-connect-timeout", "PROXY_CONNECT_TIMEOUT"),
-    ("proxy-keepalive", "PROXY_KEEPALIVE"),
-    ("proxy-send-timeout", "PROXY_SEND_TIMEOUT"),
-    ("send-timeout", "SEND_TIMEOUT"),
-    ("underscore-in-headers", "NGINX_UNDERSCORE_IN_HEADERS"),
-    ("x-forwarded-for-value", "PROXY_X_FORWARDED_FOR"),
-    ("x-forwarded-port-value", "PROXY_X_FORWARDED_PORT"),
-    ("x-forwarded-proto-value", "PROXY_X_FORWARDED_PROTO"),
-    ("x-forwarded-ssl", "PROXY_X_FORWARDED_SSL"),
+const DIRECTIVES: &[(&str, &str, Place)] = &[
+    ("access-log-format", "NGINX_ACCESS_LOG_FORMAT", Place::Own),
+    ("client-body-timeout", "CLIENT_BODY_TIMEOUT", Place::Server),
+    (
+        "client-header-timeout",
+        "CLIENT_HEADER_TIMEOUT",
+        Place::Server,
+    ),
+    ("keepalive-timeout", "KEEPALIVE_TIMEOUT", Place::Server),
+    ("lingering-timeout", "LINGERING_TIMEOUT", Place::Server),
+    ("proxy-buffer-size", "PROXY_BUFFER_SIZE", Place::Proxy),
+    ("proxy-buffering", "PROXY_BUFFERING", Place::Proxy),
+    ("proxy-buffers", "PROXY_BUFFERS", Place::Proxy),
+    (
+        "proxy-busy-buffers-size",
+        "PROXY_BUSY_BUFFERS_SIZE",
+        Place::Proxy,
+    ),
+    (
+        "proxy-connect-timeout",
+        "PROXY_CONNECT_TIMEOUT",
+        Place::Proxy,
+    ),
+    ("proxy-keepalive", "PROXY_KEEPALIVE", Place::Own),
+    ("proxy-send-timeout", "PROXY_SEND_TIMEOUT", Place::Proxy),
+    ("send-timeout", "SEND_TIMEOUT", Place::Server),
+    (
+        "underscore-in-headers",
+        "NGINX_UNDERSCORE_IN_HEADERS",
+        Place::Server,
+    ),
+    ("x-forwarded-for-value", "PROXY_X_FORWARDED_FOR", Place::Own),
+    (
+        "x-forwarded-port-value",
+        "PROXY_X_FORWARDED_PORT",
+        Place::Own,
+    ),
+    (
+        "x-forwarded-proto-value",
+        "PROXY_X_FORWARDED_PROTO",
+        Place::Own,
+    ),
+    ("x-forwarded-ssl", "PROXY_X_FORWARDED_SSL", Place::Own),
 ];
+
+/// Where the built-in config writes a directive setting.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    /// In each server block, when set away from its default.
+    Server,
+    /// In each proxied location, when set away from its default.
+    Proxy,
+    /// A line of its own making (a header, the upstream's keepalive, the log format).
+    Own,
+}
 
 const fn directive_setting(key: &'static str, default: &'static str) -> Setting {
     Setting {
@@ -403,30 +438,8 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         hsts_preload: setting("hsts-preload")? == "true",
         hsts_max_age: setting("hsts-max-age")?,
         extra_lines: ctx.trigger("nginx-config").arg(app).output_lines()?,
-        server_directives: changed_directives(
-            ctx,
-            app,
-            &[
-                "client-body-timeout",
-                "client-header-timeout",
-                "keepalive-timeout",
-                "lingering-timeout",
-                "send-timeout",
-                "underscore-in-headers",
-            ],
-        )?,
-        proxy_directives: changed_directives(
-            ctx,
-            app,
-            &[
-                "proxy-buffer-size",
-                "proxy-buffering",
-                "proxy-buffers",
-                "proxy-busy-buffers-size",
-                "proxy-connect-timeout",
-                "proxy-send-timeout",
-            ],
-        )?,
+        server_directives: changed_directives(ctx, app, Place::Server)?,
+        proxy_directives: changed_directives(ctx, app, Place::Proxy)?,
         forwarded: [
             setting("x-forwarded-for-value")?,
             setting("x-forwarded-port-value")?,
@@ -438,12 +451,13 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
     })
 }
 
-/// `name value;` for each of `keys` whose value differs from its default (the directive
-/// is the key with underscores; `underscore-in-headers` is nginx's
+/// `name value;` for each directive setting of `place` whose value differs from its
+/// default (the directive is the key with underscores; `underscore-in-headers` is nginx's
 /// `underscores_in_headers`).
-fn changed_directives(ctx: &Ctx, app: &str, keys: &[&str]) -> Result<Vec<String>> {
+fn changed_directives(ctx: &Ctx, app: &str, place: Place) -> Result<Vec<String>> {
     let mut lines = Vec::new();
-    for key in keys {
+    let keys = DIRECTIVES.iter().filter(|(_, _, p)| *p == place);
+    for (key, _, _) in keys {
         let value = SETTINGS.computed(ctx, app, key)?;
         let default = SETTINGS
             .table
@@ -472,11 +486,13 @@ enum Action {
 
 /// nginx doing `action`: directly as root (a host without a dokku user; the
 /// configuration is `DOKKU_NGINX_CONF` from root's own environment, else the system's),
-/// else through the root helper. The answer is nginx's exit code and its words.
+/// else through the root helper. The answer is the exit code (a reload's and a stop's as
+/// [`dokku_core::nginx`] reads them) and nginx's words.
 fn nginx(action: Action) -> Result<(i32, String)> {
-    let cmd = if dokku_core::privilege::is_root() {
+    let out = if dokku_core::privilege::is_root() {
         let conf = dokku_core::env::var("DOKKU_NGINX_CONF")
             .unwrap_or_else(|| "/etc/nginx/nginx.conf".into());
+        let pid_file = dokku_core::nginx::pid_file(std::path::Path::new(&conf));
         let bin =
             dokku_core::cmd::find_program("nginx").unwrap_or_else(|| "/usr/sbin/nginx".into());
         let args: &[&str] = match action {
@@ -486,18 +502,11 @@ fn nginx(action: Action) -> Result<(i32, String)> {
             Action::Stop => &["-s", "quit"],
         };
         let cmd = Cmd::new(bin).args(args).args(["-c", &conf]);
-        if action == Action::Reload {
-            let pid_file = dokku_core::nginx::pid_file(std::path::Path::new(&conf));
-            let (out, took) = dokku_core::nginx::reload_and_wait(&cmd, &pid_file, RELOAD_LIMIT)?;
-            let words = String::from_utf8_lossy(&out.stderr).into_owned()
-                + &String::from_utf8_lossy(&out.stdout);
-            let code = match out.code {
-                0 if !took => dokku_core::nginx::NOT_TAKEN,
-                code => code,
-            };
-            return Ok((code, words.trim().to_string()));
+        match action {
+            Action::Reload => dokku_core::nginx::reload_and_wait(&cmd, &pid_file)?,
+            Action::Stop => dokku_core::nginx::stop(&cmd, &pid_file)?,
+            Action::Test | Action::Start => cmd.output_unchecked()?,
         }
-        cmd
     } else {
         dokku_core::privilege::root_helper(match action {
             Action::Test => "nginx-test",
@@ -505,32 +514,27 @@ fn nginx(action: Action) -> Result<(i32, String)> {
             Action::Start => "nginx-start",
             Action::Stop => "nginx-stop",
         })
+        .output_unchecked()?
     };
-    let out = cmd.output_unchecked()?;
     let words =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     Ok((out.code, words.trim().to_string()))
 }
 
-/// How long a reload may take to reach every worker before a warning says so.
-const RELOAD_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
-
 /// Reloads nginx and returns once the new config serves; one that is not running is left
 /// to take the config when it starts.
 fn reload() -> Result<()> {
     log::verbose("Reloading nginx");
-    let (code, words) = nginx(Action::Reload)?;
-    if code == dokku_core::nginx::NOT_TAKEN {
-        log::warn(&format!(
-            "nginx was told to reload but its old workers still served after {} s",
-            RELOAD_LIMIT.as_secs()
-        ));
-    } else if code != 0 {
-        if not_running(&words) {
+    match nginx(Action::Reload)? {
+        (0, _) => {}
+        (dokku_core::nginx::NOT_RUNNING, _) => {
             log::verbose("nginx is not running: it takes the new config when it starts");
-        } else {
-            log::warn(&format!("nginx did not reload: {words}"));
         }
+        (dokku_core::nginx::NOT_TAKEN, _) => log::warn(&format!(
+            "nginx was told to reload but its old workers still served after {} s",
+            dokku_core::nginx::RELOAD_LIMIT.as_secs()
+        )),
+        (_, words) => log::warn(&format!("nginx did not reload: {words}")),
     }
     Ok(())
 }
@@ -608,14 +612,6 @@ fn check_only(ctx: &Ctx, app: &str, text: &str) -> Result<()> {
         Some(old) => dokku_core::fs::write_atomic(&path, old.as_bytes(), 0o644),
         None => dokku_core::fs::remove_file_if_exists(&path),
     }
-}
-
-/// Whether `nginx -s reload` failed only because no nginx runs: its pid file is missing,
-/// empty (`nginx -t` leaves one) or names a process that is gone.
-fn not_running(words: &str) -> bool {
-    words.contains("No such process")
-        || words.contains("invalid PID number \"\"")
-        || (words.contains("open() \"") && words.contains(".pid"))
 }
 
 /// The app's config built again and swapped in (or dropped when the proxy does not route
@@ -784,7 +780,7 @@ fn template_vars(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    for (key, var) in DIRECTIVES {
+    for (key, var, _) in DIRECTIVES {
         vars.insert(var.to_string(), SETTINGS.computed(ctx, app, key)?);
     }
     Ok(vars)
@@ -945,13 +941,13 @@ fn log_file(ctx: &Ctx, app: &str, kind: &str) -> Result<String> {
 /// `nginx:start`: nginx runs with the current configuration (a running one reloads).
 fn start(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let [] = exactly::<0>("nginx:start", args)?;
-    let (code, words) = nginx(Action::Reload)?;
-    if code == 0 {
-        log::info1("nginx is running; it reloaded its configuration");
-        return Ok(());
-    }
-    if !not_running(&words) {
-        bail!("nginx: {words}");
+    match nginx(Action::Reload)? {
+        (0, _) => {
+            log::info1("nginx is running; it reloaded its configuration");
+            return Ok(());
+        }
+        (dokku_core::nginx::NOT_RUNNING, _) => {}
+        (_, words) => bail!("nginx: {words}"),
     }
     log::info1("Starting nginx");
     let (code, words) = nginx(Action::Start)?;
@@ -965,32 +961,10 @@ fn start(_ctx: &Ctx, args: &[String]) -> Result<()> {
 fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let [] = exactly::<0>("nginx:stop", args)?;
     log::info1("Stopping nginx");
-    let (code, words) = nginx(Action::Stop)?;
-    if code != 0 && !not_running(&words) {
-        bail!("nginx: {words}");
+    match nginx(Action::Stop)? {
+        (0 | dokku_core::nginx::NOT_RUNNING, _) => Ok(()),
+        (_, words) => bail!("nginx: {words}"),
     }
-    Ok(())
 }
 
 dokku_core::settings_handlers!(SETTINGS);
-
-#[cfg(test)]
-mod tests {
-    use super::not_running;
-
-    #[test]
-    fn a_reload_without_a_running_nginx_is_told_apart_from_a_failure() {
-        assert!(not_running(
-            "[alert] 17730#17730: kill(8025, 1) failed (3: No such process)"
-        ));
-        assert!(not_running(
-            "[error] open() \"/run/nginx.pid\" failed (2: No such file or directory)"
-        ));
-        assert!(not_running(
-            "[error] invalid PID number \"\" in \"/tmp/h/nginx.pid\""
-        ));
-        assert!(!not_running(
-            "[emerg] unknown directive \"bogus\" in /home/dokku/a/nginx.conf:3"
-        ));
-    }
-}

@@ -50,9 +50,9 @@ fn run() -> Result<()> {
             dokku_core::privilege::chown_storage_directory(Path::new(lib_root), name, uid, caller)
         }
         ["nginx-test"] => nginx(&["-t", "-q"], caller),
-        ["nginx-reload"] => reload(caller),
+        ["nginx-reload"] => signal(&["-s", "reload"], caller),
         ["nginx-start"] => nginx(&[], caller),
-        ["nginx-stop"] => nginx(&["-s", "quit"], caller),
+        ["nginx-stop"] => signal(&["-s", "quit"], caller),
         _ => bail!(
             "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | nginx-test | nginx-reload | nginx-start | nginx-stop"
         ),
@@ -85,18 +85,18 @@ fn pass_on(out: &dokku_core::cmd::Output, caller: Option<u32>) {
     }
 }
 
-/// `nginx -s reload`, answered once the new configuration serves (or with
-/// [`dokku_core::nginx::NOT_TAKEN`] when the old workers still serve after 3 s).
-fn reload(caller: Option<u32>) -> Result<()> {
-    let conf = Path::new("/etc/nginx/nginx.conf");
-    let (out, took) = dokku_core::nginx::reload_and_wait(
-        &dokku_core::cmd::Cmd::new("/usr/sbin/nginx").args(["-s", "reload"]),
-        &dokku_core::nginx::pid_file(conf),
-        std::time::Duration::from_secs(3),
-    )?;
+/// `nginx -s reload`, answered once the new configuration serves, and `nginx -s quit`; a
+/// reload not taken in time or an nginx not running answer with [`dokku_core::nginx`]'s
+/// exit codes.
+fn signal(args: &[&str], caller: Option<u32>) -> Result<()> {
+    let cmd = dokku_core::cmd::Cmd::new("/usr/sbin/nginx").args(args);
+    let pid_file = dokku_core::nginx::pid_file(Path::new("/etc/nginx/nginx.conf"));
+    let out = match args {
+        ["-s", "reload"] => dokku_core::nginx::reload_and_wait(&cmd, &pid_file)?,
+        _ => dokku_core::nginx::stop(&cmd, &pid_file)?,
+    };
     pass_on(&out, caller);
     match out.code {
-        0 if !took => Err(dokku_core::Error::Exit(dokku_core::nginx::NOT_TAKEN).into()),
         0 => Ok(()),
         code => Err(dokku_core::Error::Exit(code).into()),
     }

@@ -113,7 +113,7 @@ impl AuthorizedKeys {
 
 /// The dispatcher sshd runs for every key; its path goes into a shell command line.
 fn dokku_bin() -> Result<String> {
-    let bin = env::var(env::DOKKU_BIN).unwrap_or_else(|| "/usr/local/bin/dokku".into());
+    let bin = env::dokku_bin();
     if !bin.starts_with('/')
         || !bin
             .chars()

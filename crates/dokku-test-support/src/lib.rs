@@ -176,6 +176,30 @@ fn allow_root_helper() {
     std::fs::rename(&staged, path).unwrap();
 }
 
+/// A self-signed certificate for `domain` (its CN and only SAN), valid two days, written
+/// as `crt` and `key` by openssl.
+pub fn self_signed_certificate(domain: &str, crt: &Path, key: &Path) {
+    let out = std::process::Command::new(require_tool("openssl", "apt-get install openssl"))
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .arg("-subj")
+        .arg(format!("/CN={domain}"))
+        .arg("-addext")
+        .arg(format!("subjectAltName=DNS:{domain}"))
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(crt)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A private nginx's configuration in `dir` (its pid, logs and temp files there too): every
 /// app config under `dokku_root`, and `dir/extra/*.conf` for a test's own servers. The
 /// `defaults` file points dokku at it (`DOKKU_NGINX_CONF`, `DOKKU_NGINX_LOG_DIR`), so no

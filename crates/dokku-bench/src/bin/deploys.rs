@@ -258,23 +258,7 @@ fn certs_add_to_served(host: &BenchHost, app: &str, nginx: &PrivateNginx) -> Res
     let mut swaps = Vec::new();
     for n in 0..CERT_SWAPS {
         let (crt, key) = (dir.join(format!("{n}.crt")), dir.join(format!("{n}.key")));
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .arg("-subj")
-            .arg(format!("/CN={domain}"))
-            .arg("-addext")
-            .arg(format!("subjectAltName=DNS:{domain}"))
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&crt)
-            .stderr(std::process::Stdio::null())
-            .status()?;
-        if !status.success() {
-            bail!("openssl could not make a certificate");
-        }
+        dokku_test_support::self_signed_certificate(&domain, &crt, &key);
         let start = Instant::now();
         let poll = {
             let (crt, domain, port) = (crt.clone(), domain.clone(), nginx.https);
