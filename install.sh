@@ -222,13 +222,16 @@ WantedBy=multi-user.target"
   systemctl daemon-reload
   systemctl enable dokku-restore.service >/dev/null 2>&1
 }
-# nginx serves every app's config ($DOKKU_ROOT/<app>/nginx.conf, written by the
-# nginx-vhosts plugin), and a host name no app claims gets 404, never another app or the
-# distribution's welcome page. Started here when no init system runs it.
+# nginx serves root's copy of every app's config (/etc/nginx/dokku-rs/apps/<app>.conf:
+# the nginx-vhosts plugin's $DOKKU_ROOT/<app>/nginx.conf once the root helper has judged
+# it; root's nginx never reads a file the dokku user can write), and a host name no app
+# claims gets 404, never another app or the distribution's welcome page. Started here
+# when no init system runs it.
 install_nginx_include() {
   local conf=/etc/nginx/conf.d/dokku.conf text
+  mkdir -p /etc/nginx/dokku-rs/apps
   text="# dokku-rs: every app's nginx config, and 404 for host names no app claims.
-include $DOKKU_ROOT/*/nginx.conf;
+include /etc/nginx/dokku-rs/apps/*.conf;
 server_names_hash_bucket_size 128;
 server {
   listen 80 default_server;
@@ -254,6 +257,9 @@ if [[ $SYSTEM == 1 ]]; then
   install_nginx_include
   install_restore_unit
   "$PREFIX/bin/dokku" ps:restore >/dev/null || echo " !     Some apps did not start again: see dokku ps:report" >&2
+  # Root's copies of configs written before this version (nginx included them from the
+  # dokku user's tree then).
+  "$PREFIX/bin/dokku" proxy:build-config --all >/dev/null || echo " !     Some apps' nginx configs were refused: see dokku nginx:validate-config" >&2
 fi
 
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"
@@ -302,16 +308,20 @@ push_sample() {
   [[ -n $ip && -n $port ]] || fail "the sample app is not running"
   curl -fsS -o /dev/null "http://$ip:$port/" || fail "the sample app does not answer on http://$ip:$port/"
   log "The sample app answers: http://$ip:$port/"
-  # Through nginx, at its first domain (the port nginx listens on for it).
-  local conf=$DOKKU_ROOT/sample/nginx.conf vhost listen
-  "$PREFIX/bin/dokku" proxy:build-config sample >/dev/null
-  [[ -f $conf ]] || fail "the sample app has no nginx config"
-  vhost=$("$PREFIX/bin/dokku" domains:report sample --domains-app-vhosts | awk '{print $1}')
-  listen=$(awk '/^  listen / {gsub(";", "", $2); print $2; exit}' "$conf")
-  listen=${listen##*:}
-  curl -fsS -o /dev/null -H "Host: $vhost" "http://127.0.0.1:$listen/" ||
-    fail "the sample app does not answer through nginx (Host: $vhost, port $listen)"
-  log "The sample app answers through nginx: http://$vhost:$listen/ (this host, port $listen)"
+  # Through nginx, at the app's URL (its domain, or this host when there is no global
+  # domain), asked of nginx on this host.
+  local url host port_part
+  url=$("$PREFIX/bin/dokku" url sample)
+  [[ $url =~ ^http://([^/:]+)(:([0-9]+))?/?$ ]] || fail "the sample app has no http URL (dokku url sample: '$url')"
+  host=${BASH_REMATCH[1]}
+  port_part=${BASH_REMATCH[3]:-80}
+  curl -fsS -o /dev/null -H "Host: $host" "http://127.0.0.1:$port_part/" ||
+    fail "the sample app does not answer through nginx at $url (asked as Host: $host on 127.0.0.1:$port_part)"
+  log "The sample app answers through nginx: $url"
+  if [[ -z $("$PREFIX/bin/dokku" domains:report --global --domains-global-vhosts) ]]; then
+    echo "       This host has no global domain, so apps answer on its name and their ports."
+    echo "       For a domain per app: dokku domains:set-global example.com (its DNS pointing here)"
+  fi
 }
 
 if ((SAMPLE)); then

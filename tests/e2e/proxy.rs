@@ -156,24 +156,31 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
     assert_eq!(conf.matches(":5000;").count(), 2, "{conf}");
     nginx.expect(&one, 200);
 
-    // A snippet nginx rejects: the changed config is refused with nginx's words, the old one
-    // stays and serves.
+    // A snippet that is not an app's nginx config: the changed config is refused, naming
+    // the snippet and its line, and the old one stays and serves.
     let snippets = host.roots.app_dir(a).join("nginx.conf.d");
     std::fs::create_dir_all(&snippets).unwrap();
     std::fs::write(snippets.join("broken.conf"), "this is not nginx;\n").unwrap();
     let third = format!("api.{a}.example.test");
     let out = host.run(["domains:add", a, &third]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("nginx refused the new config"), "{stderr}");
-    assert!(stderr.contains("unknown directive"), "{stderr}");
-    assert_eq!(host.ok(["nginx:show-config", a]), conf);
-    // Another app's change is refused too, and the message says whose file is to blame.
-    let out = host.run(["domains:add", b, &format!("extra.{b}.example.test")]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("the config of {a} is what nginx refuses")),
+        stderr.contains(&format!("the nginx config of {a} is refused")),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("nginx.conf.d/broken.conf line 1"),
+        "{stderr}"
+    );
+    assert_eq!(host.ok(["nginx:show-config", a]), conf);
+    // One that nginx itself refuses, the same.
+    std::fs::write(snippets.join("broken.conf"), "client_max_body_size lots;\n").unwrap();
+    let out = host.run(["proxy:build-config", a]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nginx refused the new config"), "{stderr}");
+    assert_eq!(host.ok(["nginx:show-config", a]), conf);
+    // nginx never read the dokku user's files: another app's change is not held up.
+    host.ok(["domains:add", b, &format!("extra.{b}.example.test")]);
     nginx.expect(&one, 200);
     nginx.expect(&third, 404);
     std::fs::remove_file(snippets.join("broken.conf")).unwrap();
@@ -347,7 +354,10 @@ fn an_apps_own_template_is_used_and_a_broken_one_never_replaces_the_config_that_
     commit(
         &work,
         "nginx.conf.sigil",
-        &APP_TEMPLATE.replace("add_header X-Template", "no_such_directive"),
+        &APP_TEMPLATE.replace(
+            "add_header X-Template",
+            "client_max_body_size lots;\n    add_header X-Template",
+        ),
     );
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(!ok, "{out}");
@@ -355,6 +365,57 @@ fn an_apps_own_template_is_used_and_a_broken_one_never_replaces_the_config_that_
     let response = nginx.expect(&domain, 200);
     assert!(response.contains("version 1"), "{response}");
     assert!(response.contains("X-Template: from-the-app"), "{response}");
+
+    // What a deploy key must not get through its template: root's nginx writing outside
+    // its log directory, another app's domain, a port that is not the app's, a catch-all.
+    let outside = host.path().join("cron.d");
+    std::fs::create_dir_all(&outside).unwrap();
+    host.ok(["apps:create", "other"]);
+    host.ok(["domains:set", "other", "other.example.test"]);
+    let attacks = [
+        (
+            format!(
+                "server_name {{{{ $.NOSSL_SERVER_NAME }}}};\n  access_log {}/root-job;",
+                outside.display()
+            ),
+            "\"access_log",
+        ),
+        (
+            "server_name {{ $.NOSSL_SERVER_NAME }} other.example.test;".to_string(),
+            "server_name \"other.example.test\" is another app's domain",
+        ),
+        (
+            "server_name {{ $.NOSSL_SERVER_NAME }};\n  listen 127.0.0.1:22;".to_string(),
+            "port 22 is not one of the app's ports",
+        ),
+        (
+            "server_name {{ $.NOSSL_SERVER_NAME }};\n  listen 127.0.0.1:1 default_server;"
+                .to_string(),
+            "default_server",
+        ),
+    ];
+    for (line, refusal) in attacks {
+        commit(
+            &work,
+            "nginx.conf.sigil",
+            &APP_TEMPLATE.replace("server_name {{ $.NOSSL_SERVER_NAME }};", &line),
+        );
+        let (ok, out) = push(&sshd, &key, &work, a);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains(&format!("the nginx config of {a} is refused: line")),
+            "{out}"
+        );
+        assert!(out.contains(refusal), "{refusal}: {out}");
+        let response = nginx.expect(&domain, 200);
+        assert!(response.contains("version 1"), "{response}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "root's nginx created nothing outside its log directory"
+    );
+    host.ok(["--force", "apps:destroy", "other"]);
 
     // One that does not parse fails the build.
     commit(&work, "nginx.conf.sigil", "{{ if .APP }}never closed\n");
@@ -387,5 +448,48 @@ fn an_apps_own_template_is_used_and_a_broken_one_never_replaces_the_config_that_
         assert!(started.elapsed() < Duration::from_secs(10), "{response}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    host.ok(["--force", "apps:destroy", a]);
+}
+
+/// A host whose name has no dot has no global domain: its apps have no vhost and answer
+/// on the host's name and their ports, as Dokku's do, in the push output, `urls` and
+/// through nginx.
+#[test]
+fn an_app_on_a_host_without_a_global_domain_answers_on_the_host_name() {
+    let (host, sshd, key, app, work) = web_scenario("nv");
+    let a = app.0.as_str();
+    let _nginx = Nginx::start(&host);
+    assert_eq!(
+        host.ok(["domains:report", "--global", "--domains-global-vhosts"])
+            .trim(),
+        ""
+    );
+    let port = free_port();
+    host.ok(["apps:create", a]);
+    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
+    host.ok(["ports:set", a, &format!("http:{port}:5000")]);
+    let name = String::from_utf8(crate::run(Command::new("hostname").arg("-f")).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let url = format!("http://{name}:{port}");
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    let deployed: Vec<&str> = out
+        .lines()
+        .skip_while(|line| !line.contains("Application deployed:"))
+        .skip(1)
+        .take(1)
+        .map(|line| line.trim_start_matches("remote:").trim())
+        .collect();
+    assert_eq!(deployed, [url.as_str()], "{out}");
+    assert_eq!(host.ok(["urls", a]), format!("{url}\n"));
+    assert_eq!(host.ok(["url", a]), format!("{url}\n"));
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET / HTTP/1.0\r\nHost: {name}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.contains("version 1"), "{response}");
     host.ok(["--force", "apps:destroy", a]);
 }

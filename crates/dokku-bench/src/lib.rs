@@ -269,11 +269,7 @@ impl PrivateNginx {
     pub fn start(host: &BenchHost) -> Result<PrivateNginx> {
         let dir = host.dir.path().join("nginx");
         let (http, https) = (free_port()?, free_port()?);
-        let conf = dokku_test_support::write_private_nginx(
-            &dir,
-            &host.roots.dokku_root,
-            &host.dir.path().join("none"),
-        );
+        let conf = dokku_test_support::write_private_nginx(&dir, &host.dir.path().join("none"));
         let status = std::process::Command::new("nginx")
             .arg("-c")
             .arg(&conf)

@@ -101,6 +101,86 @@ pub fn open_dir_nofollow(path: &Path) -> Result<File> {
     Ok(dir)
 }
 
+/// The contents of the regular file `rel` under the directory `base`, every component
+/// opened without following a link (so a link the dokku user planted is refused, never
+/// followed by root); larger than `limit` bytes is refused. `Ok(None)` when it is absent.
+/// With `owner`, `base` must belong to that uid.
+pub fn read_file_nofollow(
+    base: &Path,
+    rel: &Path,
+    limit: u64,
+    owner: Option<u32>,
+) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut dir = open_dir_nofollow(base)?;
+    if let Some(owner) = owner
+        && dir.metadata()?.uid() != owner
+    {
+        bail!("{} does not belong to the calling user", base.display());
+    }
+    let parts: Vec<&std::ffi::OsStr> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(name) => Ok(name),
+            _ => Err(anyhow::anyhow!(
+                "{} is not a plain relative path",
+                rel.display()
+            )),
+        })
+        .collect::<Result<_>>()?;
+    let Some((file, dirs)) = parts.split_last() else {
+        bail!("no file named");
+    };
+    for name in dirs {
+        dir = match open_at(Some(&dir), Path::new(name), dir_flags()) {
+            Ok(next) => next,
+            Err(err) if is_not_found(&err) => return Ok(None),
+            Err(err) => {
+                return Err(err.context(format!("{} is not reached without links", rel.display())));
+            }
+        };
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+    let file = match open_at(Some(&dir), Path::new(file), flags) {
+        Ok(file) => file,
+        Err(err) if is_not_found(&err) => return Ok(None),
+        Err(err) => return Err(err.context(format!("{} is not a plain file", rel.display()))),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        bail!("{} is not a plain file", rel.display());
+    }
+    if meta.len() > limit {
+        bail!("{} is larger than {limit} bytes", rel.display());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// The names in the directory `rel` under `base` (reached without links), sorted; empty
+/// when it is absent.
+pub fn list_dir_nofollow(base: &Path, rel: &Path) -> Result<Vec<String>> {
+    let path = base.join(rel);
+    let dir = match open_dir_nofollow(&path) {
+        Ok(dir) => dir,
+        Err(err) if is_not_found(&err) => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    use std::os::fd::AsRawFd;
+    // The directory that was opened, listed through its descriptor.
+    let mut names = std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))?
+        .map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<Vec<_>>>()?;
+    names.sort();
+    Ok(names)
+}
+
+fn is_not_found(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<nix::Error>() == Some(&nix::Error::ENOENT))
+}
+
 /// A directory, never through a link in its last component.
 fn dir_flags() -> OFlag {
     OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
@@ -115,6 +195,13 @@ fn open_at(dir: Option<&File>, name: &Path, flags: OFlag) -> Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
+/// Whether `uid` may own app storage given away by the dokku user: Dokku's `--chown`
+/// choices (heroku 1000, paketo 2000, herokuish 32767) and any other uid from 1000 up,
+/// never a system account (root included) nor -1, which chown reads as "unchanged".
+pub fn app_uid(uid: u32) -> bool {
+    (1000..u32::MAX).contains(&uid)
+}
+
 /// Names `storage:ensure-directory` accepts: one path component, nothing a shell or a path
 /// could read as more.
 pub fn valid_storage_name(name: &str) -> bool {
@@ -127,8 +214,9 @@ pub fn valid_storage_name(name: &str) -> bool {
 /// Gives `$LIB_ROOT/data/storage/NAME` to `uid:uid`. Every component is opened without
 /// following links and the chown is done on the open directory. When `caller` is given
 /// (the dokku user, asking through sudo), `data`, `data/storage` and the directory itself
-/// must belong to the caller (or the directory already to `uid`): the caller can only give
-/// away what it owns, in the place Dokku keeps app storage.
+/// must belong to the caller (or the directory already to `uid`), and `uid` must be an
+/// app user's ([`app_uid`]): the caller can only give away what it owns, in the place
+/// Dokku keeps app storage, and never to a system account.
 pub fn chown_storage_directory(
     lib_root: &Path,
     name: &str,
@@ -137,6 +225,9 @@ pub fn chown_storage_directory(
 ) -> Result<()> {
     if !valid_storage_name(name) {
         bail!("Invalid storage directory name {name:?}");
+    }
+    if caller.is_some() && !app_uid(uid) {
+        bail!("Invalid uid {uid}: storage goes to an app's user (1000 or above)");
     }
     let flags = dir_flags();
     let root = open_dir_nofollow(lib_root)?;

@@ -318,17 +318,22 @@ pub fn domains_list(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `domains-urls APP [url|urls]`: the URLs the app answers on (`url`: the first): each
 /// vhost on each http port mapping, and https ones first when the app has a certificate
-/// (an `http:80` mapping then also answers on 443, as the proxy serves it).
+/// (an `http:80` mapping then also answers on 443, as the proxy serves it). An app
+/// without vhosts answers on the host itself: each global domain (IP addresses
+/// included), else the host's name, as Dokku lists it.
 pub fn domains_urls(ctx: &Ctx, args: &[String]) -> Result<()> {
     let domains = Domains::new(ctx);
     let app = first(args)?;
     let only_first = args.get(1).map(String::as_str) == Some("url");
-    if !domains.vhost_enabled(app)? {
-        return Ok(());
-    }
+    let hosts = match domains.vhost_enabled(app)? {
+        true => domains.list(app)?,
+        false => match domains.list(GLOBAL)? {
+            globals if globals.is_empty() => vec![host_name()],
+            globals => globals,
+        },
+    };
     let tls = ctx.trigger("certs-exists").arg(app).output_string()?.trim() == "true";
-    let urls: Vec<String> = domains
-        .list(app)?
+    let urls: Vec<String> = hosts
         .iter()
         .flat_map(|domain| {
             listeners(ctx, app, tls)
@@ -344,6 +349,22 @@ pub fn domains_urls(ctx: &Ctx, args: &[String]) -> Result<()> {
         log::data(url);
     }
     Ok(())
+}
+
+/// This host's name as `hostname -f` gives it (its own name when that does not resolve).
+fn host_name() -> String {
+    dokku_core::cmd::Cmd::new("hostname")
+        .arg("-f")
+        .output()
+        .map(|out| out.stdout_trimmed())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|name| name.trim().to_string())
+        })
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// The schemes and host ports the proxy serves the app on, https first.

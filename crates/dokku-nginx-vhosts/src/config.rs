@@ -89,11 +89,9 @@ pub fn render(site: &Site) -> String {
         }
         out.push_str("}\n\n");
     }
-    let names = if site.domains.is_empty() {
-        site.app.clone()
-    } else {
-        site.domains.join(" ")
-    };
+    // An app without domains answers on its ports whatever the host name, as the only
+    // server there: it names none.
+    let names = site.domains.join(" ");
     let bind = if site.bind_address.is_empty() {
         String::new()
     } else {
@@ -114,7 +112,9 @@ pub fn render(site: &Site) -> String {
             Some(_) => out.push_str(&format!("  listen {bind}{host_port} ssl http2;\n")),
             None => out.push_str(&format!("  listen {bind}{host_port};\n")),
         }
-        out.push_str(&format!("  server_name {names};\n"));
+        if !names.is_empty() {
+            out.push_str(&format!("  server_name {names};\n"));
+        }
         if site.access_log_format.is_empty() || site.access_log == "off" {
             out.push_str(&format!("  access_log {};\n", site.access_log));
         } else {

@@ -13,6 +13,8 @@
 //! from the caller.
 
 mod config;
+pub mod installed;
+pub mod policy;
 mod template;
 
 use anyhow::{Context, Result, bail};
@@ -204,6 +206,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage the nginx proxy of an app",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "access-logs",
@@ -318,9 +321,14 @@ fn plain(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c))
 }
 
+/// `off`, or a file directly in nginx's log directory: root's nginx creates it.
 fn log_path(value: &str) -> Result<()> {
-    if !(value == "off" || (value.starts_with('/') && plain(value))) {
-        bail!("Invalid log path {value:?}: an absolute path, or off");
+    let dir = log_dir();
+    if !(value == "off" || policy::log_file_allowed(&dir, value)) {
+        bail!(
+            "Invalid log path {value:?}: a file directly in {} (nginx's log directory), or off",
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -539,18 +547,88 @@ fn reload() -> Result<()> {
     Ok(())
 }
 
+/// Where root's copies of this host's app configs are, and its nginx log directory.
+fn root_copies() -> installed::Installed {
+    let conf = dokku_core::env::var("DOKKU_NGINX_CONF").unwrap_or_else(|| SYSTEM_NGINX_CONF.into());
+    installed::Installed {
+        dir: installed::dir_for(std::path::Path::new(&conf)),
+        log_dir: log_dir(),
+    }
+}
+
+/// The system's nginx configuration, which the root helper always uses.
+pub const SYSTEM_NGINX_CONF: &str = "/etc/nginx/nginx.conf";
+
+/// nginx's log directory (`DOKKU_NGINX_LOG_DIR`, else Debian's).
+fn log_dir() -> std::path::PathBuf {
+    dokku_core::env::var("DOKKU_NGINX_LOG_DIR")
+        .unwrap_or_else(|| "/var/log/nginx".into())
+        .into()
+}
+
+/// Root takes the app's config from the dokku user's tree into its own copy, if root's
+/// rules and then nginx accept it (keeping it when `keep` says so). The answer is nginx's
+/// verdict, or a refusal's words with a non-zero code.
+fn root_apply(ctx: &Ctx, app: &str, keep: installed::Keep) -> Result<(i32, String)> {
+    if dokku_core::privilege::is_root() {
+        return Ok(root_copies()
+            .apply(&ctx.roots.dokku_root, app, None, keep, &|| {
+                nginx(Action::Test)
+            })
+            .unwrap_or_else(|err| (1, format!("{err:#}"))));
+    }
+    let action = match keep {
+        installed::Keep::Yes => "nginx-install",
+        installed::Keep::No => "nginx-check",
+    };
+    let out = dokku_core::privilege::root_helper(action)
+        .arg(&ctx.roots.dokku_root)
+        .arg(app)
+        .output_unchecked()?;
+    let words =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    Ok((out.code, words.trim().to_string()))
+}
+
+/// nginx's verdict on the whole configuration without the app's copy.
+fn test_without(app: &str) -> Result<(i32, String)> {
+    if dokku_core::privilege::is_root() {
+        return root_copies().test_without(app, &|| nginx(Action::Test));
+    }
+    let out = dokku_core::privilege::root_helper("nginx-test-without")
+        .arg(app)
+        .output_unchecked()?;
+    let words =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    Ok((out.code, words.trim().to_string()))
+}
+
+/// Whether root holds a copy of the app's config.
+fn has_root_copy(app: &str) -> bool {
+    let conf = if dokku_core::privilege::is_root() {
+        root_copies().conf_path(app)
+    } else {
+        installed::Installed {
+            dir: installed::dir_for(std::path::Path::new(SYSTEM_NGINX_CONF)),
+            log_dir: log_dir(),
+        }
+        .conf_path(app)
+    };
+    conf.exists()
+}
+
 /// Puts `text` in place of the app's config (removes it when empty) only if nginx accepts
 /// the whole configuration with it, then reloads nginx; otherwise the old file is back
-/// and nginx's message is the error. Unchanged text is left alone unless a file it names
-/// changed (`files_changed`).
+/// and the refusal is the error. Unchanged text is left alone unless a file it names
+/// changed (`files_changed`) or root has no copy of it yet.
 fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
     let _lock = reload_lock(ctx)?;
     let old = dokku_core::fs::read_optional(&conf_path(ctx, app))?;
-    // The same text may still need a reload: a certificate it names was replaced.
-    if old.as_deref().unwrap_or("") == text && !files_changed {
+    let unchanged = old.as_deref().unwrap_or("") == text;
+    if unchanged && !files_changed && has_root_copy(app) != text.is_empty() {
         return Ok(());
     }
-    try_candidate(ctx, app, text, old.as_deref())?;
+    try_candidate(ctx, app, text, old.as_deref(), installed::Keep::Yes)?;
     ctx.trigger("nginx-pre-reload").arg(app).stream()?;
     reload()
 }
@@ -562,9 +640,16 @@ fn reload_lock(ctx: &Ctx) -> Result<dokku_core::fs::FileLock> {
     dokku_core::fs::FileLock::wait(&lock_dir.join(".reload.lock"))
 }
 
-/// Puts `text` in place of the app's config (`old`, or none) and has nginx check the
-/// whole configuration; when nginx refuses, `old` is back and nginx's words are the error.
-fn try_candidate(ctx: &Ctx, app: &str, text: &str, old: Option<&str>) -> Result<()> {
+/// Puts `text` in place of the app's config (`old`, or none) and has root take it and
+/// nginx check the whole configuration; when either refuses, `old` is back and the
+/// refusal is the error. With [`installed::Keep::No`] the old config is back either way.
+fn try_candidate(
+    ctx: &Ctx,
+    app: &str,
+    text: &str,
+    old: Option<&str>,
+    keep: installed::Keep,
+) -> Result<()> {
     let path = conf_path(ctx, app);
     let put = |content: Option<&str>| match content {
         Some(content) if !content.is_empty() => {
@@ -573,9 +658,11 @@ fn try_candidate(ctx: &Ctx, app: &str, text: &str, old: Option<&str>) -> Result<
         _ => dokku_core::fs::remove_file_if_exists(&path),
     };
     put(Some(text))?;
-    let (code, words) = nginx(Action::Test)?;
-    if code != 0 {
+    let (code, words) = root_apply(ctx, app, keep)?;
+    if code != 0 || keep == installed::Keep::No {
         put(old)?;
+    }
+    if code != 0 {
         let culprit = match broken_app(ctx, &words) {
             Some(other) if other != app => format!(
                 " (the config of {other} is what nginx refuses: fix it, or nginx:validate-config --clean removes it)"
@@ -587,31 +674,97 @@ fn try_candidate(ctx: &Ctx, app: &str, text: &str, old: Option<&str>) -> Result<
     Ok(())
 }
 
-/// The app whose file nginx names in its error (`... in $DOKKU_ROOT/<app>/...:N`).
-fn broken_app(ctx: &Ctx, words: &str) -> Option<String> {
+/// The app whose file nginx names in its error (`... in <root's copies>/apps/<app>.conf:N`).
+fn broken_app(_ctx: &Ctx, words: &str) -> Option<String> {
     let (_, rest) = words.rsplit_once(" in /")?;
     let path = std::path::PathBuf::from(format!("/{}", rest.split(':').next()?));
-    let inside = path.strip_prefix(&ctx.roots.dokku_root).ok()?;
-    let app = inside
-        .components()
-        .next()?
-        .as_os_str()
-        .to_str()?
-        .to_string();
-    (inside.components().count() > 1).then_some(app)
+    if path.parent()?.file_name()? != "apps" {
+        return None;
+    }
+    Some(path.file_stem()?.to_str()?.to_string())
 }
 
-/// Checks a config nginx would get without keeping it: the candidate is tried under the
-/// lock and the old file is put back either way.
+/// Checks a config nginx would get without keeping it.
 fn check_only(ctx: &Ctx, app: &str, text: &str) -> Result<()> {
     let _lock = reload_lock(ctx)?;
     let old = dokku_core::fs::read_optional(&conf_path(ctx, app))?;
-    try_candidate(ctx, app, text, old.as_deref())?;
-    let path = conf_path(ctx, app);
-    match old {
-        Some(old) => dokku_core::fs::write_atomic(&path, old.as_bytes(), 0o644),
-        None => dokku_core::fs::remove_file_if_exists(&path),
+    try_candidate(ctx, app, text, old.as_deref(), installed::Keep::No)
+}
+
+/// The app's config as the app may have it: `text` judged by the app's rules, its
+/// snippets (`nginx.conf.d/*.conf`) in place of their include, written out as judged.
+fn vetted(ctx: &Ctx, site: &config::Site, text: &str) -> Result<String> {
+    if text.is_empty() {
+        return Ok(String::new());
     }
+    let app = site.app.as_str();
+    let app_dir = ctx.roots.app_dir(app);
+    let mut snippets = Vec::new();
+    let snippet_dir = app_dir.join("nginx.conf.d");
+    if let Ok(entries) = std::fs::read_dir(&snippet_dir) {
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".conf") && !name.starts_with('.'))
+            .collect();
+        names.sort();
+        for name in names {
+            let path = snippet_dir.join(&name);
+            if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                snippets.push((name, text));
+            }
+        }
+    }
+    let data = ctx.roots.lib_root.join("data");
+    let mut static_dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&data)
+        .map(|entries| {
+            entries
+                .filter_map(|e| Some(e.ok()?.path().join(app)))
+                .collect()
+        })
+        .unwrap_or_default();
+    static_dirs.push(data.join(FILES).join("dokku-errors"));
+    let others: std::cell::OnceCell<std::collections::BTreeSet<String>> =
+        std::cell::OnceCell::new();
+    let ctx_copy = ctx.clone();
+    let me = app.to_string();
+    let owned_elsewhere = move |name: &str| {
+        others
+            .get_or_init(|| other_apps_domains(&ctx_copy, &me))
+            .contains(name)
+    };
+    let scope = policy::AppScope {
+        ports: config::served(site)
+            .iter()
+            .map(|(_, host, _)| *host)
+            .collect(),
+        domains: site.domains.clone(),
+        owned_elsewhere: Box::new(owned_elsewhere),
+        static_dirs,
+        log_files: vec![site.access_log.clone(), site.error_log.clone()],
+    };
+    let mut same = |path: &std::path::Path| Ok(path.to_path_buf());
+    let mut rules = policy::Rules::for_app(app, app_dir, log_dir(), scope, snippets, &mut same);
+    policy::vet(text, &mut rules)
+        .map_err(|err| anyhow::anyhow!("the nginx config of {app} is refused: {err}"))
+}
+
+/// Every other app's domains, lowercased.
+fn other_apps_domains(ctx: &Ctx, app: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for other in dokku_core::app::list(&ctx.roots).unwrap_or_default() {
+        if other.as_str() == app {
+            continue;
+        }
+        let domains = ctx
+            .trigger("domains-list")
+            .arg(other.as_str())
+            .output_lines()
+            .unwrap_or_default();
+        names.extend(domains.into_iter().map(|d| d.to_ascii_lowercase()));
+    }
+    names
 }
 
 /// The app's config built again and swapped in (or dropped when the proxy does not route
@@ -648,22 +801,23 @@ fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Result<()> {
     swap(ctx, app, &text, files_changed)
 }
 
-/// The app's config text: from a template when it has one, else built in; nothing while
-/// no web container runs.
+/// The app's config text: from a template when it has one, else built in, judged by the
+/// app's rules ([`vetted`]); nothing while no web container runs.
 fn render_site(
     ctx: &Ctx,
     site: &config::Site,
     template: Option<&(String, &str)>,
 ) -> Result<String> {
-    match template {
-        _ if site.web_ips.is_empty() => Ok(String::new()),
+    let text = match template {
+        _ if site.web_ips.is_empty() => String::new(),
         Some((text, _)) => template::render(
             text,
             &template_vars(ctx, site)?,
             &dokku_core::pipeline::app_config(ctx, &site.app)?,
-        ),
-        None => Ok(config::render(site)),
-    }
+        )?,
+        None => config::render(site),
+    };
+    vetted(ctx, site, &text)
 }
 
 /// Where the app's template files live (`data/nginx-vhosts/<app>/`).
@@ -872,20 +1026,20 @@ fn validate_config(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     for app in &apps {
-        let path = conf_path(ctx, app.as_str());
-        let Some(text) = dokku_core::fs::read_optional(&path)? else {
+        if !has_root_copy(app.as_str()) {
             continue;
-        };
-        dokku_core::fs::remove_file_if_exists(&path)?;
-        let (without, _) = nginx(Action::Test)?;
-        if without == 0 && cmd.clean {
-            log::info1(&format!("Removed the config of {app}, which nginx refused"));
-            return reload();
         }
-        dokku_core::fs::write_atomic(&path, text.as_bytes(), 0o644)?;
-        if without == 0 {
+        let (without, _) = test_without(app.as_str())?;
+        if without != 0 {
+            continue;
+        }
+        if !cmd.clean {
             bail!("nginx refuses the config of {app} (--clean removes it): {words}");
         }
+        dokku_core::fs::remove_file_if_exists(&conf_path(ctx, app.as_str()))?;
+        root_apply(ctx, app.as_str(), installed::Keep::Yes)?;
+        log::info1(&format!("Removed the config of {app}, which nginx refused"));
+        return reload();
     }
     bail!("nginx: {words}");
 }

@@ -11,10 +11,19 @@
 //! -t`, `-s reload`, a start and `-s quit` of the system's nginx with its own
 //! configuration (`/usr/sbin/nginx`, no path taken from the caller), for the nginx-vhosts
 //! plugin's check-then-swap of an app's config and `nginx:start|stop`.
+//!
+//! `dokku-root-helper nginx-install DOKKU_ROOT APP` and `nginx-check DOKKU_ROOT APP`: the
+//! app's config in the caller's `DOKKU_ROOT` (which must be the caller's, reached without
+//! links) judged by root's rules and put in place of root's copy, which nginx includes,
+//! then `nginx -t`; `nginx-check` puts the previous copy back either way. `nginx-test-
+//! without APP`: `nginx -t` without the app's copy. See
+//! [`dokku_nginx_vhosts::installed`].
 
 use std::path::Path;
 
 use anyhow::{Result, bail};
+use dokku_nginx_vhosts::SYSTEM_NGINX_CONF;
+use dokku_nginx_vhosts::installed;
 
 fn main() {
     dokku_core::entry::exit(run().map(|()| 0))
@@ -50,11 +59,25 @@ fn run() -> Result<()> {
             dokku_core::privilege::chown_storage_directory(Path::new(lib_root), name, uid, caller)
         }
         ["nginx-test"] => nginx(&["-t", "-q"], caller),
+        [action @ ("nginx-install" | "nginx-check"), dokku_root, app] => {
+            let keep = match *action {
+                "nginx-install" => installed::Keep::Yes,
+                _ => installed::Keep::No,
+            };
+            answer(
+                root_copies().apply(Path::new(dokku_root), app, caller, keep, &|| {
+                    nginx_test(caller)
+                })?,
+            )
+        }
+        ["nginx-test-without", app] => {
+            answer(root_copies().test_without(app, &|| nginx_test(caller))?)
+        }
         ["nginx-reload"] => signal(&["-s", "reload"], caller),
         ["nginx-start"] => nginx(&[], caller),
         ["nginx-stop"] => signal(&["-s", "quit"], caller),
         _ => bail!(
-            "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | nginx-test | nginx-reload | nginx-start | nginx-stop"
+            "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | nginx-test | nginx-reload | nginx-start | nginx-stop | nginx-install DOKKU_ROOT APP | nginx-check DOKKU_ROOT APP | nginx-test-without APP"
         ),
     }
 }
@@ -73,11 +96,49 @@ fn nginx(args: &[&str], caller: Option<u32>) -> Result<()> {
     Ok(())
 }
 
+/// Root's copies of app configs for the system's nginx.
+fn root_copies() -> installed::Installed {
+    installed::Installed {
+        dir: installed::dir_for(Path::new(SYSTEM_NGINX_CONF)),
+        log_dir: "/var/log/nginx".into(),
+    }
+}
+
+/// `nginx -t` of the system's configuration: its exit code and its words, redacted.
+fn nginx_test(caller: Option<u32>) -> Result<installed::Verdict> {
+    let out = dokku_core::cmd::Cmd::new("/usr/sbin/nginx")
+        .args(["-t", "-q"])
+        .output_unchecked()?;
+    let home = caller_home(caller);
+    let words =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let words: Vec<String> = words
+        .lines()
+        .map(|line| redacted(line, home.as_deref()))
+        .collect();
+    Ok((out.code, words.join("\n")))
+}
+
+/// nginx's verdict, passed on as this helper's words and exit code.
+fn answer((code, words): installed::Verdict) -> Result<()> {
+    if !words.is_empty() {
+        dokku_core::log::raw(format!("{words}\n").as_bytes());
+    }
+    match code {
+        0 => Ok(()),
+        code => Err(dokku_core::Error::Exit(code).into()),
+    }
+}
+
+fn caller_home(caller: Option<u32>) -> Option<std::path::PathBuf> {
+    caller
+        .and_then(|uid| nix::unistd::User::from_uid(uid.into()).ok().flatten())
+        .map(|user| user.dir)
+}
+
 /// nginx's words, to the caller, redacted.
 fn pass_on(out: &dokku_core::cmd::Output, caller: Option<u32>) {
-    let home = caller
-        .and_then(|uid| nix::unistd::User::from_uid(uid.into()).ok().flatten())
-        .map(|user| user.dir);
+    let home = caller_home(caller);
     let words =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     for line in words.lines() {
@@ -102,14 +163,15 @@ fn signal(args: &[&str], caller: Option<u32>) -> Result<()> {
     }
 }
 
-/// `line` with its quoted parts replaced when it names a file (`in /path:N`) outside
-/// `home`, or when there is no caller's home to compare with.
+/// `line` with its quoted parts replaced when it names a file (`in /path:N`) that is not,
+/// where its links lead, inside `home`, or when there is no caller's home to compare with.
 fn redacted(line: &str, home: Option<&Path>) -> String {
     let file = line
         .rsplit_once(" in /")
         .map(|(_, rest)| format!("/{}", rest.split(':').next().unwrap_or_default()));
     let inside = match (&file, home) {
-        (Some(file), Some(home)) => Path::new(file).starts_with(home) && !file.contains(".."),
+        (Some(file), Some(home)) => std::fs::canonicalize(file)
+            .is_ok_and(|real| std::fs::canonicalize(home).is_ok_and(|home| real.starts_with(home))),
         (None, _) => true,
         (Some(_), None) => false,
     };
@@ -134,17 +196,32 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::disallowed_methods)]
     fn quotes_from_files_outside_the_callers_home_are_hidden() {
-        let home = Some(Path::new("/home/dokku"));
-        let own = r#"nginx: [emerg] unknown directive "this" in /home/dokku/app/nginx.conf:3"#;
-        assert_eq!(redacted(own, home), own);
-        let leak = r#"nginx: [emerg] unknown directive "root:$y$secret" in /etc/shadow:1"#;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join("app")).unwrap();
+        let secret = dir.path().join("shadow");
+        std::fs::write(&secret, "root:$y$secret\n").unwrap();
+        std::fs::write(home.join("app/nginx.conf"), "this;\n").unwrap();
+        std::os::unix::fs::symlink(&secret, home.join("app/link.conf")).unwrap();
+        let home = Some(home.as_path());
+        let h = dir.path().join("home").display().to_string();
+        let s = secret.display().to_string();
+        let own = format!(r#"nginx: [emerg] unknown directive "this" in {h}/app/nginx.conf:1"#);
+        assert_eq!(redacted(&own, home), own);
+        let leak = format!(r#"nginx: [emerg] unknown directive "root:$y$secret" in {s}:1"#);
         assert_eq!(
-            redacted(leak, home),
-            r#"nginx: [emerg] unknown directive "…" in /etc/shadow:1"#
+            redacted(&leak, home),
+            format!(r#"nginx: [emerg] unknown directive "…" in {s}:1"#)
         );
-        let sneaky = r#"x "secret" in /home/dokku/../../etc/shadow:1"#;
-        assert!(!redacted(sneaky, home).contains("secret"));
+        let sneaky = format!(r#"x "secret" in {h}/app/../../shadow:1"#);
+        assert!(!redacted(&sneaky, home).contains("secret\""));
+        let linked = format!(r#"x "root:$y$secret" in {h}/app/link.conf:1"#);
+        assert!(
+            !redacted(&linked, home).contains("$y$"),
+            "a link in the caller's tree is judged where it leads"
+        );
         assert_eq!(
             redacted("nginx: configuration file test failed", home),
             "nginx: configuration file test failed"

@@ -200,11 +200,12 @@ pub fn self_signed_certificate(domain: &str, crt: &Path, key: &Path) {
     );
 }
 
-/// A private nginx's configuration in `dir` (its pid, logs and temp files there too): every
-/// app config under `dokku_root`, and `dir/extra/*.conf` for a test's own servers. The
+/// A private nginx's configuration in `dir` (its pid, logs and temp files there too): root's
+/// copy of every app config (`dir/dokku-rs/apps/*.conf`), and `dir/extra/*.conf` for a
+/// test's own servers. The
 /// `defaults` file points dokku at it (`DOKKU_NGINX_CONF`, `DOKKU_NGINX_LOG_DIR`), so no
 /// command on the host touches the system's nginx. Returns the configuration's path.
-pub fn write_private_nginx(dir: &Path, dokku_root: &Path, defaults: &Path) -> PathBuf {
+pub fn write_private_nginx(dir: &Path, defaults: &Path) -> PathBuf {
     let conf = dir.join("nginx.conf");
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
     std::fs::create_dir_all(dir.join("extra")).unwrap();
@@ -216,8 +217,7 @@ pub fn write_private_nginx(dir: &Path, dokku_root: &Path, defaults: &Path) -> Pa
              http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n\
              proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n\
              uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n\
-             include {d}/extra/*.conf;\n  include {}/*/nginx.conf;\n}}\n",
-            dokku_root.display()
+             include {d}/extra/*.conf;\n  include {d}/dokku-rs/apps/*.conf;\n}}\n"
         ),
     )
     .unwrap();
@@ -281,7 +281,6 @@ impl TestHost {
     fn write_private_nginx_conf(&self) {
         write_private_nginx(
             &self.path().join("nginx"),
-            &self.roots.dokku_root,
             &self.path().join("etc-default-dokku"),
         );
     }
