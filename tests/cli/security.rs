@@ -549,3 +549,98 @@ fn the_hook_never_pins_an_invalid_deploy_branch() {
         );
     }
 }
+
+#[test]
+fn admin_keys_cannot_give_containers_the_host_through_docker_options() {
+    require_root("root grants what admin keys cannot");
+    let host = TestHost::with_system_user();
+    let admin = |command: &str| over_ssh(&host, "admin", "SHA256:admin", command);
+    assert!(admin("apps:create demo").status.success());
+    let before = host.state();
+    for option in [
+        "-v /:/host",
+        "--volume=/etc:/etc",
+        "--mount type=bind,source=/,target=/host",
+        "--mount type=volume,target=/x,volume-opt=device=/,volume-opt=o=bind",
+        "--pid=host",
+        "--network host",
+        "--net=container:other.web.1",
+        "--ipc host",
+        "--privileged",
+        "--cap-add SYS_ADMIN",
+        "--device /dev/sda",
+        "--security-opt seccomp=unconfined",
+        "--userns host",
+        "--cgroup-parent /",
+        "--volumes-from other.web.1",
+        "/:/host",
+    ] {
+        let out = admin(&format!("docker-options:add demo deploy,run {option}"));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{option}: {}",
+            host.render(&out)
+        );
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "{option}: {}",
+            stderr(&out)
+        );
+    }
+    let out = admin("docker-options:add demo build --allow security.insecure");
+    assert!(!out.status.success(), "{}", host.render(&out));
+    assert_eq!(host.state(), before, "a refused option is never stored");
+
+    // Root may grant an option to one app; an admin key may not grant it.
+    let out = admin("docker-options:allow demo --privileged");
+    assert!(!out.status.success(), "{}", host.render(&out));
+    host.ok(["docker-options:allow", "demo", "--privileged"]);
+    let out = admin("docker-options:add demo deploy --privileged");
+    assert!(out.status.success(), "{}", host.render(&out));
+    let out = admin("docker-options:add demo deploy --cap-add SYS_ADMIN");
+    assert!(!out.status.success(), "only what root granted");
+    let grant = host
+        .roots
+        .lib_root
+        .join("root-settings/docker-options/demo");
+    assert_eq!(owner(&grant), 0, "the grant is root's file");
+    // The app destroyed and made again under its name gets none of the old grants.
+    assert!(admin("--force apps:destroy demo").status.success());
+    assert!(admin("apps:create demo").status.success());
+    let out = admin("docker-options:add demo deploy --privileged");
+    assert!(!out.status.success(), "{}", host.render(&out));
+    host.ok(["docker-options:allow", "demo", "--privileged"]);
+    host.ok(["docker-options:disallow", "demo", "--privileged"]);
+    assert!(!grant.exists());
+}
+
+#[test]
+fn storage_goes_to_app_users_never_to_system_accounts() {
+    require_root("the helper checks who asks");
+    let host = TestHost::with_system_user();
+    let helper = dokku_test_support::binary("dokku-root-helper");
+    let (uid, gid) = system_user();
+    let storage = host.roots.lib_root.join("data/storage/mine");
+    std::fs::create_dir_all(&storage).unwrap();
+    chown_tree(&host.roots.lib_root.join("data"), uid, gid);
+    let chown = |to: &str| {
+        std::process::Command::new(&helper)
+            .args([
+                "storage-chown",
+                host.roots.lib_root.to_str().unwrap(),
+                "mine",
+                to,
+            ])
+            .env("SUDO_UID", uid.to_string())
+            .output()
+            .unwrap()
+    };
+    for system in ["0", "1", "33", "999", "4294967295"] {
+        assert!(!chown(system).status.success(), "uid {system}");
+        assert_eq!(owner(&storage), uid);
+    }
+    assert!(chown("32767").status.success(), "herokuish's user");
+    assert_eq!(owner(&storage), 32767);
+}

@@ -25,6 +25,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage processing of app.json files",
     default_command: Some("report"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "report",

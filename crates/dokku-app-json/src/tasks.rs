@@ -163,7 +163,7 @@ fn run_task(
         .trigger("docker-args-deploy")
         .args([app, tag])
         .stdin(Vec::new())
-        .output_words()?;
+        .output_docker_args(app, dokku_core::docker::options::Phase::Container)?;
     let name = format!(
         "{app}.{}.{}",
         phase.replace(' ', "-"),

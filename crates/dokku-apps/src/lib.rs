@@ -13,6 +13,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage apps",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "clone",

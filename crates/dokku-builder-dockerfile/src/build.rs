@@ -125,8 +125,9 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
         .args([BUILDER, app, dir])
         .stream()?;
     let filter = |name: &str| ctx.trigger(name).args([app, BUILDER]).stdin(Vec::new());
-    let mut words = filter("docker-args-build").output_words()?;
-    words.extend(filter("docker-args-process-build").output_words()?);
+    let build = docker::options::Phase::Build;
+    let mut words = filter("docker-args-build").output_docker_args(app, build)?;
+    words.extend(filter("docker-args-process-build").output_docker_args(app, build)?);
     let image = build_image(app);
     let options = build_options(&words);
     let mut cmd = docker::image_build()?

@@ -11,6 +11,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage builder settings for an app",
     default_command: Some("report"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "report",

@@ -21,6 +21,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage SSL (TLS) certs",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "add",

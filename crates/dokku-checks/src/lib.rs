@@ -53,6 +53,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage zero-downtime settings",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "disable",

@@ -17,6 +17,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage global and app-specific config vars",
     default_command: Some("show"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "clear",

@@ -69,6 +69,9 @@ pub struct Plugin {
     /// user before it does anything (see [`crate::privilege`]); one that keeps root manages
     /// root's own files (the plugin tree) or switches itself once it has read root's input.
     pub keeps_root: bool,
+    /// Commands that keep root when root runs them (root-only commands that write root's
+    /// own files); every other entry point switches as [`Plugin::keeps_root`] says.
+    pub root_commands: &'static [&'static str],
     pub commands: &'static [Command],
     pub triggers: &'static [TriggerEntry],
 }
@@ -123,9 +126,6 @@ pub fn exit(result: Result<i32>) -> ! {
 
 fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
     let ctx = Ctx::from_env();
-    if !plugin.keeps_root {
-        crate::privilege::drop_to_system_user(&ctx.roots)?;
-    }
     let mut argv = argv.into_iter();
     let argv0 = argv.next().unwrap_or_default();
     let args: Vec<String> = argv
@@ -134,7 +134,20 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
                 .map_err(|a| anyhow!("argument {a:?} is not valid UTF-8"))
         })
         .collect::<Result<_>>()?;
-    match Entry::from_argv0(Path::new(&argv0)) {
+    let entry = Entry::from_argv0(Path::new(&argv0));
+    let root_command = match &entry {
+        Entry::Subcommand(name) => plugin.root_commands.contains(&name.as_str()),
+        Entry::Commands => args.first().is_some_and(|first| {
+            first
+                .split_once(':')
+                .is_some_and(|(_, sub)| plugin.root_commands.contains(&sub))
+        }),
+        Entry::Trigger(_) => false,
+    };
+    if !plugin.keeps_root && !root_command {
+        crate::privilege::drop_to_system_user(&ctx.roots)?;
+    }
+    match entry {
         Entry::Commands if args == [ENTRYPOINTS_FLAG] => {
             print_entrypoints(plugin);
             Ok(())

@@ -180,6 +180,18 @@ impl Trigger {
             .map_err(|_| anyhow::anyhow!("{} printed unbalanced quotes", self.name))
     }
 
+    /// A `docker-args-*` trigger's words for `app`, judged before they reach docker
+    /// ([`crate::docker::options::judge`]).
+    pub fn output_docker_args(
+        &self,
+        app: &str,
+        phase: crate::docker::options::Phase,
+    ) -> Result<Vec<String>> {
+        let words = self.output_words()?;
+        crate::docker::options::judge(&self.roots, app, &words, phase)?;
+        Ok(words)
+    }
+
     pub fn stream(&self) -> Result<()> {
         for (plugin, path) in self.implementers() {
             let code = self.command(&path).status()?;

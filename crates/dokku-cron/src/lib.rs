@@ -18,6 +18,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage scheduled cron tasks",
     default_command: Some("list"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "list",

@@ -12,6 +12,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage per-app deploy keys (git push and fetch only)",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "allow",

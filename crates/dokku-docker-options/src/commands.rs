@@ -9,6 +9,7 @@
 use anyhow::{Result, bail};
 use clap::Parser;
 use dokku_core::app;
+use dokku_core::docker::options::{self, Grants, Phase};
 use dokku_core::entry::{Ctx, exactly, parse};
 use dokku_core::log;
 use dokku_core::property::Properties;
@@ -153,6 +154,17 @@ fn change(ctx: &Ctx, name: &str, args: &[String], add: bool) -> Result<()> {
         );
     }
     let scopes = process_scopes(cmd.processes.into_iter().chain(lifted).collect(), &phases)?;
+    if add {
+        for option in &options {
+            for phase in &phases {
+                let target = match *phase {
+                    "build" => Phase::Build,
+                    _ => Phase::Container,
+                };
+                options::judge(&ctx.roots, app.as_str(), &words(option)?, target)?;
+            }
+        }
+    }
     let _app = app::lock_existing(&ctx.roots, app.as_str())?;
     let props = properties(ctx);
     for scope in &scopes {
@@ -181,6 +193,53 @@ pub fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 pub fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
     change(ctx, "docker-options:remove", args, false)
+}
+
+/// `docker-options:allow APP OPTION...` (root only): these options, which give a container
+/// the host, may reach docker for this app.
+pub fn allow(ctx: &Ctx, args: &[String]) -> Result<()> {
+    change_grants(ctx, "docker-options:allow", args, true)
+}
+
+/// `docker-options:disallow APP OPTION...` (root only).
+pub fn disallow(ctx: &Ctx, args: &[String]) -> Result<()> {
+    change_grants(ctx, "docker-options:disallow", args, false)
+}
+
+#[derive(Parser)]
+struct GrantChange {
+    #[arg(value_name = "APP")]
+    app: String,
+    #[arg(value_name = "OPTION", allow_hyphen_values = true, num_args = 1..)]
+    options: Vec<String>,
+}
+
+fn change_grants(ctx: &Ctx, name: &str, args: &[String], allow: bool) -> Result<()> {
+    if !dokku_core::privilege::is_root() {
+        bail!("{name} is for root only: it lets an app's containers reach the host");
+    }
+    let cmd: GrantChange = parse(name, args)?;
+    let app = app::verify(&ctx.roots, &cmd.app)?;
+    let grants = Grants::new(&ctx.roots);
+    let mut granted = grants.read(app.as_str())?;
+    for option in &cmd.options {
+        let option = option.split('=').next().unwrap_or_default().to_string();
+        if allow && !granted.contains(&option) {
+            granted.push(option);
+        } else if !allow {
+            granted.retain(|o| *o != option);
+        }
+    }
+    grants.write(app.as_str(), &granted)?;
+    log::info1(&format!(
+        "Options {app} may give docker: {}",
+        if granted.is_empty() {
+            "none that reach the host".to_string()
+        } else {
+            granted.join(" ")
+        }
+    ));
+    Ok(())
 }
 
 #[derive(Parser)]

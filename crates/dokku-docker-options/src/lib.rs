@@ -13,7 +13,20 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage docker options for an app's build, deploy and run phases",
     default_command: None,
     keeps_root: false,
+    root_commands: &["allow", "disallow"],
     commands: &[
+        Command {
+            name: "allow",
+            args: "<app> <option>...",
+            help: "Allow an app options that give its containers the host (root only)",
+            run: commands::allow,
+        },
+        Command {
+            name: "disallow",
+            args: "<app> <option>...",
+            help: "Take back options allowed with docker-options:allow (root only)",
+            run: commands::disallow,
+        },
         Command {
             name: "add",
             args: "[--process <type>] <app> <phase(s)> <option>...",

@@ -13,6 +13,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage vhost domains used by the Dokku proxy",
     default_command: Some("report"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "add",

@@ -10,6 +10,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Run commands inside an app's running containers",
     default_command: Some("enter"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[Command {
         name: "enter",
         args: "<app> [<proc>[.<n>]] [<cmd>...]",

@@ -13,6 +13,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage app deploys via git",
     default_command: Some("report"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "from-archive",

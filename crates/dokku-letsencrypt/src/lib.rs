@@ -67,6 +67,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage Let's Encrypt certificates for an app",
     default_command: Some("list"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "active",

@@ -10,6 +10,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage log integration for an app",
     default_command: Some("logs"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[Command {
         name: "logs",
         args: "<app> [-n <lines>] [-t] [-q] [-p <proc>]",

@@ -18,6 +18,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage installed plugins",
     default_command: None,
     keeps_root: true,
+    root_commands: &[],
     commands: &[
         Command {
             name: "disable",

@@ -22,6 +22,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage ports for an app",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "add",

@@ -45,6 +45,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage the proxy integration for an app",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "build-config",

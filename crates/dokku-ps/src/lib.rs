@@ -68,6 +68,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage app processes",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "inspect",

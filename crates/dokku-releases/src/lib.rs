@@ -33,6 +33,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage an app's releases, and roll back to an earlier one",
     default_command: Some("releases"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "info",

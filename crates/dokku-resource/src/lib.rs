@@ -31,6 +31,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage resource settings for an app",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "limit",

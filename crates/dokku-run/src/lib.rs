@@ -14,6 +14,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Run one-off processes in an app's containers",
     default_command: Some("run"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "detached",

@@ -70,12 +70,13 @@ fn web_port(ctx: &Ctx, app: &str, image: &str) -> Result<String> {
         .unwrap_or_else(|| "5000".into()))
 }
 
-/// A filter trigger's words (`docker-args-deploy`).
+/// A filter trigger's words (`docker-args-deploy APP ...`), judged before they reach
+/// docker.
 fn trigger_words(ctx: &Ctx, name: &str, args: &[&str]) -> Result<Vec<String>> {
     ctx.trigger(name)
         .args(args)
         .stdin(Vec::new())
-        .output_words()
+        .output_docker_args(args[0], dokku_core::docker::options::Phase::Container)
 }
 
 /// `scheduler-deploy SCHEDULER APP TAG [PROC]`: every process type, or only PROC (whose

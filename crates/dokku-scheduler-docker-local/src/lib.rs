@@ -55,6 +55,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Run apps as containers on this host",
     default_command: Some("report"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "report",

@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .trigger("docker-args-run")
         .args([app.as_str(), "latest"])
         .stdin(Vec::new())
-        .output_words()?;
+        .output_docker_args(app.as_str(), docker::options::Phase::Container)?;
     let cmd = cmd.args(options).arg(&image).args(&command);
     let ttl: u64 = dokku_core::env::var(TTL_ENV)
         .and_then(|t| t.parse().ok())

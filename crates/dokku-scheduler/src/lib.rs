@@ -42,6 +42,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage scheduler settings",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "report",

@@ -12,6 +12,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage public ssh keys that are allowed to connect to Dokku",
     default_command: Some("list"),
     keeps_root: true,
+    root_commands: &[],
     commands: &[
         Command {
             name: "add",

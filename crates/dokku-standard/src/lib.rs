@@ -10,6 +10,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Top-level commands of dokku",
     default_command: None,
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "url",

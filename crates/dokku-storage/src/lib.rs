@@ -11,6 +11,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage mounted volumes",
     default_command: Some("report"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "ensure-directory",

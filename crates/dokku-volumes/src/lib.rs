@@ -11,6 +11,7 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage named volumes shared by apps",
     default_command: Some("list"),
     keeps_root: false,
+    root_commands: &[],
     commands: &[
         Command {
             name: "create",

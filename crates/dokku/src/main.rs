@@ -56,6 +56,7 @@ fn run() -> Result<i32> {
         })
         .collect::<Result<Vec<String>>>()?;
     load_defaults();
+    let over_ssh = env::var_os(env::SSH_ORIGINAL_COMMAND).is_some();
     if let Some(command) = env::var_os(env::SSH_ORIGINAL_COMMAND) {
         let command = command
             .into_string()
@@ -68,6 +69,12 @@ fn run() -> Result<i32> {
     let command = args.first().cloned().unwrap_or_default();
     let roots = Roots::from_env();
     if is_root_only(&command) {
+        // A key is never root, whichever account sshd runs it as.
+        if over_ssh {
+            return Err(anyhow::anyhow!(
+                "{command} is for root on the host, not for SSH keys"
+            ));
+        }
         require_root(&roots)?;
         if command == "plugin:trigger" {
             // Triggers act on app state: root fires them as the dokku user, as Dokku does.
@@ -224,7 +231,10 @@ fn export_roots(roots: &Roots) {
 fn is_root_only(command: &str) -> bool {
     match command.split_once(':') {
         Some(("plugin", sub)) => !matches!(sub, "help" | "list"),
-        _ => matches!(command, "ssh-keys:add" | "ssh-keys:remove"),
+        _ => matches!(
+            command,
+            "ssh-keys:add" | "ssh-keys:remove" | "docker-options:allow" | "docker-options:disallow"
+        ),
     }
 }
 

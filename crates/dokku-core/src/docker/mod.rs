@@ -3,6 +3,7 @@
 //! image questions every plugin asks, answered through the engine's API ([`engine`]).
 
 pub mod engine;
+pub mod options;
 
 use anyhow::{Result, bail};
 
