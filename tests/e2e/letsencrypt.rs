@@ -278,25 +278,9 @@ fn letsencrypt_answers_dns_01_through_a_provider_with_its_credentials() {
     let host = TestHost::with_system_user();
     let pebble = Pebble::start(&host.path().join("pebble"), free_port());
     pebble.trusted_by(&host);
-    // lego's `exec` provider runs this with `present|cleanup FQDN VALUE`; the TXT record
-    // goes to the DNS server pebble asks.
-    let script = host.path().join("set-txt");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = present ] || exit 0\n\
-             [ \"$DNS_TOKEN\" = sekrit ] || {{ echo 'no credential' >&2; exit 1; }}\n\
-             exec curl -sS -X POST -d \"{{\\\"host\\\":\\\"$2\\\",\\\"value\\\":\\\"$3\\\"}}\" \
-             http://127.0.0.1:{}/set-txt\n",
-            pebble.dns_management
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &script,
-        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
-    )
-    .unwrap();
+    // A DNS provider's API for lego's `httpreq` provider: with its credentials, the TXT
+    // record goes to the DNS server pebble asks.
+    let api = dns_api(pebble.dns_management);
 
     let app = crate::build::UniqueApp::new("dns");
     let a = app.0.as_str();
@@ -305,20 +289,26 @@ fn letsencrypt_answers_dns_01_through_a_provider_with_its_credentials() {
     host.ok(["domains:set", a, &domain]);
     host.ok(["letsencrypt:set", a, "email", "ops@example.com"]);
     host.ok(["letsencrypt:set", a, "server", &pebble.directory]);
-    host.ok(["letsencrypt:set", a, "dns-provider", "exec"]);
+    host.ok(["letsencrypt:set", a, "dns-provider", "httpreq"]);
     host.ok(["letsencrypt:set", a, "lego-args", "--dns.disable-cp"]);
     host.ok([
         "letsencrypt:set",
         a,
-        "dns-provider-EXEC_PATH",
-        script.to_str().unwrap(),
+        "dns-provider-HTTPREQ_ENDPOINT",
+        &format!("http://127.0.0.1:{api}"),
     ]);
+    host.ok(["letsencrypt:set", a, "dns-provider-HTTPREQ_USERNAME", "dns"]);
     // Without its credential the provider fails, and nothing is installed.
     let out = host.run(["letsencrypt:enable", a]);
     assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
     assert_eq!(host.ok(["letsencrypt:active", a]).trim(), "false");
 
-    host.ok(["letsencrypt:set", a, "dns-provider-DNS_TOKEN", "sekrit"]);
+    host.ok([
+        "letsencrypt:set",
+        a,
+        "dns-provider-HTTPREQ_PASSWORD",
+        "sekrit",
+    ]);
     let out = host.ok(["letsencrypt:enable", a]);
     assert!(out.contains("via DNS-01"), "{out}");
     assert_eq!(host.ok(["letsencrypt:active", a]).trim(), "true");
@@ -329,4 +319,64 @@ fn letsencrypt_answers_dns_01_through_a_provider_with_its_credentials() {
         "credentials stay out of reports"
     );
     host.ok(["--force", "apps:destroy", a]);
+}
+
+/// A DNS provider's HTTP API on 127.0.0.1 in the shape lego's `httpreq` provider calls
+/// (`POST /present` and `/cleanup` with `{"fqdn": ..., "value": ...}`, basic auth): with the
+/// credentials `dns:sekrit`, a present sets the TXT record in pebble's DNS server through
+/// its management API. Serves 20 requests at most. Returns its port.
+fn dns_api(dns_management: u16) -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let (mut length, mut authorized) = (0, false);
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "authorization" => authorized = value.trim() == "Basic ZG5zOnNla3JpdA==",
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = if !authorized {
+                "401 Unauthorized"
+            } else if request_line.starts_with("POST /present") {
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let record = serde_json::json!({"host": body["fqdn"], "value": body["value"]});
+                let mut dns = std::net::TcpStream::connect(("127.0.0.1", dns_management)).unwrap();
+                let record = record.to_string();
+                write!(
+                    dns,
+                    "POST /set-txt HTTP/1.0\r\nContent-Length: {}\r\n\r\n{record}",
+                    record.len()
+                )
+                .unwrap();
+                let mut answer = String::new();
+                dns.read_to_string(&mut answer).unwrap();
+                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+                    "200 OK"
+                } else {
+                    "502 Bad Gateway"
+                }
+            } else {
+                "200 OK"
+            };
+            let _ = write!(stream, "HTTP/1.0 {status}\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    port
 }

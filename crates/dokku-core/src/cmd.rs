@@ -26,6 +26,7 @@ pub struct Cmd {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     env_remove: Vec<OsString>,
+    env_clear: bool,
     stdin: Option<Vec<u8>>,
     dir: Option<PathBuf>,
     timeout: Option<Duration>,
@@ -57,6 +58,7 @@ impl Cmd {
             args: Vec::new(),
             env: Vec::new(),
             env_remove: Vec::new(),
+            env_clear: false,
             stdin: None,
             dir: None,
             timeout: None,
@@ -96,6 +98,12 @@ impl Cmd {
         self
     }
 
+    /// The program gets no variable of this process's: only those given with [`Cmd::env`].
+    pub fn env_clear(mut self) -> Cmd {
+        self.env_clear = true;
+        self
+    }
+
     pub fn stdin_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
         self.stdin = Some(bytes.into());
         self
@@ -125,6 +133,9 @@ impl Cmd {
     fn expression(&self) -> duct::Expression {
         log::trace(&self.describe());
         let mut expr = duct::cmd(&self.program, &self.args).unchecked();
+        if self.env_clear {
+            expr = expr.full_env(self.env.iter().cloned());
+        }
         for (k, v) in &self.env {
             expr = expr.env(k, v);
         }

@@ -156,6 +156,11 @@ fn provider(value: &str) -> Result<()> {
     {
         bail!("Invalid DNS provider {value:?}: a lego provider name such as cloudflare");
     }
+    if value == "exec" {
+        bail!(
+            "The exec DNS provider runs a program of the caller's choosing: use a provider with an API (httpreq for your own)"
+        );
+    }
     Ok(())
 }
 
@@ -226,15 +231,7 @@ fn set_property(ctx: &Ctx, args: &[String]) -> Result<()> {
     let Some(name) = key.strip_prefix(CREDENTIAL_PREFIX) else {
         return SETTINGS.set(ctx, cmd.global, &cmd.rest).map(|_| ());
     };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-    {
-        bail!(
-            "Invalid credential name {name:?}: an environment variable name such as CF_DNS_API_TOKEN"
-        );
-    }
+    credential_name(name)?;
     let props = SETTINGS.properties(ctx);
     match value {
         [] => {
@@ -250,13 +247,90 @@ fn set_property(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
 }
 
-/// The DNS provider's credentials for the app: global ones, then the app's own.
+/// Names no credential has: ones that tell a program where to load code or files from,
+/// or change how lego itself or its runtime behave.
+const NOT_CREDENTIALS: &[&str] = &[
+    "ALL_PROXY",
+    "BASH_",
+    "DOCKER_",
+    "DOKKU_",
+    "EXEC_",
+    "GCONV_",
+    "GIT_",
+    "GO",
+    "HOME",
+    "HOSTALIASES",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "LANG",
+    "LC_",
+    "LD_",
+    "LEGO_",
+    "LOCALDOMAIN",
+    "MALLOC_",
+    "NLSPATH",
+    "NO_PROXY",
+    "PATH",
+    "PERL",
+    "PYTHON",
+    "RES_OPTIONS",
+    "SHELL",
+    "SSH_",
+    "SSL_",
+    "SUDO_",
+    "TMP",
+    "TZ",
+    "XDG_",
+];
+
+/// A provider credential's name: `PROVIDER_SOMETHING` in capitals, never a name that
+/// steers lego or the loader ([`NOT_CREDENTIALS`]).
+fn credential_name(name: &str) -> Result<()> {
+    let shaped = name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.contains('_')
+        && !name.ends_with('_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !shaped {
+        bail!("Invalid credential name {name:?}: a provider's variable such as CF_DNS_API_TOKEN");
+    }
+    if let Some(prefix) = NOT_CREDENTIALS.iter().find(|p| name.starts_with(*p)) {
+        bail!("{name} is not a DNS provider's credential (names starting {prefix} steer programs)");
+    }
+    Ok(())
+}
+
+/// The environment lego runs with: a fixed PATH, the host's trust and proxy settings
+/// (root's defaults file, never an admin's), and the provider's credentials.
+fn lego_env(cmd: Cmd) -> Cmd {
+    let mut cmd = cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    for name in [
+        "LEGO_CA_CERTIFICATES",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        if let Some(value) = dokku_core::env::var(name) {
+            cmd = cmd.env(name, value);
+        }
+    }
+    cmd
+}
+
+/// The DNS provider's credentials for the app: global ones, then the app's own; a stored
+/// name that is no credential (written before these rules) is left out.
 fn credentials(ctx: &Ctx, app: &str) -> Result<Vec<(String, String)>> {
     let props = SETTINGS.properties(ctx);
     let mut found = std::collections::BTreeMap::new();
     for slot in [dokku_core::property::GLOBAL, app] {
         for (key, value) in props.all(slot)? {
-            if let Some(name) = key.strip_prefix(CREDENTIAL_PREFIX) {
+            if let Some(name) = key.strip_prefix(CREDENTIAL_PREFIX)
+                && credential_name(name).is_ok()
+            {
                 found.insert(name.to_string(), value);
             }
         }
@@ -526,13 +600,13 @@ fn set_mode(path: &std::path::Path, mode: u32) -> Result<()> {
 }
 
 /// lego with the app's account and state: `--path`, `--server`, `--email`, the terms
-/// accepted, and the app's `lego-args`. lego reads `LEGO_CA_CERTIFICATES` from the
-/// environment (the defaults file may set it) to trust a private ACME server.
+/// accepted, and the app's `lego-args`, in a clean environment ([`lego_env`]). lego reads
+/// `LEGO_CA_CERTIFICATES` (the defaults file may set it) to trust a private ACME server.
 fn lego(ctx: &Ctx, app: &str, email: &str, url: &str) -> Result<Cmd> {
     let bin = dokku_core::cmd::find_program("lego")
         .context("lego is not installed (apt-get install lego)")?;
     let extra = SETTINGS.computed(ctx, app, "lego-args")?;
-    Ok(Cmd::new(bin)
+    Ok(lego_env(Cmd::new(bin))
         .arg("--accept-tos")
         .arg("--path")
         .arg(lego_dir(ctx, app))
