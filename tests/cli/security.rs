@@ -317,10 +317,10 @@ fn a_deploy_key_gets_push_and_fetch_and_nothing_else() {
         "git:report demo",
     ] {
         let out = over_ssh(&host, &name, &fingerprint, command);
-        assert!(
-            stderr(&out).contains("Access denied"),
-            "{command}: {}",
-            host.render(&out)
+        assert_eq!(
+            stderr(&out),
+            " !     Access denied\n",
+            "{command}: refused before anything runs, traced or not"
         );
     }
     assert_eq!(host.state(), before);

@@ -65,7 +65,7 @@ fn run() -> Result<i32> {
             .map_err(|_| anyhow::anyhow!("Invalid command: unbalanced quotes"))?;
         env::remove_early(env::SSH_ORIGINAL_COMMAND);
     }
-    let args = parse_global_flags(args);
+    let (args, trace) = parse_global_flags(args);
     let command = args.first().cloned().unwrap_or_default();
     let roots = Roots::from_env();
     if is_root_only(&command) {
@@ -88,6 +88,10 @@ fn run() -> Result<i32> {
     let roots = Roots::from_env();
     export_roots(&roots);
     authorize(&roots, &args)?;
+    // Tracing starts only once the key may run the command: a refused key sees nothing.
+    if trace {
+        env::set_early(env::DOKKU_TRACE, "1");
+    }
 
     match command.as_str() {
         "" | "help" | "--help" | "-h" => {
@@ -174,13 +178,14 @@ fn read_rc_file(path: &Path) -> Result<Option<String>> {
 }
 
 /// Global flags count anywhere in argv (Dokku's `parse_args`); leading ones are removed.
-fn parse_global_flags(args: Vec<String>) -> Vec<String> {
+fn parse_global_flags(args: Vec<String>) -> (Vec<String>, bool) {
     let mut seen = Vec::new();
+    let mut trace = false;
     let mut it = args.iter().peekable();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quiet" => env::set_early(env::DOKKU_QUIET_OUTPUT, "1"),
-            "--trace" => env::set_early(env::DOKKU_TRACE, "1"),
+            "--trace" => trace = true,
             "--force" => env::set_early(env::DOKKU_APPS_FORCE_DELETE, "1"),
             "--app" => {
                 if let Some(app) = it.next() {
@@ -207,7 +212,7 @@ fn parse_global_flags(args: Vec<String>) -> Vec<String> {
             rest.next();
         }
     }
-    rest.collect()
+    (rest.collect(), trace)
 }
 
 fn export_roots(roots: &Roots) {
