@@ -28,7 +28,25 @@ fn scheduled_tasks_reach_the_dokku_users_crontab_and_leave_with_their_app() {
     ] {
         nix::unistd::chown(path, Some(uid.into()), Some(gid.into())).unwrap();
     }
-    host.ok(["plugin:trigger", "post-deploy", "cronapp", "", "", "latest"]);
+    // Another app's schedule with a no-break space (a deploy key's app.json): refused
+    // alone, with a warning, and it keeps no other app's tasks from cron.
+    host.ok(["apps:create", "badcron"]);
+    let bad_json = host.roots.data_dir("app-json", "badcron").join("app.json");
+    std::fs::create_dir_all(bad_json.parent().unwrap()).unwrap();
+    std::fs::write(
+        &bad_json,
+        "{\"cron\": [{\"schedule\": \"0\u{a0}3 * * *\", \"command\": \"true\"}]}",
+    )
+    .unwrap();
+    dokku_test_support::chown_tree(bad_json.parent().unwrap().parent().unwrap(), uid, gid);
+    let out = host.run(["plugin:trigger", "post-deploy", "cronapp", "", "", "latest"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("badcron: Invalid cron schedule"),
+        "{}",
+        host.render(&out)
+    );
+    host.ok(["--force", "apps:destroy", "badcron"]);
     let tasks = host.ok(["cron:list", "cronapp"]);
     assert!(
         tasks.contains("0 3 * * *") && tasks.contains("python3 nightly.py"),

@@ -179,13 +179,23 @@ fn rewrite(ctx: &Ctx, _args: &[String]) -> Result<()> {
     if before.as_deref() == Some(text.as_str()) {
         return Ok(());
     }
-    dokku_core::fs::write_atomic(&file, text.as_bytes(), 0o600)?;
     // A host that never had a task keeps its crontab untouched.
-    let had_tasks = before.is_some_and(|b| b.lines().any(is_entry));
+    let had_tasks = before.as_deref().is_some_and(|b| b.lines().any(is_entry));
     if count == 0 && !had_tasks {
-        return Ok(());
+        return dokku_core::fs::write_atomic(&file, text.as_bytes(), 0o600);
     }
-    install(ctx, &file, count)
+    // The candidate becomes the record only once cron has taken it: a crontab cron
+    // refuses never replaces the one installed.
+    let candidate = dir.join("crontab.candidate");
+    dokku_core::fs::write_atomic(&candidate, text.as_bytes(), 0o600)?;
+    match install(ctx, &candidate, count) {
+        Ok(()) => std::fs::rename(&candidate, &file)?,
+        Err(err) => {
+            log::warn(&format!("{err:#}"));
+            dokku_core::fs::remove_file_if_exists(&candidate)?;
+        }
+    }
+    Ok(())
 }
 
 /// A crontab line that runs something (not a comment or a variable).
@@ -230,11 +240,11 @@ fn install(ctx: &Ctx, file: &std::path::Path, count: usize) -> Result<()> {
     }
     let out = cmd.arg(file).output_unchecked()?;
     if out.code != 0 {
-        log::warn(&format!(
-            "Installing the crontab of {} failed: {}",
+        bail!(
+            "cron refused the new crontab of {}, the old one stays: {}",
             ctx.roots.system_user,
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        );
     }
     Ok(())
 }

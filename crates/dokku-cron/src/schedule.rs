@@ -22,6 +22,14 @@ const MONTHS: [&str; 12] = [
 const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 pub fn check(schedule: &str) -> Result<()> {
+    // cron splits fields on ASCII blanks only: another kind of space would make one field
+    // of two here and a line cron refuses there.
+    if !schedule
+        .chars()
+        .all(|c| c.is_ascii_graphic() || c == ' ' || c == '\t')
+    {
+        bail!("Invalid cron schedule {schedule:?}: ASCII fields separated by spaces");
+    }
     if schedule.starts_with('@') {
         if MACROS.contains(&schedule) {
             return Ok(());
@@ -31,7 +39,10 @@ pub fn check(schedule: &str) -> Result<()> {
             MACROS.join(", ")
         );
     }
-    let fields: Vec<&str> = schedule.split_whitespace().collect();
+    let fields: Vec<&str> = schedule
+        .split([' ', '\t'])
+        .filter(|f| !f.is_empty())
+        .collect();
     if fields.len() != 5 {
         bail!("Invalid cron schedule {schedule:?}: five fields (minute hour day month weekday)");
     }
@@ -98,6 +109,9 @@ mod tests {
             "@reboot",
             "* * * * mon;rm",
             "a b c d e",
+            // A no-break space: two fields to Unicode, one to cron.
+            "*\u{a0}* * * *",
+            "* * * * 1\u{2003}",
         ] {
             assert!(check(bad).is_err(), "{bad:?}");
         }
