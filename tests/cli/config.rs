@@ -447,3 +447,25 @@ fn a_concurrent_set_storm_loses_no_key() {
     }
     assert_eq!(host.ok(["config:get", "demo", "B_199"]), "B value 199\n");
 }
+
+#[test]
+fn a_restart_refused_by_a_running_deploy_fails_the_command_and_keeps_the_value() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    // A scheduler that says the app runs, so a change restarts it.
+    let plugin = host.path().join("deployed-src");
+    crate::make_plugin(&plugin, &[("scheduler-is-deployed", "exit 0")]);
+    let out = host.install_plugin(&plugin, "scheduler-fake");
+    assert!(out.status.success(), "{}", host.render(&out));
+    host.ok(["scheduler:set", "demo", "selected", "fake"]);
+    host.ok(["apps:lock", "demo"]);
+    let out = host.run(["config:set", "demo", "GREETING=hello"]);
+    assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("The config of demo is saved but its containers do not have it")
+            && err.contains("locked"),
+        "{err}"
+    );
+    assert_eq!(host.ok(["config:get", "demo", "GREETING"]), "hello\n");
+}

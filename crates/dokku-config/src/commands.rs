@@ -266,7 +266,8 @@ pub fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `post-config-update TARGET ACTION KEYS...`, then the restart: a deployed app (never
 /// global) without `--no-restart` is released and deployed again (`release-and-deploy`).
-/// A failed restart is a warning: the config change itself stands.
+/// The config change stands either way; a restart that fails (a deploy running, a check
+/// failing) is the command's failure, since the containers do not have the new values.
 fn after_change(
     roots: &Roots,
     target: &Target,
@@ -294,10 +295,11 @@ fn after_change(
         return Ok(());
     }
     log::info1_quiet(&format!("Restarting app {app}"));
-    if let Err(err) = restart.stream() {
-        log::warn(&format!("Restarting {app} failed: {err:#}"));
-    }
-    Ok(())
+    restart.stream().map_err(|err| {
+        anyhow::anyhow!(
+            "The config of {app} is saved but its containers do not have it: {err:#}. `dokku ps:restart {app}` applies it"
+        )
+    })
 }
 
 fn trigger_target(roots: &Roots, slot: &str) -> Result<Target> {
