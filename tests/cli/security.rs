@@ -644,3 +644,75 @@ fn storage_goes_to_app_users_never_to_system_accounts() {
     assert!(chown("32767").status.success(), "herokuish's user");
     assert_eq!(owner(&storage), 32767);
 }
+
+#[test]
+fn root_takes_no_nginx_config_the_dokku_user_wrote_without_judging_it() {
+    require_root("the helper runs as root for the dokku user");
+    let host = TestHost::with_system_user();
+    let helper = dokku_test_support::binary("dokku-root-helper");
+    let (uid, gid) = system_user();
+    host.ok(["apps:create", "web"]);
+    let app_dir = host.roots.app_dir("web");
+    let secret = root_secret(&host, "host.key");
+    let helper_check = || {
+        std::process::Command::new(&helper)
+            .args(["nginx-check", host.roots.dokku_root.to_str().unwrap(), "web"])
+            .env("SUDO_UID", uid.to_string())
+            .output()
+            .unwrap()
+    };
+    // Written straight into its own tree, past the plugin's checks: root still judges it.
+    for (config, refusal) in [
+        (
+            "server { listen 80; access_log /etc/cron.d/job; }",
+            "logs go to a file directly in /var/log/nginx",
+        ),
+        ("include /etc/shadow;", "\"include\""),
+        (
+            "server { listen 80; client_body_temp_path /root; }",
+            "\"client_body_temp_path\" is not allowed",
+        ),
+        (
+            "server { listen 80; ssl_certificate_key /etc/ssl/private/host.key; }",
+            "certificate files are the app's own",
+        ),
+        (
+            "server { listen 80 default_server; }",
+            "default_server",
+        ),
+    ] {
+        dokku_core::fs::write_atomic(&app_dir.join("nginx.conf"), config.as_bytes(), 0o644)
+            .unwrap();
+        chown_tree(&app_dir, uid, gid);
+        let out = helper_check();
+        assert!(!out.status.success(), "{config}");
+        let words = String::from_utf8_lossy(&out.stderr);
+        assert!(words.contains(refusal), "{config}: {words}");
+    }
+    // A certificate that is a link to a root-only file is never read.
+    let tls = app_dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    plant_link(&secret, &tls.join("server.key"));
+    let config = format!(
+        "server {{ listen 443 ssl; ssl_certificate_key {}/server.key; }}",
+        tls.display()
+    );
+    dokku_core::fs::write_atomic(&app_dir.join("nginx.conf"), config.as_bytes(), 0o644).unwrap();
+    chown_tree(&app_dir, uid, gid);
+    let out = helper_check();
+    assert!(!out.status.success());
+    let words = String::from_utf8_lossy(&out.stderr);
+    assert!(words.contains("not a plain file"), "{words}");
+    assert!(!words.contains("root secret"), "{words}");
+    assert!(
+        !std::path::Path::new("/etc/nginx/dokku-rs/apps/web.conf").exists(),
+        "nothing refused reaches root's copies"
+    );
+    // Someone else's tree is not the caller's to hand over.
+    let out = std::process::Command::new(&helper)
+        .args(["nginx-check", "/root", "web"])
+        .env("SUDO_UID", uid.to_string())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
