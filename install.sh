@@ -252,6 +252,48 @@ server {
     nginx
   fi
 }
+# Routing follows the engine's containers: dokku-event-listener rebuilds an app's proxy
+# config when its containers start or stop (they come back with new addresses after an
+# engine restart). systemd keeps it running where it is the init system; elsewhere a cron
+# line starts it every minute, a no-op while one runs (it holds a lock).
+install_event_listener() {
+  local bin=$BIN_DIR/dokku-event-listener log=$DOKKU_LOGS_DIR/event-listener.log
+  if [[ -d /run/systemd/system ]]; then
+    local unit=/etc/systemd/system/dokku-event-listener.service text
+    text="[Unit]
+Description=dokku-rs: routing follows the docker engine's containers
+After=docker.service nginx.service
+
+[Service]
+User=$DOKKU_SYSTEM_USER
+Environment=DOKKU_ROOT=$DOKKU_ROOT DOKKU_LIB_PATH=$DOKKU_LIB_PATH DOKKU_BIN=$PREFIX/bin/dokku
+ExecStart=$bin
+Restart=always
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target"
+    if [[ ! -f $unit || "$(cat "$unit")" != "$text" ]]; then
+      printf '%s\n' "$text" >"$unit.new"
+      mv -f "$unit.new" "$unit"
+      systemctl daemon-reload
+    fi
+    systemctl enable --now dokku-event-listener.service >/dev/null 2>&1
+    systemctl restart dokku-event-listener.service
+    return 0
+  fi
+  local cron=/etc/cron.d/dokku-rs-event-listener text
+  text="# dokku-rs: keeps the event listener running (it exits at once while one runs).
+* * * * * $DOKKU_SYSTEM_USER DOKKU_ROOT=$DOKKU_ROOT DOKKU_LIB_PATH=$DOKKU_LIB_PATH DOKKU_BIN=$PREFIX/bin/dokku $bin >>$log 2>&1"
+  if [[ ! -f $cron || "$(cat "$cron")" != "$text" ]]; then
+    printf '%s\n' "$text" >"$cron.new"
+    chmod 0644 "$cron.new"
+    mv -f "$cron.new" "$cron"
+  fi
+  # A listener of an earlier build makes way for this one.
+  pkill -f -x "$bin" >/dev/null 2>&1 || true
+  DOKKU_BIN=$PREFIX/bin/dokku setsid "$bin" >>"$log" 2>&1 </dev/null &
+}
 if [[ $SYSTEM == 1 ]]; then
   install_sudoers
   install_nginx_include
@@ -260,6 +302,7 @@ if [[ $SYSTEM == 1 ]]; then
   # Root's copies of configs written before this version (nginx included them from the
   # dokku user's tree then).
   "$PREFIX/bin/dokku" proxy:build-config --all >/dev/null || echo " !     Some apps' nginx configs were refused: see dokku nginx:validate-config" >&2
+  install_event_listener
 fi
 
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"

@@ -656,7 +656,11 @@ fn root_takes_no_nginx_config_the_dokku_user_wrote_without_judging_it() {
     let secret = root_secret(&host, "host.key");
     let helper_check = || {
         std::process::Command::new(&helper)
-            .args(["nginx-check", host.roots.dokku_root.to_str().unwrap(), "web"])
+            .args([
+                "nginx-check",
+                host.roots.dokku_root.to_str().unwrap(),
+                "web",
+            ])
             .env("SUDO_UID", uid.to_string())
             .output()
             .unwrap()
@@ -676,10 +680,7 @@ fn root_takes_no_nginx_config_the_dokku_user_wrote_without_judging_it() {
             "server { listen 80; ssl_certificate_key /etc/ssl/private/host.key; }",
             "certificate files are the app's own",
         ),
-        (
-            "server { listen 80 default_server; }",
-            "default_server",
-        ),
+        ("server { listen 80 default_server; }", "default_server"),
     ] {
         dokku_core::fs::write_atomic(&app_dir.join("nginx.conf"), config.as_bytes(), 0o644)
             .unwrap();

@@ -493,3 +493,116 @@ fn an_app_on_a_host_without_a_global_domain_answers_on_the_host_name() {
     assert!(response.contains("version 1"), "{response}");
     host.ok(["--force", "apps:destroy", a]);
 }
+
+/// The event listener, run as install.sh runs it, for this host; its process group is
+/// stopped when dropped.
+struct EventListener(std::process::Child);
+
+impl EventListener {
+    fn start(host: &TestHost) -> EventListener {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut child = Command::new(dokku_test_support::binary("dokku-event-listener"))
+            .env_clear()
+            .envs(host.env())
+            .env("DOKKU_BIN", dokku_test_support::binary("dokku"))
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Connected once it has built every app's routing.
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        assert!(first.contains("Connected to the docker engine"), "{first}");
+        std::thread::spawn(move || lines.for_each(drop));
+        EventListener(child)
+    }
+}
+
+impl Drop for EventListener {
+    fn drop(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.0.wait();
+    }
+}
+
+/// A container that starts again (its restart policy, an engine restart) has a new
+/// address, and its old one may go to another container: routing follows the engine's
+/// live addresses, never the ones written at deploy time.
+#[test]
+fn routing_follows_containers_that_come_back_with_new_addresses() {
+    use crate::build::{BASE_IMAGE, docker};
+    use crate::run::container_ip;
+    let (host, sshd, key, app, work) = web_scenario("ev");
+    let a = app.0.as_str();
+    let nginx = Nginx::start(&host);
+    let domain = format!("{a}.example.test");
+    host.ok(["apps:create", a]);
+    host.ok(["domains:set", a, &domain]);
+    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
+    host.ok(["ports:set", a, &format!("http:{}:5000", nginx.port)]);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(nginx.expect(&domain, 200).contains("version 1"));
+    let web = format!("{a}.web.1");
+    // The container comes back after another one started in between: whatever address
+    // it had may now be the other's.
+    let come_back = |intruder: &str| {
+        let before = container_ip(&web);
+        docker(&["container", "stop", "--time", "0", &web]);
+        docker(&[
+            "container",
+            "run",
+            "--detach",
+            "--rm",
+            "--name",
+            intruder,
+            BASE_IMAGE,
+            "python3",
+            "-m",
+            "http.server",
+            "5000",
+        ]);
+        docker(&["container", "start", &web]);
+        let after = container_ip(&web);
+        assert_ne!(before, after, "the container has a new address");
+        after
+    };
+    let upstream_is = |ip: &str| {
+        let conf = host.ok(["nginx:show-config", a]);
+        conf.contains(&format!("server {ip}:5000;"))
+    };
+
+    // Without the listener, ps:restore (what runs at boot) builds routing from the
+    // engine's addresses.
+    let intruder = format!("{a}-intruder-1");
+    let live = come_back(&intruder);
+    host.ok(["ps:restore", a]);
+    assert!(upstream_is(&live), "{}", host.ok(["nginx:show-config", a]));
+    assert!(nginx.expect(&domain, 200).contains("version 1"));
+    assert_eq!(
+        std::fs::read_to_string(host.roots.app_dir(a).join("IP.web.1")).unwrap(),
+        live
+    );
+
+    // With the listener, routing follows by itself.
+    let _listener = EventListener::start(&host);
+    let intruder2 = format!("{a}-intruder-2");
+    let live = come_back(&intruder2);
+    let started = std::time::Instant::now();
+    // Followed once the config names the new address and nginx serves it.
+    while !(upstream_is(&live) && nginx.expect(&domain, 200).contains("version 1")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the listener did not follow the new address: {}",
+            host.ok(["nginx:show-config", a])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for name in [&intruder, &intruder2] {
+        docker(&["container", "rm", "--force", name]);
+    }
+    host.ok(["--force", "apps:destroy", a]);
+}

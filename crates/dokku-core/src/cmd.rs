@@ -369,6 +369,15 @@ impl Cmd {
         Ok(code)
     }
 
+    /// Starts the command and hands back its stdout to read as it comes (a stream of
+    /// events); stderr passes through. The child is killed when the reader is dropped.
+    pub fn reader(&self) -> Result<duct::ReaderHandle> {
+        self.expression()
+            .stdin_null()
+            .reader()
+            .with_context(|| format!("running {}", self.program_name()))
+    }
+
     /// Starts the command in a process group of its own with no stdin or output, and does
     /// not wait: work that outlives the command that started it (retiring old containers
     /// after a deploy) and must neither hold a pusher's session open nor be stopped with

@@ -211,6 +211,28 @@ impl FileLock {
         })
     }
 
+    /// The lock if no one holds it, else `None` at once (a service already running).
+    pub fn try_exclusive(path: &Path) -> Result<Option<FileLock>> {
+        match lock_path(path, |file: &File| match file.try_lock() {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(std::io::Error::from(std::io::ErrorKind::WouldBlock))
+            }
+            Err(std::fs::TryLockError::Error(err)) => Err(err),
+        }) {
+            Ok(file) => Ok(Some(FileLock { _file: file })),
+            Err(err)
+                if err.chain().any(|e| {
+                    e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::WouldBlock)
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     /// A shared lock: any number of holders, none while an exclusive one is held.
     pub fn shared(path: &Path) -> Result<FileLock> {
         Ok(FileLock {

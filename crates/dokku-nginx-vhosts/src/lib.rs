@@ -622,7 +622,18 @@ fn has_root_copy(app: &str) -> bool {
 /// and the refusal is the error. Unchanged text is left alone unless a file it names
 /// changed (`files_changed`) or root has no copy of it yet.
 fn swap(ctx: &Ctx, app: &str, text: &str, files_changed: bool) -> Result<()> {
-    let _lock = reload_lock(ctx)?;
+    let lock = reload_lock(ctx)?;
+    swap_locked(ctx, app, text, files_changed, &lock)
+}
+
+/// [`swap`] under the reload lock the caller holds.
+fn swap_locked(
+    ctx: &Ctx,
+    app: &str,
+    text: &str,
+    files_changed: bool,
+    _lock: &dokku_core::fs::FileLock,
+) -> Result<()> {
     let old = dokku_core::fs::read_optional(&conf_path(ctx, app))?;
     let unchanged = old.as_deref().unwrap_or("") == text;
     if unchanged && !files_changed && has_root_copy(app) != text.is_empty() {
@@ -785,8 +796,11 @@ fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Result<()> {
     if dokku_core::app::verify(&ctx.roots, app).is_err() {
         return Ok(());
     }
+    // What the config is made from is read under the lock too: a rebuild that read the
+    // app's containers before another one swapped in a newer config never replaces it.
+    let lock = reload_lock(ctx)?;
     if !routes(ctx, app)? {
-        return swap(ctx, app, "", files_changed);
+        return swap_locked(ctx, app, "", files_changed, &lock);
     }
     let site = site(ctx, app)?;
     let template = template_source(ctx, app)?;
@@ -798,7 +812,7 @@ fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Result<()> {
             site.domains.first().unwrap_or(&site.app)
         ));
     }
-    swap(ctx, app, &text, files_changed)
+    swap_locked(ctx, app, &text, files_changed, &lock)
 }
 
 /// The app's config text: from a template when it has one, else built in, judged by the

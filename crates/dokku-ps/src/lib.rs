@@ -480,7 +480,8 @@ fn mark_running(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `ps:restore [APP]`: every app (or the one named) that was running when it last changed
 /// and has no container running now (the engine restarted, the host rebooted) is deployed
-/// again from its released image.
+/// again from its released image; one whose containers came back by themselves (their
+/// restart policy) has its routing built again, since they came back with new addresses.
 fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
     let apps = match args {
         [] => dokku_core::app::list(&ctx.roots)?
@@ -500,7 +501,7 @@ fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
     for app in &wanted {
         let restored = each_locked(ctx, std::slice::from_ref(app), |app| {
             if dokku_core::pipeline::is_deployed(ctx, app)? {
-                return Ok(());
+                return ctx.trigger("proxy-build-config").arg(app).stream();
             }
             dokku_core::log::info1(&format!("Restoring {app}"));
             let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;

@@ -512,8 +512,11 @@ pub fn containers_in_place(app: &str) -> Result<Vec<serde_json::Value>> {
 }
 
 /// `scheduler-app-containers SCHEDULER APP`: one `<type>.<n> <container id> <ip> <port>`
-/// line per container in place (the port is empty for processes other than web), for
-/// commands that reach the app's containers (`checks:run`).
+/// line per container in place (the port is empty for processes other than web), for the
+/// proxy and commands that reach the app's containers (`checks:run`). Addresses are the
+/// engine's, read now: a container that restarted (the engine did) has a new one, and a
+/// container that is not running, or not this app's, has none, so no upstream ever
+/// points at an address another container may hold. The `IP.<dyno>` files follow.
 pub fn app_containers(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [scheduler, app] = exactly::<2>("scheduler-app-containers", args)?;
     if scheduler != SCHEDULER {
@@ -538,15 +541,64 @@ pub fn app_containers(ctx: &Ctx, args: &[String]) -> Result<()> {
                 .to_string(),
         )
     };
-    for dyno in dynos {
-        let (id, ip, port) = (
-            read("CONTAINER", &dyno)?,
-            read("IP", &dyno)?,
-            read("PORT", &dyno)?,
-        );
+    let ids: Vec<String> = dynos
+        .iter()
+        .map(|dyno| read("CONTAINER", dyno))
+        .collect::<Result<_>>()?;
+    let live = live_addresses(app, &ids)?;
+    for (dyno, id) in dynos.iter().zip(&ids) {
+        let ip = live.get(id).cloned().unwrap_or_default();
+        let port = read("PORT", dyno)?;
+        if !ip.is_empty() && read("IP", dyno)? != ip {
+            dokku_core::fs::write_atomic(&dir.join(format!("IP.{dyno}")), ip.as_bytes(), 0o644)?;
+        }
         log::data(format!("{dyno} {id} {ip} {port}").trim_end());
     }
     Ok(())
+}
+
+/// The address of each of `ids` that is a running container of `app`, as the engine has
+/// it now, in one inspection.
+fn live_addresses(app: &str, ids: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut live = std::collections::BTreeMap::new();
+    let ids: Vec<&String> = ids.iter().filter(|id| !id.is_empty()).collect();
+    if ids.is_empty() {
+        return Ok(live);
+    }
+    let out = docker::docker()
+        .args(["container", "inspect"])
+        .args(&ids)
+        .output_unchecked()?;
+    let containers: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).unwrap_or_default();
+    for container in containers {
+        let own = container["Config"]["Labels"][APP_LABEL].as_str() == Some(app);
+        let running = container["State"]["Running"].as_bool() == Some(true);
+        let (Some(id), true, true) = (container["Id"].as_str(), own, running) else {
+            continue;
+        };
+        let networks = container["NetworkSettings"]["Networks"].as_object();
+        let address = container["NetworkSettings"]["IPAddress"]
+            .as_str()
+            .filter(|ip| !ip.is_empty())
+            .or_else(|| {
+                networks?
+                    .values()
+                    .find_map(|n| n["IPAddress"].as_str().filter(|ip| !ip.is_empty()))
+            });
+        let host_network = networks.is_some_and(|n| n.contains_key("host"));
+        let address = match (address, host_network) {
+            (Some(ip), _) => ip.to_string(),
+            (None, true) => "127.0.0.1".to_string(),
+            (None, false) => continue,
+        };
+        for known in &ids {
+            if id.starts_with(known.as_str()) || known.starts_with(id) {
+                live.insert(known.to_string(), address.clone());
+            }
+        }
+    }
+    Ok(live)
 }
 
 /// `scheduler-app-status SCHEDULER APP`: `<containers> <true|false|mixed>` (are the
