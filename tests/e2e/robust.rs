@@ -74,16 +74,19 @@ fn a_deploy_killed_midway_or_raced_leaves_the_old_release_serving() {
     ] {
         let out = host.run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr.contains("being deployed"), "{args:?}: {stderr}");
         if args[0] == "config:set" {
-            // The change stands; only its restart is refused, and says why.
-            assert!(out.status.success(), "{args:?}: {stderr}");
-            assert!(stderr.contains("being deployed"), "{args:?}: {stderr}");
+            // The change stands; the command fails since its restart was refused.
+            assert!(
+                stderr.contains("is saved but its containers do not have it"),
+                "{stderr}"
+            );
         } else {
-            assert!(!out.status.success(), "{args:?}");
-            assert!(stderr.contains("being deployed"), "{args:?}: {stderr}");
             assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
         }
     }
+    assert_eq!(host.ok(["config:get", a, "X"]), "1\n");
     assert!(slow.wait().unwrap().success());
     let restarted = web_id(&web);
     assert_ne!(restarted, serving);
@@ -110,4 +113,61 @@ fn a_deploy_killed_midway_or_raced_leaves_the_old_release_serving() {
     assert!(upcoming(a).is_empty(), "{:?}", upcoming(a));
     assert_ne!(web_id(&web), restarted);
     assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+}
+
+/// A pusher who goes once the new release has the app's traffic does not leave it serving
+/// code the branch does not hold: the deploy completes, and the branch, the rev env var and
+/// the releases all name the new revision, so a later rebuild builds what serves.
+#[test]
+fn a_pusher_who_goes_after_the_switch_leaves_everything_on_the_new_release() {
+    use std::io::Read;
+    let (host, sshd, key, app, work) = web_scenario("late");
+    let a = app.0.as_str();
+    let web = format!("{a}.web.1");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    // A postdeploy task runs after the switch and takes its time: the window to go in.
+    std::fs::write(
+        work.join("app.json"),
+        r#"{"scripts": {"dokku": {"postdeploy": "sleep 4"}}}"#,
+    )
+    .unwrap();
+    let rev = commit(&work, "index.html", "<h1>version 2</h1>\n");
+    let mut pusher = Command::new("git")
+        .args(["push", &sshd.remote(a), "main"])
+        .current_dir(&work)
+        .env("GIT_SSH_COMMAND", sshd.ssh_command(&key))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stderr = pusher.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut chunk = [0u8; 4096];
+    while !seen.contains("Executing postdeploy task") {
+        let n = stderr.read(&mut chunk).unwrap();
+        assert!(n > 0, "the postdeploy task never started: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pusher.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = pusher.wait();
+    wait_for("the app stayed locked after its pusher went", || {
+        !dokku_core::fs::AppLock::is_held(&host.roots.lib_root, a)
+    });
+
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+    assert_eq!(host.ok(["git:report", a, "--git-sha"]), format!("{rev}\n"));
+    assert_eq!(host.ok(["config:get", a, "GIT_REV"]), format!("{rev}\n"));
+    let releases: Vec<serde_json::Value> =
+        serde_json::from_str(&host.ok(["releases", a, "--format", "json"])).unwrap();
+    let current = releases.iter().find(|r| r["current"] == true).unwrap();
+    assert_eq!(current["revision"], rev.as_str(), "{releases:?}");
+    host.ok(["ps:rebuild", a]);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
 }

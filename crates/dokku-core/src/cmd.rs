@@ -2,6 +2,7 @@
 //! under `DOKKU_TRACE`, and failures that name the program, its status and its stderr.
 
 use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -315,38 +316,66 @@ impl Cmd {
         command
     }
 
-    /// Runs with the caller's stdin and stdout in a process group of its own, for as long as
-    /// whoever reads our stdout is there. When they go (an SSH client that disconnected,
-    /// seen as an error on our stdout even while everything is silent) while the child
-    /// has processes of its own running (git's hook: the deploy), the group gets SIGTERM
-    /// and the run fails with [`Error::OutputClosed`]. Either way this returns only once
-    /// every process of the group has ended, so a lock the caller holds covers all of
-    /// their cleanup.
+    /// Runs with the caller's stdin in a process group of its own, its output relayed to
+    /// ours, for as long as whoever reads our stdout is there. When they go (an SSH client
+    /// that disconnected, seen as an error on our stdout even while everything is silent)
+    /// while the child has processes of its own running (git's hook: the deploy), the
+    /// group gets SIGTERM and the run fails with [`Error::OutputClosed`] — unless the deploy
+    /// has passed its gate ([`crate::pipeline::DeployGate`]): then it completes, and its
+    /// output, ours to relay, is dropped, so git still moves the branch. Either way this
+    /// returns only once every process of the group has ended, so a lock the caller holds
+    /// covers all of their cleanup.
     pub fn status_until_disconnected(&self) -> Result<i32> {
         use nix::sys::signal::{Signal, killpg};
         use std::os::fd::AsFd;
         use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
         log::trace(&self.describe());
+        let gate = Arc::new(crate::pipeline::DeployGate::create()?);
         let mut command = self.std_command();
-        command.process_group(0);
+        command
+            .process_group(0)
+            .env(crate::pipeline::DEPLOY_GATE_ENV, gate.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = command
             .spawn()
             .with_context(|| format!("running {}", self.program_name()))?;
+        let relays = [
+            relay(
+                child
+                    .stdout
+                    .take()
+                    .map(|o| Box::new(o) as Box<dyn Read + Send>),
+                true,
+            ),
+            relay(
+                child
+                    .stderr
+                    .take()
+                    .map(|e| Box::new(e) as Box<dyn Read + Send>),
+                false,
+            ),
+        ];
         let group = nix::unistd::Pid::from_raw(child.id() as i32);
         let (stop_watching, finished) = nix::unistd::pipe().context("creating a pipe")?;
         let closed = Arc::new(AtomicBool::new(false));
         {
             let closed = closed.clone();
+            let gate = gate.clone();
             std::thread::spawn(move || {
                 while stdout_reader_gone(stop_watching.as_fd()) {
                     // A reader who leaves between the child's steps (a git client that
                     // read its last report) is no reason to stop it; only work the child
-                    // runs for it (a push's hook, the deploy) is stopped.
+                    // runs for it (a push's hook, the deploy) is stopped, and only until
+                    // the deploy passed its gate.
                     if group_has_children(group) {
-                        closed.store(true, Ordering::Relaxed);
-                        let _ = killpg(group, Signal::SIGTERM);
+                        let stopped = gate.stop_unless_committed(|| {
+                            let _ = killpg(group, Signal::SIGTERM);
+                        });
+                        closed.store(stopped, Ordering::Relaxed);
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(50));
@@ -361,6 +390,9 @@ impl Cmd {
                 let _ = killpg(group, Signal::SIGKILL);
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+        for relay in relays.into_iter().flatten() {
+            let _ = relay.join();
         }
         let code = exit_code(status?);
         if closed.load(Ordering::Relaxed) {
@@ -431,6 +463,38 @@ fn group_has_children(group: nix::unistd::Pid) -> bool {
             .and_then(|(_, rest)| rest.split_whitespace().nth(2)?.parse::<i32>().ok())
             == Some(group.as_raw())
     })
+}
+
+/// Copies a child's output to ours (stdout, or stderr) as it comes; once ours is gone the
+/// rest is read and dropped, so the child never writes into a closed pipe.
+fn relay(
+    from: Option<Box<dyn Read + Send>>,
+    to_stdout: bool,
+) -> Option<std::thread::JoinHandle<()>> {
+    let mut from = from?;
+    Some(std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        let mut gone = false;
+        loop {
+            let n = match from.read(&mut buffer) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            if gone {
+                continue;
+            }
+            let written = if to_stdout {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&buffer[..n]).and_then(|()| out.flush())
+            } else {
+                let mut out = std::io::stderr().lock();
+                out.write_all(&buffer[..n]).and_then(|()| out.flush())
+            };
+            gone = written.is_err();
+        }
+    }))
 }
 
 /// Waits until our stdout is a pipe whose reading end has closed (poll reports an error

@@ -98,6 +98,9 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         bail!("{image} does not exist: build the app first");
     }
     let only = args.get(3).map(String::as_str).filter(|p| !p.is_empty());
+    // A stop (the pusher went) is answered at the cutover: the containers this deploy
+    // started go, or, once it switched, it completes.
+    dokku_core::pipeline::hold_stop_requests();
     remove_leftovers(app)?;
     let mut labels = deploy_labels(app);
     if let Some(kind) = only {
@@ -110,7 +113,8 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let env = dokku_core::pipeline::app_config(ctx, app)?;
     let port = web_port(ctx, app, &image)?;
     let mut started: Vec<Started> = Vec::new();
-    let result = start_all(ctx, app, tag, &image, &env, &port, only, &mut started);
+    let result = start_all(ctx, app, tag, &image, &env, &port, only, &mut started)
+        .and_then(|()| dokku_core::pipeline::commit_deploy());
     if let Err(err) = result {
         for new in &started {
             let _ = docker::force_remove_container(&new.id);
