@@ -258,3 +258,35 @@ fn nginx_starts_stops_shows_logs_and_finds_the_config_it_refuses() {
     wait_for(port, false);
     host.ok(["nginx:stop"]);
 }
+
+/// root's nginx creates the log files an app's settings name: only in its log directory.
+#[test]
+fn log_settings_name_files_in_nginxs_log_directory_only() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let logs = host.path().join("nginx");
+    crate::refused_in_one_line(
+        &host,
+        &[
+            vec!["nginx:set", "demo", "access-log-path", "/etc/nologin"],
+            vec!["nginx:set", "demo", "error-log-path", "/etc/cron.d/job"],
+            vec![
+                "nginx:set",
+                "--global",
+                "access-log-path",
+                "/var/log/nginx/../../../etc/x",
+            ],
+            vec!["nginx:set", "demo", "access-log-path", "relative.log"],
+        ],
+    );
+    let inside = logs.join("demo-custom.log");
+    host.ok([
+        "nginx:set",
+        "demo",
+        "access-log-path",
+        inside.to_str().unwrap(),
+    ]);
+    host.ok(["nginx:set", "demo", "error-log-path", "off"]);
+    let report = host.ok(["nginx:report", "demo", "--nginx-access-log-path"]);
+    assert_eq!(report.trim(), inside.display().to_string());
+}

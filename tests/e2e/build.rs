@@ -654,10 +654,39 @@ fn images_and_archives_deploy_without_a_push() {
     assert!(app.image_id("build-1").is_none());
 }
 
-#[test]
-fn a_pusher_who_disconnects_midway_changes_nothing_and_frees_the_app() {
+/// Pushes `work` to `app` and, once the push's output shows `marker`, kills the pusher
+/// (git and its ssh) as a user who closes the terminal would.
+pub fn gone_once_seen(sshd: &Sshd, key: &Path, work: &Path, app: &str, marker: &str) {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
+    let mut pusher = Command::new("git")
+        .args(["push", &sshd.remote(app), "main"])
+        .current_dir(work)
+        .env("GIT_SSH_COMMAND", sshd.ssh_command(key))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stderr = pusher.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut chunk = [0u8; 4096];
+    while !seen.contains(marker) {
+        let n = stderr.read(&mut chunk).unwrap();
+        assert!(n > 0, "the push never showed {marker:?}: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pusher.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = pusher.wait();
+}
+
+#[test]
+fn a_pusher_who_disconnects_midway_changes_nothing_and_frees_the_app() {
     base_image();
     let (host, sshd, key) = setup_building();
     let app = UniqueApp::new("gone");
@@ -680,36 +709,7 @@ fn a_pusher_who_disconnects_midway_changes_nothing_and_frees_the_app() {
             &format!("RUN echo slow step {marker}\nRUN sleep 6 && echo done > /system.txt"),
         ),
     );
-    let mut pusher = Command::new("git")
-        .args(["push", &sshd.remote(a), "main"])
-        .current_dir(&work)
-        .env("GIT_SSH_COMMAND", sshd.ssh_command(&key))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let mut stderr = pusher.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut chunk = [0u8; 4096];
-    while !seen.contains(&format!("slow step {marker}")) {
-        let n = stderr.read(&mut chunk).unwrap();
-        if n == 0 {
-            break;
-        }
-        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
-    }
-    assert!(
-        seen.contains("slow step"),
-        "the build never started: {seen}"
-    );
-    nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(pusher.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    let _ = pusher.wait();
+    gone_once_seen(&sshd, &key, &work, a, &format!("slow step {marker}"));
 
     // The deploy notices, stops, and lets go of the app.
     let started = std::time::Instant::now();

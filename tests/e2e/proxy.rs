@@ -75,6 +75,17 @@ impl Nginx {
     }
 }
 
+/// Creates `app` with the domain `<app>.example.test` (returned), served by `nginx` on its
+/// port.
+fn routed_app(host: &TestHost, nginx: &Nginx, app: &str) -> String {
+    let domain = format!("{app}.example.test");
+    host.ok(["apps:create", app]);
+    host.ok(["domains:set", app, &domain]);
+    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
+    host.ok(["ports:set", app, &format!("http:{}:5000", nginx.port)]);
+    domain
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = Command::new("nginx")
@@ -324,11 +335,7 @@ fn an_apps_own_template_is_used_and_a_broken_one_never_replaces_the_config_that_
     let (host, sshd, key, app, work) = web_scenario("tp");
     let a = app.0.as_str();
     let nginx = Nginx::start(&host);
-    let domain = format!("{a}.example.test");
-    host.ok(["apps:create", a]);
-    host.ok(["domains:set", a, &domain]);
-    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
-    host.ok(["ports:set", a, &format!("http:{}:5000", nginx.port)]);
+    let domain = routed_app(&host, &nginx, a);
     host.ok([
         "config:set",
         "--no-restart",
@@ -538,11 +545,7 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
     let (host, sshd, key, app, work) = web_scenario("ev");
     let a = app.0.as_str();
     let nginx = Nginx::start(&host);
-    let domain = format!("{a}.example.test");
-    host.ok(["apps:create", a]);
-    host.ok(["domains:set", a, &domain]);
-    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
-    host.ok(["ports:set", a, &format!("http:{}:5000", nginx.port)]);
+    let domain = routed_app(&host, &nginx, a);
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
     assert!(nginx.expect(&domain, 200).contains("version 1"));
@@ -570,9 +573,10 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
         assert_ne!(before, after, "the container has a new address");
         after
     };
+    // (While the container is down the app has no config at all.)
     let upstream_is = |ip: &str| {
-        let conf = host.ok(["nginx:show-config", a]);
-        conf.contains(&format!("server {ip}:5000;"))
+        let conf = host.run(["nginx:show-config", a]);
+        String::from_utf8_lossy(&conf.stdout).contains(&format!("server {ip}:5000;"))
     };
 
     // Without the listener, ps:restore (what runs at boot) builds routing from the
@@ -597,7 +601,7 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
         assert!(
             started.elapsed() < Duration::from_secs(15),
             "the listener did not follow the new address: {}",
-            host.ok(["nginx:show-config", a])
+            host.render(&host.run(["nginx:show-config", a]))
         );
         std::thread::sleep(Duration::from_millis(100));
     }

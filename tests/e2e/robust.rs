@@ -120,7 +120,6 @@ fn a_deploy_killed_midway_or_raced_leaves_the_old_release_serving() {
 /// the releases all name the new revision, so a later rebuild builds what serves.
 #[test]
 fn a_pusher_who_goes_after_the_switch_leaves_everything_on_the_new_release() {
-    use std::io::Read;
     let (host, sshd, key, app, work) = web_scenario("late");
     let a = app.0.as_str();
     let web = format!("{a}.web.1");
@@ -133,30 +132,7 @@ fn a_pusher_who_goes_after_the_switch_leaves_everything_on_the_new_release() {
     )
     .unwrap();
     let rev = commit(&work, "index.html", "<h1>version 2</h1>\n");
-    let mut pusher = Command::new("git")
-        .args(["push", &sshd.remote(a), "main"])
-        .current_dir(&work)
-        .env("GIT_SSH_COMMAND", sshd.ssh_command(&key))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let mut stderr = pusher.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut chunk = [0u8; 4096];
-    while !seen.contains("Executing postdeploy task") {
-        let n = stderr.read(&mut chunk).unwrap();
-        assert!(n > 0, "the postdeploy task never started: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
-    }
-    nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(pusher.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    let _ = pusher.wait();
+    crate::build::gone_once_seen(&sshd, &key, &work, a, "Executing postdeploy task");
     wait_for("the app stayed locked after its pusher went", || {
         !dokku_core::fs::AppLock::is_held(&host.roots.lib_root, a)
     });

@@ -236,6 +236,16 @@ fn install(ctx: &Ctx, file: &std::path::Path, count: usize) -> Result<()> {
     };
     let mut cmd = dokku_core::cmd::Cmd::new(crontab);
     if dokku_core::privilege::is_root() {
+        // A host with no dokku user (a hermetic one) has no crontab to install into.
+        if dokku_core::privilege::system_user(&ctx.roots).is_none() {
+            if count > 0 {
+                log::warn(&format!(
+                    "There is no user {}: scheduled tasks will not run",
+                    ctx.roots.system_user
+                ));
+            }
+            return Ok(());
+        }
         cmd = cmd.args(["-u", &ctx.roots.system_user]);
     }
     let out = cmd.arg(file).output_unchecked()?;

@@ -43,9 +43,14 @@ pub enum Keep {
 }
 
 impl Installed {
-    /// The app's copy, which nginx includes.
+    /// Where the apps' copies are, which nginx includes.
+    pub fn apps_dir(&self) -> PathBuf {
+        self.dir.join("apps")
+    }
+
+    /// The app's copy.
     pub fn conf_path(&self, app: &str) -> PathBuf {
-        self.dir.join("apps").join(format!("{app}.conf"))
+        self.apps_dir().join(format!("{app}.conf"))
     }
 
     fn tls_dir(&self, app: &str) -> PathBuf {
@@ -61,7 +66,7 @@ impl Installed {
         use std::os::unix::fs::PermissionsExt;
         for (dir, mode) in [
             (self.dir.clone(), 0o755),
-            (self.dir.join("apps"), 0o755),
+            (self.apps_dir(), 0o755),
             (self.dir.join("tls"), 0o700),
         ] {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

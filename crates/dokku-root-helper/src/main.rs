@@ -19,7 +19,7 @@
 //! without APP`: `nginx -t` without the app's copy. See
 //! [`dokku_nginx_vhosts::installed`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use dokku_nginx_vhosts::SYSTEM_NGINX_CONF;
@@ -109,13 +109,10 @@ fn nginx_test(caller: Option<u32>) -> Result<installed::Verdict> {
     let out = dokku_core::cmd::Cmd::new("/usr/sbin/nginx")
         .args(["-t", "-q"])
         .output_unchecked()?;
-    let home = caller_home(caller);
+    let home = readable(caller);
     let words =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    let words: Vec<String> = words
-        .lines()
-        .map(|line| redacted(line, home.as_deref()))
-        .collect();
+    let words: Vec<String> = words.lines().map(|line| redacted(line, &home)).collect();
     Ok((out.code, words.join("\n")))
 }
 
@@ -130,19 +127,25 @@ fn answer((code, words): installed::Verdict) -> Result<()> {
     }
 }
 
-fn caller_home(caller: Option<u32>) -> Option<std::path::PathBuf> {
-    caller
+/// What nginx may quote back to the caller: its home, and root's copies of the app
+/// configs it handed over (judged, and its own text). Nothing without a caller.
+fn readable(caller: Option<u32>) -> Vec<PathBuf> {
+    let Some(home) = caller
         .and_then(|uid| nix::unistd::User::from_uid(uid.into()).ok().flatten())
         .map(|user| user.dir)
+    else {
+        return Vec::new();
+    };
+    vec![home, root_copies().apps_dir()]
 }
 
 /// nginx's words, to the caller, redacted.
 fn pass_on(out: &dokku_core::cmd::Output, caller: Option<u32>) {
-    let home = caller_home(caller);
+    let home = readable(caller);
     let words =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     for line in words.lines() {
-        dokku_core::log::raw(format!("{}\n", redacted(line, home.as_deref())).as_bytes());
+        dokku_core::log::raw(format!("{}\n", redacted(line, &home)).as_bytes());
     }
 }
 
@@ -164,16 +167,19 @@ fn signal(args: &[&str], caller: Option<u32>) -> Result<()> {
 }
 
 /// `line` with its quoted parts replaced when it names a file (`in /path:N`) that is not,
-/// where its links lead, inside `home`, or when there is no caller's home to compare with.
-fn redacted(line: &str, home: Option<&Path>) -> String {
+/// where its links lead, inside one of the `readable` directories (the caller's home, and
+/// root's copies of the caller's own app configs).
+fn redacted(line: &str, readable: &[PathBuf]) -> String {
     let file = line
         .rsplit_once(" in /")
         .map(|(_, rest)| format!("/{}", rest.split(':').next().unwrap_or_default()));
-    let inside = match (&file, home) {
-        (Some(file), Some(home)) => std::fs::canonicalize(file)
-            .is_ok_and(|real| std::fs::canonicalize(home).is_ok_and(|home| real.starts_with(home))),
-        (None, _) => true,
-        (Some(_), None) => false,
+    let inside = match &file {
+        Some(file) => std::fs::canonicalize(file).is_ok_and(|real| {
+            readable
+                .iter()
+                .any(|dir| std::fs::canonicalize(dir).is_ok_and(|dir| real.starts_with(dir)))
+        }),
+        None => true,
     };
     if inside {
         return line.to_string();
@@ -205,7 +211,7 @@ mod tests {
         std::fs::write(&secret, "root:$y$secret\n").unwrap();
         std::fs::write(home.join("app/nginx.conf"), "this;\n").unwrap();
         std::os::unix::fs::symlink(&secret, home.join("app/link.conf")).unwrap();
-        let home = Some(home.as_path());
+        let home = &[home];
         let h = dir.path().join("home").display().to_string();
         let s = secret.display().to_string();
         let own = format!(r#"nginx: [emerg] unknown directive "this" in {h}/app/nginx.conf:1"#);
