@@ -156,7 +156,6 @@ pub fn commit_deploy() -> Result<()> {
         return Err(Error::OutputClosed.into());
     }
     file.write_all(b"committed")?;
-    file.sync_all()?;
     Ok(())
 }
 
