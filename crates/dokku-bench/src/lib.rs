@@ -134,6 +134,9 @@ impl BenchHost {
         std::fs::create_dir_all(&roots.dokku_root)?;
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
         plugins::install_core(&roots, &source, &bin_dir, BinaryMode::Link)?;
+        // nginx commands on this host use a configuration of its own (started only by
+        // the benchmarks that route through nginx), never the system's.
+        dokku_test_support::write_private_nginx(&base.join("nginx"), &base.join("none"));
         let fake_ssh = base.join("ssh-forced-command");
         write_atomic(
             &fake_ssh,
