@@ -255,7 +255,8 @@ server {
 # Routing follows the engine's containers: dokku-event-listener rebuilds an app's proxy
 # config when its containers start or stop (they come back with new addresses after an
 # engine restart). systemd keeps it running where it is the init system; elsewhere a cron
-# line starts it every minute, a no-op while one runs (it holds a lock).
+# line starts it every minute, a no-op while one runs (it holds a lock). DOKKU_BIN names
+# the dispatcher itself, beside the root helper sudo allows.
 install_event_listener() {
   local bin=$BIN_DIR/dokku-event-listener log=$DOKKU_LOGS_DIR/event-listener.log
   if [[ -d /run/systemd/system ]]; then
@@ -266,7 +267,7 @@ After=docker.service nginx.service
 
 [Service]
 User=$DOKKU_SYSTEM_USER
-Environment=DOKKU_ROOT=$DOKKU_ROOT DOKKU_LIB_PATH=$DOKKU_LIB_PATH DOKKU_BIN=$PREFIX/bin/dokku
+Environment=DOKKU_ROOT=$DOKKU_ROOT DOKKU_LIB_PATH=$DOKKU_LIB_PATH DOKKU_BIN=$BIN_DIR/dokku
 ExecStart=$bin
 Restart=always
 RestartSec=2
@@ -284,7 +285,7 @@ WantedBy=multi-user.target"
   fi
   local cron=/etc/cron.d/dokku-rs-event-listener text
   text="# dokku-rs: keeps the event listener running (it exits at once while one runs).
-* * * * * $DOKKU_SYSTEM_USER DOKKU_ROOT=$DOKKU_ROOT DOKKU_LIB_PATH=$DOKKU_LIB_PATH DOKKU_BIN=$PREFIX/bin/dokku $bin >>$log 2>&1"
+* * * * * $DOKKU_SYSTEM_USER DOKKU_ROOT=$DOKKU_ROOT DOKKU_LIB_PATH=$DOKKU_LIB_PATH DOKKU_BIN=$BIN_DIR/dokku $bin >>$log 2>&1"
   if [[ ! -f $cron || "$(cat "$cron")" != "$text" ]]; then
     printf '%s\n' "$text" >"$cron.new"
     chmod 0644 "$cron.new"
@@ -292,7 +293,7 @@ WantedBy=multi-user.target"
   fi
   # A listener of an earlier build makes way for this one.
   pkill -f -x "$bin" >/dev/null 2>&1 || true
-  DOKKU_BIN=$PREFIX/bin/dokku setsid "$bin" >>"$log" 2>&1 </dev/null &
+  DOKKU_BIN=$BIN_DIR/dokku setsid "$bin" >>"$log" 2>&1 </dev/null &
 }
 if [[ $SYSTEM == 1 ]]; then
   install_sudoers
