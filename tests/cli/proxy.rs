@@ -287,6 +287,7 @@ fn log_settings_name_files_in_nginxs_log_directory_only() {
         inside.to_str().unwrap(),
     ]);
     host.ok(["nginx:set", "demo", "error-log-path", "off"]);
+    host.ok(["nginx:set", "--global", "access-log-path", "/dev/stdout"]);
     let report = host.ok(["nginx:report", "demo", "--nginx-access-log-path"]);
     assert_eq!(report.trim(), inside.display().to_string());
 }

@@ -378,8 +378,12 @@ pub fn trigger_export(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `install` and `config-migrate-env`: every pre-0.38 ENV file moves into place.
+/// `install` and `config-migrate-env`: the global config's directory is made, and every
+/// pre-0.38 ENV file moves into place.
 pub fn trigger_migrate(ctx: &Ctx, _args: &[String]) -> Result<()> {
+    // The global config's directory is there from the start, the dokku user's, as Dokku
+    // has it: tools that write its ENV as that user expect it.
+    std::fs::create_dir_all(ctx.roots.lib_root.join("config").join(GLOBAL))?;
     let (_, store) = context(ctx);
     for target in store.legacy_targets() {
         if let Err(err) = store.migrate(&target) {

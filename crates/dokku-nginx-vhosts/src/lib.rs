@@ -72,7 +72,7 @@ pub const SETTINGS: Settings = Settings {
             key: "hsts-max-age",
             scope: Scope::AppOrGlobal,
             default: "15724800",
-            validate: seconds,
+            validate: dokku_core::settings::seconds::<9_999_999_999>,
         },
         Setting {
             key: "hsts-preload",
@@ -321,12 +321,13 @@ fn plain(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c))
 }
 
-/// `off`, or a file directly in nginx's log directory: root's nginx creates it.
+/// `off`, `/dev/stdout`, `/dev/stderr`, or a file directly in nginx's log directory:
+/// root's nginx creates it.
 fn log_path(value: &str) -> Result<()> {
     let dir = log_dir();
-    if !(value == "off" || policy::log_file_allowed(&dir, value)) {
+    if !(policy::is_output(value) || policy::log_file_allowed(&dir, value)) {
         bail!(
-            "Invalid log path {value:?}: a file directly in {} (nginx's log directory), or off",
+            "Invalid log path {value:?}: a file directly in {} (nginx's log directory), /dev/stdout, /dev/stderr or off",
             dir.display()
         );
     }
@@ -355,14 +356,6 @@ fn size(value: &str) -> Result<()> {
         || digits.len() + 1 < value.len()
     {
         bail!("Invalid size {value:?}: a number with an optional k, m or g");
-    }
-    Ok(())
-}
-
-/// A whole number of seconds.
-fn seconds(value: &str) -> Result<()> {
-    if value.is_empty() || !value.chars().all(|c| c.is_ascii_digit()) || value.len() > 10 {
-        bail!("Invalid value {value:?}: a number of seconds");
     }
     Ok(())
 }

@@ -853,13 +853,14 @@ impl Judge<'_, '_> {
         Ok(())
     }
 
-    /// `off`, `stderr` (error log) or a file directly in nginx's log directory, named for
-    /// the app (or as its settings name it); no variables.
+    /// `off`, nginx's own output (`/dev/stdout`, `/dev/stderr`, an error log's `stderr`) or
+    /// a file directly in nginx's log directory, named for the app (or as its settings name
+    /// it); no variables.
     fn log(&self, line: usize, name: &str, args: &[String]) -> Result<(), Refused> {
         let Some(path) = args.first() else {
             return refused(line, format!("\"{name}\" needs a path"));
         };
-        if path == "off" || (name == "error_log" && path == "stderr") {
+        if is_output(path) || (name == "error_log" && path == "stderr") {
             return Ok(());
         }
         if !log_file_allowed(&self.rules.log_dir, path) {
@@ -955,6 +956,11 @@ fn plain_absolute(path: &str) -> bool {
             .components()
             .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
         && !path.split('/').any(|part| part == "." || part == "..")
+}
+
+/// `off`, or nginx's own standard output or error: no file is made.
+pub fn is_output(path: &str) -> bool {
+    matches!(path, "off" | "/dev/stdout" | "/dev/stderr")
 }
 
 /// Whether `path` is a plain file name directly in `log_dir`.
@@ -1191,6 +1197,8 @@ upstream shop-5000 {
             let err = as_root(top).expect_err(top).to_string();
             assert!(err.contains("is not allowed"), "{top}: {err}");
         }
+        as_root("server { listen 80; access_log /dev/stdout; error_log stderr; }")
+            .expect("nginx's own output makes no file");
         let err = as_root("server { listen 80 default_server; }")
             .expect_err("a catch-all")
             .to_string();
