@@ -29,19 +29,19 @@ pub const SETTINGS: Settings = Settings {
             key: "timeout",
             scope: Scope::AppOrGlobal,
             default: "30",
-            validate: seconds,
+            validate: dokku_core::settings::seconds::<3600>,
         },
         Setting {
             key: "wait",
             scope: Scope::AppOrGlobal,
             default: "5",
-            validate: seconds,
+            validate: dokku_core::settings::seconds::<3600>,
         },
         Setting {
             key: "wait-to-retire",
             scope: Scope::AppOrGlobal,
             default: "60",
-            validate: seconds,
+            validate: dokku_core::settings::seconds::<3600>,
         },
     ],
 };
@@ -123,14 +123,6 @@ pub const PLUGIN: Plugin = Plugin {
         },
     ],
 };
-
-/// Whole seconds, at most an hour.
-fn seconds(value: &str) -> Result<()> {
-    if !value.parse::<u32>().is_ok_and(|n| n <= 3600) {
-        bail!("Invalid number of seconds {value:?}: 0 to 3600");
-    }
-    Ok(())
-}
 
 fn attempts(value: &str) -> Result<()> {
     if !value.parse::<u32>().is_ok_and(|n| (1..=100).contains(&n)) {

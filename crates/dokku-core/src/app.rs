@@ -1,4 +1,4 @@
-//! App names: the only place the naming rules live (ARCHITECTURE §9).
+//! App names: the only place the naming rules live.
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
 //! Every environment variable of the plugin contract, and the roots derived from them.
 //!
-//! The dispatcher exports all of these to every plugin it runs (ARCHITECTURE §3), so a plugin
+//! The dispatcher exports all of these to every plugin it runs, so a plugin
 //! only reads them. Defaults are Dokku's, which keeps tests hermetic: point the roots at a temp
 //! dir and nothing on the host is touched.
 

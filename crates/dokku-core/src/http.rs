@@ -1,5 +1,5 @@
-//! A plain HTTP/1.0 GET over TCP, the one request the platform makes itself (health
-//! checks, and checking that nginx routes a path before an ACME server asks for it).
+//! A plain HTTP/1.0 GET over TCP, the one request the platform makes itself: the checks
+//! plugin's health checks.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -33,6 +33,7 @@ pub mod http;
 pub mod log;
 pub mod manifest;
 pub mod mount;
+pub mod name;
 pub mod nginx;
 pub mod pipeline;
 pub mod plugins;

@@ -1,4 +1,4 @@
-//! The plugin tree (Dokku's layout, ARCHITECTURE §3): `available/<name>`, `enabled/<name>`
+//! The plugin tree (Dokku's layout): `available/<name>`, `enabled/<name>`
 //! links, core plugins under `core-plugins/`, and entry-point links from `[entrypoints]`.
 //! install.sh, `plugin:*` and the test host all go through this one module.
 

@@ -205,10 +205,7 @@ pub fn app_uid(uid: u32) -> bool {
 /// Names `storage:ensure-directory` accepts: one path component, nothing a shell or a path
 /// could read as more.
 pub fn valid_storage_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.len() <= 128
+    crate::name::is_plain(name, &['-', '_', '.'], 128)
 }
 
 /// Gives `$LIB_ROOT/data/storage/NAME` to `uid:uid`. Every component is opened without

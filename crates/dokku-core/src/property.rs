@@ -1,11 +1,11 @@
-//! The property store (Dokku §2.9): `$DOKKU_LIB_ROOT/config/<plugin>/<app|--global>/<key>`,
+//! The property store, laid out as Dokku lays it out: `$DOKKU_LIB_ROOT/config/<plugin>/<app|--global>/<key>`,
 //! one value per file (no trailing newline), lists one item per line, files 0600.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::env::Roots;
 use crate::fs::{read_optional, remove_dir_all_if_exists, remove_file_if_exists, write_atomic};
@@ -128,18 +128,6 @@ impl Properties {
         }
         Ok(())
     }
-
-    /// Moves every property of `old` to `new` (`post-app-rename-setup`).
-    pub fn rename_app(&self, old: &str, new: &str) -> Result<()> {
-        let from = self.dir.join(old);
-        if !from.exists() {
-            return Ok(());
-        }
-        let to = self.dir.join(new);
-        remove_dir_all_if_exists(&to)?;
-        fs::rename(&from, &to)
-            .with_context(|| format!("moving {} to {}", from.display(), to.display()))
-    }
 }
 
 #[cfg(test)]
@@ -174,16 +162,14 @@ mod tests {
     }
 
     #[test]
-    fn clone_rename_destroy() {
+    fn clone_and_destroy() {
         let dir = tempfile::tempdir().unwrap();
         let props = Properties::new(&Roots::under(dir.path()), "apps");
         props.set("a", "created-at", "1").unwrap();
         props.clone_app("a", "b").unwrap();
         assert_eq!(props.get("b", "created-at").unwrap().as_deref(), Some("1"));
-        props.rename_app("a", "c").unwrap();
-        assert_eq!(props.get("a", "created-at").unwrap(), None);
-        assert_eq!(props.get("c", "created-at").unwrap().as_deref(), Some("1"));
-        props.destroy_app("c").unwrap();
-        assert!(props.all("c").unwrap().is_empty());
+        props.destroy_app("b").unwrap();
+        assert!(props.all("b").unwrap().is_empty());
+        assert_eq!(props.get("a", "created-at").unwrap().as_deref(), Some("1"));
     }
 }

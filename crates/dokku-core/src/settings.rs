@@ -29,8 +29,13 @@ pub struct Setting {
     pub validate: fn(&str) -> Result<()>,
 }
 
-/// Accepts any value.
-pub fn any_value(_: &str) -> Result<()> {
+/// A whole number of seconds from 0 to `MAX`.
+pub fn seconds<const MAX: u64>(value: &str) -> Result<()> {
+    let ok =
+        value.chars().all(|c| c.is_ascii_digit()) && value.parse::<u64>().is_ok_and(|n| n <= MAX);
+    if !ok {
+        anyhow::bail!("Invalid number of seconds {value:?}: 0 to {MAX}");
+    }
     Ok(())
 }
 
@@ -289,10 +294,19 @@ mod tests {
                 key: "anywhere",
                 scope: Scope::AppOrGlobal,
                 default: "x",
-                validate: any_value,
+                validate: |_| Ok(()),
             },
         ],
     };
+
+    #[test]
+    fn seconds_are_whole_and_bounded() {
+        assert!(seconds::<3600>("0").is_ok() && seconds::<3600>("3600").is_ok());
+        for bad in ["", "-1", "+5", "3601", "1.5", "60s"] {
+            assert!(seconds::<3600>(bad).is_err(), "{bad:?}");
+        }
+        assert!(seconds::<{ u64::MAX }>("86400").is_ok());
+    }
 
     fn words(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()

@@ -1,4 +1,4 @@
-//! Triggers (ARCHITECTURE §5): every enabled plugin's executable of that name, in bytewise
+//! Triggers: every enabled plugin's executable of that name, in bytewise
 //! order of plugin names, one at a time; stdout captured and concatenated (or streamed),
 //! stderr to the user; the first non-zero exit stops the chain and is returned.
 

@@ -101,16 +101,6 @@ impl Registry {
     }
 }
 
-fn valid_name(name: &str) -> bool {
-    name.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
-}
-
 #[derive(Parser)]
 struct Allow {
     #[arg(value_name = "APP")]
@@ -136,7 +126,7 @@ pub fn allow(ctx: &Ctx, args: &[String]) -> Result<()> {
         .stdin(key.clone())
         .output_string()?;
     let name = match cmd.name {
-        Some(name) if valid_name(&name) => name,
+        Some(name) if dokku_core::name::is_key_name(&name) => name,
         Some(name) => bail!(
             "Invalid key name {name:?}: letters, digits, '-', '_', '.' and '@', starting with a letter or digit"
         ),

@@ -45,7 +45,7 @@ pub const SETTINGS: Settings = Settings {
             key: "graceperiod",
             scope: Scope::AppOrGlobal,
             default: DEFAULT_GRACE_PERIOD,
-            validate: seconds,
+            validate: dokku_core::settings::seconds::<{ u64::MAX }>,
         },
         Setting {
             key: "lego-args",
@@ -174,13 +174,6 @@ fn email(value: &str) -> Result<()> {
         Some((user, domain)) if plain(user) && plain(domain) && domain.contains('.') => Ok(()),
         _ => bail!("Invalid email address {value:?}"),
     }
-}
-
-fn seconds(value: &str) -> Result<()> {
-    if value.parse::<u64>().is_err() {
-        bail!("Invalid grace period {value:?}: a number of seconds");
-    }
-    Ok(())
 }
 
 fn lego_args(value: &str) -> Result<()> {
@@ -871,8 +864,6 @@ mod tests {
         assert!(server("staging").is_ok());
         assert!(server("https://127.0.0.1:14000/dir").is_ok());
         assert!(server("ftp://x").is_err());
-        assert!(seconds("86400").is_ok());
-        assert!(seconds("-1").is_err());
         assert!(lego_args("--key-type rsa2048").is_ok());
         assert!(lego_args("--path /tmp/x").is_err());
         assert!(lego_args("--server=https://evil").is_err());

@@ -35,18 +35,10 @@ pub const SETTINGS: Settings = Settings {
             key: "stop-timeout-seconds",
             scope: Scope::AppOrGlobal,
             default: "30",
-            validate: stop_timeout,
+            validate: dokku_core::settings::seconds::<3600>,
         },
     ],
 };
-
-/// Seconds a stopping container has after SIGTERM before it is killed: 0 to 3600.
-fn stop_timeout(value: &str) -> Result<()> {
-    if !value.parse::<u32>().is_ok_and(|n| n <= 3600) {
-        anyhow::bail!("Invalid stop-timeout-seconds {value:?}: 0 to 3600");
-    }
-    Ok(())
-}
 
 /// docker's restart policies: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
 fn restart_policy(value: &str) -> Result<()> {
@@ -375,8 +367,7 @@ impl Selection {
         if self.parallel <= 1 || self.apps.len() <= 1 {
             return each_locked(ctx, &self.apps, work);
         }
-        let dokku =
-            dokku_core::env::var(dokku_core::env::DOKKU_BIN).unwrap_or_else(|| "dokku".into());
+        let dokku = dokku_core::env::dokku_bin();
         let mut failed = Vec::new();
         for batch in self.apps.chunks(self.parallel) {
             std::thread::scope(|scope| {

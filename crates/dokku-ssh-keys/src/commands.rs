@@ -148,7 +148,7 @@ struct Add {
 
 pub fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Add = parse("ssh-keys:add", args)?;
-    if !keys::valid_name(&cmd.name) {
+    if !dokku_core::name::is_key_name(&cmd.name) {
         bail!(
             "Invalid key name {:?}: letters, digits, '-', '_', '.' and '@', starting with a letter or digit",
             cmd.name

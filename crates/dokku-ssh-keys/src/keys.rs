@@ -41,17 +41,6 @@ fn inert(s: &str) -> bool {
         })
 }
 
-/// Names an admin types: letters, digits, `-_.@`, starting with a letter or digit.
-pub fn valid_name(name: &str) -> bool {
-    name.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
-}
-
 /// Names other plugins give their keys (`deploy:SHA256:...`): inert, but wider.
 pub fn valid_internal_name(name: &str) -> bool {
     inert(name) && name.len() <= 128
@@ -188,7 +177,8 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(valid_name("admin") && valid_name("ci.bot@example-1"));
+        use dokku_core::name::is_key_name;
+        assert!(is_key_name("admin") && is_key_name("ci.bot@example-1"));
         for bad in [
             "",
             "-x",
@@ -200,7 +190,7 @@ mod tests {
             "deploy:x",
             &"a".repeat(65),
         ] {
-            assert!(!valid_name(bad), "{bad:?}");
+            assert!(!is_key_name(bad), "{bad:?}");
         }
         assert!(valid_internal_name("deploy:SHA256:ab+/="));
         assert!(!valid_internal_name("deploy:\"x"));

@@ -112,11 +112,9 @@ impl Volumes {
     }
 }
 
+/// A volume's name: one word of letters, digits and `-_.`, at most 64 bytes.
 fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.len() <= 64
+    dokku_core::name::is_plain(name, &['-', '_', '.'], 64)
 }
 
 #[derive(Parser)]

@@ -1,4 +1,4 @@
-//! `dokku`: a dispatcher and nothing else (ARCHITECTURE §1, §4). It sets up the
+//! `dokku`: a dispatcher and nothing else. It sets up the
 //! environment, authorises the command, resolves it to a plugin executable and runs it.
 
 mod help;
@@ -232,7 +232,7 @@ fn export_roots(roots: &Roots) {
     }
 }
 
-/// Commands that change what runs on the host, and so need root (Dokku §1.3).
+/// Commands that change what runs on the host, and so need root, as in Dokku.
 fn is_root_only(command: &str) -> bool {
     match command.split_once(':') {
         Some(("plugin", sub)) => !matches!(sub, "help" | "list"),
@@ -267,7 +267,7 @@ fn switch_to_system_user(roots: &Roots) -> Result<()> {
     Ok(())
 }
 
-/// The `user-auth` trigger decides, when any plugin implements it (Dokku §1.5).
+/// The `user-auth` trigger decides, when any plugin implements it, as in Dokku.
 fn authorize(roots: &Roots, args: &[String]) -> Result<()> {
     let (user, name) = env::ssh_identity();
     env::set_early(env::SSH_USER, &user);
