@@ -32,6 +32,9 @@ pub const DOKKU_BIN: &str = "DOKKU_BIN";
 pub const DOKKU_DEFAULTS_FILE: &str = "DOKKU_DEFAULTS_FILE";
 
 pub const DOKKU_TRACE: &str = "DOKKU_TRACE";
+/// A file each trigger executable started appends its trigger's name to: how the push
+/// benchmark counts the processes a deploy starts.
+pub const DOKKU_SPAWN_LOG: &str = "DOKKU_SPAWN_LOG";
 pub const DOKKU_QUIET_OUTPUT: &str = "DOKKU_QUIET_OUTPUT";
 pub const DOKKU_APPS_FORCE_DELETE: &str = "DOKKU_APPS_FORCE_DELETE";
 pub const DOKKU_APP_NAME: &str = "DOKKU_APP_NAME";

@@ -120,6 +120,14 @@ impl Trigger {
     }
 
     fn command(&self, path: &Path) -> Cmd {
+        if let Some(log) = crate::env::var(crate::env::DOKKU_SPAWN_LOG) {
+            use std::io::Write;
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .and_then(|mut file| writeln!(file, "{}", self.name));
+        }
         let mut cmd = Cmd::new(path).args(&self.args);
         for (k, v) in &self.env {
             cmd = cmd.env(k, v);

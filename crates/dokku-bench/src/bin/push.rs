@@ -48,6 +48,11 @@ fn main() -> Result<()> {
         0o755,
     )?;
     host.set_env("DOCKER_BIN", &timer.display().to_string());
+    let spawn_log = base.join("spawns.log");
+    host.set_env(
+        dokku_core::env::DOKKU_SPAWN_LOG,
+        &spawn_log.display().to_string(),
+    );
 
     let app = format!("bench-{}", std::process::id());
     let _images = AppImages {
@@ -66,6 +71,7 @@ fn main() -> Result<()> {
     let mut totals = Vec::new();
     let mut builds = Vec::new();
     let mut starts = Vec::new();
+    let mut spawns: Vec<Vec<String>> = Vec::new();
     let logged = |path: &Path| {
         let nanos: u64 = std::fs::read_to_string(path)
             .unwrap_or_default()
@@ -78,9 +84,17 @@ fn main() -> Result<()> {
         git(&work, &["commit", "-q", "--allow-empty", "-m", "again"])?;
         let _ = std::fs::remove_file(&build_log);
         let _ = std::fs::remove_file(&run_log);
+        let _ = std::fs::remove_file(&spawn_log);
         totals.push(host.push(&work, &app)?);
         builds.push(logged(&build_log));
         starts.push(logged(&run_log));
+        spawns.push(
+            std::fs::read_to_string(&spawn_log)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        );
     }
     let outside: Vec<Duration> = totals
         .iter()
@@ -116,7 +130,37 @@ fn main() -> Result<()> {
         "  of which git's own push to a bare repo (no hook)",
         ms(plain)
     );
+    print_spawns(&spawns);
     Ok(())
+}
+
+/// How many trigger executables one push started (the median push), and the triggers
+/// started most.
+fn print_spawns(spawns: &[Vec<String>]) {
+    let mut counts: Vec<usize> = spawns.iter().map(Vec::len).collect();
+    counts.sort_unstable();
+    let Some(&median) = counts.get(counts.len() / 2) else {
+        return;
+    };
+    println!(
+        "{:<52} {:>10}",
+        "trigger executables started per push", median
+    );
+    let Some(one) = spawns.iter().find(|s| s.len() == median) else {
+        return;
+    };
+    let mut by_name = std::collections::BTreeMap::<&str, usize>::new();
+    for name in one {
+        *by_name.entry(name).or_default() += 1;
+    }
+    let mut most: Vec<(&str, usize)> = by_name.into_iter().collect();
+    most.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = most
+        .iter()
+        .take(8)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    println!("  most started: {}", shown.join(", "));
 }
 
 /// git alone: the same empty-commit push to a bare repository with no hook.
