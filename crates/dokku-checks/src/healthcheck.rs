@@ -182,7 +182,7 @@ impl Healthcheck {
         let Some(port) = self.port.or(target.port) else {
             bail!("no port to check: set the check's port");
         };
-        let body = dokku_core::http::get(
+        let body = crate::http::get(
             target.ip,
             port,
             target.host,

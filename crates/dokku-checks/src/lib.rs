@@ -6,6 +6,7 @@
 
 mod check;
 mod healthcheck;
+mod http;
 mod lists;
 
 use anyhow::{Result, bail};

@@ -16,8 +16,7 @@
 //! - [`pipeline`]: build -> release -> deploy, the one owner of a deploy's trigger chain;
 //!   [`procfile`]: Procfiles as Dokku reads them.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree; [`time`]: the clock.
-//! - [`http`]: the one HTTP GET the platform makes; [`nginx`]: reloads that return once
-//!   they serve; [`port_map`]: `scheme:host:container` mappings.
+//! - [`port_map`]: `scheme:host:container` mappings.
 //! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
 //! - [`privilege`]: root switches to the dokku user before touching its trees.
 #![allow(clippy::disallowed_methods)]
@@ -29,12 +28,10 @@ pub mod entry;
 pub mod env;
 pub mod error;
 pub mod fs;
-pub mod http;
 pub mod log;
 pub mod manifest;
 pub mod mount;
 pub mod name;
-pub mod nginx;
 pub mod pipeline;
 pub mod plugins;
 pub mod port_map;

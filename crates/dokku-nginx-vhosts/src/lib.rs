@@ -13,6 +13,7 @@
 //! from the caller.
 
 mod config;
+pub mod control;
 pub mod installed;
 pub mod policy;
 mod template;
@@ -488,12 +489,12 @@ enum Action {
 /// nginx doing `action`: directly as root (a host without a dokku user; the
 /// configuration is `DOKKU_NGINX_CONF` from root's own environment, else the system's),
 /// else through the root helper. The answer is the exit code (a reload's and a stop's as
-/// [`dokku_core::nginx`] reads them) and nginx's words.
+/// [`control`] reads them) and nginx's words.
 fn nginx(action: Action) -> Result<(i32, String)> {
     let out = if dokku_core::privilege::is_root() {
         let conf = dokku_core::env::var("DOKKU_NGINX_CONF")
             .unwrap_or_else(|| "/etc/nginx/nginx.conf".into());
-        let pid_file = dokku_core::nginx::pid_file(std::path::Path::new(&conf));
+        let pid_file = control::pid_file(std::path::Path::new(&conf));
         let bin =
             dokku_core::cmd::find_program("nginx").unwrap_or_else(|| "/usr/sbin/nginx".into());
         let args: &[&str] = match action {
@@ -504,8 +505,8 @@ fn nginx(action: Action) -> Result<(i32, String)> {
         };
         let cmd = Cmd::new(bin).args(args).args(["-c", &conf]);
         match action {
-            Action::Reload => dokku_core::nginx::reload_and_wait(&cmd, &pid_file)?,
-            Action::Stop => dokku_core::nginx::stop(&cmd, &pid_file)?,
+            Action::Reload => control::reload_and_wait(&cmd, &pid_file)?,
+            Action::Stop => control::stop(&cmd, &pid_file)?,
             Action::Test | Action::Start => cmd.output_unchecked()?,
         }
     } else {
@@ -528,12 +529,12 @@ fn reload() -> Result<()> {
     log::verbose("Reloading nginx");
     match nginx(Action::Reload)? {
         (0, _) => {}
-        (dokku_core::nginx::NOT_RUNNING, _) => {
+        (control::NOT_RUNNING, _) => {
             log::verbose("nginx is not running: it takes the new config when it starts");
         }
-        (dokku_core::nginx::NOT_TAKEN, _) => log::warn(&format!(
+        (control::NOT_TAKEN, _) => log::warn(&format!(
             "nginx was told to reload but its old workers still served after {} s",
-            dokku_core::nginx::RELOAD_LIMIT.as_secs()
+            control::RELOAD_LIMIT.as_secs()
         )),
         (_, words) => log::warn(&format!("nginx did not reload: {words}")),
     }
@@ -1107,7 +1108,7 @@ fn start(_ctx: &Ctx, args: &[String]) -> Result<()> {
             log::info1("nginx is running; it reloaded its configuration");
             return Ok(());
         }
-        (dokku_core::nginx::NOT_RUNNING, _) => {}
+        (control::NOT_RUNNING, _) => {}
         (_, words) => bail!("nginx: {words}"),
     }
     log::info1("Starting nginx");
@@ -1123,7 +1124,7 @@ fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let [] = exactly::<0>("nginx:stop", args)?;
     log::info1("Stopping nginx");
     match nginx(Action::Stop)? {
-        (0 | dokku_core::nginx::NOT_RUNNING, _) => Ok(()),
+        (0 | control::NOT_RUNNING, _) => Ok(()),
         (_, words) => bail!("nginx: {words}"),
     }
 }

@@ -150,14 +150,14 @@ fn pass_on(out: &dokku_core::cmd::Output, caller: Option<u32>) {
 }
 
 /// `nginx -s reload`, answered once the new configuration serves, and `nginx -s quit`; a
-/// reload not taken in time or an nginx not running answer with [`dokku_core::nginx`]'s
+/// reload not taken in time or an nginx not running answer with [`dokku_nginx_vhosts::control`]'s
 /// exit codes.
 fn signal(args: &[&str], caller: Option<u32>) -> Result<()> {
     let cmd = dokku_core::cmd::Cmd::new("/usr/sbin/nginx").args(args);
-    let pid_file = dokku_core::nginx::pid_file(Path::new("/etc/nginx/nginx.conf"));
+    let pid_file = dokku_nginx_vhosts::control::pid_file(Path::new("/etc/nginx/nginx.conf"));
     let out = match args {
-        ["-s", "reload"] => dokku_core::nginx::reload_and_wait(&cmd, &pid_file)?,
-        _ => dokku_core::nginx::stop(&cmd, &pid_file)?,
+        ["-s", "reload"] => dokku_nginx_vhosts::control::reload_and_wait(&cmd, &pid_file)?,
+        _ => dokku_nginx_vhosts::control::stop(&cmd, &pid_file)?,
     };
     pass_on(&out, caller);
     match out.code {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cmd::{Cmd, Output};
+use dokku_core::cmd::{Cmd, Output};
 
 /// The exit code of a reload that was signalled but not seen to take effect in time
 /// (`EX_TEMPFAIL`): the root helper's answer, and the nginx-vhosts plugin's reading of it.
@@ -117,6 +117,7 @@ pub fn reload_and_wait(reload: &Cmd, pid_file: &Path) -> Result<Output> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
