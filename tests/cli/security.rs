@@ -573,6 +573,9 @@ fn admin_keys_cannot_give_containers_the_host_through_docker_options() {
         "--userns host",
         "--cgroup-parent /",
         "--volumes-from other.web.1",
+        "--env-file /etc/passwd",
+        "--cidfile /tmp/cid",
+        r#"--mount '"type=bind","source=/",target=/host'"#,
         "/:/host",
     ] {
         let out = admin(&format!("docker-options:add demo deploy,run {option}"));

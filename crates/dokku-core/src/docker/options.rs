@@ -151,22 +151,34 @@ const SHORT_WITH_VALUE: &[(&str, &str)] = &[
 ];
 
 /// Options that give a container (or a build) the host, refused unless root grants them
-/// for the app. Some are refused only for certain values ([`needs_grant`]).
+/// for the app. Some are refused only for certain values ([`needs_grant`]). The docker
+/// client's own file options are among them: it reads (`--env-file`, `--label-file`,
+/// `--secret`, `--ssh`, `--build-context`) or writes (`--cidfile`, `--iidfile`, `--output`,
+/// `--cache-to`) host paths as the dokku user, which an admin key may not name.
 pub const GRANTED_ONLY: &[&str] = &[
     "--allow",
+    "--build-context",
     "--builder",
+    "--cache-to",
     "--cap-add",
     "--cgroup-parent",
     "--cgroupns",
+    "--cidfile",
     "--device",
     "--device-cgroup-rule",
+    "--env-file",
     "--gpus",
+    "--iidfile",
     "--ipc",
+    "--label-file",
     "--network",
+    "--output",
     "--pid",
     "--privileged",
     "--runtime",
+    "--secret",
     "--security-opt",
+    "--ssh",
     "--userns",
     "--uts",
     "--volumes-from",
@@ -274,6 +286,11 @@ fn judge_mount(roots: &Roots, option: &DockerOption) -> Result<()> {
             }
         }
         "--mount" => {
+            // docker reads the value as CSV: a quoted field would be a key this reading
+            // does not see.
+            if value.contains(['"', '\'']) {
+                bail!("The docker option --mount={value} is not allowed: quoted fields");
+            }
             let fields: Vec<(&str, &str)> = value
                 .split(',')
                 .map(|field| field.split_once('=').unwrap_or((field, "")))
@@ -457,6 +474,10 @@ mod tests {
             "--volumes-from other.web.1",
             "--allow security.insecure",
             "--gpus all",
+            "--env-file /home/dokku/.ssh/id_ed25519",
+            "--cidfile /home/dokku/dokkurc",
+            "--output type=local,dest=/home/dokku/.ssh",
+            "--secret id=k,src=/home/dokku/.ssh/id_ed25519",
         ] {
             assert!(needs(bad), "{bad}");
         }
@@ -471,6 +492,27 @@ mod tests {
             "--init",
         ] {
             assert!(!needs(fine), "{fine}");
+        }
+    }
+
+    #[test]
+    fn mounts_docker_would_read_otherwise_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        let judged = |text: &str| judge(&roots, "demo", &words(text), Phase::Container);
+        for bad in [
+            "--mount type=bind,source=/,target=/host",
+            r#"--mount "\"type=bind\",\"source=/\",target=/host""#,
+            "--mount type=volume,target=/x,volume-opt=device=/",
+            "-v /etc:/etc",
+        ] {
+            assert!(judged(bad).is_err(), "{bad}");
+        }
+        for fine in [
+            "--mount type=volume,source=data,target=/data",
+            "-v data:/data",
+        ] {
+            assert!(judged(fine).is_ok(), "{fine}");
         }
     }
 }
