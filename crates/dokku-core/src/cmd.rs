@@ -46,6 +46,12 @@ impl Output {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
+    /// Everything the program said, stderr then stdout, as text (a tool's verdict, such as
+    /// `nginx -t`'s, to pass on).
+    pub fn words(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned() + &String::from_utf8_lossy(&self.stdout)
+    }
+
     /// Stdout without the trailing newline, as a shell's `$(...)` gives it.
     pub fn stdout_trimmed(&self) -> String {
         self.stdout_str().trim_end_matches('\n').to_string()

@@ -518,9 +518,7 @@ fn nginx(action: Action) -> Result<(i32, String)> {
         })
         .output_unchecked()?
     };
-    let words =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    Ok((out.code, words.trim().to_string()))
+    Ok((out.code, out.words().trim().to_string()))
 }
 
 /// Reloads nginx and returns once the new config serves; one that is not running is left
@@ -543,7 +541,12 @@ fn reload() -> Result<()> {
 
 /// Where root's copies of this host's app configs are, and its nginx log directory.
 fn root_copies() -> installed::Installed {
-    let conf = dokku_core::env::var("DOKKU_NGINX_CONF").unwrap_or_else(|| SYSTEM_NGINX_CONF.into());
+    // The root helper always serves the system's nginx; root itself, the configured one.
+    let conf = match dokku_core::privilege::is_root() {
+        true => dokku_core::env::var("DOKKU_NGINX_CONF"),
+        false => None,
+    }
+    .unwrap_or_else(|| SYSTEM_NGINX_CONF.into());
     installed::Installed {
         dir: installed::dir_for(std::path::Path::new(&conf)),
         log_dir: log_dir(),
@@ -579,9 +582,7 @@ fn root_apply(ctx: &Ctx, app: &str, keep: installed::Keep) -> Result<(i32, Strin
         .arg(&ctx.roots.dokku_root)
         .arg(app)
         .output_unchecked()?;
-    let words =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    Ok((out.code, words.trim().to_string()))
+    Ok((out.code, out.words().trim().to_string()))
 }
 
 /// nginx's verdict on the whole configuration without the app's copy.
@@ -592,23 +593,12 @@ fn test_without(app: &str) -> Result<(i32, String)> {
     let out = dokku_core::privilege::root_helper("nginx-test-without")
         .arg(app)
         .output_unchecked()?;
-    let words =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    Ok((out.code, words.trim().to_string()))
+    Ok((out.code, out.words().trim().to_string()))
 }
 
 /// Whether root holds a copy of the app's config.
 fn has_root_copy(app: &str) -> bool {
-    let conf = if dokku_core::privilege::is_root() {
-        root_copies().conf_path(app)
-    } else {
-        installed::Installed {
-            dir: installed::dir_for(std::path::Path::new(SYSTEM_NGINX_CONF)),
-            log_dir: log_dir(),
-        }
-        .conf_path(app)
-    };
-    conf.exists()
+    root_copies().conf_path(app).exists()
 }
 
 /// Puts `text` in place of the app's config (removes it when empty) only if nginx accepts
@@ -668,7 +658,7 @@ fn try_candidate(
         put(old)?;
     }
     if code != 0 {
-        let culprit = match broken_app(ctx, &words) {
+        let culprit = match broken_app(&words) {
             Some(other) if other != app => format!(
                 " (the config of {other} is what nginx refuses: fix it, or nginx:validate-config --clean removes it)"
             ),
@@ -680,7 +670,7 @@ fn try_candidate(
 }
 
 /// The app whose file nginx names in its error (`... in <root's copies>/apps/<app>.conf:N`).
-fn broken_app(_ctx: &Ctx, words: &str) -> Option<String> {
+fn broken_app(words: &str) -> Option<String> {
     let (_, rest) = words.rsplit_once(" in /")?;
     let path = std::path::PathBuf::from(format!("/{}", rest.split(':').next()?));
     if path.parent()?.file_name()? != "apps" {

@@ -310,8 +310,7 @@ fn quoted(arg: &str) -> String {
         && !arg
             .chars()
             .any(|c| c.is_whitespace() || matches!(c, ';' | '{' | '}' | '"' | '\'' | '#' | '\\'));
-    let variable_braces_only = arg.chars().all(|c| c != '{' && c != '}');
-    if plain && variable_braces_only {
+    if plain {
         return arg.to_string();
     }
     let mut out = String::from("\"");
@@ -537,12 +536,9 @@ impl<'a> Rules<'a> {
         certificate: &'a mut dyn FnMut(&Path) -> Result<PathBuf>,
     ) -> Rules<'a> {
         Rules {
-            app,
-            app_dir,
-            log_dir,
             scope: Some(scope),
             snippets: Some(snippets),
-            certificate,
+            ..Rules::for_root(app, app_dir, log_dir, certificate)
         }
     }
 }

@@ -110,8 +110,7 @@ fn nginx_test(caller: Option<u32>) -> Result<installed::Verdict> {
         .args(["-t", "-q"])
         .output_unchecked()?;
     let home = readable(caller);
-    let words =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let words = out.words();
     let words: Vec<String> = words.lines().map(|line| redacted(line, &home)).collect();
     Ok((out.code, words.join("\n")))
 }
@@ -142,8 +141,7 @@ fn readable(caller: Option<u32>) -> Vec<PathBuf> {
 /// nginx's words, to the caller, redacted.
 fn pass_on(out: &dokku_core::cmd::Output, caller: Option<u32>) {
     let home = readable(caller);
-    let words =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let words = out.words();
     for line in words.lines() {
         dokku_core::log::raw(format!("{}\n", redacted(line, &home)).as_bytes());
     }
