@@ -208,10 +208,41 @@ fn aliases_route_to_the_plugin_directory() {
             "echo \"caddy-vhosts answered $*\"",
         )],
     );
+    let manifest = caddy.join("plugin.toml");
+    let declared = std::fs::read_to_string(&manifest).unwrap()
+        + "[dispatch]\nprefixes = [\"caddy\"]\nroot-only = [\"show-config\"]\n";
+    std::fs::write(&manifest, declared).unwrap();
     assert!(host.install_plugin(&caddy, "caddy-vhosts").status.success());
     assert_eq!(
         host.ok(["caddy:show-config", "demo"]),
         "caddy-vhosts answered caddy:show-config demo\n"
+    );
+    let over_ssh = host
+        .dokku(["caddy:show-config", "demo"])
+        .env("SSH_ORIGINAL_COMMAND", "caddy:show-config demo")
+        .output()
+        .unwrap();
+    assert!(!over_ssh.status.success());
+    assert!(
+        host.render(&over_ssh)
+            .contains("caddy:show-config is for root on the host, not for SSH keys"),
+        "{}",
+        host.render(&over_ssh)
+    );
+    let clash = host.path().join("other-caddy");
+    make_plugin(&clash, &[]);
+    std::fs::write(
+        clash.join("plugin.toml"),
+        std::fs::read_to_string(&manifest).unwrap(),
+    )
+    .unwrap();
+    let refused = host.install_plugin(&clash, "other-caddy");
+    assert!(!refused.status.success());
+    assert!(
+        host.render(&refused)
+            .contains("Plugins caddy-vhosts and other-caddy both answer commands caddy"),
+        "{}",
+        host.render(&refused)
     );
     host.ok(["apps:create", "demo"]);
     host.ok([

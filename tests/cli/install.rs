@@ -19,7 +19,10 @@ fn install(root: &Path) -> Output {
         .unwrap()
 }
 
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+/// Every path under `root` with a digest of what it holds (a link's target, a file's bytes
+/// and modification time).
+fn tree(root: &Path) -> Vec<(String, u64)> {
+    use std::hash::{Hash, Hasher};
     let mut out = Vec::new();
     for entry in walk(root) {
         let meta = std::fs::symlink_metadata(&entry).unwrap();
@@ -36,7 +39,9 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
         } else {
             Vec::new()
         };
-        out.push((rel, data));
+        let mut digest = std::collections::hash_map::DefaultHasher::new();
+        data.hash(&mut digest);
+        out.push((rel, digest.finish()));
     }
     out.sort();
     out

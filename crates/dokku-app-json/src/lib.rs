@@ -7,7 +7,7 @@
 mod tasks;
 
 use anyhow::{Result, bail};
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly};
+use dokku_core::entry::{Ctx, Plugin, TriggerEntry, exactly};
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
 pub const SETTINGS: Settings = Settings {
@@ -24,22 +24,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "app-json",
     description: "Manage processing of app.json files",
     default_command: Some("report"),
-    keeps_root: false,
-    root_commands: &[],
-    commands: &[
-        Command {
-            name: "report",
-            args: "[<app>] [--format stdout|json] [<flag>]",
-            help: "Displays an app-json report for one or more apps",
-            run: report,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear an app-json property for an app",
-            run: set,
-        },
-    ],
     triggers: &[
         TriggerEntry {
             name: "app-json-get-content",
@@ -65,29 +49,10 @@ pub const PLUGIN: Plugin = Plugin {
             name: "pre-release-builder",
             run: tasks::pre_release,
         },
-        TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-delete",
-            run: post_delete,
-        },
     ],
+    settings: Some(&SETTINGS),
+    ..Plugin::DEFAULTS
 };
-
-fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |_| Ok(Vec::new()))
-}
 
 fn valid_app_json(text: &str) -> Result<()> {
     match serde_json::from_str::<serde_json::Value>(text) {
@@ -139,13 +104,4 @@ fn parallelism(ctx: &Ctx, args: &[String]) -> Result<()> {
         dokku_core::log::data(&n.to_string());
     }
     Ok(())
-}
-
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
-
-/// `post-delete APP`: the settings and the files kept with the app's builds.
-fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::pipeline::delete_app_files(ctx, args, &SETTINGS)
 }

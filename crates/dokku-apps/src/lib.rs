@@ -11,9 +11,6 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "apps",
     description: "Manage apps",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "clone",
@@ -70,12 +67,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: subcommands::report,
         },
         Command {
-            name: "set",
-            args: "[--global|<app>] <key> [<value>]",
-            help: "Set or clear an apps property for an app",
-            run: subcommands::set,
-        },
-        Command {
             name: "unlock",
             args: "<app>",
             help: "Unlocks an app for deployment",
@@ -108,10 +99,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::deploy_source_set,
         },
         TriggerEntry {
-            name: "post-delete",
-            run: triggers::post_delete,
-        },
-        TriggerEntry {
             name: "post-app-clone-setup",
             run: triggers::post_app_clone_setup,
         },
@@ -124,4 +111,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::report,
         },
     ],
+    settings: Some(&subcommands::SETTINGS),
+    ..Plugin::DEFAULTS
 };

@@ -219,11 +219,6 @@ pub const SETTINGS: Settings = Settings {
     }],
 };
 
-pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
 /// Shared with the triggers: autocreation is on unless disabled globally.
 pub fn autocreation_disabled(ctx: &Ctx) -> Result<bool> {
     Ok(SETTINGS.computed(ctx, GLOBAL, "disable-autocreation")? == "true")

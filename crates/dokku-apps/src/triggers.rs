@@ -3,7 +3,6 @@
 use anyhow::{Result, bail};
 use dokku_core::app::{self, AppName};
 use dokku_core::entry::Ctx;
-use dokku_core::fs::remove_dir_all_if_exists;
 use dokku_core::{Error, log};
 
 use crate::lifecycle::{self, properties};
@@ -73,14 +72,6 @@ pub fn app_maybe_create(ctx: &Ctx, args: &[String]) -> Result<()> {
         );
     }
     lifecycle::create(roots, &app)
-}
-
-/// `post-delete APP`: the apps plugin's own properties and data go.
-pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let roots = &ctx.roots;
-    let app = first(args)?;
-    subcommands::SETTINGS.delete_app(ctx, app)?;
-    remove_dir_all_if_exists(&roots.data_dir("apps", app))
 }
 
 /// `post-app-clone-setup OLD NEW`: the clone records where its code came from.

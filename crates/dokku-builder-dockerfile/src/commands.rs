@@ -42,5 +42,3 @@ pub fn place_dockerfile(ctx: &Ctx, args: &[String]) -> Result<()> {
     std::fs::rename(source, dir.join("Dockerfile"))?;
     Ok(())
 }
-
-dokku_core::settings_handlers!(SETTINGS);

@@ -4,28 +4,12 @@
 mod build;
 mod commands;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "builder-dockerfile",
     description: "Manage the dockerfile builder of an app",
     default_command: Some("report"),
-    keeps_root: false,
-    root_commands: &[],
-    commands: &[
-        Command {
-            name: "report",
-            args: "[<app>] [--format stdout|json] [<flag>]",
-            help: "Displays a builder-dockerfile report for one or more apps",
-            run: commands::report,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a builder-dockerfile property for an app",
-            run: commands::set,
-        },
-    ],
     triggers: &[
         TriggerEntry {
             name: "builder-build",
@@ -43,17 +27,8 @@ pub const PLUGIN: Plugin = Plugin {
             name: "core-post-extract",
             run: commands::place_dockerfile,
         },
-        TriggerEntry {
-            name: "post-app-clone-setup",
-            run: commands::copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: commands::copy_settings,
-        },
-        TriggerEntry {
-            name: "post-delete",
-            run: commands::delete_settings,
-        },
     ],
+    settings: Some(&commands::SETTINGS),
+    aliases: &["dockerfile"],
+    ..Plugin::DEFAULTS
 };

@@ -51,19 +51,13 @@ fn builder_name(value: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
-
-pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |app| {
-        let detected = SETTINGS
-            .properties(ctx)
-            .get(app.as_str(), DETECTED)?
-            .unwrap_or_default();
-        Ok(vec![("builder-detected".into(), detected)])
-    })
+/// `builder:report`'s row beyond the settings: the builder detection chose last.
+pub fn report_rows(ctx: &Ctx, app: &app::AppName) -> Result<Vec<(String, String)>> {
+    let detected = SETTINGS
+        .properties(ctx)
+        .get(app.as_str(), DETECTED)?
+        .unwrap_or_default();
+    Ok(vec![("builder-detected".into(), detected)])
 }
 
 /// `builder-detect APP DIR`: the selected builder (app, else global) wins over detection.
@@ -134,15 +128,9 @@ pub fn apply_build_dir(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`.
-pub fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
-}
-
-/// `post-delete APP`: the settings, and every image built for the app.
-pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+/// `post-delete APP`: every image built for the app.
+pub fn post_delete(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)?;
     let repo = docker::app_repo(app);
     for (tag, _) in docker::repo_tags(&repo)? {
         let _ = docker::untag(&format!("{repo}:{tag}"));

@@ -4,28 +4,12 @@
 
 mod commands;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{Hooks, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "builder",
     description: "Manage builder settings for an app",
     default_command: Some("report"),
-    keeps_root: false,
-    root_commands: &[],
-    commands: &[
-        Command {
-            name: "report",
-            args: "[<app>] [--format stdout|json] [<flag>]",
-            help: "Displays a builder report for one or more apps",
-            run: commands::report,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a builder property for an app",
-            run: commands::set,
-        },
-    ],
     triggers: &[
         TriggerEntry {
             name: "deploy",
@@ -48,14 +32,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::apply_build_dir,
         },
         TriggerEntry {
-            name: "post-app-clone-setup",
-            run: commands::copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: commands::copy_settings,
-        },
-        TriggerEntry {
             name: "post-delete",
             run: commands::post_delete,
         },
@@ -72,4 +48,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::release_and_deploy,
         },
     ],
+    settings: Some(&commands::SETTINGS),
+    hooks: Hooks {
+        report_rows: Some(commands::report_rows),
+        ..Hooks::NONE
+    },
+    ..Plugin::DEFAULTS
 };

@@ -19,9 +19,6 @@ use dokku_core::report::{Report, ReportRequest};
 pub const PLUGIN: Plugin = Plugin {
     name: "certs",
     description: "Manage SSL (TLS) certs",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "add",
@@ -78,6 +75,7 @@ pub const PLUGIN: Plugin = Plugin {
             run: set_trigger,
         },
     ],
+    ..Plugin::DEFAULTS
 };
 
 fn tls_dir(ctx: &Ctx, app: &str) -> PathBuf {

@@ -11,7 +11,8 @@ mod lists;
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::app::AppName;
+use dokku_core::entry::{Command, Ctx, Hooks, Plugin, TriggerEntry, exactly, parse};
 use dokku_core::log;
 use dokku_core::settings::{Scope, Setting, Settings};
 
@@ -52,9 +53,6 @@ const TYPES_ARGS: &str = "<app> [<process-type>,...]";
 pub const PLUGIN: Plugin = Plugin {
     name: "checks",
     description: "Manage zero-downtime settings",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "disable",
@@ -69,22 +67,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: enable,
         },
         Command {
-            name: "report",
-            args: "[<app>|--global] [--format stdout|json] [<flag>]",
-            help: "Displays a checks report for one or more apps",
-            run: report,
-        },
-        Command {
             name: "run",
             args: "<app> [<process-type>,...|<process-type>.<n>]",
             help: "Runs zero-downtime checks against the app's running containers",
             run: run_checks,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a checks property for an app",
-            run: set,
         },
         Command {
             name: "skip",
@@ -107,22 +93,16 @@ pub const PLUGIN: Plugin = Plugin {
             run: keep_checks_file,
         },
         TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-delete",
-            run: post_delete,
-        },
-        TriggerEntry {
             name: "post-release-builder",
             run: adopt_release,
         },
     ],
+    settings: Some(&SETTINGS),
+    hooks: Hooks {
+        report_rows: Some(report_rows),
+        ..Hooks::NONE
+    },
+    ..Plugin::DEFAULTS
 };
 
 fn attempts(value: &str) -> Result<()> {
@@ -210,19 +190,18 @@ fn run_checks(ctx: &Ctx, args: &[String]) -> Result<()> {
     check::run_command(ctx, app.as_str(), cmd.only.as_deref())
 }
 
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |app| {
-        Ok(vec![
-            (
-                "checks-disabled-list".into(),
-                lists::get(ctx, app.as_str(), List::Disabled)?.shown(),
-            ),
-            (
-                "checks-skipped-list".into(),
-                lists::get(ctx, app.as_str(), List::Skipped)?.shown(),
-            ),
-        ])
-    })
+/// `checks:report`'s rows beyond the settings: the lists of process types.
+fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
+    Ok(vec![
+        (
+            "checks-disabled-list".into(),
+            lists::get(ctx, app.as_str(), List::Disabled)?.shown(),
+        ),
+        (
+            "checks-skipped-list".into(),
+            lists::get(ctx, app.as_str(), List::Skipped)?.shown(),
+        ),
+    ])
 }
 
 /// `core-post-extract APP DIR REV`: a `CHECKS` file at the top of the tree is kept with
@@ -250,10 +229,3 @@ fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     )?;
     Ok(())
 }
-
-/// `post-delete APP`: the settings and the files kept with the app's builds.
-fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::pipeline::delete_app_files(ctx, args, &SETTINGS)
-}
-
-dokku_core::settings_handlers!(SETTINGS, without_report);

@@ -16,8 +16,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "config",
     description: "Manage global and app-specific config vars",
     default_command: Some("show"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "clear",
@@ -108,4 +106,5 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::trigger_post_delete,
         },
     ],
+    ..Plugin::DEFAULTS
 };

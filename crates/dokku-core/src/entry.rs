@@ -8,9 +8,11 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
+use crate::app::AppName;
 use crate::env;
 use crate::error::{self, Error};
 use crate::log;
+use crate::settings::{Change, Settings};
 
 /// What every command and trigger runs with: the host's roots, read once at the start.
 #[derive(Debug, Clone)]
@@ -69,11 +71,124 @@ pub struct Plugin {
     /// user before it does anything (see [`crate::privilege`]); one that keeps root manages
     /// root's own files (the plugin tree) or switches itself once it has read root's input.
     pub keeps_root: bool,
-    /// Commands that keep root when root runs them (root-only commands that write root's
-    /// own files); every other entry point switches as [`Plugin::keeps_root`] says.
+    /// Commands only root may run (SSH keys never): they keep root when root runs them,
+    /// and the dispatcher refuses them to anyone else. Every other entry point switches as
+    /// [`Plugin::keeps_root`] says.
     pub root_commands: &'static [&'static str],
+    /// Other command prefixes this plugin answers (`nginx` for `nginx-vhosts:set`).
+    pub aliases: &'static [&'static str],
+    /// Commands of this plugin that users type bare, without the `<plugin>:` prefix
+    /// (`url`, `git-receive-pack`).
+    pub words: &'static [&'static str],
     pub commands: &'static [Command],
     pub triggers: &'static [TriggerEntry],
+    /// The plugin's settable properties. With a table, [`main`] answers `<plugin>:set` and
+    /// `<plugin>:report` (unless `commands` has its own command of that name) and the
+    /// settings' share of `post-app-clone-setup`, `post-app-rename-setup` and `post-delete`,
+    /// before the plugin's own trigger of that name, if it has one.
+    pub settings: Option<&'static Settings>,
+    pub hooks: Hooks,
+}
+
+impl Plugin {
+    /// What a plugin literal leaves out: `Plugin { name, description, commands, ..Plugin::DEFAULTS }`.
+    pub const DEFAULTS: Plugin = Plugin {
+        name: "",
+        description: "",
+        default_command: None,
+        keeps_root: false,
+        root_commands: &[],
+        aliases: &[],
+        words: &[],
+        commands: &[],
+        triggers: &[],
+        settings: None,
+        hooks: Hooks::NONE,
+    };
+}
+
+/// A plugin's report rows beyond its settings', for one app: `(flag, value)` pairs.
+pub type ReportRows = fn(&Ctx, &AppName) -> Result<Vec<(String, String)>>;
+
+/// A plugin's additions to the settings commands [`main`] answers for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Hooks {
+    /// Rows of `<plugin>:report APP` beyond the settings' own.
+    pub report_rows: Option<ReportRows>,
+    /// Runs after `<plugin>:set` changed a property (the git plugin repoints HEAD).
+    pub after_set: Option<fn(&Ctx, &Change) -> Result<()>>,
+}
+
+impl Hooks {
+    pub const NONE: Hooks = Hooks {
+        report_rows: None,
+        after_set: None,
+    };
+}
+
+/// The triggers whose settings' share [`main`] answers for a plugin with a settings table.
+const SETTINGS_TRIGGERS: [&str; 3] = [
+    "post-app-clone-setup",
+    "post-app-rename-setup",
+    "post-delete",
+];
+
+/// A command as help and `--entrypoints` list it: the plugin's own, or one its settings
+/// table gives it.
+struct Listed {
+    name: &'static str,
+    args: &'static str,
+    help: String,
+}
+
+/// Every command the plugin answers, sorted by name.
+fn listed_commands(plugin: &Plugin) -> Vec<Listed> {
+    let mut out: Vec<Listed> = plugin
+        .commands
+        .iter()
+        .map(|c| Listed {
+            name: c.name,
+            args: c.args,
+            help: c.help.to_string(),
+        })
+        .collect();
+    if let Some(settings) = plugin.settings {
+        let ns = settings.namespace;
+        let article = if ns.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        for (name, args, help) in [
+            (
+                "report",
+                "[<app>|--global] [--format stdout|json] [<flag>]",
+                format!("Displays {article} {ns} report for one or more apps"),
+            ),
+            (
+                "set",
+                "[<app>|--global] <key> [<value>]",
+                format!("Set or clear {article} {ns} property for an app"),
+            ),
+        ] {
+            if !out.iter().any(|c| c.name == name) {
+                out.push(Listed { name, args, help });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(b.name));
+    out
+}
+
+/// Every trigger the plugin answers, sorted by name.
+fn listed_triggers(plugin: &Plugin) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = plugin.triggers.iter().map(|t| t.name).collect();
+    if plugin.settings.is_some() {
+        out.extend(SETTINGS_TRIGGERS);
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Which entry point `argv[0]` names.
@@ -135,23 +250,27 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let entry = Entry::from_argv0(Path::new(&argv0));
+    if entry == Entry::Commands && args == [ENTRYPOINTS_FLAG] {
+        print_entrypoints(plugin);
+        return Ok(());
+    }
     let root_command = match &entry {
         Entry::Subcommand(name) => plugin.root_commands.contains(&name.as_str()),
         Entry::Commands => args.first().is_some_and(|first| {
-            first
-                .split_once(':')
-                .is_some_and(|(_, sub)| plugin.root_commands.contains(&sub))
+            first.split_once(':').is_some_and(|(prefix, sub)| {
+                answers_prefix(plugin, prefix) && plugin.root_commands.contains(&sub)
+            })
         }),
         Entry::Trigger(_) => false,
     };
-    if !plugin.keeps_root && !root_command {
+    if root_command {
+        // The dispatcher refuses these to everyone but root; a direct call is held to the
+        // same rule.
+        crate::privilege::require_root(&ctx.roots)?;
+    } else if !plugin.keeps_root {
         crate::privilege::drop_to_system_user(&ctx.roots)?;
     }
     match entry {
-        Entry::Commands if args == [ENTRYPOINTS_FLAG] => {
-            print_entrypoints(plugin);
-            Ok(())
-        }
         Entry::Commands => commands(&ctx, plugin, &args),
         Entry::Subcommand(name) => {
             let full = format!("{}:{name}", plugin.name);
@@ -168,31 +287,76 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
             };
             run_command(&ctx, plugin, &name, rest)
         }
-        Entry::Trigger(name) => match plugin.triggers.iter().find(|t| t.name == name) {
-            Some(trigger) => (trigger.run)(&ctx, &args),
-            None => bail!("plugin {} does not implement trigger {name}", plugin.name),
-        },
+        Entry::Trigger(name) => run_trigger(&ctx, plugin, &name, &args),
     }
 }
 
-/// `dokku-<plugin> --entrypoints`: what the binary answers, `subcommand NAME` and
-/// `trigger NAME` lines, so a test can hold `plugin.toml`'s `[entrypoints]` to it.
+fn run_trigger(ctx: &Ctx, plugin: &Plugin, name: &str, args: &[String]) -> Result<()> {
+    let own = plugin.triggers.iter().find(|t| t.name == name);
+    let settings = plugin
+        .settings
+        .filter(|_| SETTINGS_TRIGGERS.contains(&name));
+    if let Some(settings) = settings {
+        settings.app_lifecycle_trigger(ctx, name, args)?;
+    }
+    match own {
+        Some(trigger) => (trigger.run)(ctx, args),
+        None if settings.is_some() => Ok(()),
+        None => bail!("plugin {} does not implement trigger {name}", plugin.name),
+    }
+}
+
+/// `dokku-<plugin> --entrypoints`: what the binary answers, one `KIND NAME` line each,
+/// which installing the plugin links and compiles into the dispatcher's index (see
+/// [`crate::plugins::Answers`]).
 pub const ENTRYPOINTS_FLAG: &str = "--entrypoints";
 
 fn print_entrypoints(plugin: &Plugin) {
-    for command in plugin.commands {
-        log::data(&format!("subcommand {}", command.name));
-    }
-    for trigger in plugin.triggers {
-        log::data(&format!("trigger {}", trigger.name));
-    }
+    let mut answers = crate::plugins::Answers {
+        subcommands: listed_commands(plugin)
+            .iter()
+            .map(|c| c.name.into())
+            .collect(),
+        triggers: listed_triggers(plugin)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        prefixes: vec![plugin.name.into()],
+        words: plugin.words.iter().map(|w| w.to_string()).collect(),
+        root_only: plugin.root_commands.iter().map(|c| c.to_string()).collect(),
+    };
+    answers
+        .prefixes
+        .extend(plugin.aliases.iter().map(|a| a.to_string()));
+    log::raw(answers.render().as_bytes());
+}
+
+/// True when `prefix` is the plugin's name or one of its aliases.
+fn answers_prefix(plugin: &Plugin, prefix: &str) -> bool {
+    prefix == plugin.name || plugin.aliases.contains(&prefix)
 }
 
 fn run_command(ctx: &Ctx, plugin: &Plugin, name: &str, args: &[String]) -> Result<()> {
-    let Some(command) = plugin.commands.iter().find(|c| c.name == name) else {
-        bail!("`{}:{name}` is not a dokku command.", plugin.name);
-    };
-    (command.run)(ctx, &strip_global_flags(args))
+    let args = strip_global_flags(args);
+    if let Some(command) = plugin.commands.iter().find(|c| c.name == name) {
+        return (command.run)(ctx, &args);
+    }
+    match (plugin.settings, name) {
+        (Some(settings), "set") => {
+            let change = settings.set_command(ctx, &args)?;
+            match plugin.hooks.after_set {
+                Some(after_set) => after_set(ctx, &change),
+                None => Ok(()),
+            }
+        }
+        (Some(settings), "report") => {
+            settings.print_report(ctx, &args, |app| match plugin.hooks.report_rows {
+                Some(rows) => rows(ctx, app),
+                None => Ok(Vec::new()),
+            })
+        }
+        _ => bail!("`{}:{name}` is not a dokku command.", plugin.name),
+    }
 }
 
 /// The dispatcher already turned these into environment variables (Dokku reads them
@@ -223,41 +387,44 @@ fn commands(ctx: &Ctx, plugin: &Plugin, args: &[String]) -> Result<()> {
         return Ok(());
     }
     let wants_help = rest.iter().any(|a| a == "--help" || a == "-h");
-    if *first == format!("{}:help", plugin.name)
-        || (first == plugin.name && (wants_help || plugin.default_command.is_none()))
-    {
+    let bare = answers_prefix(plugin, first);
+    let help_word = first
+        .split_once(':')
+        .is_some_and(|(prefix, sub)| sub == "help" && answers_prefix(plugin, prefix));
+    if help_word || (bare && (wants_help || plugin.default_command.is_none())) {
         print_usage(plugin);
         return Ok(());
     }
-    if first == plugin.name
-        && let Some(default) = plugin.default_command
-    {
+    if bare && let Some(default) = plugin.default_command {
         return run_command(ctx, plugin, default, rest);
     }
+    let listed = |sub: &str| listed_commands(plugin).iter().any(|c| c.name == sub);
     match first.split_once(':') {
-        Some((prefix, sub))
-            if prefix == plugin.name && plugin.commands.iter().any(|c| c.name == sub) =>
-        {
+        Some((prefix, sub)) if answers_prefix(plugin, prefix) && listed(sub) => {
             run_command(ctx, plugin, sub, rest)
         }
+        None if plugin.words.contains(&first.as_str()) => run_command(ctx, plugin, first, rest),
         _ => Err(Error::NotImplemented.into()),
     }
 }
 
-fn visible(plugin: &Plugin) -> impl Iterator<Item = &Command> {
-    plugin.commands.iter().filter(|c| !c.help.is_empty())
+fn visible(plugin: &Plugin) -> Vec<Listed> {
+    listed_commands(plugin)
+        .into_iter()
+        .filter(|c| !c.help.is_empty())
+        .collect()
 }
 
-/// `commands help`: the one summary line, or with `DOKKU_HELP_ALL` every command, in the
-/// `    name args, description` form the dispatcher assembles.
 /// The plugin of Dokku's bare top-level commands (`url`, `urls`): the dispatcher routes
 /// those words to it, and its commands are listed bare.
 pub const STANDARD_PLUGIN: &str = "00_dokku-standard";
 
+/// `commands help`: the one summary line, or with `DOKKU_HELP_ALL` every command, in the
+/// `    name args, description` form the dispatcher assembles.
 fn print_help_lines(plugin: &Plugin) {
     if env::flag(env::DOKKU_HELP_ALL) || plugin.name == STANDARD_PLUGIN {
         for c in visible(plugin) {
-            log::data(&format!("    {}, {}", synopsis(plugin, c), c.help));
+            log::data(&format!("    {}, {}", synopsis(plugin, &c), c.help));
         }
     } else {
         log::data(&format!("    {}, {}", plugin.name, plugin.description));
@@ -266,7 +433,7 @@ fn print_help_lines(plugin: &Plugin) {
 
 /// `plugin:command args`; a command named after its plugin is the bare command (`logs
 /// <app>`, Dokku's top-level commands), also its plugin's default.
-fn synopsis(plugin: &Plugin, c: &Command) -> String {
+fn synopsis(plugin: &Plugin, c: &Listed) -> String {
     let name = if c.name == plugin.name || plugin.name == STANDARD_PLUGIN {
         c.name.to_string()
     } else {
@@ -281,8 +448,9 @@ fn print_usage(plugin: &Plugin) {
         "Usage: dokku {}[:COMMAND]\n\n{}\n\nAdditional commands:",
         plugin.name, plugin.description
     ));
-    let rows: Vec<(String, &str)> = visible(plugin)
-        .map(|c| (synopsis(plugin, c), c.help))
+    let rows: Vec<(String, String)> = visible(plugin)
+        .into_iter()
+        .map(|c| (synopsis(plugin, &c), c.help))
         .collect();
     let width = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
     for (s, help) in rows {
@@ -290,7 +458,6 @@ fn print_usage(plugin: &Plugin) {
     }
 }
 
-/// Parses a command's arguments with clap, turning clap's multi-line errors into one line.
 /// `--all | <app>`: the apps a command acts on (flattened into its arguments).
 #[derive(clap::Args)]
 pub struct AppsOrAll {
@@ -332,6 +499,7 @@ impl AppListing {
     }
 }
 
+/// Parses a command's arguments with clap, turning clap's multi-line errors into one line.
 pub fn parse<T: clap::Parser>(name: &str, args: &[String]) -> Result<T> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let argv = std::iter::once(name.to_string()).chain(args.iter().cloned());
@@ -395,6 +563,61 @@ mod tests {
             e("/x/apps/post-delete"),
             Entry::Trigger("post-delete".into())
         );
+    }
+
+    fn noop(_: &Ctx, _: &[String]) -> Result<()> {
+        Ok(())
+    }
+
+    const SETTINGS: Settings = Settings {
+        namespace: "example",
+        table: &[],
+    };
+
+    #[test]
+    fn a_settings_table_brings_set_report_and_the_app_lifecycle_triggers() {
+        let plugin = Plugin {
+            name: "example",
+            commands: &[Command {
+                name: "report",
+                args: "<app>",
+                help: "Its own report",
+                run: noop,
+            }],
+            triggers: &[TriggerEntry {
+                name: "post-delete",
+                run: noop,
+            }],
+            settings: Some(&SETTINGS),
+            ..Plugin::DEFAULTS
+        };
+        let commands: Vec<(&str, String)> = listed_commands(&plugin)
+            .into_iter()
+            .map(|c| (c.name, c.help))
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                ("report", "Its own report".to_string()),
+                (
+                    "set",
+                    "Set or clear an example property for an app".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            listed_triggers(&plugin),
+            [
+                "post-app-clone-setup",
+                "post-app-rename-setup",
+                "post-delete"
+            ]
+        );
+        let bare = Plugin {
+            settings: None,
+            ..plugin
+        };
+        assert_eq!(listed_triggers(&bare), ["post-delete"]);
     }
 
     #[test]

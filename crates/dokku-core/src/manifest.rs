@@ -1,5 +1,7 @@
 //! `plugin.toml`: Dokku's `[plugin]` section plus this project's `[entrypoints]` table,
-//! which names the binary and the commands and triggers it answers (plugn ignores it).
+//! which names the plugin's binary (and, for a binary that cannot say it itself, the
+//! commands and triggers it answers), and `[dispatch]`, what a plugin without such a
+//! binary tells the dispatcher (see [`crate::plugins::Answers`]). plugn ignores both.
 
 use std::path::Path;
 
@@ -11,6 +13,22 @@ pub struct Manifest {
     #[serde(default)]
     pub plugin: PluginSection,
     pub entrypoints: Option<Entrypoints>,
+    pub dispatch: Option<Dispatch>,
+}
+
+/// Routing a plugin without a binary of ours declares.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub struct Dispatch {
+    /// Command prefixes besides the plugin's directory name.
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// Commands typed bare.
+    #[serde(default)]
+    pub words: Vec<String>,
+    /// Subcommands only root may run.
+    #[serde(default)]
+    pub root_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

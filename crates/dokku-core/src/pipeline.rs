@@ -528,14 +528,3 @@ pub fn adopt_build_file(roots: &Roots, plugin: &str, app: &str, name: &str) -> R
     }
     Ok(true)
 }
-
-/// A plugin's `post-delete APP` when it keeps build files: its settings and its files go.
-pub fn delete_app_files(
-    ctx: &Ctx,
-    args: &[String],
-    settings: &crate::settings::Settings,
-) -> Result<()> {
-    let app = args.first().ok_or(Error::MissingApp)?;
-    settings.delete_app(ctx, app)?;
-    crate::fs::remove_dir_all_if_exists(&ctx.roots.data_dir(settings.namespace, app))
-}

@@ -51,6 +51,21 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// Root, or the owner of the plugin tree (a hermetic install in a temp dir); never the
+/// dokku user, which is who every SSH key acts as. Root's commands see `SSH_USER=root`.
+pub fn require_root(roots: &Roots) -> Result<()> {
+    let uid = nix::unistd::geteuid().as_raw();
+    let owns_tree = || std::fs::metadata(&roots.plugin_path).is_ok_and(|m| m.uid() == uid);
+    let is_system_user = || system_user(roots).is_some_and(|u| u.uid.as_raw() == uid);
+    if uid == 0 || (owns_tree() && !is_system_user()) {
+        if env::var(env::SSH_USER).is_none() {
+            env::set_early(env::SSH_USER, "root");
+        }
+        return Ok(());
+    }
+    bail!("This command must be run as root")
+}
+
 /// Switches a root process to the dokku user when that user owns `$DOKKU_ROOT` (an
 /// installed host; a hermetic host in a temp dir has no such user and stays as it is).
 /// Returns the user switched to. Call it before any thread starts: it sets `HOME`/`USER`.

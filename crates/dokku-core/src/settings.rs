@@ -61,36 +61,6 @@ pub fn relative_path(value: &str) -> Result<()> {
     Ok(())
 }
 
-/// The handlers of a plugin whose settings table is most of what it keeps, as functions its
-/// `Plugin` table names: `set` (`<plugin>:set`), `report` (`<plugin>:report` of the
-/// settings; left out with `without_report` for a plugin that reports more),
-/// `copy_settings` (`post-app-clone-setup`, `post-app-rename-setup`) and `delete_settings`
-/// (`post-delete`).
-#[macro_export]
-macro_rules! settings_handlers {
-    ($settings:path) => {
-        $crate::settings_handlers!($settings, without_report);
-
-        pub fn report(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
-            $settings.print_report(ctx, args, |_| Ok(Vec::new()))
-        }
-    };
-    ($settings:path, without_report) => {
-        pub fn set(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
-            $settings.set_command(ctx, args).map(|_| ())
-        }
-
-        pub fn copy_settings(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
-            $settings.copy_trigger(ctx, args)
-        }
-
-        pub fn delete_settings(ctx: &$crate::entry::Ctx, args: &[String]) -> anyhow::Result<()> {
-            let app = args.first().ok_or($crate::Error::MissingApp)?;
-            $settings.delete_app(ctx, app)
-        }
-    };
-}
-
 /// A plugin's table of settable properties, stored under `config/<namespace>/`.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
@@ -125,10 +95,24 @@ impl Settings {
         self.set(ctx, cmd.global, &cmd.rest)
     }
 
-    /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`, as a trigger handler.
-    pub fn copy_trigger(&self, ctx: &Ctx, args: &[String]) -> Result<()> {
-        let [old, new] = crate::entry::exactly::<2>("post-app-clone-setup", args)?;
-        self.copy_app(ctx, old, new)
+    /// The settings' share of an app's lifecycle: `post-app-clone-setup` and
+    /// `post-app-rename-setup OLD NEW` give the new app the old app's properties (when the
+    /// table has any an app may set), `post-delete APP` removes the app's properties and
+    /// the plugin's data directory for it.
+    pub fn app_lifecycle_trigger(&self, ctx: &Ctx, trigger: &str, args: &[String]) -> Result<()> {
+        if trigger == "post-delete" {
+            let app = AppName::parse(args.first().ok_or(crate::Error::MissingApp)?)?;
+            self.properties(ctx).destroy_app(app.as_str())?;
+            return crate::fs::remove_dir_all_if_exists(
+                &ctx.roots.data_dir(self.namespace, app.as_str()),
+            );
+        }
+        let [old, new] = crate::entry::exactly::<2>(trigger, args)?;
+        let (old, new) = (AppName::parse(old)?, AppName::parse(new)?);
+        if self.table.iter().all(|s| s.scope == Scope::GlobalOnly) {
+            return Ok(());
+        }
+        self.properties(ctx).clone_app(old.as_str(), new.as_str())
     }
 
     pub fn properties(&self, ctx: &Ctx) -> Properties {
@@ -263,17 +247,6 @@ impl Settings {
         crate::report::print_for_apps(&request, &ctx.roots, self.namespace, |app| {
             self.report(ctx, app.as_str(), extra(app)?)
         })
-    }
-
-    /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the new app gets the old
-    /// app's properties (a rename's destroy of the old app removes the originals).
-    pub fn copy_app(&self, ctx: &Ctx, old: &str, new: &str) -> Result<()> {
-        self.properties(ctx).clone_app(old, new)
-    }
-
-    /// `post-delete APP`: the app's properties go.
-    pub fn delete_app(&self, ctx: &Ctx, app: &str) -> Result<()> {
-        self.properties(ctx).destroy_app(app)
     }
 }
 

@@ -17,8 +17,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "cron",
     description: "Manage scheduled cron tasks",
     default_command: Some("list"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "list",
@@ -51,6 +49,7 @@ pub const PLUGIN: Plugin = Plugin {
             run: check_release,
         },
     ],
+    ..Plugin::DEFAULTS
 };
 
 /// One scheduled task.

@@ -10,9 +10,6 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "deploy",
     description: "Manage per-app deploy keys (git push and fetch only)",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "allow",
@@ -47,4 +44,5 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::user_auth,
         },
     ],
+    ..Plugin::DEFAULTS
 };

@@ -11,8 +11,6 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "docker-options",
     description: "Manage docker options for an app's build, deploy and run phases",
-    default_command: None,
-    keeps_root: false,
     root_commands: &["allow", "disallow"],
     commands: &[
         Command {
@@ -88,4 +86,5 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::post_delete,
         },
     ],
+    ..Plugin::DEFAULTS
 };

@@ -12,8 +12,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "domains",
     description: "Manage vhost domains used by the Dokku proxy",
     default_command: Some("report"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "add",
@@ -114,4 +112,5 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::report_trigger,
         },
     ],
+    ..Plugin::DEFAULTS
 };

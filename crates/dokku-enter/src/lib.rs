@@ -9,15 +9,13 @@ pub const PLUGIN: Plugin = Plugin {
     name: "enter",
     description: "Run commands inside an app's running containers",
     default_command: Some("enter"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[Command {
         name: "enter",
         args: "<app> [<proc>[.<n>]] [<cmd>...]",
         help: "Run a command (a shell by default) in a running container of the app",
         run: enter,
     }],
-    triggers: &[],
+    ..Plugin::DEFAULTS
 };
 
 fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {

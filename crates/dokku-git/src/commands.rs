@@ -270,8 +270,8 @@ fn env_var_name(value: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let change = SETTINGS.set_command(ctx, args)?;
+/// After `git:set`: a new deploy branch becomes the repository's HEAD.
+pub fn after_set(ctx: &Ctx, change: &dokku_core::settings::Change) -> Result<()> {
     if let (app::Target::App(app), "deploy-branch") = (&change.target, change.key)
         && repo::is_initialized(&ctx.roots, app.as_str())
     {
@@ -430,14 +430,9 @@ pub fn post_create(ctx: &Ctx, args: &[String]) -> Result<()> {
     repo::initialize(&ctx.roots, app)
 }
 
-/// `post-delete APP`: the properties go (the repository goes with the app dir).
-pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)
-}
-
 /// `post-app-clone-setup` / `post-app-rename-setup OLD NEW`: the repository's history
-/// and the git properties come along; the hook is rewritten for the new name.
+/// comes along (the properties came with the settings); the hook is rewritten for the
+/// new name.
 pub fn copy_repo(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [old, new] = args else {
         bail!("expected OLD_APP NEW_APP")
@@ -461,7 +456,6 @@ pub fn copy_repo(ctx: &Ctx, args: &[String]) -> Result<()> {
             std::fs::copy(&source, to.join(entry))?;
         }
     }
-    SETTINGS.copy_app(ctx, old, new)?;
     repo::initialize(roots, new)
 }
 

@@ -6,14 +6,12 @@ mod commands;
 mod repo;
 mod sources;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "git",
     description: "Manage app deploys via git",
     default_command: Some("report"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "from-archive",
@@ -76,12 +74,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::report,
         },
         Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a git property for an app",
-            run: commands::set,
-        },
-        Command {
             name: "sync",
             args: "[--build] <app> <repository> [<git-ref>]",
             help: "Clone or fetch an app from a remote git repository",
@@ -114,12 +106,15 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::post_create,
         },
         TriggerEntry {
-            name: "post-delete",
-            run: commands::post_delete,
-        },
-        TriggerEntry {
             name: "receive-app",
             run: commands::receive_app,
         },
     ],
+    settings: Some(&commands::SETTINGS),
+    hooks: Hooks {
+        after_set: Some(commands::after_set),
+        ..Hooks::NONE
+    },
+    words: &["git-hook", "git-receive-pack", "git-upload-pack"],
+    ..Plugin::DEFAULTS
 };

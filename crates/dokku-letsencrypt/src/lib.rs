@@ -16,8 +16,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use dokku_core::app::AppName;
 use dokku_core::cmd::Cmd;
-use dokku_core::entry::{AppsOrAll, Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::entry::{AppsOrAll, Command, Ctx, Hooks, Plugin, TriggerEntry, exactly, parse};
 use dokku_core::log;
 use dokku_core::settings::{Scope, Setting, Settings};
 
@@ -66,8 +67,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "letsencrypt",
     description: "Manage Let's Encrypt certificates for an app",
     default_command: Some("list"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "active",
@@ -106,12 +105,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: list,
         },
         Command {
-            name: "report",
-            args: "[<app>|--global] [--format stdout|json] [<flag>]",
-            help: "Displays a letsencrypt report for one or more apps",
-            run: report,
-        },
-        Command {
             name: "revoke",
             args: "<app>",
             help: "Revoke the app's certificate at the ACME server and remove it",
@@ -134,18 +127,16 @@ pub const PLUGIN: Plugin = Plugin {
             run: nginx_config,
         },
         TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
             name: "post-app-rename-setup",
             run: rename,
         },
-        TriggerEntry {
-            name: "post-delete",
-            run: post_delete,
-        },
     ],
+    settings: Some(&SETTINGS),
+    hooks: Hooks {
+        report_rows: Some(report_rows),
+        ..Hooks::NONE
+    },
+    ..Plugin::DEFAULTS
 };
 
 fn provider(value: &str) -> Result<()> {
@@ -204,10 +195,6 @@ fn server(value: &str) -> Result<()> {
         bail!("Invalid server {value:?}: default, staging or an ACME directory URL");
     }
     Ok(())
-}
-
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
 }
 
 /// The prefix of the keys that hold a DNS provider's credentials: `dns-provider-NAME VALUE`
@@ -332,7 +319,7 @@ fn credentials(ctx: &Ctx, app: &str) -> Result<Vec<(String, String)>> {
 }
 
 fn app_dir(ctx: &Ctx, app: &str) -> PathBuf {
-    ctx.roots.lib_root.join("data/letsencrypt").join(app)
+    ctx.roots.data_dir(SETTINGS.namespace, app)
 }
 
 fn global_dir(ctx: &Ctx) -> PathBuf {
@@ -805,9 +792,8 @@ fn nginx_config(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `post-app-rename-setup OLD NEW`: settings and lego's state go with the app.
+/// `post-app-rename-setup OLD NEW`: lego's state goes with the app.
 fn rename(ctx: &Ctx, args: &[String]) -> Result<()> {
-    copy_settings(ctx, args)?;
     let [old, new] = exactly::<2>("post-app-rename-setup", args)?;
     let from = app_dir(ctx, old);
     if from.is_dir() {
@@ -816,32 +802,25 @@ fn rename(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.delete_app(ctx, app)?;
-    dokku_core::fs::remove_dir_all_if_exists(&app_dir(ctx, app))
-}
-
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |app| {
-        let app = app.as_str();
-        let active = is_active(ctx, app)?;
-        let expiration = match active {
-            true => expiry(ctx, app)?.map(|secs| secs.to_string()),
-            false => None,
-        };
-        Ok(vec![
-            ("letsencrypt-active".into(), active.to_string()),
-            (
-                "letsencrypt-autorenew".into(),
-                autorenew_marker(ctx).exists().to_string(),
-            ),
-            (
-                "letsencrypt-expiration".into(),
-                expiration.unwrap_or_default(),
-            ),
-        ])
-    })
+/// `letsencrypt:report`'s rows beyond the settings: the certificate's state.
+fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
+    let app = app.as_str();
+    let active = is_active(ctx, app)?;
+    let expiration = match active {
+        true => expiry(ctx, app)?.map(|secs| secs.to_string()),
+        false => None,
+    };
+    Ok(vec![
+        ("letsencrypt-active".into(), active.to_string()),
+        (
+            "letsencrypt-autorenew".into(),
+            autorenew_marker(ctx).exists().to_string(),
+        ),
+        (
+            "letsencrypt-expiration".into(),
+            expiration.unwrap_or_default(),
+        ),
+    ])
 }
 
 #[cfg(test)]

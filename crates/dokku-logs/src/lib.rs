@@ -9,15 +9,13 @@ pub const PLUGIN: Plugin = Plugin {
     name: "logs",
     description: "Manage log integration for an app",
     default_command: Some("logs"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[Command {
         name: "logs",
         args: "<app> [-n <lines>] [-t] [-q] [-p <proc>]",
         help: "Display recent log output",
         run: show,
     }],
-    triggers: &[],
+    ..Plugin::DEFAULTS
 };
 
 #[derive(Parser)]

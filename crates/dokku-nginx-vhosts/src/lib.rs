@@ -205,9 +205,6 @@ fn nginx_value(value: &str) -> Result<()> {
 pub const PLUGIN: Plugin = Plugin {
     name: "nginx-vhosts",
     description: "Manage the nginx proxy of an app",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "access-logs",
@@ -220,18 +217,6 @@ pub const PLUGIN: Plugin = Plugin {
             args: "<app> [-t|--tail] [-n|--num <lines>]",
             help: "Show the nginx error log of an app",
             run: error_logs,
-        },
-        Command {
-            name: "report",
-            args: "[<app>|--global] [--format stdout|json] [<flag>]",
-            help: "Displays an nginx report for one or more apps",
-            run: report,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear an nginx property for an app",
-            run: set,
         },
         Command {
             name: "show-config",
@@ -266,14 +251,6 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "core-post-extract",
             run: keep_template,
-        },
-        TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: copy_settings,
         },
         TriggerEntry {
             name: "post-certs-remove",
@@ -312,6 +289,9 @@ pub const PLUGIN: Plugin = Plugin {
             run: clear,
         },
     ],
+    settings: Some(&SETTINGS),
+    aliases: &["nginx"],
+    ..Plugin::DEFAULTS
 };
 
 /// Words nginx takes as they are: no spaces, quotes, braces or semicolons.
@@ -981,7 +961,6 @@ fn adopt_template(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    delete_settings(ctx, args)?;
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
     dokku_core::fs::remove_dir_all_if_exists(&files_dir(ctx, app))?;
     // The app's directory is still there: an app that had a site loses it (and nginx
@@ -1118,5 +1097,3 @@ fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
         (_, words) => bail!("nginx: {words}"),
     }
 }
-
-dokku_core::settings_handlers!(SETTINGS);

@@ -16,9 +16,7 @@ use dokku_core::{Error, log};
 pub const PLUGIN: Plugin = Plugin {
     name: "plugin",
     description: "Manage installed plugins",
-    default_command: None,
     keeps_root: true,
-    root_commands: &[],
     commands: &[
         Command {
             name: "disable",
@@ -75,7 +73,17 @@ pub const PLUGIN: Plugin = Plugin {
             run: update,
         },
     ],
-    triggers: &[],
+    root_commands: &[
+        "disable",
+        "enable",
+        "install",
+        "install-core",
+        "install-dependencies",
+        "installed",
+        "uninstall",
+        "update",
+    ],
+    ..Plugin::DEFAULTS
 };
 
 #[derive(Parser)]

@@ -20,9 +20,6 @@ const DEFAULT_MAP: &str = "http:80:5000";
 pub const PLUGIN: Plugin = Plugin {
     name: "ports",
     description: "Manage ports for an app",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "add",
@@ -95,6 +92,7 @@ pub const PLUGIN: Plugin = Plugin {
             run: post_delete,
         },
     ],
+    ..Plugin::DEFAULTS
 };
 
 fn properties(ctx: &Ctx) -> Properties {

@@ -7,7 +7,8 @@
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use dokku_core::entry::{AppsOrAll, Command, Ctx, Plugin, TriggerEntry, exactly, parse};
+use dokku_core::app::AppName;
+use dokku_core::entry::{AppsOrAll, Command, Ctx, Hooks, Plugin, TriggerEntry, exactly, parse};
 use dokku_core::log;
 use dokku_core::settings::{Scope, Setting, Settings};
 
@@ -43,9 +44,6 @@ const APPS_ARGS: &str = "--all|<app>";
 pub const PLUGIN: Plugin = Plugin {
     name: "proxy",
     description: "Manage the proxy integration for an app",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "build-config",
@@ -71,35 +69,11 @@ pub const PLUGIN: Plugin = Plugin {
             help: "Enable the proxy for an app",
             run: enable,
         },
-        Command {
-            name: "report",
-            args: "[<app>|--global] [--format stdout|json] [<flag>]",
-            help: "Displays a proxy report for one or more apps",
-            run: report,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a proxy property for an app",
-            run: set,
-        },
     ],
     triggers: &[
         TriggerEntry {
             name: "docker-args-process-deploy",
             run: publish_args,
-        },
-        TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-delete",
-            run: delete_settings,
         },
         TriggerEntry {
             name: "proxy-is-enabled",
@@ -110,6 +84,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: type_trigger,
         },
     ],
+    settings: Some(&SETTINGS),
+    hooks: Hooks {
+        report_rows: Some(report_rows),
+        ..Hooks::NONE
+    },
+    ..Plugin::DEFAULTS
 };
 
 fn port(value: &str) -> Result<()> {
@@ -207,13 +187,12 @@ fn disable(ctx: &Ctx, args: &[String]) -> Result<()> {
     switch(ctx, "proxy:disable", args, false)
 }
 
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |app| {
-        Ok(vec![(
-            "proxy-enabled".into(),
-            is_enabled(ctx, app.as_str())?.to_string(),
-        )])
-    })
+/// `proxy:report`'s row beyond the settings.
+fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
+    Ok(vec![(
+        "proxy-enabled".into(),
+        is_enabled(ctx, app.as_str())?.to_string(),
+    )])
 }
 
 /// `proxy-is-enabled APP`: `true` or `false`.
@@ -244,5 +223,3 @@ fn publish_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     dokku_core::docker::filter_args(&extra)
 }
-
-dokku_core::settings_handlers!(SETTINGS, without_report);

@@ -4,7 +4,8 @@
 //! (`web` at 1, others at 0 until scaled), which the scheduler runs.
 
 use anyhow::Result;
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry};
+use dokku_core::app::AppName;
+use dokku_core::entry::{Command, Ctx, Hooks, Plugin, TriggerEntry};
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
 /// The most instances of one process type.
@@ -58,9 +59,6 @@ fn restart_policy(value: &str) -> Result<()> {
 pub const PLUGIN: Plugin = Plugin {
     name: "ps",
     description: "Manage app processes",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "inspect",
@@ -73,12 +71,6 @@ pub const PLUGIN: Plugin = Plugin {
             args: "[--all [--parallel N]] <app>",
             help: "Rebuild an app from its deploy branch, and deploy it",
             run: rebuild,
-        },
-        Command {
-            name: "report",
-            args: "[<app>] [--format stdout|json] [<flag>]",
-            help: "Displays a process report for one or more apps",
-            run: report,
         },
         Command {
             name: "restart",
@@ -97,12 +89,6 @@ pub const PLUGIN: Plugin = Plugin {
             args: "[--skip-deploy] [--format stdout|json] <app> [<proc>=<count>...]",
             help: "Get or set how many instances of each process type run",
             run: scale_command,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a ps property for an app",
-            run: set,
         },
         Command {
             name: "start",
@@ -154,25 +140,14 @@ pub const PLUGIN: Plugin = Plugin {
             name: "post-app-rename",
             run: rebuild_renamed,
         },
-        TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-delete",
-            run: post_delete,
-        },
     ],
+    settings: Some(&SETTINGS),
+    hooks: Hooks {
+        report_rows: Some(report_rows),
+        ..Hooks::NONE
+    },
+    ..Plugin::DEFAULTS
 };
-
-fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.set_command(ctx, args)?;
-    Ok(())
-}
 
 fn valid_procfile(text: &str) -> Result<()> {
     dokku_core::procfile::parse(text).map(|_| ())
@@ -188,10 +163,6 @@ fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
         "Procfile",
         valid_procfile,
     )
-}
-
-fn copy_settings(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.copy_trigger(ctx, args)
 }
 
 /// The app's current Procfile: the released build's.
@@ -525,34 +496,32 @@ fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     })
 }
 
-/// `ps:report`: the settings, whether the app runs, and its scale.
-fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
-    SETTINGS.print_report(ctx, args, |app| {
-        let app = app.as_str();
-        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
-        let status = ctx
-            .trigger("scheduler-app-status")
-            .args([scheduler.as_str(), app])
-            .output_string()?;
-        let (count, running) = status.split_once(' ').unwrap_or(("0", "false"));
-        let scale: Vec<String> = scale(ctx, app)?
-            .iter()
-            .map(|(kind, n)| format!("{kind}={n}"))
-            .collect();
-        Ok(vec![
-            ("ps-deployed".into(), (count != "0").to_string()),
-            ("ps-processes".into(), count.to_string()),
-            (
-                "ps-restore".into(),
-                SETTINGS
-                    .properties(ctx)
-                    .get(app, RESTORE)?
-                    .unwrap_or_else(|| "true".into()),
-            ),
-            ("ps-running".into(), running.to_string()),
-            ("ps-scale".into(), scale.join(" ")),
-        ])
-    })
+/// `ps:report`'s rows beyond the settings: whether the app runs, and its scale.
+fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
+    let app = app.as_str();
+    let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+    let status = ctx
+        .trigger("scheduler-app-status")
+        .args([scheduler.as_str(), app])
+        .output_string()?;
+    let (count, running) = status.split_once(' ').unwrap_or(("0", "false"));
+    let scale: Vec<String> = scale(ctx, app)?
+        .iter()
+        .map(|(kind, n)| format!("{kind}={n}"))
+        .collect();
+    Ok(vec![
+        ("ps-deployed".into(), (count != "0").to_string()),
+        ("ps-processes".into(), count.to_string()),
+        (
+            "ps-restore".into(),
+            SETTINGS
+                .properties(ctx)
+                .get(app, RESTORE)?
+                .unwrap_or_else(|| "true".into()),
+        ),
+        ("ps-running".into(), running.to_string()),
+        ("ps-scale".into(), scale.join(" ")),
+    ])
 }
 
 #[derive(clap::Parser)]
@@ -651,9 +620,4 @@ fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
         dokku_core::pipeline::deploy(ctx, app, "latest", Some(&kind))?;
     }
     Ok(())
-}
-
-/// `post-delete APP`: the settings and the files kept with the app's builds.
-fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::pipeline::delete_app_files(ctx, args, &SETTINGS)
 }

@@ -32,8 +32,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "releases",
     description: "Manage an app's releases, and roll back to an earlier one",
     default_command: Some("releases"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "info",
@@ -48,22 +46,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: list,
         },
         Command {
-            name: "report",
-            args: "[<app>|--global] [--format stdout|json] [<flag>]",
-            help: "Displays a releases report for one or more apps",
-            run: report,
-        },
-        Command {
             name: "rollback",
             args: "<app> [<version>]",
             help: "Deploys an earlier release (the one before the current by default) again",
             run: rollback,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a releases property for an app",
-            run: set,
         },
     ],
     triggers: &[
@@ -72,14 +58,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: builds_in_use,
         },
         TriggerEntry {
-            name: "post-delete",
-            run: post_delete,
-        },
-        TriggerEntry {
             name: "post-deploy",
             run: record,
         },
     ],
+    settings: Some(&SETTINGS),
+    ..Plugin::DEFAULTS
 };
 
 /// How many releases to keep: 1 to 100.
@@ -180,13 +164,6 @@ fn builds_in_use(ctx: &Ctx, args: &[String]) -> Result<()> {
         log::data(&build);
     }
     Ok(())
-}
-
-/// `post-delete APP`: the app's releases and settings go.
-fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    releases(ctx, app).destroy()?;
-    SETTINGS.delete_app(ctx, app)
 }
 
 /// A release as `--format json` shows it: no config values.
@@ -386,5 +363,3 @@ fn with_host_keys(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
-
-dokku_core::settings_handlers!(SETTINGS);

@@ -76,10 +76,6 @@ impl Releases {
         }
         Ok(())
     }
-
-    pub fn destroy(&self) -> Result<()> {
-        dokku_core::fs::remove_dir_all_if_exists(&self.dir)
-    }
 }
 
 fn version_of_file(path: &Path) -> Option<u64> {

@@ -29,9 +29,6 @@ const RESOURCES: [&str; 7] = [
 pub const PLUGIN: Plugin = Plugin {
     name: "resource",
     description: "Manage resource settings for an app",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "limit",
@@ -86,6 +83,7 @@ pub const PLUGIN: Plugin = Plugin {
             run: post_delete,
         },
     ],
+    ..Plugin::DEFAULTS
 };
 
 fn properties(ctx: &Ctx) -> Properties {

@@ -13,8 +13,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "run",
     description: "Run one-off processes in an app's containers",
     default_command: Some("run"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "detached",
@@ -47,7 +45,7 @@ pub const PLUGIN: Plugin = Plugin {
             run: stop,
         },
     ],
-    triggers: &[],
+    ..Plugin::DEFAULTS
 };
 
 /// What every one-off container is given.

@@ -8,7 +8,7 @@ mod retire;
 mod run;
 
 use anyhow::{Result, bail};
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{Plugin, TriggerEntry};
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
 pub const SCHEDULER: &str = "docker-local";
@@ -54,35 +54,7 @@ pub const PLUGIN: Plugin = Plugin {
     name: "scheduler-docker-local",
     description: "Run apps as containers on this host",
     default_command: Some("report"),
-    keeps_root: false,
-    root_commands: &[],
-    commands: &[
-        Command {
-            name: "report",
-            args: "[<app>|--global] [--format stdout|json] [<flag>]",
-            help: "Displays a scheduler-docker-local report for one or more apps",
-            run: report,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a scheduler-docker-local property for an app",
-            run: set,
-        },
-    ],
     triggers: &[
-        TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-delete",
-            run: delete_settings,
-        },
         TriggerEntry {
             name: "scheduler-app-containers",
             run: deploy::app_containers,
@@ -136,6 +108,7 @@ pub const PLUGIN: Plugin = Plugin {
             run: deploy::stop,
         },
     ],
+    settings: Some(&SETTINGS),
+    aliases: &["docker-local"],
+    ..Plugin::DEFAULTS
 };
-
-dokku_core::settings_handlers!(SETTINGS);

@@ -3,7 +3,7 @@
 //! (`shell`, through `scheduler-get-property`).
 
 use anyhow::{Result, bail};
-use dokku_core::entry::{Command, Ctx, Plugin, TriggerEntry};
+use dokku_core::entry::{Ctx, Plugin, TriggerEntry};
 use dokku_core::settings::{Scope, Setting, Settings};
 
 pub const SETTINGS: Settings = Settings {
@@ -40,36 +40,7 @@ fn shell_path(value: &str) -> Result<()> {
 pub const PLUGIN: Plugin = Plugin {
     name: "scheduler",
     description: "Manage scheduler settings",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
-    commands: &[
-        Command {
-            name: "report",
-            args: "[<app>|--global] [--format stdout|json] [<flag>]",
-            help: "Displays a scheduler report for one or more apps",
-            run: report,
-        },
-        Command {
-            name: "set",
-            args: "[<app>|--global] <key> [<value>]",
-            help: "Set or clear a scheduler property for an app",
-            run: set,
-        },
-    ],
     triggers: &[
-        TriggerEntry {
-            name: "post-app-clone-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-app-rename-setup",
-            run: copy_settings,
-        },
-        TriggerEntry {
-            name: "post-delete",
-            run: delete_settings,
-        },
         TriggerEntry {
             name: "scheduler-detect",
             run: detect,
@@ -79,6 +50,8 @@ pub const PLUGIN: Plugin = Plugin {
             run: get_property,
         },
     ],
+    settings: Some(&SETTINGS),
+    ..Plugin::DEFAULTS
 };
 
 /// A scheduler's name: `docker-local`, `null`, a third-party scheduler's.
@@ -106,5 +79,3 @@ fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::log::data(&SETTINGS.computed(ctx, app, key)?);
     Ok(())
 }
-
-dokku_core::settings_handlers!(SETTINGS);

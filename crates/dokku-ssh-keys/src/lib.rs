@@ -12,7 +12,6 @@ pub const PLUGIN: Plugin = Plugin {
     description: "Manage public ssh keys that are allowed to connect to Dokku",
     default_command: Some("list"),
     keeps_root: true,
-    root_commands: &[],
     commands: &[
         Command {
             name: "add",
@@ -51,4 +50,6 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::trigger_remove,
         },
     ],
+    root_commands: &["add", "remove"],
+    ..Plugin::DEFAULTS
 };

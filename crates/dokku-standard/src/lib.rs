@@ -8,9 +8,6 @@ use dokku_core::entry::{Command, Ctx, Plugin, exactly};
 pub const PLUGIN: Plugin = Plugin {
     name: dokku_core::entry::STANDARD_PLUGIN,
     description: "Top-level commands of dokku",
-    default_command: None,
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "url",
@@ -25,7 +22,8 @@ pub const PLUGIN: Plugin = Plugin {
             run: urls,
         },
     ],
-    triggers: &[],
+    words: &["url", "urls"],
+    ..Plugin::DEFAULTS
 };
 
 fn url(ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -10,8 +10,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "storage",
     description: "Manage mounted volumes",
     default_command: Some("report"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "ensure-directory",
@@ -70,4 +68,5 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::report_trigger,
         },
     ],
+    ..Plugin::DEFAULTS
 };

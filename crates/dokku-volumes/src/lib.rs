@@ -10,8 +10,6 @@ pub const PLUGIN: Plugin = Plugin {
     name: "volume",
     description: "Manage named volumes shared by apps",
     default_command: Some("list"),
-    keeps_root: false,
-    root_commands: &[],
     commands: &[
         Command {
             name: "create",
@@ -82,4 +80,5 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::report_trigger,
         },
     ],
+    ..Plugin::DEFAULTS
 };

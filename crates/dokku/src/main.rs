@@ -13,35 +13,9 @@ use dokku_core::env::{self, Roots};
 use dokku_core::error::Error;
 use dokku_core::fs::is_executable;
 use dokku_core::log;
+use dokku_core::plugins::index::Index;
 use dokku_core::privilege;
 use dokku_core::trigger::Trigger;
-
-/// `prefix:` rewrites (the command itself is renamed).
-const PREFIX_ALIASES: &[(&str, &str)] = &[
-    ("docker-local", "scheduler-docker-local"),
-    ("dockerfile", "builder-dockerfile"),
-    ("herokuish", "builder-herokuish"),
-    ("k3s", "scheduler-k3s"),
-    ("lambda", "builder-lambda"),
-    ("nixpacks", "builder-nixpacks"),
-    ("pack", "builder-pack"),
-    ("rails", "builder-railpack"),
-];
-
-/// Prefixes answered by a plugin directory of another name (the command keeps its name).
-const DIR_ALIASES: &[(&str, &str)] = &[
-    ("deploy", "deploy-keys"),
-    ("git-", "git"),
-    ("events", "20_events"),
-    ("caddy", "caddy-vhosts"),
-    ("haproxy", "haproxy-vhosts"),
-    ("nginx", "nginx-vhosts"),
-    ("openresty", "openresty-vhosts"),
-    ("traefik", "traefik-vhosts"),
-];
-
-/// Bare words that belong to the standard plugin.
-const STANDARD_WORDS: &[&str] = &["deploy", "cleanup", "url", "urls", "report"];
 
 fn main() {
     dokku_core::entry::exit(run())
@@ -68,15 +42,16 @@ fn run() -> Result<i32> {
     let (args, trace) = parse_global_flags(args);
     let command = args.first().cloned().unwrap_or_default();
     let roots = Roots::from_env();
-    if is_root_only(&command) {
+    let index = Index::read(&roots);
+    if is_root_only(&index, &command) {
         // A key is never root, whichever account sshd runs it as.
         if over_ssh {
             return Err(anyhow::anyhow!(
                 "{command} is for root on the host, not for SSH keys"
             ));
         }
-        require_root(&roots)?;
-        if command == "plugin:trigger" {
+        privilege::require_root(&roots)?;
+        if command == TRIGGER_COMMAND {
             // Triggers act on app state: root fires them as the dokku user, as Dokku does.
             switch_to_system_user(&roots)?;
         }
@@ -102,13 +77,13 @@ fn run() -> Result<i32> {
             return Ok(0);
         }
         // The dispatcher fires triggers itself, as plugn does for Dokku: no second exec.
-        "plugin:trigger" => {
+        TRIGGER_COMMAND => {
             dokku_core::trigger::run_from_cli(&roots, &args[1..])?;
             return Ok(0);
         }
         _ => {}
     }
-    dispatch(&roots, args)
+    dispatch(&roots, &index, args)
 }
 
 /// `/etc/default/dokku`, read as assignments (never run by a shell); its values override
@@ -232,30 +207,13 @@ fn export_roots(roots: &Roots) {
     }
 }
 
-/// Commands that change what runs on the host, and so need root, as in Dokku.
-fn is_root_only(command: &str) -> bool {
-    match command.split_once(':') {
-        Some(("plugin", sub)) => !matches!(sub, "help" | "list"),
-        _ => matches!(
-            command,
-            "ssh-keys:add" | "ssh-keys:remove" | "docker-options:allow" | "docker-options:disallow"
-        ),
-    }
-}
+/// The dispatcher's own command that fires a trigger, as `plugn trigger` does for Dokku.
+const TRIGGER_COMMAND: &str = "plugin:trigger";
 
-/// Root, or the owner of the plugin tree (a hermetic install in a temp dir); never the
-/// dokku user, which is who every SSH key acts as.
-fn require_root(roots: &Roots) -> Result<()> {
-    let uid = nix::unistd::geteuid().as_raw();
-    let owns_tree = || fs::metadata(&roots.plugin_path).is_ok_and(|m| m.uid() == uid);
-    let is_system_user = || privilege::system_user(roots).is_some_and(|u| u.uid.as_raw() == uid);
-    if uid == 0 || (owns_tree() && !is_system_user()) {
-        if env::var(env::SSH_USER).is_none() {
-            env::set_early(env::SSH_USER, "root");
-        }
-        return Ok(());
-    }
-    Err(anyhow::anyhow!("This command must be run as root"))
+/// Commands that change what runs on the host, and so need root, as in Dokku: the ones
+/// plugins declare, and firing a trigger by hand.
+fn is_root_only(index: &Index, command: &str) -> bool {
+    command == TRIGGER_COMMAND || index.is_root_only(command)
 }
 
 /// Root runs ordinary commands as the dokku user, so state stays owned by the account
@@ -293,11 +251,11 @@ fn authorize(roots: &Roots, args: &[String]) -> Result<()> {
     }
 }
 
-fn dispatch(roots: &Roots, mut args: Vec<String>) -> Result<i32> {
+fn dispatch(roots: &Roots, index: &Index, mut args: Vec<String>) -> Result<i32> {
     if !valid_command_word(&args[0]) {
         return not_a_command(&args);
     }
-    let (route, plugin_dir) = resolve(roots, &mut args);
+    let (route, plugin_dir) = resolve(roots, index, &args);
     if let Some(app) = env::var(env::DOKKU_APP_NAME)
         && is_core_plugin(roots, &plugin_dir)
     {
@@ -350,39 +308,22 @@ enum Route {
     None,
 }
 
-/// Applies the aliases (rewriting `args[0]` where the command itself is renamed) and finds
-/// the executable; returns the route and the plugin directory it looked in.
-fn resolve(roots: &Roots, args: &mut [String]) -> (Route, PathBuf) {
+/// Finds the executable for a command through the index; returns the route and the
+/// plugin directory it looked in.
+fn resolve(roots: &Roots, index: &Index, args: &[String]) -> (Route, PathBuf) {
     let (prefix, sub) = match args[0].split_once(':') {
-        Some((p, s)) => (p.to_string(), Some(s.to_string())),
-        None => (args[0].clone(), None),
+        Some((p, s)) => (p, Some(s)),
+        None => (args[0].as_str(), None),
     };
-    let prefix = match PREFIX_ALIASES.iter().find(|(from, _)| *from == prefix) {
-        Some((_, to)) => {
-            args[0] = match &sub {
-                Some(s) => format!("{to}:{s}"),
-                None => to.to_string(),
-            };
-            to.to_string()
-        }
-        None => prefix,
-    };
-    let dir = if sub.is_none() && STANDARD_WORDS.contains(&prefix.as_str()) {
-        dokku_core::entry::STANDARD_PLUGIN.to_string()
-    } else {
-        DIR_ALIASES
-            .iter()
-            .find(|(from, _)| prefix.starts_with(from))
-            .map(|(_, to)| to.to_string())
-            .unwrap_or_else(|| prefix.clone())
-    };
-    let plugin_dir = roots.plugin_enabled().join(&dir);
+    let plugin_dir = roots
+        .plugin_enabled()
+        .join(index.plugin_dir(prefix, sub.is_none()));
     let mut candidates = Vec::new();
     if sub.is_none() {
         candidates.push(plugin_dir.join("subcommands/default"));
     }
     candidates.push(plugin_dir.join("subcommands").join(&args[0]));
-    if let Some(sub) = sub.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(sub) = sub.filter(|s| !s.is_empty()) {
         candidates.push(plugin_dir.join("subcommands").join(sub));
     }
     let route = match candidates
@@ -390,7 +331,7 @@ fn resolve(roots: &Roots, args: &mut [String]) -> (Route, PathBuf) {
         .find(|p| is_executable(p) && inside(&plugin_dir, p))
     {
         Some(path) => Route::Subcommand(path),
-        None if sub.as_deref() == Some("") => Route::None,
+        None if sub == Some("") => Route::None,
         None => Route::Fallback,
     };
     (route, plugin_dir)
@@ -427,26 +368,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn root_only_commands_follow_dokku() {
-        for cmd in [
-            "plugin:install",
-            "plugin:uninstall",
-            "plugin:trigger",
-            "ssh-keys:add",
-            "ssh-keys:remove",
-        ] {
-            assert!(is_root_only(cmd), "{cmd}");
-        }
-        for cmd in [
-            "plugin:list",
-            "plugin:help",
-            "plugin",
-            "ssh-keys:list",
-            "apps:create",
-            "help",
-            "",
-        ] {
-            assert!(!is_root_only(cmd), "{cmd}");
+    fn root_only_commands_are_what_plugins_declare_and_firing_triggers() {
+        let (_dir, roots) = host();
+        let index = Index::read(&roots);
+        assert!(is_root_only(&index, "plugin:trigger"));
+        assert!(is_root_only(&index, "apps:destroy-everything"));
+        for cmd in ["apps:list", "plugin:install", "help", ""] {
+            assert!(!is_root_only(&index, cmd), "{cmd}");
         }
     }
 
@@ -469,6 +397,12 @@ mod tests {
             );
         }
         executable(&roots.plugin_available().join("apps/commands"));
+        dokku_core::fs::write_atomic(
+            &roots.plugin_available().join("apps/.entrypoints"),
+            b"root-only destroy-everything\n",
+            0o644,
+        )
+        .unwrap();
         executable(&dir.path().join("evil"));
         executable(&roots.plugin_enabled().join("evil"));
         let sneaky = roots.plugin_available().join("sneaky");
@@ -483,12 +417,13 @@ mod tests {
             )
             .unwrap();
         }
+        Index::write(&roots).unwrap();
         (dir, roots)
     }
 
     fn route(roots: &Roots, word: &str) -> Option<Route> {
-        let mut args = vec![word.to_string()];
-        valid_command_word(word).then(|| resolve(roots, &mut args).0)
+        let args = vec![word.to_string()];
+        valid_command_word(word).then(|| resolve(roots, &Index::read(roots), &args).0)
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! The plugin tree (Dokku's layout): `available/<name>`, `enabled/<name>`
-//! links, core plugins under `core-plugins/`, and entry-point links from `[entrypoints]`.
-//! install.sh, `plugin:*` and the test host all go through this one module.
+//! links, core plugins under `core-plugins/`, entry-point links for what each plugin
+//! answers, and the dispatcher's [`index`]. install.sh, `plugin:*` and the test host all
+//! go through this one module.
+
+pub mod answers;
+pub mod index;
+
+pub use answers::Answers;
 
 use std::fs;
 use std::io;
@@ -111,6 +117,8 @@ fn relink(target: &Path, link: &Path) -> Result<()> {
     fs::rename(&tmp, link).with_context(|| format!("linking {}", link.display()))
 }
 
+/// Enables a plugin; one whose commands would clash with an enabled plugin's stays
+/// disabled.
 pub fn enable(roots: &Roots, name: &str) -> Result<()> {
     validate_name(name)?;
     let available = roots.plugin_available().join(name);
@@ -118,12 +126,22 @@ pub fn enable(roots: &Roots, name: &str) -> Result<()> {
         bail!("Plugin does not exist");
     }
     fs::create_dir_all(roots.plugin_enabled())?;
-    relink(&available, &roots.plugin_enabled().join(name))
+    let link = roots.plugin_enabled().join(name);
+    let was_enabled = link.exists();
+    relink(&available, &link)?;
+    if let Err(err) = index::Index::write(roots) {
+        if !was_enabled {
+            crate::fs::remove_file_if_exists(&link)?;
+        }
+        return Err(err);
+    }
+    Ok(())
 }
 
 pub fn disable(roots: &Roots, name: &str) -> Result<()> {
     validate_name(name)?;
-    crate::fs::remove_file_if_exists(&roots.plugin_enabled().join(name))
+    crate::fs::remove_file_if_exists(&roots.plugin_enabled().join(name))?;
+    index::Index::write(roots)
 }
 
 /// Removes a (non-core) plugin's files and its enabled link.
@@ -139,13 +157,31 @@ pub fn remove(roots: &Roots, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Makes the entry-point links `[entrypoints]` asks for, each pointing at `bin/<binary>`,
-/// and drops links to the binary that the manifest no longer lists.
+/// Links the entry points a plugin with a binary answers, each to `bin/<binary>`, and
+/// drops links to the binary it no longer answers. What it answers is what
+/// `plugin.toml`'s `[entrypoints]` lists, or, when it lists nothing, what the binary
+/// itself says (`--entrypoints`); either way it is kept as the plugin's [`Answers`].
 pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
     let manifest = Manifest::read(plugin_dir)?;
-    let Some(entry) = manifest.entrypoints else {
+    let Some(entry) = &manifest.entrypoints else {
         return Ok(());
     };
+    validate_entry_name(&entry.binary)?;
+    let from_binary = entry.subcommands.is_empty() && entry.triggers.is_empty();
+    let answers = if from_binary {
+        let binary = plugin_dir.join("bin").join(&entry.binary);
+        let out = crate::cmd::Cmd::new(&binary)
+            .arg(crate::entry::ENTRYPOINTS_FLAG)
+            .output()
+            .with_context(|| format!("asking {} what it answers", binary.display()))?;
+        Answers::parse(&out.stdout_str())?
+    } else {
+        Answers::from_manifest(&manifest)
+    };
+    let answers_file = plugin_dir.join(answers::ANSWERS_FILE);
+    if crate::fs::read_optional(&answers_file)?.as_deref() != Some(answers.render().as_str()) {
+        crate::fs::write_atomic(&answers_file, answers.render().as_bytes(), 0o644)?;
+    }
     let root_target = PathBuf::from("bin").join(&entry.binary);
     let sub_target = PathBuf::from("..").join(&root_target);
     let subcommands = plugin_dir.join("subcommands");
@@ -162,19 +198,19 @@ pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
             }
         }
     }
-    let mut names: Vec<&String> = entry.triggers.iter().collect();
+    let mut names: Vec<&String> = answers.triggers.iter().collect();
     let commands = "commands".to_string();
-    if entry.commands {
+    if from_binary || entry.commands {
         names.push(&commands);
     }
     for name in names {
         validate_entry_name(name)?;
         relink(&root_target, &plugin_dir.join(name))?;
     }
-    if !entry.subcommands.is_empty() {
+    if !answers.subcommands.is_empty() {
         fs::create_dir_all(&subcommands)?;
     }
-    for name in &entry.subcommands {
+    for name in &answers.subcommands {
         validate_entry_name(name)?;
         relink(&sub_target, &subcommands.join(name))?;
     }
@@ -277,6 +313,7 @@ pub fn install_core(
             &roots.plugin_enabled().join(&name),
         )?;
     }
+    index::Index::write(roots)?;
     Ok(result)
 }
 

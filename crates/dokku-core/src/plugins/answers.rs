@@ -1,0 +1,114 @@
+//! What a plugin answers: its subcommands and triggers (the entry points installing it
+//! links), and what the dispatcher needs to route to it (the command prefixes and bare
+//! words it answers, the commands only root may run).
+//!
+//! A plugin binary built on [`crate::entry`] says this itself (`--entrypoints`); a plugin
+//! in another language says it in `plugin.toml` (`[entrypoints]` lists, `[dispatch]`).
+//! Installing a plugin keeps the answer in its directory as [`ANSWERS_FILE`].
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::manifest::Manifest;
+
+/// The file in a plugin's directory that keeps its answers, one `KIND NAME` line each.
+pub const ANSWERS_FILE: &str = ".entrypoints";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answers {
+    pub subcommands: Vec<String>,
+    pub triggers: Vec<String>,
+    /// Command prefixes besides the plugin directory's own name.
+    pub prefixes: Vec<String>,
+    pub words: Vec<String>,
+    /// Subcommand names (without prefix) only root may run.
+    pub root_only: Vec<String>,
+}
+
+impl Answers {
+    /// `KIND NAME` lines: `subcommand`, `trigger`, `prefix`, `word`, `root-only`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (kind, names) in self.kinds() {
+            for name in names {
+                out.push_str(&format!("{kind} {name}\n"));
+            }
+        }
+        out
+    }
+
+    pub fn parse(text: &str) -> Result<Answers> {
+        let mut answers = Answers::default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let Some((kind, name)) = line.split_once(' ') else {
+                bail!("unexpected entry point line {line:?}");
+            };
+            crate::plugins::validate_entry_name(name)?;
+            let list = match kind {
+                "subcommand" => &mut answers.subcommands,
+                "trigger" => &mut answers.triggers,
+                "prefix" => &mut answers.prefixes,
+                "word" => &mut answers.words,
+                "root-only" => &mut answers.root_only,
+                _ => bail!("unexpected entry point kind {kind:?}"),
+            };
+            list.push(name.to_string());
+        }
+        Ok(answers)
+    }
+
+    fn kinds(&self) -> [(&'static str, &Vec<String>); 5] {
+        [
+            ("subcommand", &self.subcommands),
+            ("trigger", &self.triggers),
+            ("prefix", &self.prefixes),
+            ("word", &self.words),
+            ("root-only", &self.root_only),
+        ]
+    }
+
+    /// What `plugin.toml` declares for a plugin whose binary does not answer for itself.
+    pub fn from_manifest(manifest: &Manifest) -> Answers {
+        let dispatch = manifest.dispatch.clone().unwrap_or_default();
+        let (subcommands, triggers) = manifest
+            .entrypoints
+            .as_ref()
+            .map(|e| (e.subcommands.clone(), e.triggers.clone()))
+            .unwrap_or_default();
+        Answers {
+            subcommands,
+            triggers,
+            prefixes: dispatch.prefixes,
+            words: dispatch.words,
+            root_only: dispatch.root_only,
+        }
+    }
+
+    /// The answers installing kept in `plugin_dir`, else what its `plugin.toml` declares.
+    pub fn of_installed(plugin_dir: &Path) -> Result<Answers> {
+        match crate::fs::read_optional(&plugin_dir.join(ANSWERS_FILE))? {
+            Some(text) => Answers::parse(&text),
+            None => Ok(Answers::from_manifest(&Manifest::read(plugin_dir)?)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_round_trip_and_refuse_paths() {
+        let answers = Answers {
+            subcommands: vec!["allow".into()],
+            triggers: vec!["post-delete".into()],
+            prefixes: vec!["deploy".into()],
+            words: vec!["url".into()],
+            root_only: vec!["allow".into()],
+        };
+        assert_eq!(Answers::parse(&answers.render()).unwrap(), answers);
+        assert!(Answers::parse("subcommand ../x\n").is_err());
+        assert!(Answers::parse("binary x\n").is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! The dispatcher's index: which plugin directory answers a command prefix or a bare word,
+//! and which commands only root may run, compiled from every enabled plugin's
+//! [`Answers`] whenever the set of enabled plugins changes. The dispatcher reads this one
+//! file and knows no plugin by name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::{Context, Result, bail};
+
+use super::answers::Answers;
+use crate::env::Roots;
+
+/// `$PLUGIN_PATH/dispatch.index`.
+pub const INDEX_FILE: &str = "dispatch.index";
+
+/// A larger index than this is not one we wrote.
+const MAX_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    /// Command prefix -> plugin directory, for prefixes that are not a directory's own name.
+    prefixes: BTreeMap<String, String>,
+    /// Bare command -> plugin directory.
+    words: BTreeMap<String, String>,
+    /// Full commands (`prefix:sub`) only root may run.
+    root_only: BTreeSet<String>,
+}
+
+impl Index {
+    /// The index of the plugins enabled now; two plugins claiming one prefix or word, or
+    /// a plugin claiming another's name, is an error that names both.
+    pub fn compile(roots: &Roots) -> Result<Index> {
+        let enabled = crate::trigger::enabled_plugins(roots);
+        let mut index = Index::default();
+        for dir in &enabled {
+            let path = roots.plugin_enabled().join(dir);
+            if !path.is_dir() {
+                continue;
+            }
+            let answers = Answers::of_installed(&path)
+                .with_context(|| format!("reading what plugin {dir} answers"))?;
+            let mut prefixes: Vec<&str> = vec![dir];
+            for prefix in answers.prefixes.iter().filter(|p| *p != dir) {
+                if enabled.contains(prefix) {
+                    bail!("Plugin {dir} answers {prefix}:*, which is plugin {prefix}'s");
+                }
+                claim(&mut index.prefixes, prefix, dir, "commands")?;
+                prefixes.push(prefix);
+            }
+            for word in &answers.words {
+                claim(&mut index.words, word, dir, "the command")?;
+            }
+            for sub in &answers.root_only {
+                for prefix in &prefixes {
+                    index.root_only.insert(format!("{prefix}:{sub}"));
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    /// Compiles the index and replaces the file when that changes it.
+    pub fn write(roots: &Roots) -> Result<()> {
+        let text = Index::compile(roots)?.render();
+        let path = roots.plugin_path.join(INDEX_FILE);
+        if crate::fs::read_optional(&path)?.as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        crate::fs::write_atomic(&path, text.as_bytes(), 0o644)
+    }
+
+    /// The index on disk; none when there is no file, or when it is a link or anyone but
+    /// the plugin tree's owner could have written it.
+    pub fn read(roots: &Roots) -> Index {
+        Index::read_checked(roots).unwrap_or_default()
+    }
+
+    fn read_checked(roots: &Roots) -> Option<Index> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let owner = std::fs::metadata(&roots.plugin_path).ok()?.uid();
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(roots.plugin_path.join(INDEX_FILE))
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.uid() != owner || meta.mode() & 0o022 != 0 {
+            return None;
+        }
+        let mut text = String::new();
+        file.by_ref()
+            .take(MAX_BYTES)
+            .read_to_string(&mut text)
+            .ok()?;
+        Some(Index::parse(&text))
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for (prefix, dir) in &self.prefixes {
+            out.push_str(&format!("prefix {prefix} {dir}\n"));
+        }
+        for (word, dir) in &self.words {
+            out.push_str(&format!("word {word} {dir}\n"));
+        }
+        for command in &self.root_only {
+            out.push_str(&format!("root-only {command}\n"));
+        }
+        out
+    }
+
+    fn parse(text: &str) -> Index {
+        let mut index = Index::default();
+        for line in text.lines() {
+            let words: Vec<&str> = line.split(' ').collect();
+            match words[..] {
+                ["prefix", prefix, dir] => {
+                    index.prefixes.insert(prefix.into(), dir.into());
+                }
+                ["word", word, dir] => {
+                    index.words.insert(word.into(), dir.into());
+                }
+                ["root-only", command] => {
+                    index.root_only.insert(command.into());
+                }
+                _ => {}
+            }
+        }
+        index
+    }
+
+    /// The plugin directory that answers a command with this prefix (`nginx` ->
+    /// `nginx-vhosts`), or a bare word (`url`); by default the directory of the same name.
+    pub fn plugin_dir<'a>(&'a self, prefix: &'a str, bare: bool) -> &'a str {
+        let word = bare.then(|| self.words.get(prefix)).flatten();
+        word.or_else(|| self.prefixes.get(prefix))
+            .map_or(prefix, String::as_str)
+    }
+
+    pub fn is_root_only(&self, command: &str) -> bool {
+        self.root_only.contains(command)
+    }
+}
+
+fn claim(map: &mut BTreeMap<String, String>, name: &str, dir: &str, what: &str) -> Result<()> {
+    match map.get(name) {
+        Some(other) if other != dir => {
+            bail!("Plugins {other} and {dir} both answer {what} {name}")
+        }
+        _ => {
+            map.insert(name.to_string(), dir.to_string());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::write_atomic;
+
+    fn plugin(roots: &Roots, dir: &str, answers: &str) {
+        let path = roots.plugin_available().join(dir);
+        write_atomic(
+            &path.join(super::super::answers::ANSWERS_FILE),
+            answers.as_bytes(),
+            0o644,
+        )
+        .unwrap();
+        super::super::enable(roots, dir).unwrap();
+    }
+
+    #[test]
+    fn compiles_what_enabled_plugins_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        plugin(
+            &roots,
+            "nginx-vhosts",
+            "prefix nginx-vhosts\nprefix nginx\nsubcommand set\n",
+        );
+        plugin(&roots, "deploy-keys", "prefix deploy\nroot-only add\n");
+        plugin(&roots, "00_dokku-standard", "word url\n");
+        let index = Index::read(&roots);
+        assert_eq!(index.plugin_dir("nginx", false), "nginx-vhosts");
+        assert_eq!(index.plugin_dir("apps", false), "apps");
+        assert_eq!(index.plugin_dir("url", true), "00_dokku-standard");
+        assert_eq!(index.plugin_dir("url", false), "url");
+        assert!(index.is_root_only("deploy:add") && index.is_root_only("deploy-keys:add"));
+        assert!(!index.is_root_only("deploy:list"));
+        super::super::disable(&roots, "deploy-keys").unwrap();
+        assert!(!Index::read(&roots).is_root_only("deploy:add"));
+    }
+
+    #[test]
+    fn a_plugin_may_not_take_another_ones_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        plugin(&roots, "apps", "prefix apps\n");
+        plugin(&roots, "nginx-vhosts", "prefix nginx\n");
+        for (name, answers) in [("sneaky", "prefix apps\n"), ("other", "prefix nginx\n")] {
+            let path = roots.plugin_available().join(name);
+            write_atomic(&path.join(".entrypoints"), answers.as_bytes(), 0o644).unwrap();
+            let err = super::super::enable(&roots, name).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+            assert!(!super::super::is_enabled(&roots, name));
+        }
+        assert_eq!(
+            Index::read(&roots).plugin_dir("nginx", false),
+            "nginx-vhosts"
+        );
+    }
+
+    #[test]
+    fn an_index_someone_else_could_write_is_ignored() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        plugin(&roots, "deploy-keys", "prefix deploy\nroot-only add\n");
+        let path = roots.plugin_path.join(INDEX_FILE);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(Index::read(&roots), Index::default());
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", &path).unwrap();
+        assert_eq!(Index::read(&roots), Index::default());
+    }
+}
