@@ -64,7 +64,7 @@ fn valid_app_json(text: &str) -> Result<()> {
 
 /// `core-post-extract APP DIR REV`.
 fn keep_app_json(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::pipeline::keep_build_file(
+    dokku_core::build_files::keep_build_file(
         ctx,
         args,
         SETTINGS.namespace,
@@ -78,7 +78,7 @@ fn keep_app_json(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// app's, and a fresh build's release task runs.
 fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
-    dokku_core::pipeline::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "app.json")?;
+    dokku_core::build_files::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "app.json")?;
     tasks::post_release(ctx, args)
 }
 

@@ -10,8 +10,8 @@
 //! migration would run forward while rolling back).
 
 use anyhow::{Context, Result, bail};
+use dokku_core::build_files::BuildFiles;
 use dokku_core::entry::{Ctx, exactly};
-use dokku_core::pipeline::BuildFiles;
 use dokku_core::{docker, log};
 
 use crate::SETTINGS;
@@ -147,7 +147,7 @@ fn run_task(
         .flatten()
         .filter_map(|v| v.as_str().map(String::from))
         .collect();
-    let env = dokku_core::pipeline::app_config(ctx, app)?;
+    let env = dokku_core::ask::app_config(ctx, app)?;
     let shell = |script: &str| vec!["/bin/sh".to_string(), "-c".into(), script.to_string()];
     let command = if commit {
         let mut words = shell("set -a; . /dev/stdin; set +a; exec /bin/sh -c \"$1\"");

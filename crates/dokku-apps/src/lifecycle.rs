@@ -74,7 +74,7 @@ fn teardown(roots: &Roots, app: &AppName) -> Result<()> {
     let ctx = dokku_core::entry::Ctx {
         roots: roots.clone(),
     };
-    let scheduler = dokku_core::pipeline::scheduler(&ctx, app.as_str())?;
+    let scheduler = dokku_core::ask::scheduler(&ctx, app.as_str())?;
     trigger("scheduler-stop")
         .args([scheduler.as_str(), app.as_str(), "true"])
         .stream()?;

@@ -8,10 +8,11 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
+use dokku_core::build_files::BUILD_TAG_ENV;
 use dokku_core::docker;
+use dokku_core::docker::{APP_LABEL, BUILDER_LABEL};
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::log;
-use dokku_core::pipeline::{APP_LABEL, BUILD_TAG_ENV, BUILDER_LABEL};
 
 const BUILDER: &str = "dockerfile";
 
@@ -139,7 +140,7 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     // A `--build-arg KEY` without a value takes the app's config value, which docker reads
     // from its environment: never on a command line. Only those keys are passed, so an
     // app's config cannot redirect the docker client itself (DOCKER_HOST, PATH).
-    let env = dokku_core::pipeline::app_config(ctx, app)?;
+    let env = dokku_core::ask::app_config(ctx, app)?;
     for key in options
         .iter()
         .filter_map(|o| o.strip_prefix("--build-arg="))

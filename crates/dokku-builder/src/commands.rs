@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
+use crate::pipeline;
 use anyhow::{Result, bail};
 use dokku_core::app;
 use dokku_core::docker;
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::fs::AppLock;
 use dokku_core::log;
-use dokku_core::pipeline;
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
 /// What `builder:set` may set, for an app or globally.
@@ -135,7 +135,7 @@ pub fn post_delete(_ctx: &Ctx, args: &[String]) -> Result<()> {
     for (tag, _) in docker::repo_tags(&repo)? {
         let _ = docker::untag(&format!("{repo}:{tag}"));
     }
-    let label = format!("{}={app}", pipeline::APP_LABEL);
+    let label = format!("{}={app}", docker::APP_LABEL);
     for id in docker::images_labelled(&[label])? {
         let _ = docker::untag(&id);
     }
@@ -154,7 +154,7 @@ pub fn clean_up(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     log::info1("Cleaning up...");
-    let label = [format!("{}={app}", pipeline::APP_LABEL)];
+    let label = [format!("{}={app}", docker::APP_LABEL)];
     for id in docker::stopped_containers_labelled(&label)? {
         let _ = docker::remove_container(&id);
     }
@@ -171,7 +171,7 @@ pub fn remove_build_stage_images(_ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
     let labels = [
         "com.dokku.image-stage=build".to_string(),
-        format!("{}={app}", pipeline::APP_LABEL),
+        format!("{}={app}", docker::APP_LABEL),
     ];
     for id in docker::images_labelled(&labels)? {
         // An image still tagged or used by a container stays.
@@ -195,6 +195,14 @@ fn locked_app_and_tag(ctx: &Ctx, args: &[String]) -> Result<(AppLock, String, St
     let mut lock = AppLock::for_deploy(&ctx.roots.lib_root, &app)?;
     lock.share_with_children(&app);
     Ok((lock, app, tag))
+}
+
+/// `builder-receive APP DIR REV`: builds the extracted tree in DIR (revision REV), then
+/// releases and deploys the build. The caller holds the app's deploy lock.
+pub fn receive(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, dir, rev] = exactly::<3>("builder-receive", args)?;
+    let app = app::verify(&ctx.roots, app)?;
+    pipeline::build(ctx, app.as_str(), Path::new(dir), rev)
 }
 
 /// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it.

@@ -3,6 +3,7 @@
 //! `release-and-deploy` trigger, and an app's images when it is destroyed.
 
 mod commands;
+mod pipeline;
 
 use dokku_core::entry::{Hooks, Plugin, TriggerEntry};
 
@@ -14,6 +15,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "deploy",
             run: commands::deploy,
+        },
+        TriggerEntry {
+            name: "builder-receive",
+            run: commands::receive,
         },
         TriggerEntry {
             name: "builder-detect",

@@ -178,7 +178,7 @@ fn first_domain(ctx: &Ctx, app: &str) -> Result<Option<String>> {
 /// `checks:run APP [TYPES|TYPE.N]`: the checks of the app's containers in place, as its
 /// scheduler lists them (`scheduler-app-containers`).
 pub fn run_command(ctx: &Ctx, app: &str, only: Option<&str>) -> Result<()> {
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
     let listed = ctx
         .trigger("scheduler-app-containers")
         .args([scheduler.as_str(), app])

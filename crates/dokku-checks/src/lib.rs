@@ -207,7 +207,7 @@ fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
 /// `core-post-extract APP DIR REV`: a `CHECKS` file at the top of the tree is kept with
 /// the build.
 fn keep_checks_file(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::pipeline::keep_build_file(
+    dokku_core::build_files::keep_build_file(
         ctx,
         args,
         SETTINGS.namespace,
@@ -221,7 +221,7 @@ fn keep_checks_file(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// app's.
 fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
-    dokku_core::pipeline::adopt_build_file(
+    dokku_core::build_files::adopt_build_file(
         &ctx.roots,
         SETTINGS.namespace,
         app,

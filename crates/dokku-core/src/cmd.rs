@@ -327,7 +327,7 @@ impl Cmd {
     /// that disconnected, seen as an error on our stdout even while everything is silent)
     /// while the child has processes of its own running (git's hook: the deploy), the
     /// group gets SIGTERM and the run fails with [`Error::OutputClosed`] — unless the deploy
-    /// has passed its gate ([`crate::pipeline::DeployGate`]): then it completes, and its
+    /// has passed its gate ([`crate::deploy_gate::DeployGate`]): then it completes, and its
     /// output, ours to relay, is dropped, so git still moves the branch. Either way this
     /// returns only once every process of the group has ended, so a lock the caller holds
     /// covers all of their cleanup.
@@ -339,11 +339,11 @@ impl Cmd {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
         log::trace(&self.describe());
-        let gate = Arc::new(crate::pipeline::DeployGate::create()?);
+        let gate = Arc::new(crate::deploy_gate::DeployGate::create()?);
         let mut command = self.std_command();
         command
             .process_group(0)
-            .env(crate::pipeline::DEPLOY_GATE_ENV, gate.path())
+            .env(crate::deploy_gate::DEPLOY_GATE_ENV, gate.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command

@@ -415,15 +415,15 @@ fn visible(plugin: &Plugin) -> Vec<Listed> {
         .collect()
 }
 
-/// The plugin of Dokku's bare top-level commands (`url`, `urls`): the dispatcher routes
-/// those words to it, and its commands are listed bare.
-pub const STANDARD_PLUGIN: &str = "00_dokku-standard";
-
 /// `commands help`: the one summary line, or with `DOKKU_HELP_ALL` every command, in the
-/// `    name args, description` form the dispatcher assembles.
+/// `    name args, description` form the dispatcher assembles. A plugin of bare words only
+/// (Dokku's top-level `url`, `urls`) lists those words instead of a summary.
 fn print_help_lines(plugin: &Plugin) {
-    if env::flag(env::DOKKU_HELP_ALL) || plugin.name == STANDARD_PLUGIN {
-        for c in visible(plugin) {
+    let commands = visible(plugin);
+    let only_words =
+        !commands.is_empty() && commands.iter().all(|c| plugin.words.contains(&c.name));
+    if env::flag(env::DOKKU_HELP_ALL) || only_words {
+        for c in commands {
             log::data(&format!("    {}, {}", synopsis(plugin, &c), c.help));
         }
     } else {
@@ -431,10 +431,14 @@ fn print_help_lines(plugin: &Plugin) {
     }
 }
 
-/// `plugin:command args`; a command named after its plugin is the bare command (`logs
-/// <app>`, Dokku's top-level commands), also its plugin's default.
+/// A command typed bare: named after its plugin (`logs <app>`), or one of its words.
+fn is_word(plugin: &Plugin, c: &Listed) -> bool {
+    c.name == plugin.name || plugin.words.contains(&c.name)
+}
+
+/// `plugin:command args`, or the bare word.
 fn synopsis(plugin: &Plugin, c: &Listed) -> String {
-    let name = if c.name == plugin.name || plugin.name == STANDARD_PLUGIN {
+    let name = if is_word(plugin, c) {
         c.name.to_string()
     } else {
         format!("{}:{}", plugin.name, c.name)

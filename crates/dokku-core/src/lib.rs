@@ -9,11 +9,14 @@
 //! - [`env`]: every variable of the contract and the [`env::Roots`] derived from them.
 //! - [`app`]: app name rules, existence, listing.
 //! - [`fs`]: atomic writes and the per-app lock; [`property`]: the property store;
-//!   [`settings`]: a plugin's settable properties as one table (`:set`, computed values).
+//!   [`settings`]: a plugin's settable properties as one table (`:set`, `:report`,
+//!   computed values).
 //! - [`log`] and [`report`]: the only printers, in Dokku's output style.
 //! - [`cmd`]: child processes (argv vectors, never a shell); [`trigger`]: the trigger runner;
 //!   [`docker`]: the engine's CLI (`DOCKER_BIN`).
-//! - [`pipeline`]: build -> release -> deploy, the one owner of a deploy's trigger chain;
+//! - [`ask`]: typed questions to other plugins through triggers (an app's scheduler, its
+//!   config); [`build_files`]: build tags and the files plugins keep with each build;
+//!   [`deploy_gate`]: when a push's deploy may still stop with its pusher;
 //!   [`procfile`]: Procfiles as Dokku reads them.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree; [`time`]: the clock.
 //! - [`port_map`]: `scheme:host:container` mappings.
@@ -22,7 +25,10 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod app;
+pub mod ask;
+pub mod build_files;
 pub mod cmd;
+pub mod deploy_gate;
 pub mod docker;
 pub mod entry;
 pub mod env;
@@ -32,7 +38,6 @@ pub mod log;
 pub mod manifest;
 pub mod mount;
 pub mod name;
-pub mod pipeline;
 pub mod plugins;
 pub mod port_map;
 pub mod privilege;

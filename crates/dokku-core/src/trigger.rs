@@ -13,9 +13,6 @@ use crate::env::Roots;
 use crate::error::Error;
 use crate::log;
 
-/// Dokku's logging stub implements nearly every trigger; it never counts as an implementer.
-pub const EVENTS_STUB: &str = "20_events";
-
 /// Enabled plugin names in bytewise order.
 pub fn enabled_plugins(roots: &Roots) -> Vec<String> {
     let Ok(entries) = fs::read_dir(roots.plugin_enabled()) else {
@@ -43,6 +40,7 @@ pub struct Trigger {
     input: Input,
     env: Vec<(String, String)>,
     only: Option<String>,
+    except: Option<String>,
     roots: Roots,
 }
 
@@ -54,6 +52,7 @@ impl Trigger {
             input: Input::Inherit,
             env: Vec::new(),
             only: None,
+            except: None,
             roots,
         }
     }
@@ -90,6 +89,13 @@ impl Trigger {
         self
     }
 
+    /// Every implementer but `plugin` (a plugin that answers the trigger itself in process
+    /// and fires it for the others).
+    pub fn except(mut self, plugin: &str) -> Trigger {
+        self.except = Some(plugin.to_string());
+        self
+    }
+
     /// `(plugin, executable)` for every enabled plugin that has a file of this name.
     /// A file that is not executable is skipped with plugn's warning.
     pub fn implementers(&self) -> Vec<(String, PathBuf)> {
@@ -97,6 +103,7 @@ impl Trigger {
         enabled_plugins(&self.roots)
             .into_iter()
             .filter(|p| self.only.as_ref().is_none_or(|only| only == p))
+            .filter(|p| self.except.as_ref() != Some(p))
             .filter_map(|plugin| {
                 let path = enabled.join(&plugin).join(&self.name);
                 if !path.exists() {
@@ -114,9 +121,9 @@ impl Trigger {
             .collect()
     }
 
-    /// Does any plugin other than the events stub implement this trigger?
+    /// Does any enabled plugin implement this trigger?
     pub fn exists(&self) -> bool {
-        self.implementers().iter().any(|(p, _)| p != EVENTS_STUB)
+        !self.implementers().is_empty()
     }
 
     fn command(&self, path: &Path) -> Cmd {
@@ -313,17 +320,14 @@ mod tests {
     }
 
     #[test]
-    fn events_stub_does_not_count_and_only_filters() {
+    fn only_and_except_filter_the_plugins() {
         let (_d, roots) = host();
-        plugin(&roots, EVENTS_STUB, "user-auth", "exit 0");
-        assert!(!Trigger::with_roots("user-auth", roots.clone()).exists());
         plugin(&roots, "a", "t", "echo a");
         plugin(&roots, "b", "t", "echo b");
-        let out = Trigger::with_roots("t", roots)
-            .only("b")
-            .output_string()
-            .unwrap();
-        assert_eq!(out, "b");
+        plugin(&roots, "c", "t", "echo c");
+        let t = || Trigger::with_roots("t", roots.clone());
+        assert_eq!(t().only("b").output_string().unwrap(), "b");
+        assert_eq!(t().except("b").output_string().unwrap(), "a\nc");
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn rewrite(ctx: &Ctx, _args: &[String]) -> Result<()> {
             count += 1;
         }
     }
-    let scheduler = dokku_core::pipeline::scheduler(ctx, "--global")?;
+    let scheduler = dokku_core::ask::scheduler(ctx, "--global")?;
     for line in ctx.trigger("cron-entries").arg(&scheduler).output_lines()? {
         match plugin_entry(&line) {
             Ok(entry) => {
@@ -319,7 +319,7 @@ fn run_task(ctx: &Ctx, args: &[String]) -> Result<()> {
         );
     };
     let words = shell_words::split(&task.command)?;
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
     ctx.trigger("scheduler-run")
         .args([scheduler.as_str(), app.as_str(), "0", "--"])
         .args(&words)

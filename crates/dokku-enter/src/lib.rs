@@ -21,7 +21,7 @@ pub const PLUGIN: Plugin = Plugin {
 fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (app, rest) = args.split_first().ok_or(dokku_core::Error::MissingApp)?;
     let app = dokku_core::app::verify(&ctx.roots, app)?;
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
     ctx.trigger("scheduler-enter")
         .args([scheduler.as_str(), app.as_str()])

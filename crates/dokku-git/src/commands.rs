@@ -163,6 +163,8 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     repo::check_rev(&rev)?;
     let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
     lock.share_with_children(app.as_str());
+    // A pusher who goes away stops the build; this process stays to put the revision back.
+    dokku_core::deploy_gate::hold_stop_requests();
     let props = properties(roots);
     let rev_var = props
         .get(app.as_str(), "rev-env-var")?
@@ -181,8 +183,11 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     let previous_received = props.get(app.as_str(), "last-received-rev")?;
     props.set(app.as_str(), "last-received-rev", &rev)?;
     let keep = SETTINGS.computed(ctx, app.as_str(), "keep-git-dir")? == "true";
-    let built = repo::extract(roots, app.as_str(), &rev, keep)
-        .and_then(|work| dokku_core::pipeline::build(ctx, app.as_str(), work.path(), &rev));
+    let built = repo::extract(roots, app.as_str(), &rev, keep).and_then(|work| {
+        ctx.trigger("builder-receive")
+            .args([app.as_str(), &work.path().display().to_string(), &rev])
+            .stream()
+    });
     if built.is_err() {
         match &previous_received {
             Some(previous) => props.set(app.as_str(), "last-received-rev", previous)?,

@@ -39,7 +39,7 @@ struct Show {
 fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Show = parse("logs", args)?;
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
     ctx.trigger("scheduler-logs")
         .args([
             scheduler.as_str(),

@@ -370,7 +370,7 @@ fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         .into_iter()
         .map(|m| (m.scheme, m.host_port, m.container_port))
         .collect();
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
     let web_ips = ctx
         .trigger("scheduler-app-containers")
         .args([scheduler.as_str(), app])
@@ -791,7 +791,7 @@ fn render_site(
         Some((text, _)) => template::render(
             text,
             &template_vars(ctx, site)?,
-            &dokku_core::pipeline::app_config(ctx, &site.app)?,
+            &dokku_core::ask::app_config(ctx, &site.app)?,
         )?,
         None => config::render(site),
     };
@@ -927,7 +927,7 @@ fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `core-post-extract APP DIR REV`: the repository's template (`nginx-conf-sigil-path`)
 /// is kept with the build; one that does not parse fails the build.
 fn keep_template(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::pipeline::keep_build_file(
+    dokku_core::build_files::keep_build_file(
         ctx,
         args,
         FILES,
@@ -943,7 +943,7 @@ fn keep_template(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// build's template (or none) becomes the app's.
 fn adopt_template(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
-    let Some(build) = dokku_core::pipeline::BuildFiles::current(&ctx.roots, FILES, app) else {
+    let Some(build) = dokku_core::build_files::BuildFiles::current(&ctx.roots, FILES, app) else {
         return Ok(());
     };
     if let Some(text) = build.get(TEMPLATE)?
@@ -956,7 +956,7 @@ fn adopt_template(ctx: &Ctx, args: &[String]) -> Result<()> {
             check_only(ctx, app, &rendered)?;
         }
     }
-    dokku_core::pipeline::adopt_build_file(&ctx.roots, FILES, app, TEMPLATE)?;
+    dokku_core::build_files::adopt_build_file(&ctx.roots, FILES, app, TEMPLATE)?;
     Ok(())
 }
 

@@ -172,7 +172,7 @@ fn switch(ctx: &Ctx, name: &str, args: &[String], enable: bool) -> Result<()> {
             "proxy-disable"
         };
         ctx.trigger(event).arg(&app).stream()?;
-        if dokku_core::pipeline::is_deployed(ctx, &app)? {
+        if dokku_core::ask::is_deployed(ctx, &app)? {
             ctx.trigger("deploy").arg(&app).stream()?;
         }
     }

@@ -155,7 +155,7 @@ fn valid_procfile(text: &str) -> Result<()> {
 
 /// `core-post-extract APP DIR REV`.
 fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::pipeline::keep_build_file(
+    dokku_core::build_files::keep_build_file(
         ctx,
         args,
         SETTINGS.namespace,
@@ -195,7 +195,8 @@ fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
 /// at 0; those gone leave). An app without a Procfile runs its image's command as `web`.
 fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = dokku_core::entry::exactly::<3>("post-release-builder", args)?;
-    if !dokku_core::pipeline::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "Procfile")? {
+    if !dokku_core::build_files::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "Procfile")?
+    {
         return Ok(());
     }
     let names: Vec<String> = match processes(ctx, app)? {
@@ -279,11 +280,11 @@ fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
         anyhow::bail!("procfile-get-command: expected APP TYPE");
     };
     // During a build's release (a release task, say) the Procfile is that build's.
-    let text = match dokku_core::pipeline::BuildFiles::current(&ctx.roots, SETTINGS.namespace, app)
-    {
-        Some(build) => build.get("Procfile")?,
-        None => dokku_core::fs::read_optional(&procfile_path(ctx, app))?,
-    };
+    let text =
+        match dokku_core::build_files::BuildFiles::current(&ctx.roots, SETTINGS.namespace, app) {
+            Some(build) => build.get("Procfile")?,
+            None => dokku_core::fs::read_optional(&procfile_path(ctx, app))?,
+        };
     let processes = match text {
         Some(text) => dokku_core::procfile::parse(&text)?,
         None => Vec::new(),
@@ -366,6 +367,14 @@ impl Selection {
     }
 }
 
+/// Deploys the app's released image again (of every process type, or one) through the
+/// builder's `deploy` trigger: the one route every deploy takes.
+fn deploy(ctx: &Ctx, app: &str, process: Option<&str>) -> Result<()> {
+    ctx.trigger("deploy")
+        .args([app, "latest", process.unwrap_or("")])
+        .stream()
+}
+
 /// Runs `work` for each app under its deploy lock (shared with the triggers it fires).
 fn each_locked(ctx: &Ctx, apps: &[String], work: impl Fn(&str) -> Result<()>) -> Result<()> {
     for app in apps {
@@ -383,7 +392,7 @@ fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
         [] => return Err(dokku_core::Error::MissingApp.into()),
         _ => anyhow::bail!("ps:inspect takes one app"),
     };
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
     ctx.trigger("scheduler-inspect")
         .args([scheduler.as_str(), app.as_str()])
         .stream()
@@ -415,14 +424,14 @@ fn restart(ctx: &Ctx, args: &[String]) -> Result<()> {
     let process = selection.process.clone();
     selection.run(ctx, |app| {
         dokku_core::log::info1(&format!("Restarting {app}"));
-        dokku_core::pipeline::deploy(ctx, app, "latest", process.as_deref())
+        deploy(ctx, app, process.as_deref())
     })
 }
 
 /// `ps:start [--all] APP`: an app that is not running is released and deployed.
 fn start(ctx: &Ctx, args: &[String]) -> Result<()> {
     apps_of(ctx, "ps:start", args)?.run(ctx, |app| {
-        if dokku_core::pipeline::is_deployed(ctx, app)? {
+        if dokku_core::ask::is_deployed(ctx, app)? {
             dokku_core::log::info1(&format!("{app} is already running"));
             return Ok(());
         }
@@ -462,15 +471,15 @@ fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut failed = Vec::new();
     for app in &wanted {
         let restored = each_locked(ctx, std::slice::from_ref(app), |app| {
-            if dokku_core::pipeline::is_deployed(ctx, app)? {
+            if dokku_core::ask::is_deployed(ctx, app)? {
                 return ctx.trigger("proxy-build-config").arg(app).stream();
             }
             dokku_core::log::info1(&format!("Restoring {app}"));
-            let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+            let scheduler = dokku_core::ask::scheduler(ctx, app)?;
             ctx.trigger("scheduler-pre-restore")
                 .args([scheduler.as_str(), app])
                 .stream()?;
-            dokku_core::pipeline::deploy(ctx, app, "latest", None)
+            deploy(ctx, app, None)
         });
         if let Err(err) = restored {
             dokku_core::log::warn(&format!("{app} was not restored: {err:#}"));
@@ -489,7 +498,7 @@ fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     apps_of(ctx, "ps:stop", args)?.run(ctx, |app| {
         SETTINGS.properties(ctx).set(app, RESTORE, "false")?;
         dokku_core::log::info1(&format!("Stopping {app}"));
-        let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+        let scheduler = dokku_core::ask::scheduler(ctx, app)?;
         ctx.trigger("scheduler-stop")
             .args([scheduler.as_str(), app])
             .stream()
@@ -499,7 +508,7 @@ fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `ps:report`'s rows beyond the settings: whether the app runs, and its scale.
 fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
     let app = app.as_str();
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app)?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
     let status = ctx
         .trigger("scheduler-app-status")
         .args([scheduler.as_str(), app])
@@ -608,7 +617,7 @@ fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let lines: Vec<String> = current.iter().map(|(k, c)| format!("{k}={c}")).collect();
     SETTINGS.properties(ctx).set_list(app, "scale", &lines)?;
-    if changed.is_empty() || cmd.skip_deploy || !dokku_core::pipeline::is_deployed(ctx, app)? {
+    if changed.is_empty() || cmd.skip_deploy || !dokku_core::ask::is_deployed(ctx, app)? {
         return Ok(());
     }
     for kind in changed {
@@ -617,7 +626,7 @@ fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
             .find(|(k, _)| *k == kind)
             .map_or(0, |(_, c)| *c);
         dokku_core::log::info1(&format!("Scaling {app} processes: {kind}={count}"));
-        dokku_core::pipeline::deploy(ctx, app, "latest", Some(&kind))?;
+        deploy(ctx, app, Some(&kind))?;
     }
     Ok(())
 }

@@ -82,18 +82,6 @@ fn verified(ctx: &Ctx, app: &str) -> Result<String> {
     Ok(dokku_core::app::verify(&ctx.roots, app)?.to_string())
 }
 
-/// The app's own config (not the global one), which a rollback restores.
-fn own_config(ctx: &Ctx, app: &str) -> Result<std::collections::BTreeMap<String, String>> {
-    let json = ctx
-        .trigger("config-export")
-        .args([app, "false", "false", "json"])
-        .output_string()?;
-    if json.trim().is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(serde_json::from_str(&json)?)
-}
-
 /// `post-deploy APP PORT IP TAG`: the release that now runs is recorded, unless it is the
 /// current one again (a restart, a scale, a restore).
 fn record(ctx: &Ctx, args: &[String]) -> Result<()> {
@@ -112,7 +100,7 @@ fn record(ctx: &Ctx, args: &[String]) -> Result<()> {
     let build = docker::repo_tags(&docker::app_repo(app))?
         .into_iter()
         .filter(|(_, id)| *id == image)
-        .filter_map(|(tag, _)| Some((dokku_core::pipeline::build_number(&tag)?, tag)))
+        .filter_map(|(tag, _)| Some((dokku_core::build_files::build_number(&tag)?, tag)))
         .max()
         .map(|(_, tag)| tag);
     let revision = ctx
@@ -128,7 +116,7 @@ fn record(ctx: &Ctx, args: &[String]) -> Result<()> {
         image,
         build,
         revision,
-        config: own_config(ctx, app)?,
+        config: dokku_core::ask::own_config(ctx, app)?,
     };
     let store = releases(ctx, app);
     let previous = store.list()?.pop();
@@ -331,7 +319,7 @@ fn rollback(ctx: &Ctx, args: &[String]) -> Result<()> {
             .stdin(serde_json::to_vec(config)?)
             .stream()
     };
-    let config_now = own_config(ctx, &app)?;
+    let config_now = dokku_core::ask::own_config(ctx, &app)?;
     restore(&with_host_keys(&target.config, &config_now))?;
     let deployed = ctx
         .trigger("release-and-deploy")

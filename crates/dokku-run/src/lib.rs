@@ -106,7 +106,7 @@ fn ttl(text: &str) -> std::result::Result<u64, String> {
 fn start(ctx: &Ctx, how: &OneOff, tty: bool, detach: bool) -> Result<()> {
     let app = app::verify(&ctx.roots, &how.app)?;
     let env_words = env_words(&how.env)?;
-    let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+    let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
     let count = (env_words.len() / 2).to_string();
     let mut trigger = ctx
         .trigger("scheduler-run")
@@ -155,7 +155,7 @@ fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
         None => app::list(&ctx.roots)?,
     };
     for app in apps {
-        let scheduler = dokku_core::pipeline::scheduler(ctx, app.as_str())?;
+        let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
         ctx.trigger("scheduler-run-list")
             .args([scheduler.as_str(), app.as_str(), &cmd.format])
             .stream()?;
@@ -171,7 +171,7 @@ fn app_and_scheduler(
     container: Option<&str>,
 ) -> Result<(String, String)> {
     let app = app::verify(&ctx.roots, &app_of(app, container)?)?.to_string();
-    let scheduler = dokku_core::pipeline::scheduler(ctx, &app)?;
+    let scheduler = dokku_core::ask::scheduler(ctx, &app)?;
     Ok((app, scheduler))
 }
 

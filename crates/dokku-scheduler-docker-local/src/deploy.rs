@@ -9,9 +9,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use dokku_core::docker;
+use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::log;
-use dokku_core::pipeline::APP_LABEL;
 
 use crate::SCHEDULER;
 
@@ -100,7 +100,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let only = args.get(3).map(String::as_str).filter(|p| !p.is_empty());
     // A stop (the pusher went) is answered at the cutover: the containers this deploy
     // started go, or, once it switched, it completes.
-    dokku_core::pipeline::hold_stop_requests();
+    dokku_core::deploy_gate::hold_stop_requests();
     remove_leftovers(app)?;
     let mut labels = deploy_labels(app);
     if let Some(kind) = only {
@@ -110,11 +110,11 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         .iter()
         .filter_map(|c| c["Id"].as_str().map(String::from))
         .collect();
-    let env = dokku_core::pipeline::app_config(ctx, app)?;
+    let env = dokku_core::ask::app_config(ctx, app)?;
     let port = web_port(ctx, app, &image)?;
     let mut started: Vec<Started> = Vec::new();
     let result = start_all(ctx, app, tag, &image, &env, &port, only, &mut started)
-        .and_then(|()| dokku_core::pipeline::commit_deploy());
+        .and_then(|()| dokku_core::deploy_gate::commit_deploy());
     if let Err(err) = result {
         for new in &started {
             let _ = docker::force_remove_container(&new.id);
@@ -621,7 +621,7 @@ pub fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    let config = dokku_core::pipeline::app_config(ctx, app)?;
+    let config = dokku_core::ask::app_config(ctx, app)?;
     let mut described = Vec::new();
     for container in containers_in_place(app)? {
         let Some(id) = container["Id"].as_str() else {

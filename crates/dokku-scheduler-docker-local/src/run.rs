@@ -8,8 +8,8 @@
 
 use anyhow::{Context, Result, bail};
 use dokku_core::docker;
+use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::Ctx;
-use dokku_core::pipeline::APP_LABEL;
 
 use crate::SCHEDULER;
 
@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     if !docker::image_exists(&image)? {
         bail!("{app} has not been deployed: there is no image to run");
     }
-    let mut env = dokku_core::pipeline::app_config(ctx, app)?;
+    let mut env = dokku_core::ask::app_config(ctx, app)?;
     for pair in pairs.chunks(2) {
         env.insert(pair[0].clone(), pair[1].clone());
     }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use dokku_core::entry::{Command, Ctx, Plugin, exactly};
 
 pub const PLUGIN: Plugin = Plugin {
-    name: dokku_core::entry::STANDARD_PLUGIN,
+    name: "00_dokku-standard",
     description: "Top-level commands of dokku",
     commands: &[
         Command {

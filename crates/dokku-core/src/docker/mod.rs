@@ -15,6 +15,10 @@ pub fn app_repo(app: &str) -> String {
     format!("dokku/{app}")
 }
 
+/// The label every image built for an app carries, and the builder that made it.
+pub const APP_LABEL: &str = "com.dokku.app-name";
+pub const BUILDER_LABEL: &str = "com.dokku.builder-type";
+
 /// `dokku/<app>:<tag>`.
 pub fn app_image(app: &str, tag: &str) -> String {
     format!("{}:{tag}", app_repo(app))

@@ -1,0 +1,143 @@
+//! Builds and what plugins keep with them. Each build gets its own image tag,
+//! `dokku/<app>:build-<N>` (N counts up per app), exported to every trigger of the build as
+//! [`BUILD_TAG_ENV`]; a plugin keeps the files a rollback to that build needs (a Procfile,
+//! an app.json) in `data/<plugin>/<app>/builds/<tag>/` ([`BuildFiles`]), and they go with
+//! the build's image.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::entry::Ctx;
+use crate::env::Roots;
+
+/// The prefix of a build's tag: `build-<N>`.
+pub const BUILD_TAG_PREFIX: &str = "build-";
+/// The environment variable naming the tag a build goes into.
+pub const BUILD_TAG_ENV: &str = "DOKKU_BUILD_TAG";
+
+/// A build's number from its tag (`build-7` -> 7).
+pub fn build_number(tag: &str) -> Option<u64> {
+    tag.strip_prefix(BUILD_TAG_PREFIX)?.parse().ok()
+}
+
+/// The files a plugin keeps with each build (a Procfile, an app.json), in
+/// `data/<plugin>/<app>/builds/<build tag>/`: what a rollback to that build needs. They go
+/// with the build's image.
+pub struct BuildFiles {
+    dir: PathBuf,
+}
+
+impl BuildFiles {
+    fn builds_dir(roots: &Roots, plugin: &str, app: &str) -> PathBuf {
+        roots.data_dir(plugin, app).join("builds")
+    }
+
+    /// The files of the build under way (`DOKKU_BUILD_TAG`); None outside a build.
+    pub fn current(roots: &Roots, plugin: &str, app: &str) -> Option<BuildFiles> {
+        let tag = crate::env::var(BUILD_TAG_ENV).filter(|t| build_number(t).is_some())?;
+        Some(BuildFiles::of(roots, plugin, app, &tag))
+    }
+
+    pub fn of(roots: &Roots, plugin: &str, app: &str, tag: &str) -> BuildFiles {
+        BuildFiles {
+            dir: BuildFiles::builds_dir(roots, plugin, app).join(tag),
+        }
+    }
+
+    /// Stores `name`, or removes it when the build has none (a failed build's leftovers
+    /// under the same tag never survive).
+    pub fn put(&self, name: &str, contents: Option<&[u8]>) -> Result<()> {
+        let path = self.dir.join(name);
+        match contents {
+            Some(bytes) => {
+                std::fs::create_dir_all(&self.dir)?;
+                crate::fs::write_atomic(&path, bytes, 0o600)
+            }
+            None => crate::fs::remove_file_if_exists(&path),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Result<Option<String>> {
+        crate::fs::read_optional(&self.dir.join(name))
+    }
+
+    /// Removes, in every plugin's data, the app's files of builds other than `kept` (the
+    /// builds whose images stay; a failed build has none).
+    pub fn prune(roots: &Roots, app: &str, kept: &[String]) -> Result<()> {
+        let Ok(plugins) = std::fs::read_dir(roots.lib_root.join("data")) else {
+            return Ok(());
+        };
+        for plugin in plugins.filter_map(|e| e.ok()) {
+            let name = plugin.file_name().to_string_lossy().into_owned();
+            let dir = BuildFiles::builds_dir(roots, &name, app);
+            let Ok(builds) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for build in builds.filter_map(|e| e.ok()) {
+                let tag = build.file_name().to_string_lossy().into_owned();
+                if build_number(&tag).is_some() && !kept.contains(&tag) {
+                    crate::fs::remove_dir_all_if_exists(&build.path())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A plugin's `core-post-extract APP DIR REV`: the file at the path `rel_path` gives for
+/// the app (never reached through a link) is checked by `validate` and kept with the build
+/// as `name`, in the plugin's data dir; a tree without it keeps nothing. A file that fails
+/// its check fails the build.
+pub fn keep_build_file(
+    ctx: &Ctx,
+    args: &[String],
+    plugin: &str,
+    rel_path: impl Fn(&str) -> Result<String>,
+    name: &str,
+    validate: fn(&str) -> Result<()>,
+) -> Result<()> {
+    let [app, tree, _rev] = crate::entry::exactly::<3>("core-post-extract", args)?;
+    let rel_path = rel_path(app)?;
+    let tree = Path::new(tree);
+    const MAX_BYTES: u64 = 1024 * 1024;
+    let found = crate::fs::inside_tree(tree, &rel_path).filter(|p| p.is_file());
+    if found.is_none() && tree.join(&rel_path).symlink_metadata().is_ok() {
+        bail!("{rel_path} must be a file in the repository, not a link or a directory");
+    }
+    let text = match found {
+        Some(path) => {
+            if std::fs::metadata(&path)?.len() > MAX_BYTES {
+                bail!("{rel_path} is larger than 1 MiB");
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|_| anyhow::anyhow!("{rel_path} is not UTF-8 text"))?;
+            validate(&text)?;
+            Some(text)
+        }
+        None => None,
+    };
+    let Some(files) = BuildFiles::current(&ctx.roots, plugin, app) else {
+        return Ok(());
+    };
+    files.put(name, text.as_deref().map(str::as_bytes))
+}
+
+/// A plugin's `post-release-builder`: the released build's file `name` becomes the app's
+/// (`data/<plugin>/<app>/<name>`), or the app has none when the build kept none. Outside
+/// the release of a build (a restart releases `latest`) nothing changes, and the answer
+/// is false.
+pub fn adopt_build_file(roots: &Roots, plugin: &str, app: &str, name: &str) -> Result<bool> {
+    let Some(build) = BuildFiles::current(roots, plugin, app) else {
+        return Ok(false);
+    };
+    let path = roots.data_dir(plugin, app).join(name);
+    match build.get(name)? {
+        Some(text) => {
+            std::fs::create_dir_all(roots.data_dir(plugin, app))?;
+            crate::fs::write_atomic(&path, text.as_bytes(), 0o600)?
+        }
+        None => crate::fs::remove_file_if_exists(&path)?,
+    }
+    Ok(true)
+}
