@@ -80,6 +80,8 @@ pub struct Plugin {
     /// Commands of this plugin that users type bare, without the `<plugin>:` prefix
     /// (`url`, `git-receive-pack`).
     pub words: &'static [&'static str],
+    /// Triggers of this plugin that concern only some callers (see [`Guard`]).
+    pub guards: &'static [Guard],
     pub commands: &'static [Command],
     pub triggers: &'static [TriggerEntry],
     /// The plugin's settable properties. With a table, [`main`] answers `<plugin>:set` and
@@ -100,11 +102,21 @@ impl Plugin {
         root_commands: &[],
         aliases: &[],
         words: &[],
+        guards: &[],
         commands: &[],
         triggers: &[],
         settings: None,
         hooks: Hooks::NONE,
     };
+}
+
+/// The plugin's `trigger` concerns only callers whose SSH key name starts with
+/// `key_names`: for anyone else it would answer "yes" without looking, and the dispatcher
+/// does not start it (the deploy-keys plugin's `user-auth` concerns deploy keys only).
+#[derive(Debug, Clone, Copy)]
+pub struct Guard {
+    pub trigger: &'static str,
+    pub key_names: &'static str,
 }
 
 /// A plugin's report rows beyond its settings', for one app: `(flag, value)` pairs.
@@ -324,6 +336,11 @@ fn print_entrypoints(plugin: &Plugin) {
         prefixes: vec![plugin.name.into()],
         words: plugin.words.iter().map(|w| w.to_string()).collect(),
         root_only: plugin.root_commands.iter().map(|c| c.to_string()).collect(),
+        guards: plugin
+            .guards
+            .iter()
+            .map(|g| (g.trigger.to_string(), g.key_names.to_string()))
+            .collect(),
     };
     answers
         .prefixes

@@ -21,7 +21,7 @@ const KEYS: &str = "keys";
 const GIT_COMMANDS: &[&str] = &["git-receive-pack", "git-upload-pack"];
 /// How this plugin names its keys' `authorized_keys` lines: `deploy:<fingerprint>`. Admin
 /// key names cannot contain `:`, so the name alone tells a deploy key.
-const KEY_NAME_PREFIX: &str = "deploy:";
+pub const KEY_NAME_PREFIX: &str = "deploy:";
 
 /// One allowed key of an app: `FINGERPRINT NAME` in the app's `keys` list.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 mod commands;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{Command, Guard, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "deploy",
@@ -44,5 +44,9 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::user_auth,
         },
     ],
+    guards: &[Guard {
+        trigger: "user-auth",
+        key_names: commands::KEY_NAME_PREFIX,
+    }],
     ..Plugin::DEFAULTS
 };

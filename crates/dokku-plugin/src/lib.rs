@@ -393,6 +393,7 @@ fn update(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         plugins::link_entrypoints(&dir)?;
     }
+    plugins::index::Index::write(&ctx.roots)?;
     ctx.trigger("update").stream()
 }
 

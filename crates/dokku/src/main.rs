@@ -62,7 +62,7 @@ fn run() -> Result<i32> {
     load_rc_files(&roots);
     let roots = Roots::from_env();
     export_roots(&roots);
-    authorize(&roots, &args)?;
+    authorize(&roots, &index, &args)?;
     // Tracing starts only once the key may run the command: a refused key sees nothing.
     if trace {
         env::set_early(env::DOKKU_TRACE, "1");
@@ -225,8 +225,9 @@ fn switch_to_system_user(roots: &Roots) -> Result<()> {
     Ok(())
 }
 
-/// The `user-auth` trigger decides, when any plugin implements it, as in Dokku.
-fn authorize(roots: &Roots, args: &[String]) -> Result<()> {
+/// The `user-auth` trigger decides, when any plugin implements it, as in Dokku (unless
+/// every plugin that does concerns other callers only).
+fn authorize(roots: &Roots, index: &Index, args: &[String]) -> Result<()> {
     let (user, name) = env::ssh_identity();
     env::set_early(env::SSH_USER, &user);
     env::set_early(env::SSH_NAME, &name);
@@ -234,7 +235,10 @@ fn authorize(roots: &Roots, args: &[String]) -> Result<()> {
         env::DOKKU_COMMAND,
         args.first().map(String::as_str).unwrap_or(""),
     );
-    let trigger = Trigger::with_roots("user-auth", roots.clone());
+    if !index.user_auth_concerns(&name) {
+        return Ok(());
+    }
+    let trigger = Trigger::with_roots(dokku_core::plugins::index::USER_AUTH, roots.clone());
     if !trigger.exists() {
         return Ok(());
     }

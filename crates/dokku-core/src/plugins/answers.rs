@@ -24,16 +24,23 @@ pub struct Answers {
     pub words: Vec<String>,
     /// Subcommand names (without prefix) only root may run.
     pub root_only: Vec<String>,
+    /// `(trigger, key name prefix)`: a trigger that concerns only callers whose SSH key name
+    /// starts with the prefix ([`crate::entry::Guard`]).
+    pub guards: Vec<(String, String)>,
 }
 
 impl Answers {
-    /// `KIND NAME` lines: `subcommand`, `trigger`, `prefix`, `word`, `root-only`.
+    /// `KIND NAME` lines: `subcommand`, `trigger`, `prefix`, `word`, `root-only`, and
+    /// `guard TRIGGER PREFIX`.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (kind, names) in self.kinds() {
             for name in names {
                 out.push_str(&format!("{kind} {name}\n"));
             }
+        }
+        for (trigger, prefix) in &self.guards {
+            out.push_str(&format!("guard {trigger} {prefix}\n"));
         }
         out
     }
@@ -44,6 +51,17 @@ impl Answers {
             let Some((kind, name)) = line.split_once(' ') else {
                 bail!("unexpected entry point line {line:?}");
             };
+            if kind == "guard" {
+                let Some((trigger, prefix)) = name.split_once(' ') else {
+                    bail!("unexpected entry point line {line:?}");
+                };
+                crate::plugins::validate_entry_name(trigger)?;
+                if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+                    bail!("unexpected key name prefix {prefix:?}");
+                }
+                answers.guards.push((trigger.into(), prefix.into()));
+                continue;
+            }
             crate::plugins::validate_entry_name(name)?;
             let list = match kind {
                 "subcommand" => &mut answers.subcommands,
@@ -82,6 +100,7 @@ impl Answers {
             prefixes: dispatch.prefixes,
             words: dispatch.words,
             root_only: dispatch.root_only,
+            guards: Vec::new(),
         }
     }
 
@@ -106,6 +125,7 @@ mod tests {
             prefixes: vec!["deploy".into()],
             words: vec!["url".into()],
             root_only: vec!["allow".into()],
+            guards: vec![("user-auth".into(), "deploy:".into())],
         };
         assert_eq!(Answers::parse(&answers.render()).unwrap(), answers);
         assert!(Answers::parse("subcommand ../x\n").is_err());

@@ -1,7 +1,8 @@
 //! The dispatcher's index: which plugin directory answers a command prefix or a bare word,
-//! and which commands only root may run, compiled from every enabled plugin's
-//! [`Answers`] whenever the set of enabled plugins changes. The dispatcher reads this one
-//! file and knows no plugin by name.
+//! which commands only root may run, and which plugins answer `user-auth` (the trigger the
+//! dispatcher fires before every command) and for which callers, compiled from every
+//! enabled plugin's [`Answers`] whenever the set of enabled plugins changes. The dispatcher
+//! reads this one file and knows no plugin by name.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
@@ -14,6 +15,9 @@ use crate::env::Roots;
 /// `$PLUGIN_PATH/dispatch.index`.
 pub const INDEX_FILE: &str = "dispatch.index";
 
+/// The trigger the dispatcher fires itself, before every command.
+pub const USER_AUTH: &str = "user-auth";
+
 /// A larger index than this is not one we wrote.
 const MAX_BYTES: u64 = 1024 * 1024;
 
@@ -25,6 +29,11 @@ pub struct Index {
     words: BTreeMap<String, String>,
     /// Full commands (`prefix:sub`) only root may run.
     root_only: BTreeSet<String>,
+    /// Plugin directory -> the key name prefix its `user-auth` concerns (empty: everyone).
+    user_auth: BTreeMap<String, String>,
+    /// False when a plugin was enabled or disabled after the index was written (by hand,
+    /// not through the plugin tree): then nothing may be skipped.
+    current: bool,
 }
 
 impl Index {
@@ -56,15 +65,23 @@ impl Index {
                     index.root_only.insert(format!("{prefix}:{sub}"));
                 }
             }
+            if crate::fs::is_executable(&path.join(USER_AUTH)) {
+                let guard = answers.guards.iter().find(|(t, _)| t == USER_AUTH);
+                let prefix = guard.map(|(_, p)| p.clone()).unwrap_or_default();
+                index.user_auth.insert(dir.clone(), prefix);
+            }
         }
+        index.current = true;
         Ok(index)
     }
 
-    /// Compiles the index and replaces the file when that changes it.
+    /// Compiles the index and replaces the file when that changes it, or when the set of
+    /// enabled plugins changed after it was written.
     pub fn write(roots: &Roots) -> Result<()> {
         let text = Index::compile(roots)?.render();
         let path = roots.plugin_path.join(INDEX_FILE);
-        if crate::fs::read_optional(&path)?.as_deref() == Some(text.as_str()) {
+        let unchanged = crate::fs::read_optional(&path)?.as_deref() == Some(text.as_str());
+        if unchanged && written_after_enabled(roots, &path) {
             return Ok(());
         }
         crate::fs::write_atomic(&path, text.as_bytes(), 0o644)
@@ -94,7 +111,9 @@ impl Index {
             .take(MAX_BYTES)
             .read_to_string(&mut text)
             .ok()?;
-        Some(Index::parse(&text))
+        let mut index = Index::parse(&text);
+        index.current = written_after_enabled(roots, &roots.plugin_path.join(INDEX_FILE));
+        Some(index)
     }
 
     fn render(&self) -> String {
@@ -107,6 +126,10 @@ impl Index {
         }
         for command in &self.root_only {
             out.push_str(&format!("root-only {command}\n"));
+        }
+        for (dir, prefix) in &self.user_auth {
+            out.push_str(format!("{USER_AUTH} {dir} {prefix}").trim_end());
+            out.push('\n');
         }
         out
     }
@@ -125,6 +148,12 @@ impl Index {
                 ["root-only", command] => {
                     index.root_only.insert(command.into());
                 }
+                [USER_AUTH, dir] => {
+                    index.user_auth.insert(dir.into(), String::new());
+                }
+                [USER_AUTH, dir, prefix] => {
+                    index.user_auth.insert(dir.into(), prefix.into());
+                }
                 _ => {}
             }
         }
@@ -141,6 +170,26 @@ impl Index {
 
     pub fn is_root_only(&self, command: &str) -> bool {
         self.root_only.contains(command)
+    }
+
+    /// Whether `user-auth` must be fired for a caller with this SSH key name: unless the
+    /// index is current and every plugin that answers it concerns other key names only.
+    pub fn user_auth_concerns(&self, key_name: &str) -> bool {
+        !self.current
+            || self
+                .user_auth
+                .values()
+                .any(|prefix| key_name.starts_with(prefix.as_str()))
+    }
+}
+
+/// True when the file at `path` was written no earlier than the last change to the set of
+/// enabled plugins.
+fn written_after_enabled(roots: &Roots, path: &std::path::Path) -> bool {
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified());
+    match (modified(path), modified(&roots.plugin_enabled())) {
+        (Ok(index), Ok(enabled)) => index >= enabled,
+        _ => false,
     }
 }
 
@@ -211,6 +260,39 @@ mod tests {
             Index::read(&roots).plugin_dir("nginx", false),
             "nginx-vhosts"
         );
+    }
+
+    #[test]
+    fn user_auth_is_skipped_only_for_callers_no_plugin_concerns() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        let auth = |name: &str, answers: &str| {
+            let path = roots.plugin_available().join(name);
+            write_atomic(&path.join(USER_AUTH), b"#!/bin/sh\nexit 0\n", 0o755).unwrap();
+            write_atomic(&path.join(".entrypoints"), answers.as_bytes(), 0o644).unwrap();
+            super::super::enable(&roots, name).unwrap();
+        };
+        // No index yet: nothing is known, so nothing is skipped.
+        assert!(Index::read(&roots).user_auth_concerns("admin"));
+        auth(
+            "deploy-keys",
+            "trigger user-auth\nguard user-auth deploy:\n",
+        );
+        let index = Index::read(&roots);
+        assert!(!index.user_auth_concerns("admin"));
+        assert!(index.user_auth_concerns("deploy:SHA256:x"));
+        auth("acl", "trigger user-auth\n");
+        assert!(Index::read(&roots).user_auth_concerns("admin"));
+        super::super::disable(&roots, "acl").unwrap();
+        assert!(!Index::read(&roots).user_auth_concerns("admin"));
+        // A plugin linked by hand, behind the tree's back: nothing is skipped.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::os::unix::fs::symlink(
+            roots.plugin_available().join("acl"),
+            roots.plugin_enabled().join("acl"),
+        )
+        .unwrap();
+        assert!(Index::read(&roots).user_auth_concerns("admin"));
     }
 
     #[test]
