@@ -56,7 +56,7 @@ fn main() -> Result<()> {
         (
             "dokku apps:exists demo",
             median(runs, || run(&dokku, &["apps:exists", "demo"], &env))?,
-            Some(5.0),
+            Some(3.0),
         ),
         (
             "dokku plugin:trigger <unused>",

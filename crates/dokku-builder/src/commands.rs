@@ -51,8 +51,12 @@ fn builder_name(value: &str) -> Result<()> {
     Ok(())
 }
 
+pub fn report_rows(ctx: &Ctx, apps: &[app::AppName]) -> Result<Vec<Vec<(String, String)>>> {
+    apps.iter().map(|app| app_report_rows(ctx, app)).collect()
+}
+
 /// `builder:report`'s row beyond the settings: the builder detection chose last.
-pub fn report_rows(ctx: &Ctx, app: &app::AppName) -> Result<Vec<(String, String)>> {
+fn app_report_rows(ctx: &Ctx, app: &app::AppName) -> Result<Vec<(String, String)>> {
     let detected = SETTINGS
         .properties(ctx)
         .get(app.as_str(), DETECTED)?

@@ -190,8 +190,12 @@ fn run_checks(ctx: &Ctx, args: &[String]) -> Result<()> {
     check::run_command(ctx, app.as_str(), cmd.only.as_deref())
 }
 
+fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String, String)>>> {
+    apps.iter().map(|app| app_report_rows(ctx, app)).collect()
+}
+
 /// `checks:report`'s rows beyond the settings: the lists of process types.
-fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
+fn app_report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
     Ok(vec![
         (
             "checks-disabled-list".into(),

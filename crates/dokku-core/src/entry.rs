@@ -119,13 +119,15 @@ pub struct Guard {
     pub key_names: &'static str,
 }
 
-/// A plugin's report rows beyond its settings', for one app: `(flag, value)` pairs.
-pub type ReportRows = fn(&Ctx, &AppName) -> Result<Vec<(String, String)>>;
+/// A plugin's report rows beyond its settings', for each of the apps a report covers (in
+/// their order): `(flag, value)` pairs. It gets them all at once, so that what it asks
+/// other plugins is asked in one round ([`crate::trigger::Trigger::output_each`]).
+pub type ReportRows = fn(&Ctx, &[AppName]) -> Result<Vec<Vec<(String, String)>>>;
 
 /// A plugin's additions to the settings commands [`main`] answers for it.
 #[derive(Debug, Clone, Copy)]
 pub struct Hooks {
-    /// Rows of `<plugin>:report APP` beyond the settings' own.
+    /// Rows of `<plugin>:report [APP]` beyond the settings' own.
     pub report_rows: Option<ReportRows>,
     /// Runs after `<plugin>:set` changed a property (the git plugin repoints HEAD).
     pub after_set: Option<fn(&Ctx, &Change) -> Result<()>>,
@@ -299,8 +301,26 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
             };
             run_command(&ctx, plugin, &name, rest)
         }
+        Entry::Trigger(name) if args == [crate::trigger::EACH_FLAG] => {
+            run_trigger_each(&ctx, plugin, &name)
+        }
         Entry::Trigger(name) => run_trigger(&ctx, plugin, &name, &args),
     }
+}
+
+/// `TRIGGER --each`: the calls (a JSON array of argument arrays) on stdin, each call's
+/// output (a JSON array of strings) on stdout; the first call that fails fails them all.
+fn run_trigger_each(ctx: &Ctx, plugin: &Plugin, name: &str) -> Result<()> {
+    let calls: Vec<Vec<String>> = serde_json::from_reader(std::io::stdin().lock())
+        .map_err(|e| anyhow!("{name} --each: reading the calls: {e}"))?;
+    let mut outputs = Vec::with_capacity(calls.len());
+    for call in &calls {
+        let (result, output) = log::capture(|| run_trigger(ctx, plugin, name, call));
+        result?;
+        outputs.push(String::from_utf8_lossy(&output).into_owned());
+    }
+    log::data(&serde_json::to_string(&outputs)?);
+    Ok(())
 }
 
 fn run_trigger(ctx: &Ctx, plugin: &Plugin, name: &str, args: &[String]) -> Result<()> {
@@ -341,6 +361,7 @@ fn print_entrypoints(plugin: &Plugin) {
             .iter()
             .map(|g| (g.trigger.to_string(), g.key_names.to_string()))
             .collect(),
+        batches: true,
     };
     answers
         .prefixes
@@ -367,9 +388,9 @@ fn run_command(ctx: &Ctx, plugin: &Plugin, name: &str, args: &[String]) -> Resul
             }
         }
         (Some(settings), "report") => {
-            settings.print_report(ctx, &args, |app| match plugin.hooks.report_rows {
-                Some(rows) => rows(ctx, app),
-                None => Ok(Vec::new()),
+            settings.print_report(ctx, &args, |apps| match plugin.hooks.report_rows {
+                Some(rows) => rows(ctx, apps),
+                None => Ok(vec![Vec::new(); apps.len()]),
             })
         }
         _ => bail!("`{}:{name}` is not a dokku command.", plugin.name),

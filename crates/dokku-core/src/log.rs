@@ -2,15 +2,50 @@
 //! `-----> step`, `=====> heading`, seven-space detail, ` !     error` on stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 use crate::env;
 
-fn out(prefix: &str, text: &str) {
-    let mut stdout = io::stdout().lock();
-    for line in text.split('\n') {
-        let _ = writeln!(stdout, "{prefix}{line}");
+thread_local! {
+    /// Where stdout lines go while [`capture`] runs, instead of stdout.
+    static CAPTURED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// Writes to stdout, or to the capture buffer while [`capture`] runs.
+fn write_stdout(bytes: &[u8]) {
+    let captured = CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(buffer) => {
+            buffer.extend_from_slice(bytes);
+            true
+        }
+        None => false,
+    });
+    if !captured {
+        let mut stdout = io::stdout().lock();
+        let _ = stdout.write_all(bytes);
+        let _ = stdout.flush();
     }
+}
+
+/// Runs `work` with everything this module would print on stdout kept instead, and
+/// returns it too: how one process answers a trigger for many calls ([`crate::entry`]).
+/// Output of child processes that inherit stdout is not kept.
+pub fn capture<T>(work: impl FnOnce() -> T) -> (T, Vec<u8>) {
+    let outer = CAPTURED.with(|c| c.borrow_mut().replace(Vec::new()));
+    let result = work();
+    let kept = CAPTURED.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer));
+    (result, kept.unwrap_or_default())
+}
+
+fn out(prefix: &str, text: &str) {
+    let mut lines = String::new();
+    for line in text.split('\n') {
+        lines.push_str(prefix);
+        lines.push_str(line);
+        lines.push('\n');
+    }
+    write_stdout(lines.as_bytes());
 }
 
 /// `-----> text`
@@ -56,14 +91,12 @@ pub fn verbose_quiet(text: &str) {
 
 /// Plain data on stdout (names, values): never suppressed by `--quiet`.
 pub fn data(text: &str) {
-    let _ = writeln!(io::stdout().lock(), "{text}");
+    write_stdout(format!("{text}\n").as_bytes());
 }
 
 /// Raw bytes on stdout, as a trigger's captured output is passed on.
 pub fn raw(bytes: &[u8]) {
-    let mut stdout = io::stdout().lock();
-    let _ = stdout.write_all(bytes);
-    let _ = stdout.flush();
+    write_stdout(bytes);
 }
 
 /// A trace line on stderr when `DOKKU_TRACE` is on (like git's `trace: exec:`).
@@ -122,6 +155,17 @@ pub fn confirm_destructive(what: &str, name: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capture_keeps_what_would_be_printed() {
+        let ((), kept) = capture(|| {
+            info1("step");
+            data("value");
+            let ((), inner) = capture(|| data("inner"));
+            assert_eq!(inner, b"inner\n");
+        });
+        assert_eq!(String::from_utf8(kept).unwrap(), "-----> step\nvalue\n");
+    }
 
     #[test]
     fn columns_align_values() {

@@ -130,7 +130,7 @@ impl Report {
         } else if request.json {
             log::data(&self.json_value().to_string());
         } else {
-            print!("{}", self.render_stdout());
+            log::raw(self.render_stdout().as_bytes());
         }
         Ok(())
     }
@@ -145,6 +145,19 @@ pub fn print_for_apps(
     plugin: &str,
     build: impl Fn(&crate::AppName) -> Result<Report>,
 ) -> Result<()> {
+    print_for_apps_prepared(request, roots, plugin, |_| Ok(()), |app, ()| build(app))
+}
+
+/// [`print_for_apps`] for a report that asks other plugins about each app: `prepare`
+/// gets every app the report covers at once (to ask in one round, [`crate::trigger::Trigger::output_each`]),
+/// and `build` each app with what it prepared.
+pub fn print_for_apps_prepared<P>(
+    request: &ReportRequest,
+    roots: &crate::env::Roots,
+    plugin: &str,
+    prepare: impl FnOnce(&[crate::AppName]) -> Result<P>,
+    build: impl Fn(&crate::AppName, &P) -> Result<Report>,
+) -> Result<()> {
     let apps = match request.app.as_deref() {
         Some(crate::property::GLOBAL) => bail!("{plugin}:report has no global properties"),
         Some(name) => vec![crate::app::verify(roots, name)?],
@@ -154,16 +167,17 @@ pub fn print_for_apps(
         log::warn("You haven't deployed any applications yet");
         return Ok(());
     }
+    let prepared = prepare(&apps)?;
     if request.json && request.app.is_none() {
         let all: serde_json::Map<String, serde_json::Value> = apps
             .iter()
-            .map(|a| Ok((a.to_string(), build(a)?.json_value())))
+            .map(|a| Ok((a.to_string(), build(a, &prepared)?.json_value())))
             .collect::<Result<_>>()?;
         log::data(&serde_json::Value::Object(all).to_string());
         return Ok(());
     }
-    for app in apps {
-        build(&app)?.print(request)?;
+    for app in &apps {
+        build(app, &prepared)?.print(request)?;
     }
     Ok(())
 }

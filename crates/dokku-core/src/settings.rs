@@ -233,20 +233,43 @@ impl Settings {
     }
 
     /// `<plugin>:report [<app>|--global] [--format json] [--<flag>]` over
-    /// [`Settings::report`].
+    /// [`Settings::report`]; `extra` gives the rows beyond the settings for every app the
+    /// report covers at once, in their order.
     pub fn print_report(
         &self,
         ctx: &Ctx,
         args: &[String],
-        extra: impl Fn(&AppName) -> Result<Vec<(String, String)>>,
+        extra: impl FnOnce(&[AppName]) -> Result<Vec<Vec<(String, String)>>>,
     ) -> Result<()> {
         let request = ReportRequest::parse(args)?;
         if request.app.as_deref() == Some(GLOBAL) {
             return self.global_report(ctx)?.print(&request);
         }
-        crate::report::print_for_apps(&request, &ctx.roots, self.namespace, |app| {
-            self.report(ctx, app.as_str(), extra(app)?)
-        })
+        crate::report::print_for_apps_prepared(
+            &request,
+            &ctx.roots,
+            self.namespace,
+            |apps| {
+                let rows = extra(apps)?;
+                if rows.len() != apps.len() {
+                    bail!(
+                        "{}:report: rows for {} of {} apps",
+                        self.namespace,
+                        rows.len(),
+                        apps.len()
+                    );
+                }
+                Ok(apps
+                    .iter()
+                    .map(|a| a.to_string())
+                    .zip(rows)
+                    .collect::<std::collections::BTreeMap<_, _>>())
+            },
+            |app, rows| {
+                let extra = rows.get(app.as_str()).cloned().unwrap_or_default();
+                self.report(ctx, app.as_str(), extra)
+            },
+        )
     }
 }
 

@@ -27,6 +27,10 @@ pub fn enabled_plugins(roots: &Roots) -> Vec<String> {
     names
 }
 
+/// The argument that asks a plugin binary to answer a trigger for many calls
+/// ([`Trigger::output_each`]).
+pub const EACH_FLAG: &str = "--each";
+
 #[derive(Debug, Clone)]
 enum Input {
     Inherit,
@@ -165,6 +169,67 @@ impl Trigger {
             }
         }
         Ok(stdout)
+    }
+
+    /// For many calls of this trigger, each with its own arguments (the trigger's own are
+    /// not used): each call's output as [`Trigger::output_string`] gives it. An implementer
+    /// whose binary answers batches ([`crate::plugins::Answers::batches`]) is started once
+    /// for all the calls (`--each`, the calls as a JSON array of argument arrays on stdin,
+    /// their outputs as a JSON array of strings on stdout); any other once per call.
+    pub fn output_each(&self, calls: &[Vec<String>]) -> Result<Vec<String>> {
+        let mut outputs = vec![Vec::new(); calls.len()];
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        for (plugin, path) in self.implementers() {
+            let batches = path.parent().is_some_and(|dir| {
+                crate::plugins::Answers::of_installed(dir).is_ok_and(|a| a.batches)
+            });
+            if batches {
+                let batch = Trigger {
+                    args: vec![EACH_FLAG.into()],
+                    input: Input::Bytes(serde_json::to_vec(calls)?),
+                    ..self.clone()
+                };
+                let out = batch.command(&path).stdout_unchecked()?;
+                if out.code != 0 {
+                    return Err(self.failed(&plugin, out.code));
+                }
+                let each: Vec<String> = serde_json::from_slice(&out.stdout)
+                    .map_err(|e| anyhow::anyhow!("{} of {plugin}: {e}", self.name))?;
+                if each.len() != calls.len() {
+                    anyhow::bail!(
+                        "{} of {plugin} answered {} of {} calls",
+                        self.name,
+                        each.len(),
+                        calls.len()
+                    );
+                }
+                for (output, answer) in outputs.iter_mut().zip(each) {
+                    output.extend(answer.into_bytes());
+                }
+                continue;
+            }
+            for (output, call) in outputs.iter_mut().zip(calls) {
+                let single = Trigger {
+                    args: call.iter().map(OsString::from).collect(),
+                    ..self.clone()
+                };
+                let out = single.command(&path).stdout_unchecked()?;
+                output.extend(out.stdout);
+                if out.code != 0 {
+                    return Err(self.failed(&plugin, out.code));
+                }
+            }
+        }
+        Ok(outputs
+            .into_iter()
+            .map(|o| {
+                String::from_utf8_lossy(&o)
+                    .trim_end_matches('\n')
+                    .to_string()
+            })
+            .collect())
     }
 
     /// Captured stdout as text, trailing newlines trimmed (a shell's `$(...)`).
@@ -317,6 +382,35 @@ mod tests {
         assert!(!t.exists());
         assert_eq!(t.output().unwrap(), b"");
         assert!(!Trigger::with_roots("nobody", roots).succeeds().unwrap());
+    }
+
+    #[test]
+    fn each_call_gets_its_answer_whether_the_plugin_batches_or_not() {
+        let (_d, roots) = host();
+        plugin(&roots, "a", "t", "echo \"a-$1\"");
+        plugin(
+            &roots,
+            "b",
+            "t",
+            "[ \"$1\" = --each ] || exit 9\nread calls\n[ \"$calls\" = '[[\"1\"],[\"2\"]]' ] || exit 8\necho '[\"b1\",\"b2\"]'",
+        );
+        write_atomic(
+            &roots.plugin_available().join("b/.entrypoints"),
+            b"trigger t\nbatches all\n",
+            0o644,
+        )
+        .unwrap();
+        let calls = vec![vec!["1".to_string()], vec!["2".to_string()]];
+        let each = Trigger::with_roots("t", roots.clone())
+            .output_each(&calls)
+            .unwrap();
+        assert_eq!(each, ["a-1\nb1", "a-2\nb2"]);
+        assert!(
+            Trigger::with_roots("t", roots)
+                .output_each(&[])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

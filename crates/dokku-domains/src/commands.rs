@@ -240,12 +240,9 @@ fn global_rows(domains: &Domains, report: Report) -> Result<Report> {
         .row("domains-global-vhosts", global.join(" ")))
 }
 
-fn app_report(domains: &Domains, app: &str) -> Result<Report> {
+fn app_report(domains: &Domains, app: &str, vhost_enabled: bool) -> Result<Report> {
     let report = Report::new(app, "domains")
-        .row(
-            "domains-app-enabled",
-            domains.vhost_enabled(app)?.to_string(),
-        )
+        .row("domains-app-enabled", vhost_enabled.to_string())
         .row("domains-app-vhosts", domains.list(app)?.join(" "));
     global_rows(domains, report)
 }
@@ -256,9 +253,24 @@ pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     if request.app.as_deref() == Some(GLOBAL) {
         return global_rows(&domains, Report::new("global", "domains"))?.print(&request);
     }
-    dokku_core::report::print_for_apps(&request, &domains.roots, "domains", |app| {
-        app_report(&domains, app.as_str())
-    })
+    dokku_core::report::print_for_apps_prepared(
+        &request,
+        &domains.roots,
+        "domains",
+        |apps| {
+            let names: Vec<&str> = apps.iter().map(|a| a.as_str()).collect();
+            let enabled = domains.vhosts_enabled(&names)?;
+            Ok(names
+                .into_iter()
+                .map(String::from)
+                .zip(enabled)
+                .collect::<std::collections::BTreeMap<_, _>>())
+        },
+        |app, enabled| {
+            let vhost_enabled = enabled.get(app.as_str()).copied().unwrap_or(true);
+            app_report(&domains, app.as_str(), vhost_enabled)
+        },
+    )
 }
 
 fn first(args: &[String]) -> Result<&str> {
@@ -403,5 +415,6 @@ pub fn domains_vhost_enabled(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `report APP`: this plugin's section of `dokku report`.
 pub fn report_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let domains = Domains::new(ctx);
-    app_report(&domains, first(args)?)?.print(&ReportRequest::default())
+    let app = first(args)?;
+    app_report(&domains, app, domains.vhost_enabled(app)?)?.print(&ReportRequest::default())
 }

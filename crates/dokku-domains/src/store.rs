@@ -107,10 +107,20 @@ impl Domains {
     }
 
     pub fn vhost_enabled(&self, app: &str) -> Result<bool> {
-        let value = Trigger::with_roots("config-get", self.roots.clone())
-            .args([app, "NO_VHOST"])
-            .output_string()?;
-        Ok(value.trim() != "1")
+        Ok(self.vhosts_enabled(&[app])?.first() == Some(&true))
+    }
+
+    /// [`Domains::vhost_enabled`] of many apps, asked of the config plugin in one round.
+    pub fn vhosts_enabled(&self, apps: &[&str]) -> Result<Vec<bool>> {
+        let calls: Vec<Vec<String>> = apps
+            .iter()
+            .map(|app| vec![app.to_string(), "NO_VHOST".into()])
+            .collect();
+        Ok(Trigger::with_roots("config-get", self.roots.clone())
+            .output_each(&calls)?
+            .iter()
+            .map(|value| value.trim() != "1")
+            .collect())
     }
 
     /// Sets `NO_VHOST` quietly and without a restart: the proxy rebuilds on

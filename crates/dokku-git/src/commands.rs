@@ -290,11 +290,7 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
     let get =
         |slot: &str, key: &str| -> Result<String> { Ok(props.get(slot, key)?.unwrap_or_default()) };
     let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
-    let sha = repo::rev_parse(
-        &roots.app_dir(app.as_str()),
-        &format!("refs/heads/{branch}"),
-    )?
-    .unwrap_or_default();
+    let sha = repo::branch_head(&roots.app_dir(app.as_str()), &branch)?.unwrap_or_default();
     Ok(Report::new(app.as_str(), "git")
         .row("git-deploy-branch", branch)
         .row("git-global-deploy-branch", get(GLOBAL, "deploy-branch")?)

@@ -98,6 +98,40 @@ pub fn rev_parse(repo: &Path, rev: &str) -> Result<Option<String>> {
     Ok((out.code == 0).then(|| out.stdout_trimmed()))
 }
 
+/// The commit a branch of the repository points at, read from its ref files as git keeps
+/// them (a loose `refs/heads/<branch>`, else `packed-refs`) without starting git; anything
+/// else (a symbolic ref, an odd name) is asked of `git rev-parse`.
+pub fn branch_head(repo: &Path, branch: &str) -> Result<Option<String>> {
+    let is_id = |s: &str| matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let plain = !branch.is_empty()
+        && !branch.starts_with('/')
+        && branch
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.'));
+    let reference = format!("refs/heads/{branch}");
+    if plain {
+        match dokku_core::fs::read_optional(&repo.join(&reference))? {
+            Some(text) if is_id(text.trim_end()) => return Ok(Some(text.trim_end().to_string())),
+            Some(_) => {}
+            None => {
+                let packed = dokku_core::fs::read_optional(&repo.join("packed-refs"))?;
+                let found = packed
+                    .as_deref()
+                    .unwrap_or_default()
+                    .lines()
+                    .find_map(|line| {
+                        let (id, name) = line.split_once(' ')?;
+                        (name == reference && is_id(id)).then(|| id.to_string())
+                    });
+                if found.is_some() || packed.is_none_or(|p| !p.contains(&reference)) {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+    rev_parse(repo, &reference)
+}
+
 /// Checks `rev` out of the app's repository into a new temp dir, with submodules. Inside
 /// the pre-receive hook the pushed objects are still in git's quarantine, which the work
 /// dir reaches as an alternate object store.
@@ -259,6 +293,42 @@ fn build_tmp_root() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn branch_heads_are_read_as_git_keeps_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        let git = |args: &[&str]| {
+            let out = dokku_core::cmd::Cmd::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .dir(repo)
+                .output()
+                .unwrap();
+            out.stdout_trimmed()
+        };
+        git(&["init", "-q", "-b", "main"]);
+        let git_dir = repo.join(".git");
+        assert_eq!(super::branch_head(&git_dir, "main").unwrap(), None);
+        git(&["commit", "-q", "--allow-empty", "-m", "one"]);
+        let head = git(&["rev-parse", "HEAD"]);
+        assert_eq!(
+            super::branch_head(&git_dir, "main").unwrap(),
+            Some(head.clone())
+        );
+        git(&["branch", "feature/x"]);
+        git(&["pack-refs", "--all"]);
+        assert_eq!(
+            super::branch_head(&git_dir, "main").unwrap(),
+            Some(head.clone())
+        );
+        assert_eq!(
+            super::branch_head(&git_dir, "feature/x").unwrap(),
+            Some(head)
+        );
+        assert_eq!(super::branch_head(&git_dir, "nope").unwrap(), None);
+        assert_eq!(super::branch_head(&git_dir, "../HEAD").unwrap(), None);
+    }
+
     #[test]
     fn only_network_submodule_urls_are_accepted() {
         for ok in [

@@ -368,16 +368,26 @@ fn lego_files(ctx: &Ctx, app: &str, domain: &str) -> (PathBuf, PathBuf) {
 /// The certificate the app serves now (`certs-paths`), if any.
 fn served_certificate(ctx: &Ctx, app: &str) -> Result<Option<PathBuf>> {
     let paths = ctx.trigger("certs-paths").arg(app).output_string()?;
-    Ok(paths
+    Ok(certificate_of(&paths))
+}
+
+/// The certificate file of a `certs-paths` answer (`CRT KEY`), when it exists.
+fn certificate_of(paths: &str) -> Option<PathBuf> {
+    paths
         .split_whitespace()
         .next()
         .map(PathBuf::from)
-        .filter(|p| p.is_file()))
+        .filter(|p| p.is_file())
 }
 
 /// True when the app serves the certificate lego obtained for it.
 fn is_active(ctx: &Ctx, app: &str) -> Result<bool> {
-    let Some(served) = served_certificate(ctx, app)? else {
+    serves_ours(ctx, app, served_certificate(ctx, app)?.as_deref())
+}
+
+/// True when `served` is the certificate lego obtained for the app.
+fn serves_ours(ctx: &Ctx, app: &str, served: Option<&std::path::Path>) -> Result<bool> {
+    let Some(served) = served else {
         return Ok(false);
     };
     let Some(first) = domains(ctx, app)?.into_iter().next() else {
@@ -385,21 +395,26 @@ fn is_active(ctx: &Ctx, app: &str) -> Result<bool> {
     };
     let (crt, _) = lego_files(ctx, app, &first);
     Ok(match dokku_core::fs::read_optional(&crt)? {
-        Some(ours) => std::fs::read_to_string(&served)? == ours,
+        Some(ours) => std::fs::read_to_string(served)? == ours,
         None => false,
     })
 }
 
 /// When the served certificate expires, in seconds since the epoch.
 fn expiry(ctx: &Ctx, app: &str) -> Result<Option<u64>> {
-    let Some(crt) = served_certificate(ctx, app)? else {
-        return Ok(None);
-    };
+    match served_certificate(ctx, app)? {
+        Some(crt) => expiry_of(&crt),
+        None => Ok(None),
+    }
+}
+
+/// When the certificate in `crt` expires, in seconds since the epoch.
+fn expiry_of(crt: &std::path::Path) -> Result<Option<u64>> {
     let openssl = dokku_core::cmd::find_program("openssl")
         .context("openssl is not installed (apt-get install openssl)")?;
     let out = Cmd::new(openssl)
         .args(["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in"])
-        .arg(&crt)
+        .arg(crt)
         .output_unchecked()?;
     let text = out.stdout_str();
     Ok(text
@@ -802,25 +817,31 @@ fn rename(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `letsencrypt:report`'s rows beyond the settings: the certificate's state.
-fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
-    let app = app.as_str();
-    let active = is_active(ctx, app)?;
-    let expiration = match active {
-        true => expiry(ctx, app)?.map(|secs| secs.to_string()),
-        false => None,
-    };
-    Ok(vec![
-        ("letsencrypt-active".into(), active.to_string()),
-        (
-            "letsencrypt-autorenew".into(),
-            autorenew_marker(ctx).exists().to_string(),
-        ),
-        (
-            "letsencrypt-expiration".into(),
-            expiration.unwrap_or_default(),
-        ),
-    ])
+/// `letsencrypt:report`'s rows beyond the settings: each certificate's state (the served
+/// certificates asked of the certs plugin in one round).
+fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String, String)>>> {
+    let calls: Vec<Vec<String>> = apps.iter().map(|a| vec![a.to_string()]).collect();
+    let served = ctx.trigger("certs-paths").output_each(&calls)?;
+    let autorenew = autorenew_marker(ctx).exists().to_string();
+    apps.iter()
+        .zip(served)
+        .map(|(app, paths)| {
+            let crt = certificate_of(&paths);
+            let active = serves_ours(ctx, app.as_str(), crt.as_deref())?;
+            let expiration = match (active, &crt) {
+                (true, Some(crt)) => expiry_of(crt)?.map(|secs| secs.to_string()),
+                _ => None,
+            };
+            Ok(vec![
+                ("letsencrypt-active".into(), active.to_string()),
+                ("letsencrypt-autorenew".into(), autorenew.clone()),
+                (
+                    "letsencrypt-expiration".into(),
+                    expiration.unwrap_or_default(),
+                ),
+            ])
+        })
+        .collect()
 }
 
 #[cfg(test)]

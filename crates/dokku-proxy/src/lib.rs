@@ -187,8 +187,12 @@ fn disable(ctx: &Ctx, args: &[String]) -> Result<()> {
     switch(ctx, "proxy:disable", args, false)
 }
 
+fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String, String)>>> {
+    apps.iter().map(|app| app_report_rows(ctx, app)).collect()
+}
+
 /// `proxy:report`'s row beyond the settings.
-fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
+fn app_report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
     Ok(vec![(
         "proxy-enabled".into(),
         is_enabled(ctx, app.as_str())?.to_string(),

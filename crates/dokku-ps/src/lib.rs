@@ -505,32 +505,44 @@ fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     })
 }
 
-/// `ps:report`'s rows beyond the settings: whether the app runs, and its scale.
-fn report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
-    let app = app.as_str();
-    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
-    let status = ctx
-        .trigger("scheduler-app-status")
-        .args([scheduler.as_str(), app])
-        .output_string()?;
-    let (count, running) = status.split_once(' ').unwrap_or(("0", "false"));
-    let scale: Vec<String> = scale(ctx, app)?
+/// `ps:report`'s rows beyond the settings: whether each app runs, and its scale (the
+/// schedulers and their answers asked in one round each).
+fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String, String)>>> {
+    let calls: Vec<Vec<String>> = apps.iter().map(|a| vec![a.to_string()]).collect();
+    let schedulers = ctx.trigger("scheduler-detect").output_each(&calls)?;
+    let calls: Vec<Vec<String>> = apps
         .iter()
-        .map(|(kind, n)| format!("{kind}={n}"))
+        .zip(&schedulers)
+        .map(|(app, scheduler)| {
+            let scheduler = scheduler.lines().next().unwrap_or_default().trim();
+            vec![scheduler.to_string(), app.to_string()]
+        })
         .collect();
-    Ok(vec![
-        ("ps-deployed".into(), (count != "0").to_string()),
-        ("ps-processes".into(), count.to_string()),
-        (
-            "ps-restore".into(),
-            SETTINGS
-                .properties(ctx)
-                .get(app, RESTORE)?
-                .unwrap_or_else(|| "true".into()),
-        ),
-        ("ps-running".into(), running.to_string()),
-        ("ps-scale".into(), scale.join(" ")),
-    ])
+    let statuses = ctx.trigger("scheduler-app-status").output_each(&calls)?;
+    apps.iter()
+        .zip(statuses)
+        .map(|(app, status)| {
+            let app = app.as_str();
+            let (count, running) = status.split_once(' ').unwrap_or(("0", "false"));
+            let scale: Vec<String> = scale(ctx, app)?
+                .iter()
+                .map(|(kind, n)| format!("{kind}={n}"))
+                .collect();
+            Ok(vec![
+                ("ps-deployed".into(), (count != "0").to_string()),
+                ("ps-processes".into(), count.to_string()),
+                (
+                    "ps-restore".into(),
+                    SETTINGS
+                        .properties(ctx)
+                        .get(app, RESTORE)?
+                        .unwrap_or_else(|| "true".into()),
+                ),
+                ("ps-running".into(), running.to_string()),
+                ("ps-scale".into(), scale.join(" ")),
+            ])
+        })
+        .collect()
 }
 
 #[derive(clap::Parser)]

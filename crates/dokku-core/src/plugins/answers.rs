@@ -27,7 +27,13 @@ pub struct Answers {
     /// `(trigger, key name prefix)`: a trigger that concerns only callers whose SSH key name
     /// starts with the prefix ([`crate::entry::Guard`]).
     pub guards: Vec<(String, String)>,
+    /// The binary answers any of its triggers for many calls in one run
+    /// ([`crate::trigger::Trigger::output_each`]).
+    pub batches: bool,
 }
+
+/// The line that says [`Answers::batches`].
+const BATCHES_LINE: &str = "batches all";
 
 impl Answers {
     /// `KIND NAME` lines: `subcommand`, `trigger`, `prefix`, `word`, `root-only`, and
@@ -42,12 +48,20 @@ impl Answers {
         for (trigger, prefix) in &self.guards {
             out.push_str(&format!("guard {trigger} {prefix}\n"));
         }
+        if self.batches {
+            out.push_str(BATCHES_LINE);
+            out.push('\n');
+        }
         out
     }
 
     pub fn parse(text: &str) -> Result<Answers> {
         let mut answers = Answers::default();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if line == BATCHES_LINE {
+                answers.batches = true;
+                continue;
+            }
             let Some((kind, name)) = line.split_once(' ') else {
                 bail!("unexpected entry point line {line:?}");
             };
@@ -101,6 +115,7 @@ impl Answers {
             words: dispatch.words,
             root_only: dispatch.root_only,
             guards: Vec::new(),
+            batches: false,
         }
     }
 
@@ -126,6 +141,7 @@ mod tests {
             words: vec!["url".into()],
             root_only: vec!["allow".into()],
             guards: vec![("user-auth".into(), "deploy:".into())],
+            batches: true,
         };
         assert_eq!(Answers::parse(&answers.render()).unwrap(), answers);
         assert!(Answers::parse("subcommand ../x\n").is_err());
