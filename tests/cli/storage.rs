@@ -77,7 +77,7 @@ fn mounts_reach_containers_only_through_docker_args() {
     host.ok(["storage:mount", "demo", &format!("{data}:/data")]);
     host.ok(["volume:create", "shared", "/var/shared", "/var/cache"]);
     host.ok(["volume:link", "demo", "shared"]);
-    let volumes = host.roots.lib_root.join("data/volumes/shared/data");
+    let volumes = host.roots.lib_root.join("data/volume/shared/data");
     let expected = format!(
         "--rm -v {data}:/data -v {}/0:/var/shared -v {}/1:/var/cache",
         volumes.display(),
@@ -215,7 +215,7 @@ fn volumes_are_shared_and_never_lose_data() {
     host.ok(["volume:link", "worker", "assets"]);
     let already = host.run(["volume:link", "web", "assets"]);
     assert!(stderr(&already).contains("already linked"));
-    let data = host.roots.lib_root.join("data/volumes/assets/data/0/file");
+    let data = host.roots.lib_root.join("data/volume/assets/data/0/file");
     std::fs::write(&data, "shared bytes").unwrap();
     assert_eq!(host.ok(["volume:list"]), "=====> Volumes\nassets\n");
     assert_snapshot!(
@@ -244,7 +244,7 @@ fn volumes_are_shared_and_never_lose_data() {
         .write_stdin("assets\n")
         .assert()
         .success();
-    assert!(!host.roots.lib_root.join("data/volumes/assets").exists());
+    assert!(!host.roots.lib_root.join("data/volume/assets").exists());
     assert_eq!(host.ok(["volume:list"]), "=====> Volumes\n");
 }
 

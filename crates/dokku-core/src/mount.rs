@@ -172,7 +172,7 @@ fn check_host(shown: &Path, host: &Path, roots: &Roots, canonical: bool) -> Resu
         return refuse();
     }
     let lib_root = root(&roots.lib_root)?;
-    let app_data = ["data/storage", "data/volumes"]
+    let app_data = ["data/storage", "data/volume"]
         .iter()
         .any(|d| host.starts_with(lib_root.join(d)) && host != lib_root.join(d));
     if (host.starts_with(&lib_root) && !app_data) || lib_root.starts_with(host) {

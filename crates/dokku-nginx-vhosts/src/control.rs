@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-
 use dokku_core::cmd::{Cmd, Output};
+
+/// The system's nginx configuration, which the root helper always uses.
+pub const SYSTEM_NGINX_CONF: &str = "/etc/nginx/nginx.conf";
 
 /// The exit code of a reload that was signalled but not seen to take effect in time
 /// (`EX_TEMPFAIL`): the root helper's answer, and the nginx-vhosts plugin's reading of it.

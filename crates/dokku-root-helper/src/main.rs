@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use dokku_nginx_vhosts::SYSTEM_NGINX_CONF;
+use dokku_nginx_vhosts::control::SYSTEM_NGINX_CONF;
 use dokku_nginx_vhosts::installed;
 
 fn main() {

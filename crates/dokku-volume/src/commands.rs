@@ -1,5 +1,5 @@
 //! `volume:*` commands. A volume is a set of container paths, each backed by a host
-//! directory `$DOKKU_LIB_ROOT/data/volumes/<name>/data/<n>`; linking it to an app mounts
+//! directory `$DOKKU_LIB_ROOT/data/volume/<name>/data/<n>`; linking it to an app mounts
 //! them all, and several apps may link one volume to share its data.
 
 use dokku_core::entry::Ctx;
@@ -18,6 +18,10 @@ use dokku_core::{Error, log};
 
 const LINKS: &str = "links";
 
+/// The plugin's name, which names its data (`data/volume/<name>/`) and its links
+/// (`config/volume/<app>/links`).
+const NAMESPACE: &str = "volume";
+
 struct Volumes {
     roots: Roots,
 }
@@ -30,7 +34,7 @@ impl Volumes {
     }
 
     fn base(&self) -> PathBuf {
-        self.roots.lib_root.join("data/volumes")
+        self.roots.lib_root.join("data").join(NAMESPACE)
     }
 
     fn dir(&self, name: &str) -> PathBuf {
@@ -43,7 +47,7 @@ impl Volumes {
     }
 
     fn links(&self) -> Properties {
-        Properties::new(&self.roots, "volume")
+        Properties::new(&self.roots, NAMESPACE)
     }
 
     fn exists(&self, name: &str) -> bool {
@@ -338,4 +342,48 @@ pub fn report_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let volumes = Volumes::new(ctx);
     let app = app::verify(&volumes.roots, args.first().ok_or(Error::MissingApp)?)?;
     app_report(&volumes, &app)?.print(&ReportRequest::default())
+}
+
+/// `install`: volumes made before the plugin's data took its name (`data/volumes`) move to
+/// `data/volume`; a host that has both keeps both as they are and is told so.
+pub fn install(ctx: &Ctx, _args: &[String]) -> Result<()> {
+    let data = ctx.roots.lib_root.join("data");
+    let (old, new) = (data.join("volumes"), data.join(NAMESPACE));
+    match (old.is_dir(), new.exists()) {
+        (true, false) => std::fs::rename(&old, &new)
+            .with_context(|| format!("moving {} to {}", old.display(), new.display())),
+        (true, true) => {
+            dokku_core::log::warn(&format!(
+                "{} and {} both exist: volumes are read from the second only",
+                old.display(),
+                new.display()
+            ));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_moves_volumes_made_under_the_old_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx {
+            roots: dokku_core::env::Roots::under(dir.path()),
+        };
+        let data = ctx.roots.lib_root.join("data");
+        dokku_core::fs::write_atomic(&data.join("volumes/shared/data/0/kept"), b"x", 0o644)
+            .unwrap();
+        install(&ctx, &[]).unwrap();
+        assert!(!data.join("volumes").exists());
+        assert_eq!(
+            std::fs::read_to_string(data.join("volume/shared/data/0/kept")).unwrap(),
+            "x"
+        );
+        install(&ctx, &[]).unwrap();
+        assert!(data.join("volume/shared").is_dir());
+    }
 }

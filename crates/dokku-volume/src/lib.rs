@@ -64,6 +64,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::docker_args_trigger,
         },
         TriggerEntry {
+            name: "install",
+            run: commands::install,
+        },
+        TriggerEntry {
             name: "post-app-clone-setup",
             run: commands::copy_links,
         },

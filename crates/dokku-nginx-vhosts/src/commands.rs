@@ -1,0 +1,131 @@
+//! The `nginx:*` commands: the app's config and logs, validation, and starting and
+//! stopping nginx.
+
+use anyhow::{Context, Result, bail};
+use dokku_core::cmd::Cmd;
+use dokku_core::entry::{Ctx, exactly};
+use dokku_core::log;
+
+use crate::control;
+use crate::installed::{self};
+use crate::site::{conf_path, log_file};
+use crate::swap::{Action, has_root_copy, nginx, reload, reload_lock, root_apply, test_without};
+
+pub(crate) fn show_config(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = exactly::<1>("nginx:show-config", args)?;
+    let app = dokku_core::app::verify(&ctx.roots, app)?;
+    match dokku_core::fs::read_optional(&conf_path(ctx, app.as_str()))? {
+        Some(text) => log::raw(text.as_bytes()),
+        None => bail!("{app} has no nginx config"),
+    }
+    Ok(())
+}
+
+#[derive(clap::Parser)]
+pub(crate) struct ValidateConfig {
+    /// Only this app's config is suspected.
+    app: Option<String>,
+    /// Remove the config of an app that keeps nginx from accepting the configuration.
+    #[arg(long)]
+    clean: bool,
+}
+
+/// `nginx:validate-config [APP] [--clean]`: `nginx -t` on the whole configuration; when
+/// nginx refuses it, which app's config (of APP, or of every app) is to blame, and with
+/// `--clean` that config is removed and nginx reloads.
+pub(crate) fn validate_config(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: ValidateConfig = dokku_core::entry::parse("nginx:validate-config", args)?;
+    let apps = match &cmd.app {
+        Some(app) => vec![dokku_core::app::verify(&ctx.roots, app)?],
+        None => dokku_core::app::list(&ctx.roots)?,
+    };
+    let _lock = reload_lock(ctx)?;
+    let (code, words) = nginx(Action::Test)?;
+    if code == 0 {
+        log::info1("nginx accepts the configuration");
+        return Ok(());
+    }
+    for app in &apps {
+        if !has_root_copy(app.as_str()) {
+            continue;
+        }
+        let (without, _) = test_without(app.as_str())?;
+        if without != 0 {
+            continue;
+        }
+        if !cmd.clean {
+            bail!("nginx refuses the config of {app} (--clean removes it): {words}");
+        }
+        dokku_core::fs::remove_file_if_exists(&conf_path(ctx, app.as_str()))?;
+        root_apply(ctx, app.as_str(), installed::Keep::Yes)?;
+        log::info1(&format!("Removed the config of {app}, which nginx refused"));
+        return reload();
+    }
+    bail!("nginx: {words}");
+}
+
+#[derive(clap::Parser)]
+pub(crate) struct Logs {
+    app: String,
+    /// Follow the log as it grows.
+    #[arg(short, long)]
+    tail: bool,
+    /// How many lines to show.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    num: u32,
+}
+
+pub(crate) fn access_logs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    show_log(ctx, args, "nginx:access-logs", "access")
+}
+
+pub(crate) fn error_logs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    show_log(ctx, args, "nginx:error-logs", "error")
+}
+
+/// The end of the app's access or error log, followed with `--tail`, by `tail` itself.
+pub(crate) fn show_log(ctx: &Ctx, args: &[String], name: &str, kind: &str) -> Result<()> {
+    let cmd: Logs = dokku_core::entry::parse(name, args)?;
+    let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
+    let path = log_file(ctx, app.as_str(), kind)?;
+    if path == "off" {
+        bail!("The {kind} log of {app} is off");
+    }
+    std::fs::File::open(&path).with_context(|| format!("reading {path}"))?;
+    let tail = dokku_core::cmd::find_program("tail").context("tail is not installed")?;
+    let mut cmd_line = Cmd::new(tail).args(["-n", &cmd.num.to_string()]);
+    if cmd.tail {
+        cmd_line = cmd_line.arg("-F");
+    }
+    cmd_line.arg(&path).exec_replace()?;
+    Ok(())
+}
+
+/// `nginx:start`: nginx runs with the current configuration (a running one reloads).
+pub(crate) fn start(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [] = exactly::<0>("nginx:start", args)?;
+    match nginx(Action::Reload)? {
+        (0, _) => {
+            log::info1("nginx is running; it reloaded its configuration");
+            return Ok(());
+        }
+        (control::NOT_RUNNING, _) => {}
+        (_, words) => bail!("nginx: {words}"),
+    }
+    log::info1("Starting nginx");
+    let (code, words) = nginx(Action::Start)?;
+    if code != 0 {
+        bail!("nginx did not start: {words}");
+    }
+    Ok(())
+}
+
+/// `nginx:stop`: nginx finishes the requests it has and exits.
+pub(crate) fn stop(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [] = exactly::<0>("nginx:stop", args)?;
+    log::info1("Stopping nginx");
+    match nginx(Action::Stop)? {
+        (0 | control::NOT_RUNNING, _) => Ok(()),
+        (_, words) => bail!("nginx: {words}"),
+    }
+}

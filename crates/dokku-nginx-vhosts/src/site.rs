@@ -1,0 +1,303 @@
+//! An app's site: what nginx needs to serve it (domains, ports, live web containers,
+//! certificates, settings) gathered from the other plugins, the template it is rendered
+//! from (the app's own `nginx.conf.sigil`, kept with each build, or the built-in one), and
+//! the rendered config.
+
+use anyhow::{Context, Result};
+use dokku_core::entry::{Ctx, exactly};
+
+use crate::config;
+use crate::settings::{DIRECTIVES, Place, SETTINGS, plain};
+use crate::swap::{check_only, vetted};
+use crate::template;
+
+pub(crate) fn conf_path(ctx: &Ctx, app: &str) -> std::path::PathBuf {
+    ctx.roots.app_dir(app).join("nginx.conf")
+}
+
+/// Whether this plugin routes to the app: its proxy is enabled and is nginx.
+pub(crate) fn routes(ctx: &Ctx, app: &str) -> Result<bool> {
+    let enabled = ctx.trigger("proxy-is-enabled").arg(app).output_string()?;
+    let kind = ctx.trigger("proxy-type").arg(app).output_string()?;
+    Ok(enabled.trim() != "false" && matches!(kind.trim(), "" | "nginx"))
+}
+
+/// The app's site, from the other plugins' answers.
+pub(crate) fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
+    let mappings = dokku_core::port_map::of_app(ctx, app)?
+        .into_iter()
+        .map(|m| (m.scheme, m.host_port, m.container_port))
+        .collect();
+    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
+    let web_ips = ctx
+        .trigger("scheduler-app-containers")
+        .args([scheduler.as_str(), app])
+        .output_lines()?
+        .iter()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let dyno = words.next()?;
+            let (_id, ip) = (words.next()?, words.next()?);
+            dyno.starts_with("web.").then(|| ip.to_string())
+        })
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+        .collect();
+    let domains = ctx
+        .trigger("domains-list")
+        .arg(app)
+        .output_lines()?
+        .into_iter()
+        .filter(|d| plain(d))
+        .collect();
+    let setting = |key: &str| SETTINGS.computed(ctx, app, key);
+    Ok(config::Site {
+        app: app.to_string(),
+        mappings,
+        domains,
+        web_ips,
+        bind_address: setting("bind-address-ipv4")?,
+        client_max_body_size: setting("client-max-body-size")?,
+        proxy_read_timeout: setting("proxy-read-timeout")?,
+        access_log: log_file(ctx, app, "access")?,
+        error_log: log_file(ctx, app, "error")?,
+        includes: ctx
+            .roots
+            .app_dir(app)
+            .join("nginx.conf.d")
+            .display()
+            .to_string(),
+        tls: ctx
+            .trigger("certs-paths")
+            .arg(app)
+            .output_string()?
+            .split_once(' ')
+            .map(|(crt, key)| (crt.trim().to_string(), key.trim().to_string()))
+            .filter(|(crt, key)| plain(crt) && plain(key)),
+        hsts: setting("hsts")? == "true",
+        hsts_include_subdomains: setting("hsts-include-subdomains")? == "true",
+        hsts_preload: setting("hsts-preload")? == "true",
+        hsts_max_age: setting("hsts-max-age")?,
+        extra_lines: ctx.trigger("nginx-config").arg(app).output_lines()?,
+        server_directives: changed_directives(ctx, app, Place::Server)?,
+        proxy_directives: changed_directives(ctx, app, Place::Proxy)?,
+        forwarded: [
+            setting("x-forwarded-for-value")?,
+            setting("x-forwarded-port-value")?,
+            setting("x-forwarded-proto-value")?,
+        ],
+        forwarded_ssl: setting("x-forwarded-ssl")?,
+        access_log_format: setting("access-log-format")?,
+        keepalive: setting("proxy-keepalive")?,
+    })
+}
+
+/// `name value;` for each directive setting of `place` whose value differs from its
+/// default (the directive is the key with underscores; `underscore-in-headers` is nginx's
+/// `underscores_in_headers`).
+pub(crate) fn changed_directives(ctx: &Ctx, app: &str, place: Place) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let keys = DIRECTIVES.iter().filter(|(_, _, p)| *p == place);
+    for (key, _, _) in keys {
+        let value = SETTINGS.computed(ctx, app, key)?;
+        let default = SETTINGS
+            .table
+            .iter()
+            .find(|s| s.key == *key)
+            .map_or("", |s| s.default);
+        if value != default {
+            let name = match *key {
+                "underscore-in-headers" => "underscores_in_headers".to_string(),
+                key => key.replace('-', "_"),
+            };
+            lines.push(format!("{name} {value};"));
+        }
+    }
+    Ok(lines)
+}
+
+/// The app's config text: from a template when it has one, else built in, judged by the
+/// app's rules ([`vetted`]); nothing while no web container runs.
+pub(crate) fn render_site(
+    ctx: &Ctx,
+    site: &config::Site,
+    template: Option<&(String, &str)>,
+) -> Result<String> {
+    let text = match template {
+        _ if site.web_ips.is_empty() => String::new(),
+        Some((text, _)) => template::render(
+            text,
+            &template_vars(ctx, site)?,
+            &dokku_core::ask::app_config(ctx, &site.app)?,
+        )?,
+        None => config::render(site),
+    };
+    vetted(ctx, site, &text)
+}
+
+/// Where the app's template files live (`data/nginx-vhosts/<app>/`).
+pub(crate) fn files_dir(ctx: &Ctx, app: &str) -> std::path::PathBuf {
+    ctx.roots.data_dir(FILES, app)
+}
+
+pub(crate) const FILES: &str = "nginx-vhosts";
+
+pub(crate) const TEMPLATE: &str = "nginx.conf.sigil";
+
+/// The app's template and whose it is: a plugin's (`nginx-app-template-source APP
+/// app-config`), else the one its repository shipped (unless `disable-custom-config`);
+/// `None` for the built-in config.
+pub(crate) fn template_source(ctx: &Ctx, app: &str) -> Result<Option<(String, &'static str)>> {
+    let from_plugin = ctx
+        .trigger("nginx-app-template-source")
+        .args([app, "app-config"])
+        .output_string()?;
+    let from_plugin = from_plugin.trim();
+    if !from_plugin.is_empty() {
+        let text = std::fs::read_to_string(from_plugin)
+            .with_context(|| format!("reading the template {from_plugin}"))?;
+        return Ok(Some((text, "plugin-supplied")));
+    }
+    if SETTINGS.computed(ctx, app, "disable-custom-config")? == "true" {
+        return Ok(None);
+    }
+    Ok(
+        dokku_core::fs::read_optional(&files_dir(ctx, app).join(TEMPLATE))?
+            .map(|text| (text, "app-supplied")),
+    )
+}
+
+/// The variables Dokku gives an app's template.
+pub(crate) fn template_vars(
+    ctx: &Ctx,
+    site: &config::Site,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let app = site.app.as_str();
+    let mappings = config::served(site);
+    let join = |items: Vec<String>| items.join(" ");
+    let first_port = |scheme: &str| {
+        mappings
+            .iter()
+            .find(|(s, _, _)| s == scheme)
+            .map_or(String::new(), |(_, host, _)| host.to_string())
+    };
+    let mut upstream_ports: Vec<u16> = mappings.iter().map(|(_, _, c)| *c).collect();
+    upstream_ports.sort_unstable();
+    upstream_ports.dedup();
+    let listen_port = upstream_ports.first().copied().unwrap_or(5000);
+    let listeners = join(
+        site.web_ips
+            .iter()
+            .map(|ip| format!("{ip}:{listen_port}"))
+            .collect(),
+    );
+    let tls = site.tls.is_some();
+    let names = join(site.domains.clone());
+    let mut vars: std::collections::BTreeMap<String, String> = [
+        ("APP", app.to_string()),
+        ("DOKKU_ROOT", ctx.roots.dokku_root.display().to_string()),
+        ("DOKKU_LIB_ROOT", ctx.roots.lib_root.display().to_string()),
+        ("NOSSL_SERVER_NAME", names.clone()),
+        ("SSL_SERVER_NAME", if tls { names } else { String::new() }),
+        ("SSL_INUSE", if tls { "true".into() } else { String::new() }),
+        (
+            "APP_SSL_PATH",
+            ctx.roots.app_dir(app).join("tls").display().to_string(),
+        ),
+        (
+            "PROXY_PORT_MAP",
+            join(
+                mappings
+                    .iter()
+                    .map(|(s, h, c)| format!("{s}:{h}:{c}"))
+                    .collect(),
+            ),
+        ),
+        (
+            "PROXY_UPSTREAM_PORTS",
+            join(upstream_ports.iter().map(u16::to_string).collect()),
+        ),
+        ("PROXY_PORT", first_port("http")),
+        ("PROXY_SSL_PORT", first_port("https")),
+        ("NGINX_PORT", first_port("http")),
+        ("NGINX_SSL_PORT", first_port("https")),
+        ("DOKKU_APP_WEB_LISTENERS", listeners.clone()),
+        ("DOKKU_APP_LISTENERS", listeners),
+        ("HTTP2_SUPPORTED", "true".into()),
+        // `http2 on;` needs nginx 1.25.1; Debian 12 ships 1.22.
+        ("HTTP2_DIRECTIVE_SUPPORTED", "false".into()),
+        ("HTTP2_PUSH_SUPPORTED", "false".into()),
+        ("GRPC_SUPPORTED", "true".into()),
+        ("TLS13_SUPPORTED", "true".into()),
+        ("SPDY_SUPPORTED", String::new()),
+        ("NGINX_ACCESS_LOG_PATH", site.access_log.clone()),
+        ("NGINX_ERROR_LOG_PATH", site.error_log.clone()),
+        ("NGINX_BIND_ADDRESS_IP4", site.bind_address.clone()),
+        (
+            "NGINX_BIND_ADDRESS_IP6",
+            SETTINGS.computed(ctx, app, "bind-address-ipv6")?,
+        ),
+        (
+            "CLIENT_MAX_BODY_SIZE",
+            if site.client_max_body_size.is_empty() {
+                "1m".into()
+            } else {
+                site.client_max_body_size.clone()
+            },
+        ),
+        ("PROXY_READ_TIMEOUT", site.proxy_read_timeout.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (key, var, _) in DIRECTIVES {
+        vars.insert(var.to_string(), SETTINGS.computed(ctx, app, key)?);
+    }
+    Ok(vars)
+}
+
+/// `core-post-extract APP DIR REV`: the repository's template (`nginx-conf-sigil-path`)
+/// is kept with the build; one that does not parse fails the build.
+pub(crate) fn keep_template(ctx: &Ctx, args: &[String]) -> Result<()> {
+    dokku_core::build_files::keep_build_file(
+        ctx,
+        args,
+        FILES,
+        |app| SETTINGS.computed(ctx, app, "nginx-conf-sigil-path"),
+        TEMPLATE,
+        template::check,
+    )
+}
+
+/// `post-release-builder BUILDER APP IMAGE`: before the release replaces anything, the
+/// build's template is rendered for the app as it runs now and nginx checks the result;
+/// a config nginx refuses fails the deploy while the old release keeps serving. Then the
+/// build's template (or none) becomes the app's.
+pub(crate) fn adopt_template(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
+    let Some(build) = dokku_core::build_files::BuildFiles::current(&ctx.roots, FILES, app) else {
+        return Ok(());
+    };
+    if let Some(text) = build.get(TEMPLATE)?
+        && routes(ctx, app)?
+        && SETTINGS.computed(ctx, app, "disable-custom-config")? != "true"
+    {
+        let site = site(ctx, app)?;
+        let rendered = render_site(ctx, &site, Some(&(text, "app-supplied")))?;
+        if !rendered.is_empty() {
+            check_only(ctx, app, &rendered)?;
+        }
+    }
+    dokku_core::build_files::adopt_build_file(&ctx.roots, FILES, app, TEMPLATE)?;
+    Ok(())
+}
+
+/// The path of the app's `kind` (`access` or `error`) log.
+pub(crate) fn log_file(ctx: &Ctx, app: &str, kind: &str) -> Result<String> {
+    let set = SETTINGS.computed(ctx, app, &format!("{kind}-log-path"))?;
+    if !set.is_empty() {
+        return Ok(set);
+    }
+    let dir =
+        dokku_core::env::var("DOKKU_NGINX_LOG_DIR").unwrap_or_else(|| "/var/log/nginx".into());
+    Ok(format!("{dir}/{app}-{kind}.log"))
+}

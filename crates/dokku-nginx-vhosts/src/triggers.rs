@@ -1,0 +1,60 @@
+//! The triggers that rebuild, clear or remove an app's config when what it is built from
+//! changes.
+
+use anyhow::Result;
+use dokku_core::entry::Ctx;
+use dokku_core::log;
+
+use crate::site::{files_dir, render_site, routes, site, template_source};
+use crate::swap::{reload_lock, swap, swap_locked};
+
+/// The app's config built again and swapped in (or dropped when the proxy does not route
+/// to it).
+pub(crate) fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
+    rebuild_app(ctx, args, false)
+}
+
+/// `post-certs-update|remove APP`: as [`rebuild`], and nginx reloads even when the text is
+/// the same, to load the new certificate.
+pub(crate) fn rebuild_for_certs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    rebuild_app(ctx, args, true)
+}
+
+pub(crate) fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    // An app being destroyed (or a name that is none) has no config to build.
+    if dokku_core::app::verify(&ctx.roots, app).is_err() {
+        return Ok(());
+    }
+    // What the config is made from is read under the lock too: a rebuild that read the
+    // app's containers before another one swapped in a newer config never replaces it.
+    let lock = reload_lock(ctx)?;
+    if !routes(ctx, app)? {
+        return swap_locked(ctx, app, "", files_changed, &lock);
+    }
+    let site = site(ctx, app)?;
+    let template = template_source(ctx, app)?;
+    let text = render_site(ctx, &site, template.as_ref())?;
+    if !text.is_empty() {
+        let source = template.as_ref().map_or("built-in", |(_, source)| source);
+        log::info1(&format!(
+            "Configuring {}...(using {source} template)",
+            site.domains.first().unwrap_or(&site.app)
+        ));
+    }
+    swap_locked(ctx, app, &text, files_changed, &lock)
+}
+
+/// `proxy-clear-config APP` / `proxy-disable APP`: the app's config goes.
+pub(crate) fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    swap(ctx, app, "", false)
+}
+
+pub(crate) fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    dokku_core::fs::remove_dir_all_if_exists(&files_dir(ctx, app))?;
+    // The app's directory is still there: an app that had a site loses it (and nginx
+    // reloads); one that never had one leaves nginx alone.
+    swap(ctx, app, "", false)
+}

@@ -1,3 +1,0 @@
-fn main() {
-    dokku_core::entry::main(&dokku_volumes::PLUGIN)
-}
