@@ -206,14 +206,14 @@ fn locked_app_and_tag(ctx: &Ctx, args: &[String]) -> Result<(AppLock, String, St
 pub fn receive(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, dir, rev] = exactly::<3>("builder-receive", args)?;
     let app = app::verify(&ctx.roots, app)?;
-    let _config = dokku_core::ask::share_app_config(ctx, app.as_str())?;
+    let _config = dokku_core::ask::share_deploy_facts(ctx, app.as_str())?;
     pipeline::build(ctx, app.as_str(), Path::new(dir), rev)
 }
 
 /// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it.
 pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (_lock, app, tag) = locked_app_and_tag(ctx, args)?;
-    let _config = dokku_core::ask::share_app_config(ctx, &app)?;
+    let _config = dokku_core::ask::share_deploy_facts(ctx, &app)?;
     pipeline::release_and_deploy(ctx, &app, &tag)
 }
 
@@ -222,7 +222,7 @@ pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
 pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (_lock, app, tag) = locked_app_and_tag(ctx, args)?;
     let process = args.get(2).map(String::as_str).filter(|p| !p.is_empty());
-    let _config = dokku_core::ask::share_app_config(ctx, &app)?;
+    let _config = dokku_core::ask::share_deploy_facts(ctx, &app)?;
     pipeline::deploy(ctx, &app, &tag, process)
 }
 

@@ -167,6 +167,7 @@ pub fn release_and_deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
         .env(BUILD_TAG_ENV, tag)
         .args([builder.as_str(), app, tag])
         .stream()?;
+    dokku_core::ask::refresh_app_json(ctx, app)?;
     let latest = docker::app_image(app, "latest");
     if tag == "latest" {
         return deploy_release(ctx, app, "latest");

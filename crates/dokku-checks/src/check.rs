@@ -135,10 +135,7 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
 
 /// The healthchecks of a process type: app.json's, else (web only) the CHECKS file's.
 fn declared(ctx: &Ctx, app: &str, kind: &str) -> Result<Vec<Healthcheck>> {
-    let text = ctx
-        .trigger("app-json-get-content")
-        .arg(app)
-        .output_string()?;
+    let text = dokku_core::ask::app_json(ctx, app)?;
     let app_json: serde_json::Value = match text.trim() {
         "" => serde_json::json!({}),
         text => serde_json::from_str(text)?,

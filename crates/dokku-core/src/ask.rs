@@ -1,6 +1,7 @@
 //! Typed questions to other plugins, asked through triggers: which scheduler runs an app,
-//! whether it is deployed, what its config is. Many plugins ask them; the answers come
-//! from whichever plugins implement the triggers.
+//! whether it is deployed, what its config and app.json are. Many plugins ask them; the
+//! answers come from whichever plugins implement the triggers, and inside a deploy from the
+//! facts its owner gathered once.
 
 use std::collections::BTreeMap;
 
@@ -8,53 +9,93 @@ use anyhow::Result;
 
 use crate::entry::Ctx;
 
-/// Names the file holding the merged config of the app a deploy is for, exported once
-/// by the process that owns the deploy ([`share_app_config`]).
-pub const DEPLOY_CONFIG_ENV: &str = "DOKKU_DEPLOY_CONFIG";
+/// Names the file of facts about the app a deploy is for, gathered once by the process
+/// that owns the deploy ([`share_deploy_facts`]).
+pub const DEPLOY_FACTS_ENV: &str = "DOKKU_DEPLOY_FACTS";
 
-/// The app's merged config (global, then the app's own), through `config-export`: what a
-/// build's `--build-arg KEY` and a container's environment take their values from. Inside
-/// a deploy of the app, the copy exported for the whole deploy.
-pub fn app_config(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String>> {
-    if let Some(config) = shared_app_config(app) {
-        return Ok(config);
-    }
-    config_export(ctx, app, true)
-}
-
-/// What [`share_app_config`] wrote.
+/// What every plugin a deploy starts would otherwise ask again and again. Nothing changes
+/// them while the app's deploy lock is held, except the app.json a release adopts, which
+/// the deploy's owner adds once the release has it ([`refresh_app_json`]).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct SharedConfig {
+struct DeployFacts {
     app: String,
     config: BTreeMap<String, String>,
+    scheduler: String,
+    app_json: Option<String>,
 }
 
-fn shared_app_config(app: &str) -> Option<BTreeMap<String, String>> {
-    let path = crate::env::var(DEPLOY_CONFIG_ENV)?;
+fn deploy_facts(app: &str) -> Option<DeployFacts> {
+    let path = crate::env::var(DEPLOY_FACTS_ENV)?;
     let text = crate::fs::read_optional(std::path::Path::new(&path)).ok()??;
-    let shared: SharedConfig = serde_json::from_str(&text).ok()?;
-    (shared.app == app).then_some(shared.config)
+    let facts: DeployFacts = serde_json::from_str(&text).ok()?;
+    (facts.app == app).then_some(facts)
 }
 
-/// Exports the app's merged config once for everything a deploy starts: this process and
-/// its children read it through [`app_config`] instead of asking `config-export` again
-/// (nothing changes an app's config while its deploy lock is held). The file (readable by
-/// this user only) goes when the returned handle is dropped. Call it first thing in a
-/// process that owns a deploy, before any thread starts: it sets an environment variable.
-pub fn share_app_config(ctx: &Ctx, app: &str) -> Result<Option<tempfile::NamedTempFile>> {
-    if shared_app_config(app).is_some() {
+/// Gathers the deploy's facts once for everything the deploy starts: this process and
+/// its children read them through [`app_config`], [`config_value`], [`scheduler`] and
+/// [`app_json`] instead of asking other plugins again. The file (readable by this user
+/// only) goes when the returned handle is dropped. Call it first thing in a process that
+/// owns a deploy, before any thread starts: it sets an environment variable.
+pub fn share_deploy_facts(ctx: &Ctx, app: &str) -> Result<Option<tempfile::NamedTempFile>> {
+    if deploy_facts(app).is_some() {
         return Ok(None);
     }
-    let shared = SharedConfig {
+    let facts = DeployFacts {
         app: app.to_string(),
         config: config_export(ctx, app, true)?,
+        scheduler: detect_scheduler(ctx, app)?,
+        app_json: None,
     };
     let mut file = tempfile::Builder::new()
-        .prefix("dokku-deploy-config-")
+        .prefix("dokku-deploy-facts-")
         .tempfile()?;
-    serde_json::to_writer(&mut file, &shared)?;
-    crate::env::set_early(DEPLOY_CONFIG_ENV, &file.path().to_string_lossy());
+    serde_json::to_writer(&mut file, &facts)?;
+    crate::env::set_early(DEPLOY_FACTS_ENV, &file.path().to_string_lossy());
     Ok(Some(file))
+}
+
+/// Adds the app.json the release adopted to the deploy's facts (inside a deploy only).
+pub fn refresh_app_json(ctx: &Ctx, app: &str) -> Result<()> {
+    let (Some(mut facts), Some(path)) = (deploy_facts(app), crate::env::var(DEPLOY_FACTS_ENV))
+    else {
+        return Ok(());
+    };
+    facts.app_json = Some(ask_app_json(ctx, app)?);
+    crate::fs::write_atomic(
+        std::path::Path::new(&path),
+        &serde_json::to_vec(&facts)?,
+        0o600,
+    )
+}
+
+/// The app's merged config (global, then the app's own), through `config-export`: what a
+/// build's `--build-arg KEY` and a container's environment take their values from.
+pub fn app_config(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String>> {
+    match deploy_facts(app) {
+        Some(facts) => Ok(facts.config),
+        None => config_export(ctx, app, true),
+    }
+}
+
+/// One value of the app's merged config (`config-get`), empty when unset.
+pub fn config_value(ctx: &Ctx, app: &str, key: &str) -> Result<String> {
+    match deploy_facts(app) {
+        Some(facts) => Ok(facts.config.get(key).cloned().unwrap_or_default()),
+        None => ctx.trigger("config-get").args([app, key]).output_string(),
+    }
+}
+
+/// The app's app.json as its plugin answers `app-json-get-content` (`{}` or empty when
+/// it has none).
+pub fn app_json(ctx: &Ctx, app: &str) -> Result<String> {
+    match deploy_facts(app).and_then(|facts| facts.app_json) {
+        Some(text) => Ok(text),
+        None => ask_app_json(ctx, app),
+    }
+}
+
+fn ask_app_json(ctx: &Ctx, app: &str) -> Result<String> {
+    ctx.trigger("app-json-get-content").arg(app).output_string()
 }
 
 /// The app's own config, without the global values (what a release records).
@@ -76,6 +117,13 @@ fn config_export(ctx: &Ctx, app: &str, merged: bool) -> Result<BTreeMap<String, 
 /// The app's scheduler: the first line of `scheduler-detect` (empty when no plugin
 /// answers, and then no scheduler trigger finds its name).
 pub fn scheduler(ctx: &Ctx, app: &str) -> Result<String> {
+    match deploy_facts(app) {
+        Some(facts) => Ok(facts.scheduler),
+        None => detect_scheduler(ctx, app),
+    }
+}
+
+fn detect_scheduler(ctx: &Ctx, app: &str) -> Result<String> {
     Ok(ctx
         .trigger("scheduler-detect")
         .arg(app)

@@ -110,10 +110,7 @@ fn task_id(schedule: &str, command: &str) -> String {
 }
 
 fn app_tasks(ctx: &Ctx, app: &str) -> Result<Vec<Task>> {
-    let text = ctx
-        .trigger("app-json-get-content")
-        .arg(app)
-        .output_string()?;
+    let text = dokku_core::ask::app_json(ctx, app)?;
     match text.trim() {
         "" => Ok(Vec::new()),
         text => tasks_of(&serde_json::from_str(text)?),

@@ -107,7 +107,10 @@ impl Domains {
     }
 
     pub fn vhost_enabled(&self, app: &str) -> Result<bool> {
-        Ok(self.vhosts_enabled(&[app])?.first() == Some(&true))
+        let ctx = dokku_core::entry::Ctx {
+            roots: self.roots.clone(),
+        };
+        Ok(dokku_core::ask::config_value(&ctx, app, "NO_VHOST")?.trim() != "1")
     }
 
     /// [`Domains::vhost_enabled`] of many apps, asked of the config plugin in one round.

@@ -173,10 +173,7 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     let previous_rev = if rev_var.is_empty() {
         None
     } else {
-        let previous = ctx
-            .trigger("config-get")
-            .args([app.as_str(), &rev_var])
-            .output_string()?;
+        let previous = dokku_core::ask::config_value(ctx, app.as_str(), &rev_var)?;
         set_rev(ctx, app.as_str(), &rev_var, &rev)?;
         Some(previous)
     };

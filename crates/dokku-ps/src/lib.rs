@@ -225,10 +225,7 @@ fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `quantity`: then it manages the scale (types it leaves out run none) and `ps:scale`
 /// is refused, as in Dokku.
 fn formation(ctx: &Ctx, app: &str) -> Result<Option<std::collections::BTreeMap<String, u32>>> {
-    let text = ctx
-        .trigger("app-json-get-content")
-        .arg(app)
-        .output_string()?;
+    let text = dokku_core::ask::app_json(ctx, app)?;
     let json: serde_json::Value = match text.trim() {
         "" => return Ok(None),
         text => serde_json::from_str(text)?,
