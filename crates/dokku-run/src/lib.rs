@@ -4,10 +4,9 @@
 //! the background and prints the container's name; `run:list` and `run:stop` list and
 //! stop an app's one-off containers (`scheduler-run-list`, `scheduler-run-stop`).
 
-use anyhow::{Result, bail};
-use clap::Parser;
-use dokku_core::app;
-use dokku_core::entry::{Command, Ctx, Plugin, parse};
+mod commands;
+
+use dokku_core::entry::{Command, Plugin};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "run",
@@ -18,224 +17,32 @@ pub const PLUGIN: Plugin = Plugin {
             name: "detached",
             args: "[--env KEY=VALUE]... [--force-tty] [--ttl-seconds N] <app> <cmd>...",
             help: "Run a command in a new container of the app, in the background",
-            run: detached,
+            run: commands::detached,
         },
         Command {
             name: "list",
             args: "[--format stdout|json] [<app>]",
             help: "List the one-off containers of an app (or of every app)",
-            run: list,
+            run: commands::list,
         },
         Command {
             name: "logs",
             args: "<app>|--container <container> [-n <lines>] [-t] [-q]",
             help: "Display recent output of an app's one-off containers",
-            run: logs,
+            run: commands::logs,
         },
         Command {
             name: "run",
             args: "[--env KEY=VALUE]... [--no-tty] [--ttl-seconds N] <app> <cmd>...",
             help: "Run a command in a new container of the app",
-            run: one_off,
+            run: commands::one_off,
         },
         Command {
             name: "stop",
             args: "<app>|--container <container>",
             help: "Stop the one-off containers of an app, or one of them",
-            run: stop,
+            run: commands::stop,
         },
     ],
     ..Plugin::DEFAULTS
 };
-
-/// What every one-off container is given.
-#[derive(clap::Args)]
-struct OneOff {
-    /// An extra variable for this run only.
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    env: Vec<String>,
-    /// Stop the container after this many seconds (default: a day).
-    #[arg(long, value_name = "SECONDS", value_parser = ttl)]
-    ttl_seconds: Option<u64>,
-    #[arg(value_name = "APP")]
-    app: String,
-    #[arg(
-        value_name = "CMD",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    command: Vec<String>,
-}
-
-#[derive(Parser)]
-struct Run {
-    /// No terminal, even when there is one.
-    #[arg(long)]
-    no_tty: bool,
-    #[command(flatten)]
-    one_off: OneOff,
-}
-
-/// `KEY=VALUE` pairs as `scheduler-run` takes them: `KEY VALUE` words.
-fn env_words(pairs: &[String]) -> Result<Vec<String>> {
-    let mut words = Vec::new();
-    for pair in pairs {
-        let Some((key, value)) = pair.split_once('=') else {
-            bail!("Invalid --env {pair:?}: use KEY=VALUE");
-        };
-        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            bail!("Invalid variable name {key:?}");
-        }
-        words.push(key.to_string());
-        words.push(value.to_string());
-    }
-    Ok(words)
-}
-
-/// A time to live: 1 second to 30 days.
-fn ttl(text: &str) -> std::result::Result<u64, String> {
-    text.parse()
-        .ok()
-        .filter(|n| (1..=30 * 86_400).contains(n))
-        .ok_or_else(|| format!("{text:?} is not a number of seconds from 1 to 2592000"))
-}
-
-fn start(ctx: &Ctx, how: &OneOff, tty: bool, detach: bool) -> Result<()> {
-    let app = app::verify(&ctx.roots, &how.app)?;
-    let env_words = env_words(&how.env)?;
-    let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
-    let count = (env_words.len() / 2).to_string();
-    let mut trigger = ctx
-        .trigger("scheduler-run")
-        .args([scheduler.as_str(), app.as_str(), &count])
-        .args(&env_words)
-        .env("DOKKU_RUN_TTY", if tty { "true" } else { "false" })
-        .env("DOKKU_DETACH_CONTAINER", if detach { "1" } else { "0" });
-    if let Some(ttl) = how.ttl_seconds {
-        trigger = trigger.env("DOKKU_RUN_TTL_SECONDS", &ttl.to_string());
-    }
-    trigger.arg("--").args(&how.command).stream()
-}
-
-fn one_off(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Run = parse("run", args)?;
-    let tty = !cmd.no_tty && std::io::IsTerminal::is_terminal(&std::io::stdin());
-    start(ctx, &cmd.one_off, tty, false)
-}
-
-#[derive(Parser)]
-struct Detached {
-    /// Give the container a terminal (to attach to later).
-    #[arg(long)]
-    force_tty: bool,
-    #[command(flatten)]
-    one_off: OneOff,
-}
-
-fn detached(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Detached = parse("run:detached", args)?;
-    start(ctx, &cmd.one_off, cmd.force_tty, true)
-}
-
-#[derive(Parser)]
-struct List {
-    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
-    format: String,
-    #[arg(value_name = "APP")]
-    app: Option<String>,
-}
-
-fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: List = parse("run:list", args)?;
-    let apps = match &cmd.app {
-        Some(app) => vec![app::verify(&ctx.roots, app)?],
-        None => app::list(&ctx.roots)?,
-    };
-    for app in apps {
-        let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
-        ctx.trigger("scheduler-run-list")
-            .args([scheduler.as_str(), app.as_str(), &cmd.format])
-            .stream()?;
-    }
-    Ok(())
-}
-
-/// The app a command names, or the one a one-off container's name (`<app>.run.<n>`) says,
-/// verified, with its scheduler.
-fn app_and_scheduler(
-    ctx: &Ctx,
-    app: Option<&str>,
-    container: Option<&str>,
-) -> Result<(String, String)> {
-    let app = app::verify(&ctx.roots, &app_of(app, container)?)?.to_string();
-    let scheduler = dokku_core::ask::scheduler(ctx, &app)?;
-    Ok((app, scheduler))
-}
-
-fn app_of(app: Option<&str>, container: Option<&str>) -> Result<String> {
-    match (app, container) {
-        (Some(app), _) => Ok(app.to_string()),
-        (None, Some(container)) => match container.split_once(".run.") {
-            Some((app, _)) => Ok(app.to_string()),
-            None => {
-                bail!("Invalid container {container:?}: one-off containers are named <app>.run.<n>")
-            }
-        },
-        (None, None) => Err(dokku_core::Error::MissingApp.into()),
-    }
-}
-
-#[derive(Parser)]
-struct Stop {
-    /// One container (`<app>.run.<n>`), instead of all of the app's.
-    #[arg(long, value_name = "CONTAINER")]
-    container: Option<String>,
-    #[arg(value_name = "APP")]
-    app: Option<String>,
-}
-
-fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Stop = parse("run:stop", args)?;
-    let container = cmd.container.as_deref();
-    let (app, scheduler) = app_and_scheduler(ctx, cmd.app.as_deref(), container)?;
-    ctx.trigger("scheduler-run-stop")
-        .args([scheduler, app, container.unwrap_or("").to_string()])
-        .stream()
-}
-
-#[derive(Parser)]
-struct Logs {
-    /// One container (`<app>.run.<n>`), instead of all of the app's.
-    #[arg(long, value_name = "CONTAINER")]
-    container: Option<String>,
-    /// How many lines of each container's output (default 100).
-    #[arg(short = 'n', long = "num", default_value_t = 100)]
-    lines: u32,
-    /// Keep following the output.
-    #[arg(short = 't', long = "tail")]
-    follow: bool,
-    /// The bare lines: no timestamps or container names.
-    #[arg(short = 'q', long = "quiet")]
-    quiet: bool,
-    #[arg(value_name = "APP")]
-    app: Option<String>,
-}
-
-fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Logs = parse("run:logs", args)?;
-    let container = cmd.container.as_deref();
-    let (app, scheduler) = app_and_scheduler(ctx, cmd.app.as_deref(), container)?;
-    ctx.trigger("scheduler-run-logs")
-        .args([
-            scheduler.as_str(),
-            app.as_str(),
-            container.unwrap_or(""),
-            if cmd.follow { "true" } else { "false" },
-            if cmd.quiet { "false" } else { "true" },
-            &cmd.lines.to_string(),
-        ])
-        .stream()
-}

@@ -2,8 +2,9 @@
 //! belong to no other plugin. `dokku url APP` and `dokku urls APP` print where the app
 //! answers, as the domains plugin (`domains-urls`) and the proxy's ports shape it.
 
-use anyhow::Result;
-use dokku_core::entry::{Command, Ctx, Plugin, exactly};
+mod commands;
+
+use dokku_core::entry::{Command, Plugin};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "00_dokku-standard",
@@ -13,32 +14,15 @@ pub const PLUGIN: Plugin = Plugin {
             name: "url",
             args: "<app>",
             help: "Show the first URL for an application (compatibility)",
-            run: url,
+            run: commands::url,
         },
         Command {
             name: "urls",
             args: "<app>",
             help: "Show all URLs for an application",
-            run: urls,
+            run: commands::urls,
         },
     ],
     words: &["url", "urls"],
     ..Plugin::DEFAULTS
 };
-
-fn url(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [app] = exactly::<1>("url", args)?;
-    print_urls(ctx, app, "url")
-}
-
-fn urls(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [app] = exactly::<1>("urls", args)?;
-    print_urls(ctx, app, "urls")
-}
-
-fn print_urls(ctx: &Ctx, app: &str, which: &str) -> Result<()> {
-    let app = dokku_core::app::verify(&ctx.roots, app)?;
-    ctx.trigger("domains-urls")
-        .args([app.as_str(), which])
-        .stream()
-}

@@ -1,0 +1,100 @@
+//! The `proxy:*` commands.
+
+use anyhow::Result;
+use clap::Parser;
+use dokku_core::app::AppName;
+use dokku_core::entry::{AppsOrAll, Ctx, parse};
+use dokku_core::log;
+
+use crate::settings::SETTINGS;
+
+/// Set (to `true`) on an app whose proxy is disabled.
+pub(crate) const DISABLED: &str = "disabled";
+
+pub(crate) fn is_enabled(ctx: &Ctx, app: &str) -> Result<bool> {
+    Ok(SETTINGS.properties(ctx).get(app, DISABLED)?.as_deref() != Some("true"))
+}
+
+#[derive(Parser)]
+pub(crate) struct Apps {
+    #[command(flatten)]
+    which: AppsOrAll,
+}
+
+pub(crate) fn apps_of(ctx: &Ctx, name: &str, args: &[String]) -> Result<Vec<String>> {
+    parse::<Apps>(name, args)?.which.apps(ctx, name)
+}
+
+/// `proxy:build-config [--all|APP]`: the proxy's config of each app whose proxy is
+/// enabled, built again (`proxy-build-config`).
+pub(crate) fn build_config(ctx: &Ctx, args: &[String]) -> Result<()> {
+    for app in apps_of(ctx, "proxy:build-config", args)? {
+        if is_enabled(ctx, &app)? {
+            ctx.trigger("proxy-build-config").arg(&app).stream()?;
+        }
+    }
+    Ok(())
+}
+
+/// `proxy:clear-config [--all|APP]` (`proxy-clear-config`).
+pub(crate) fn clear_config(ctx: &Ctx, args: &[String]) -> Result<()> {
+    for app in apps_of(ctx, "proxy:clear-config", args)? {
+        ctx.trigger("proxy-clear-config").arg(&app).stream()?;
+    }
+    Ok(())
+}
+
+/// Switches the proxy of each app on or off: `proxy-enable` / `proxy-disable` fire, and a
+/// deployed app is deployed again (its web containers publish their ports, or stop doing
+/// so).
+pub(crate) fn switch(ctx: &Ctx, name: &str, args: &[String], enable: bool) -> Result<()> {
+    for app in apps_of(ctx, name, args)? {
+        if is_enabled(ctx, &app)? == enable {
+            log::info1(&format!(
+                "The proxy is already {} for {app}",
+                if enable { "enabled" } else { "disabled" }
+            ));
+            continue;
+        }
+        log::info1(&format!(
+            "{} proxy for app",
+            if enable { "Enabling" } else { "Disabling" }
+        ));
+        let props = SETTINGS.properties(ctx);
+        if enable {
+            props.delete(&app, DISABLED)?;
+        } else {
+            props.set(&app, DISABLED, "true")?;
+        }
+        let event = if enable {
+            "proxy-enable"
+        } else {
+            "proxy-disable"
+        };
+        ctx.trigger(event).arg(&app).stream()?;
+        if dokku_core::ask::is_deployed(ctx, &app)? {
+            ctx.trigger("deploy").arg(&app).stream()?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn enable(ctx: &Ctx, args: &[String]) -> Result<()> {
+    switch(ctx, "proxy:enable", args, true)
+}
+
+pub(crate) fn disable(ctx: &Ctx, args: &[String]) -> Result<()> {
+    switch(ctx, "proxy:disable", args, false)
+}
+
+pub(crate) fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String, String)>>> {
+    apps.iter().map(|app| app_report_rows(ctx, app)).collect()
+}
+
+/// `proxy:report`'s row beyond the settings.
+pub(crate) fn app_report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
+    Ok(vec![(
+        "proxy-enabled".into(),
+        is_enabled(ctx, app.as_str())?.to_string(),
+    )])
+}

@@ -1,0 +1,120 @@
+//! The triggers the ps plugin answers.
+
+use anyhow::Result;
+use dokku_core::entry::Ctx;
+
+use crate::commands::{RESTORE, each_locked, formation, processes, procfile_path, scale};
+use crate::settings::SETTINGS;
+
+pub(crate) fn valid_procfile(text: &str) -> Result<()> {
+    dokku_core::procfile::parse(text).map(|_| ())
+}
+
+/// `core-post-extract APP DIR REV`.
+pub(crate) fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
+    dokku_core::build_files::keep_build_file(
+        ctx,
+        args,
+        SETTINGS.namespace,
+        |app| SETTINGS.computed(ctx, app, "procfile-path"),
+        "Procfile",
+        valid_procfile,
+    )
+}
+
+/// `post-release-builder BUILDER APP IMAGE`: the released build's Procfile becomes the
+/// app's, and the scale follows its process types (new ones join, `web` at 1 and others
+/// at 0; those gone leave). An app without a Procfile runs its image's command as `web`.
+pub(crate) fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_builder, app, _image] = dokku_core::entry::exactly::<3>("post-release-builder", args)?;
+    if !dokku_core::build_files::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "Procfile")?
+    {
+        return Ok(());
+    }
+    let names: Vec<String> = match processes(ctx, app)? {
+        Some(list) => list.into_iter().map(|p| p.name).collect(),
+        None => vec!["web".into()],
+    };
+    let current = scale(ctx, app)?;
+    let formation = formation(ctx, app)?;
+    let lines: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let count = match &formation {
+                Some(formation) => formation.get(name).copied().unwrap_or(0),
+                None => current
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(u32::from(name == "web"), |(_, c)| *c),
+            };
+            format!("{name}={count}")
+        })
+        .collect();
+    SETTINGS.properties(ctx).set_list(app, "scale", &lines)
+}
+
+/// `docker-args-process-deploy APP ...`: the app's restart policy.
+pub(crate) fn restart_args(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    let policy = SETTINGS.computed(ctx, app, "restart-policy")?;
+    dokku_core::docker::filter_args(&format!(" --restart={policy}"))
+}
+
+/// `ps-get-property APP KEY`: a setting's computed value.
+pub(crate) fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, key] = dokku_core::entry::exactly::<2>("ps-get-property", args)?;
+    dokku_core::log::data(&SETTINGS.computed(ctx, app, key)?);
+    Ok(())
+}
+
+/// `ps-current-scale APP`: `type=count` lines.
+pub(crate) fn current_scale(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    for (name, count) in scale(ctx, app)? {
+        dokku_core::log::data(&format!("{name}={count}"));
+    }
+    Ok(())
+}
+
+/// `procfile-get-command APP TYPE`: the process type's command, unexpanded; nothing when
+/// the app has no Procfile or no such type. Within a build's release it answers from that
+/// build's Procfile.
+pub(crate) fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(app), Some(kind)) = (args.first(), args.get(1)) else {
+        anyhow::bail!("procfile-get-command: expected APP TYPE");
+    };
+    // During a build's release (a release task, say) the Procfile is that build's.
+    let text =
+        match dokku_core::build_files::BuildFiles::current(&ctx.roots, SETTINGS.namespace, app) {
+            Some(build) => build.get("Procfile")?,
+            None => dokku_core::fs::read_optional(&procfile_path(ctx, app))?,
+        };
+    let processes = match text {
+        Some(text) => dokku_core::procfile::parse(&text)?,
+        None => Vec::new(),
+    };
+    if let Some(process) = processes.into_iter().find(|p| p.name == *kind) {
+        dokku_core::log::data(&process.command);
+    }
+    Ok(())
+}
+
+/// `post-app-rename` / `post-app-clone OLD NEW`: the new app is built and deployed from
+/// its repository (it has no image of its own yet), unless `SKIP_REBUILD` is true.
+pub(crate) fn rebuild_renamed(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_old, new] = dokku_core::entry::exactly::<2>("post-app-rename", args)?;
+    if dokku_core::env::var("SKIP_REBUILD").as_deref() == Some("true")
+        || !ctx.trigger("git-has-code").arg(new).succeeds()?
+    {
+        return Ok(());
+    }
+    each_locked(ctx, std::slice::from_ref(new), |app| {
+        ctx.trigger("receive-app").arg(app).stream()
+    })
+}
+
+/// `core-post-deploy APP ...`: a deployed app is one to restore.
+pub(crate) fn mark_running(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    SETTINGS.properties(ctx).set(app, RESTORE, "true")
+}
