@@ -299,6 +299,17 @@ fn triggers_for_other_plugins() {
         ]),
         "--env=G --env=S"
     );
+    assert_eq!(
+        host.ok([
+            "plugin:trigger",
+            "config-export",
+            "demo",
+            "false",
+            "false",
+            "json-layers"
+        ]),
+        "{\"app\":{\"S\":\"app value\"},\"global\":{\"G\":\"global\",\"S\":\"g\"}}\n"
+    );
     host.ok([
         "plugin:trigger",
         "config-set",

@@ -364,7 +364,8 @@ pub fn trigger_get_global(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `config-export APP GLOBAL(true|false) MERGED(true|false) FORMAT`.
+/// `config-export APP GLOBAL(true|false) MERGED(true|false) FORMAT`; the format
+/// [`export::LAYERS`] answers the global and the app's own config at once.
 pub fn trigger_export(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, global, merged, format] = dokku_core::entry::exactly::<4>("config-export", args)?;
     let (roots, store) = context(ctx);
@@ -373,6 +374,14 @@ pub fn trigger_export(ctx: &Ctx, args: &[String]) -> Result<()> {
     } else {
         trigger_target(&roots, app)?
     };
+    if format == export::LAYERS {
+        let layers = serde_json::json!({
+            "global": store.load(&Target::Global)?,
+            "app": store.load(&target)?,
+        });
+        log::data(&layers.to_string());
+        return Ok(());
+    }
     let env = load(&store, &target, merged == "true")?;
     log::raw(export::render(&env, format)?.as_bytes());
     Ok(())

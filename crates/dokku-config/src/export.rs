@@ -18,6 +18,10 @@ pub const FORMATS: &[&str] = &[
     "shell",
 ];
 
+/// The `config-export` format that answers the global config and the app's own as one
+/// JSON object (`{"global": {..}, "app": {..}}`), so a deploy asks once for both.
+pub const LAYERS: &str = "json-layers";
+
 /// `value` in single quotes, as a POSIX shell reads it back (`'` becomes `'\''`).
 fn single_quoted(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))

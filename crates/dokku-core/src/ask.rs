@@ -20,8 +20,16 @@ pub const DEPLOY_FACTS_ENV: &str = "DOKKU_DEPLOY_FACTS";
 struct DeployFacts {
     app: String,
     config: BTreeMap<String, String>,
+    own_config: BTreeMap<String, String>,
     scheduler: String,
     app_json: Option<String>,
+}
+
+/// The global config and the app's own, as the config plugin answers them together.
+#[derive(serde::Deserialize)]
+struct ConfigLayers {
+    global: BTreeMap<String, String>,
+    app: BTreeMap<String, String>,
 }
 
 fn deploy_facts(app: &str) -> Option<DeployFacts> {
@@ -40,9 +48,24 @@ pub fn share_deploy_facts(ctx: &Ctx, app: &str) -> Result<Option<tempfile::Named
     if deploy_facts(app).is_some() {
         return Ok(None);
     }
+    let json = ctx
+        .trigger("config-export")
+        .args([app, "false", "false", "json-layers"])
+        .output_string()?;
+    let layers: ConfigLayers = match json.trim() {
+        "" => ConfigLayers {
+            global: BTreeMap::new(),
+            app: BTreeMap::new(),
+        },
+        text => serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("reading the config of {app}: {e}"))?,
+    };
+    let mut config = layers.global;
+    config.extend(layers.app.clone());
     let facts = DeployFacts {
         app: app.to_string(),
-        config: config_export(ctx, app, true)?,
+        config,
+        own_config: layers.app,
         scheduler: detect_scheduler(ctx, app)?,
         app_json: None,
     };
@@ -100,7 +123,10 @@ fn ask_app_json(ctx: &Ctx, app: &str) -> Result<String> {
 
 /// The app's own config, without the global values (what a release records).
 pub fn own_config(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String>> {
-    config_export(ctx, app, false)
+    match deploy_facts(app) {
+        Some(facts) => Ok(facts.own_config),
+        None => config_export(ctx, app, false),
+    }
 }
 
 fn config_export(ctx: &Ctx, app: &str, merged: bool) -> Result<BTreeMap<String, String>> {
