@@ -308,11 +308,24 @@ fn ps_commands_over_all_apps_run_some_at_a_time() {
     for app in ["one", "two", "three"] {
         host.ok(["apps:create", app]);
     }
+    // Each app's triggers run under that app's deploy lock, whichever thread holds it.
+    let dir = host.path().join("lock-witness");
+    let log = host.path().join("locked-for");
+    let script = format!("echo \"$2 $DOKKU_DEPLOY_LOCKED\" >> {}", log.display());
+    crate::make_plugin(&dir, &[("scheduler-stop", script.as_str())]);
+    assert!(host.install_plugin(&dir, "lock-witness").status.success());
     let out = host.ok(["ps:stop", "--all", "--parallel", "2"]);
     for app in ["one", "two", "three"] {
         assert!(out.contains(&format!("Stopping {app}")), "{out}");
         assert_eq!(host.ok(["ps:report", app, "--ps-restore"]).trim(), "false");
     }
+    let mut seen: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["one one", "three three", "two two"]);
     host.ok(["ps:stop", "--all", "--parallel", "-1"]);
     crate::refused_in_one_line(
         &host,

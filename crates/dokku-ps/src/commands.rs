@@ -103,29 +103,39 @@ pub(crate) fn apps_of(ctx: &Ctx, name: &'static str, args: &[String]) -> Result<
 
 impl Selection {
     /// Runs `work` for each app under its deploy lock; with `--parallel N`, N apps at a
-    /// time, each in a `dokku` process of its own (a lock is shared with the children of
-    /// the process holding it, so one process holds one).
-    fn run(&self, ctx: &Ctx, work: impl Fn(&str) -> Result<()>) -> Result<()> {
+    /// time, each on a thread of its own holding that app's lock and handing it to the
+    /// processes it starts through [`Locked::trigger`].
+    fn run(&self, ctx: &Ctx, work: impl Fn(&Locked) -> Result<()> + Sync) -> Result<()> {
         if self.parallel <= 1 || self.apps.len() <= 1 {
             return each_locked(ctx, &self.apps, work);
         }
-        let dokku = dokku_core::env::dokku_bin();
         let mut failed = Vec::new();
         for batch in self.apps.chunks(self.parallel) {
             std::thread::scope(|scope| {
                 let running: Vec<_> = batch
                     .iter()
                     .map(|app| {
-                        let cmd = dokku_core::cmd::Cmd::new(&dokku)
-                            .arg(self.command)
-                            .arg(app)
-                            .args(self.process.as_deref());
-                        (app, scope.spawn(move || cmd.status()))
+                        let work = &work;
+                        let one = move || -> Result<()> {
+                            let _lock =
+                                dokku_core::fs::AppLock::for_deploy(&ctx.roots.lib_root, app)?;
+                            work(&Locked {
+                                ctx,
+                                app,
+                                shared: false,
+                            })
+                        };
+                        (app, scope.spawn(one))
                     })
                     .collect();
-                for (app, child) in running {
-                    if !matches!(child.join(), Ok(Ok(0))) {
-                        failed.push(app.clone());
+                for (app, thread) in running {
+                    match thread.join() {
+                        Ok(Ok(())) => {}
+                        Ok(Err(err)) => {
+                            dokku_core::log::warn(&format!("{app}: {err:#}"));
+                            failed.push(app.clone());
+                        }
+                        Err(_) => failed.push(app.clone()),
                     }
                 }
             });
@@ -137,11 +147,32 @@ impl Selection {
     }
 }
 
+/// An app whose deploy lock this process holds, and the way to start triggers under it.
+pub(crate) struct Locked<'a> {
+    pub ctx: &'a Ctx,
+    pub app: &'a str,
+    /// The lock reaches children through this process's environment already (one app at
+    /// a time); otherwise each trigger gets it in its own.
+    shared: bool,
+}
+
+impl Locked<'_> {
+    /// A trigger whose processes run under the app's deploy lock.
+    pub fn trigger(&self, name: &str) -> dokku_core::trigger::Trigger {
+        let trigger = self.ctx.trigger(name);
+        match self.shared {
+            true => trigger,
+            false => trigger.env(dokku_core::env::DOKKU_DEPLOY_LOCKED, self.app),
+        }
+    }
+}
+
 /// Deploys the app's released image again (of every process type, or one) through the
 /// builder's `deploy` trigger: the one route every deploy takes.
-pub(crate) fn deploy(ctx: &Ctx, app: &str, process: Option<&str>) -> Result<()> {
-    ctx.trigger("deploy")
-        .args([app, "latest", process.unwrap_or("")])
+pub(crate) fn deploy(locked: &Locked, process: Option<&str>) -> Result<()> {
+    locked
+        .trigger("deploy")
+        .args([locked.app, "latest", process.unwrap_or("")])
         .stream()
 }
 
@@ -149,12 +180,16 @@ pub(crate) fn deploy(ctx: &Ctx, app: &str, process: Option<&str>) -> Result<()> 
 pub(crate) fn each_locked(
     ctx: &Ctx,
     apps: &[String],
-    work: impl Fn(&str) -> Result<()>,
+    work: impl Fn(&Locked) -> Result<()>,
 ) -> Result<()> {
     for app in apps {
         let mut lock = dokku_core::fs::AppLock::for_deploy(&ctx.roots.lib_root, app)?;
         lock.share_with_children(app);
-        work(app)?;
+        work(&Locked {
+            ctx,
+            app,
+            shared: true,
+        })?;
     }
     Ok(())
 }
@@ -174,7 +209,9 @@ pub(crate) fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `ps:rebuild [--all] APP`: the deploy branch is built, released and deployed again.
 pub(crate) fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
-    apps_of(ctx, "ps:rebuild", args)?.run(ctx, |app| ctx.trigger("receive-app").arg(app).stream())
+    apps_of(ctx, "ps:rebuild", args)?.run(ctx, |locked| {
+        locked.trigger("receive-app").arg(locked.app).stream()
+    })
 }
 
 /// `ps:restart [--all] APP [PROC]`: new containers of the released image replace the
@@ -182,21 +219,22 @@ pub(crate) fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
 pub(crate) fn restart(ctx: &Ctx, args: &[String]) -> Result<()> {
     let selection = apps_of(ctx, "ps:restart", args)?;
     let process = selection.process.clone();
-    selection.run(ctx, |app| {
-        dokku_core::log::info1(&format!("Restarting {app}"));
-        deploy(ctx, app, process.as_deref())
+    selection.run(ctx, |locked| {
+        dokku_core::log::info1(&format!("Restarting {}", locked.app));
+        deploy(locked, process.as_deref())
     })
 }
 
 /// `ps:start [--all] APP`: an app that is not running is released and deployed.
 pub(crate) fn start(ctx: &Ctx, args: &[String]) -> Result<()> {
-    apps_of(ctx, "ps:start", args)?.run(ctx, |app| {
+    apps_of(ctx, "ps:start", args)?.run(ctx, |locked| {
+        let app = locked.app;
         if dokku_core::ask::is_deployed(ctx, app)? {
             dokku_core::log::info1(&format!("{app} is already running"));
             return Ok(());
         }
         dokku_core::log::info1(&format!("Starting {app}"));
-        ctx.trigger("release-and-deploy").arg(app).stream()
+        locked.trigger("release-and-deploy").arg(app).stream()
     })
 }
 
@@ -224,16 +262,17 @@ pub(crate) fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
     // One app that cannot come back (locked, its image gone) does not keep the others down.
     let mut failed = Vec::new();
     for app in &wanted {
-        let restored = each_locked(ctx, std::slice::from_ref(app), |app| {
+        let restored = each_locked(ctx, std::slice::from_ref(app), |locked| {
             if dokku_core::ask::is_deployed(ctx, app)? {
-                return ctx.trigger("proxy-build-config").arg(app).stream();
+                return locked.trigger("proxy-build-config").arg(app).stream();
             }
             dokku_core::log::info1(&format!("Restoring {app}"));
             let scheduler = dokku_core::ask::scheduler(ctx, app)?;
-            ctx.trigger("scheduler-pre-restore")
+            locked
+                .trigger("scheduler-pre-restore")
                 .args([scheduler.as_str(), app])
                 .stream()?;
-            deploy(ctx, app, None)
+            deploy(locked, None)
         });
         if let Err(err) = restored {
             dokku_core::log::warn(&format!("{app} was not restored: {err:#}"));
@@ -249,11 +288,13 @@ pub(crate) fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `ps:stop [--all] APP`: the app's containers stop (and stay, for `ps:start`); it is no
 /// longer one `ps:restore` brings back.
 pub(crate) fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
-    apps_of(ctx, "ps:stop", args)?.run(ctx, |app| {
+    apps_of(ctx, "ps:stop", args)?.run(ctx, |locked| {
+        let app = locked.app;
         SETTINGS.properties(ctx).set(app, RESTORE, "false")?;
         dokku_core::log::info1(&format!("Stopping {app}"));
         let scheduler = dokku_core::ask::scheduler(ctx, app)?;
-        ctx.trigger("scheduler-stop")
+        locked
+            .trigger("scheduler-stop")
             .args([scheduler.as_str(), app])
             .stream()
     })
@@ -371,6 +412,11 @@ pub(crate) fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let mut lock = dokku_core::fs::AppLock::for_deploy(&ctx.roots.lib_root, app)?;
     lock.share_with_children(app);
+    let locked = Locked {
+        ctx,
+        app,
+        shared: true,
+    };
     let mut current = scale(ctx, app)?;
     let mut changed = Vec::new();
     for (kind, count) in changes {
@@ -392,7 +438,7 @@ pub(crate) fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
             .find(|(k, _)| *k == kind)
             .map_or(0, |(_, c)| *c);
         dokku_core::log::info1(&format!("Scaling {app} processes: {kind}={count}"));
-        deploy(ctx, app, Some(&kind))?;
+        deploy(&locked, Some(&kind))?;
     }
     Ok(())
 }

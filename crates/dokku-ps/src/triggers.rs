@@ -108,8 +108,8 @@ pub(crate) fn rebuild_renamed(ctx: &Ctx, args: &[String]) -> Result<()> {
     {
         return Ok(());
     }
-    each_locked(ctx, std::slice::from_ref(new), |app| {
-        ctx.trigger("receive-app").arg(app).stream()
+    each_locked(ctx, std::slice::from_ref(new), |locked| {
+        locked.trigger("receive-app").arg(locked.app).stream()
     })
 }
 
