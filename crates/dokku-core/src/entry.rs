@@ -82,6 +82,9 @@ pub struct Plugin {
     pub words: &'static [&'static str],
     /// Triggers of this plugin that concern only some callers (see [`Guard`]).
     pub guards: &'static [Guard],
+    /// Triggers of this plugin that add nothing for apps without its properties (see
+    /// [`AppScoped`]).
+    pub app_scoped: &'static [AppScoped],
     pub commands: &'static [Command],
     pub triggers: &'static [TriggerEntry],
     /// The plugin's settable properties. With a table, [`main`] answers `<plugin>:set` and
@@ -103,6 +106,7 @@ impl Plugin {
         aliases: &[],
         words: &[],
         guards: &[],
+        app_scoped: &[],
         commands: &[],
         triggers: &[],
         settings: None,
@@ -117,6 +121,16 @@ impl Plugin {
 pub struct Guard {
     pub trigger: &'static str,
     pub key_names: &'static str,
+}
+
+/// The plugin's `trigger`, whose first argument is an app, adds nothing for an app that
+/// has no properties in `config/<namespace>/<app>`: given empty stdin (a filter trigger
+/// with nothing to pass on), the trigger runner does not start it for such an app (the
+/// storage plugin's `docker-args-deploy` for an app without mounts).
+#[derive(Debug, Clone, Copy)]
+pub struct AppScoped {
+    pub trigger: &'static str,
+    pub namespace: &'static str,
 }
 
 /// A plugin's report rows beyond its settings', for each of the apps a report covers (in
@@ -360,6 +374,11 @@ fn print_entrypoints(plugin: &Plugin) {
             .guards
             .iter()
             .map(|g| (g.trigger.to_string(), g.key_names.to_string()))
+            .collect(),
+        app_scoped: plugin
+            .app_scoped
+            .iter()
+            .map(|a| (a.trigger.to_string(), a.namespace.to_string()))
             .collect(),
         batches: true,
     };

@@ -102,12 +102,27 @@ impl Trigger {
 
     /// `(plugin, executable)` for every enabled plugin that has a file of this name.
     /// A file that is not executable is skipped with plugn's warning.
+    /// When the trigger is given empty stdin (nothing for a filter to pass on), a plugin
+    /// that declared it app-scoped is left out for an app without its properties
+    /// ([`crate::plugins::index::Index::skips`]).
     pub fn implementers(&self) -> Vec<(String, PathBuf)> {
         let enabled = self.roots.plugin_enabled();
+        let passes_nothing = matches!(&self.input, Input::Bytes(bytes) if bytes.is_empty());
+        let app = self
+            .args
+            .first()
+            .and_then(|a| a.to_str())
+            .filter(|_| passes_nothing);
+        let index = app.map(|_| crate::plugins::index::Index::read(&self.roots));
+        let skipped = |plugin: &str| match (&index, app) {
+            (Some(index), Some(app)) => index.skips(&self.roots, plugin, &self.name, app),
+            _ => false,
+        };
         enabled_plugins(&self.roots)
             .into_iter()
             .filter(|p| self.only.as_ref().is_none_or(|only| only == p))
             .filter(|p| self.except.as_ref() != Some(p))
+            .filter(|p| !skipped(p))
             .filter_map(|plugin| {
                 let path = enabled.join(&plugin).join(&self.name);
                 if !path.exists() {

@@ -6,7 +6,7 @@
 
 mod commands;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, Command, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "docker-options",
@@ -84,6 +84,24 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-delete",
             run: commands::post_delete,
+        },
+    ],
+    app_scoped: &[
+        AppScoped {
+            trigger: "docker-args-build",
+            namespace: "docker-options",
+        },
+        AppScoped {
+            trigger: "docker-args-deploy",
+            namespace: "docker-options",
+        },
+        AppScoped {
+            trigger: "docker-args-process-deploy",
+            namespace: "docker-options",
+        },
+        AppScoped {
+            trigger: "docker-args-run",
+            namespace: "docker-options",
         },
     ],
     ..Plugin::DEFAULTS

@@ -9,7 +9,7 @@ mod commands;
 mod settings;
 mod triggers;
 
-use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, Command, Hooks, Plugin, TriggerEntry};
 
 use crate::commands::report_rows;
 use crate::settings::SETTINGS;
@@ -64,5 +64,9 @@ pub const PLUGIN: Plugin = Plugin {
         report_rows: Some(report_rows),
         ..Hooks::NONE
     },
+    app_scoped: &[AppScoped {
+        trigger: "docker-args-process-deploy",
+        namespace: "proxy",
+    }],
     ..Plugin::DEFAULTS
 };

@@ -9,7 +9,7 @@
 mod commands;
 mod triggers;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, Command, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "resource",
@@ -66,6 +66,16 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-delete",
             run: triggers::post_delete,
+        },
+    ],
+    app_scoped: &[
+        AppScoped {
+            trigger: "docker-args-process-build",
+            namespace: "resource",
+        },
+        AppScoped {
+            trigger: "docker-args-process-deploy",
+            namespace: "resource",
         },
     ],
     ..Plugin::DEFAULTS

@@ -14,7 +14,7 @@ use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
 use dokku_core::{Error, log, privilege};
 
-const NAMESPACE: &str = "storage";
+pub(crate) const NAMESPACE: &str = "storage";
 const MOUNTS: &str = "mounts";
 
 fn properties(roots: &Roots) -> Properties {

@@ -20,7 +20,7 @@ const LINKS: &str = "links";
 
 /// The plugin's name, which names its data (`data/volume/<name>/`) and its links
 /// (`config/volume/<app>/links`).
-const NAMESPACE: &str = "volume";
+pub(crate) const NAMESPACE: &str = "volume";
 
 struct Volumes {
     roots: Roots,

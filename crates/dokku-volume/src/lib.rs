@@ -4,7 +4,7 @@
 
 mod commands;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, Command, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "volume",
@@ -82,6 +82,16 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "report",
             run: commands::report_trigger,
+        },
+    ],
+    app_scoped: &[
+        AppScoped {
+            trigger: "docker-args-deploy",
+            namespace: commands::NAMESPACE,
+        },
+        AppScoped {
+            trigger: "docker-args-run",
+            namespace: commands::NAMESPACE,
         },
     ],
     ..Plugin::DEFAULTS

@@ -27,6 +27,9 @@ pub struct Answers {
     /// `(trigger, key name prefix)`: a trigger that concerns only callers whose SSH key name
     /// starts with the prefix ([`crate::entry::Guard`]).
     pub guards: Vec<(String, String)>,
+    /// `(trigger, namespace)`: a trigger that adds nothing for an app without properties
+    /// in `config/<namespace>/<app>` ([`crate::entry::AppScoped`]).
+    pub app_scoped: Vec<(String, String)>,
     /// The binary answers any of its triggers for many calls in one run
     /// ([`crate::trigger::Trigger::output_each`]).
     pub batches: bool,
@@ -37,7 +40,7 @@ const BATCHES_LINE: &str = "batches all";
 
 impl Answers {
     /// `KIND NAME` lines: `subcommand`, `trigger`, `prefix`, `word`, `root-only`, and
-    /// `guard TRIGGER PREFIX`.
+    /// `guard TRIGGER PREFIX`, `app-scoped TRIGGER NAMESPACE`.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (kind, names) in self.kinds() {
@@ -47,6 +50,9 @@ impl Answers {
         }
         for (trigger, prefix) in &self.guards {
             out.push_str(&format!("guard {trigger} {prefix}\n"));
+        }
+        for (trigger, namespace) in &self.app_scoped {
+            out.push_str(&format!("app-scoped {trigger} {namespace}\n"));
         }
         if self.batches {
             out.push_str(BATCHES_LINE);
@@ -65,6 +71,15 @@ impl Answers {
             let Some((kind, name)) = line.split_once(' ') else {
                 bail!("unexpected entry point line {line:?}");
             };
+            if kind == "app-scoped" {
+                let Some((trigger, namespace)) = name.split_once(' ') else {
+                    bail!("unexpected entry point line {line:?}");
+                };
+                crate::plugins::validate_entry_name(trigger)?;
+                crate::plugins::validate_name(namespace)?;
+                answers.app_scoped.push((trigger.into(), namespace.into()));
+                continue;
+            }
             if kind == "guard" {
                 let Some((trigger, prefix)) = name.split_once(' ') else {
                     bail!("unexpected entry point line {line:?}");
@@ -115,6 +130,7 @@ impl Answers {
             words: dispatch.words,
             root_only: dispatch.root_only,
             guards: Vec::new(),
+            app_scoped: Vec::new(),
             batches: false,
         }
     }
@@ -141,6 +157,7 @@ mod tests {
             words: vec!["url".into()],
             root_only: vec!["allow".into()],
             guards: vec![("user-auth".into(), "deploy:".into())],
+            app_scoped: vec![("docker-args-deploy".into(), "storage".into())],
             batches: true,
         };
         assert_eq!(Answers::parse(&answers.render()).unwrap(), answers);

@@ -31,6 +31,9 @@ pub struct Index {
     root_only: BTreeSet<String>,
     /// Plugin directory -> the key name prefix its `user-auth` concerns (empty: everyone).
     user_auth: BTreeMap<String, String>,
+    /// (plugin directory, trigger) -> the property namespace without which an app gets
+    /// nothing from that trigger.
+    app_scoped: BTreeMap<(String, String), String>,
     /// False when a plugin was enabled or disabled after the index was written (by hand,
     /// not through the plugin tree): then nothing may be skipped.
     current: bool,
@@ -64,6 +67,11 @@ impl Index {
                 for prefix in &prefixes {
                     index.root_only.insert(format!("{prefix}:{sub}"));
                 }
+            }
+            for (trigger, namespace) in &answers.app_scoped {
+                index
+                    .app_scoped
+                    .insert((dir.clone(), trigger.clone()), namespace.clone());
             }
             if crate::fs::is_executable(&path.join(USER_AUTH)) {
                 let guard = answers.guards.iter().find(|(t, _)| t == USER_AUTH);
@@ -127,6 +135,9 @@ impl Index {
         for command in &self.root_only {
             out.push_str(&format!("root-only {command}\n"));
         }
+        for ((dir, trigger), namespace) in &self.app_scoped {
+            out.push_str(&format!("app-scoped {dir} {trigger} {namespace}\n"));
+        }
         for (dir, prefix) in &self.user_auth {
             out.push_str(format!("{USER_AUTH} {dir} {prefix}").trim_end());
             out.push('\n');
@@ -147,6 +158,11 @@ impl Index {
                 }
                 ["root-only", command] => {
                     index.root_only.insert(command.into());
+                }
+                ["app-scoped", dir, trigger, namespace] => {
+                    index
+                        .app_scoped
+                        .insert((dir.into(), trigger.into()), namespace.into());
                 }
                 [USER_AUTH, dir] => {
                     index.user_auth.insert(dir.into(), String::new());
@@ -170,6 +186,18 @@ impl Index {
 
     pub fn is_root_only(&self, command: &str) -> bool {
         self.root_only.contains(command)
+    }
+
+    /// Whether the plugin in `dir` may be left out of `trigger` for the app its first
+    /// argument names: the index is current, the plugin declared the trigger app-scoped,
+    /// and the app has no properties in that namespace.
+    pub fn skips(&self, roots: &Roots, dir: &str, trigger: &str, app: &str) -> bool {
+        let Some(namespace) = self.app_scoped.get(&(dir.to_string(), trigger.to_string())) else {
+            return false;
+        };
+        self.current
+            && crate::app::AppName::parse(app).is_ok()
+            && !roots.config_dir().join(namespace).join(app).exists()
     }
 
     /// Whether `user-auth` must be fired for a caller with this SSH key name: unless the
@@ -293,6 +321,22 @@ mod tests {
         )
         .unwrap();
         assert!(Index::read(&roots).user_auth_concerns("admin"));
+    }
+
+    #[test]
+    fn an_app_scoped_trigger_is_left_out_only_for_apps_without_its_properties() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        plugin(&roots, "storage", "app-scoped docker-args-deploy storage\n");
+        let index = Index::read(&roots);
+        assert!(index.skips(&roots, "storage", "docker-args-deploy", "plain"));
+        assert!(!index.skips(&roots, "storage", "docker-args-run", "plain"));
+        assert!(!index.skips(&roots, "other", "docker-args-deploy", "plain"));
+        assert!(!index.skips(&roots, "storage", "docker-args-deploy", "../x"));
+        std::fs::create_dir_all(roots.config_dir().join("storage/mounted")).unwrap();
+        assert!(!index.skips(&roots, "storage", "docker-args-deploy", "mounted"));
+        let stale = Index::default();
+        assert!(!stale.skips(&roots, "storage", "docker-args-deploy", "plain"));
     }
 
     #[test]
