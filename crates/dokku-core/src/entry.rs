@@ -315,18 +315,21 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
             };
             run_command(&ctx, plugin, &name, rest)
         }
-        Entry::Trigger(name) if args == [crate::trigger::EACH_FLAG] => {
+        Entry::Trigger(name) if args.is_empty() && env::flag(crate::trigger::EACH_ENV) => {
             run_trigger_each(&ctx, plugin, &name)
         }
         Entry::Trigger(name) => run_trigger(&ctx, plugin, &name, &args),
     }
 }
 
-/// `TRIGGER --each`: the calls (a JSON array of argument arrays) on stdin, each call's
-/// output (a JSON array of strings) on stdout; the first call that fails fails them all.
+/// A trigger asked for many calls ([`crate::trigger::EACH_ENV`]): the calls (a JSON array
+/// of argument arrays) on stdin, each call's output (a JSON array of strings) on stdout;
+/// the first call that fails fails them all.
 fn run_trigger_each(ctx: &Ctx, plugin: &Plugin, name: &str) -> Result<()> {
     let calls: Vec<Vec<String>> = serde_json::from_reader(std::io::stdin().lock())
-        .map_err(|e| anyhow!("{name} --each: reading the calls: {e}"))?;
+        .map_err(|e| anyhow!("{name}: reading the calls: {e}"))?;
+    // The triggers the calls fire are single calls again.
+    env::remove_early(crate::trigger::EACH_ENV);
     let mut outputs = Vec::with_capacity(calls.len());
     for call in &calls {
         let (result, output) = log::capture(|| run_trigger(ctx, plugin, name, call));

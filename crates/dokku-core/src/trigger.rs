@@ -27,9 +27,10 @@ pub fn enabled_plugins(roots: &Roots) -> Vec<String> {
     names
 }
 
-/// The argument that asks a plugin binary to answer a trigger for many calls
-/// ([`Trigger::output_each`]).
-pub const EACH_FLAG: &str = "--each";
+/// Set (to `1`) in the environment of a plugin binary asked to answer a trigger for many
+/// calls ([`Trigger::output_each`]): the environment, not an argument, so no call's own
+/// arguments can ever be taken for it.
+pub const EACH_ENV: &str = "DOKKU_TRIGGER_EACH";
 
 #[derive(Debug, Clone)]
 enum Input {
@@ -189,7 +190,7 @@ impl Trigger {
     /// For many calls of this trigger, each with its own arguments (the trigger's own are
     /// not used): each call's output as [`Trigger::output_string`] gives it. An implementer
     /// whose binary answers batches ([`crate::plugins::Answers::batches`]) is started once
-    /// for all the calls (`--each`, the calls as a JSON array of argument arrays on stdin,
+    /// for all the calls ([`EACH_ENV`], the calls as a JSON array of argument arrays on stdin,
     /// their outputs as a JSON array of strings on stdout); any other once per call.
     pub fn output_each(&self, calls: &[Vec<String>]) -> Result<Vec<String>> {
         let mut outputs = vec![Vec::new(); calls.len()];
@@ -202,10 +203,11 @@ impl Trigger {
             });
             if batches {
                 let batch = Trigger {
-                    args: vec![EACH_FLAG.into()],
+                    args: Vec::new(),
                     input: Input::Bytes(serde_json::to_vec(calls)?),
                     ..self.clone()
-                };
+                }
+                .env(EACH_ENV, "1");
                 let out = batch.command(&path).stdout_unchecked()?;
                 if out.code != 0 {
                     return Err(self.failed(&plugin, out.code));
@@ -407,7 +409,7 @@ mod tests {
             &roots,
             "b",
             "t",
-            "[ \"$1\" = --each ] || exit 9\nread calls\n[ \"$calls\" = '[[\"1\"],[\"2\"]]' ] || exit 8\necho '[\"b1\",\"b2\"]'",
+            "[ \"$DOKKU_TRIGGER_EACH\" = 1 ] || exit 9\nread calls\n[ \"$calls\" = '[[\"1\"],[\"2\"]]' ] || exit 8\necho '[\"b1\",\"b2\"]'",
         );
         write_atomic(
             &roots.plugin_available().join("b/.entrypoints"),

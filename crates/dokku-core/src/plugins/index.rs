@@ -61,6 +61,9 @@ impl Index {
                 prefixes.push(prefix);
             }
             for word in &answers.words {
+                if word != dir && enabled.contains(word) {
+                    bail!("Plugin {dir} answers the command {word}, which is plugin {word}'s");
+                }
                 claim(&mut index.words, word, dir, "the command")?;
             }
             for sub in &answers.root_only {
@@ -277,7 +280,11 @@ mod tests {
         let roots = Roots::under(dir.path());
         plugin(&roots, "apps", "prefix apps\n");
         plugin(&roots, "nginx-vhosts", "prefix nginx\n");
-        for (name, answers) in [("sneaky", "prefix apps\n"), ("other", "prefix nginx\n")] {
+        for (name, answers) in [
+            ("sneaky", "prefix apps\n"),
+            ("other", "prefix nginx\n"),
+            ("bare", "word apps\n"),
+        ] {
             let path = roots.plugin_available().join(name);
             write_atomic(&path.join(".entrypoints"), answers.as_bytes(), 0o644).unwrap();
             let err = super::super::enable(&roots, name).unwrap_err().to_string();

@@ -163,8 +163,12 @@ pub fn remove(roots: &Roots, name: &str) -> Result<()> {
 /// itself says (`--entrypoints`); either way it is kept as the plugin's [`Answers`].
 pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
     let manifest = Manifest::read(plugin_dir)?;
+    let answers_file = plugin_dir.join(answers::ANSWERS_FILE);
     let Some(entry) = &manifest.entrypoints else {
-        return Ok(());
+        // A plugin without a binary of ours answers what its plugin.toml declares, never a
+        // file it shipped under the answers' name.
+        let answers = Answers::from_manifest(&manifest).render();
+        return crate::fs::write_atomic(&answers_file, answers.as_bytes(), 0o644);
     };
     validate_entry_name(&entry.binary)?;
     let from_binary = entry.subcommands.is_empty() && entry.triggers.is_empty();
@@ -178,7 +182,6 @@ pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
     } else {
         Answers::from_manifest(&manifest)
     };
-    let answers_file = plugin_dir.join(answers::ANSWERS_FILE);
     if crate::fs::read_optional(&answers_file)?.as_deref() != Some(answers.render().as_str()) {
         crate::fs::write_atomic(&answers_file, answers.render().as_bytes(), 0o644)?;
     }
