@@ -7,7 +7,7 @@
 mod tasks;
 
 use anyhow::{Result, bail};
-use dokku_core::entry::{Ctx, Plugin, TriggerEntry, exactly};
+use dokku_core::entry::{BuildFile, Ctx, Plugin, TriggerEntry, exactly};
 use dokku_core::settings::{self, Scope, Setting, Settings};
 
 pub const SETTINGS: Settings = Settings {
@@ -48,6 +48,19 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "pre-release-builder",
             run: tasks::pre_release,
+        },
+    ],
+    // The release and postdeploy tasks come from the app.json and the Procfile.
+    build_files: &[
+        BuildFile {
+            data: "app-json",
+            name: "app.json",
+            path_setting: Some(("app-json", "appjson-path")),
+        },
+        BuildFile {
+            data: "ps",
+            name: "Procfile",
+            path_setting: Some(("ps", "procfile-path")),
         },
     ],
     settings: Some(&SETTINGS),

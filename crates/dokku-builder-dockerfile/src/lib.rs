@@ -4,7 +4,7 @@
 mod build;
 mod commands;
 
-use dokku_core::entry::{Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "builder-dockerfile",
@@ -28,6 +28,11 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::place_dockerfile,
         },
     ],
+    app_scoped: &[AppScoped {
+        trigger: "core-post-extract",
+        namespace: commands::SETTINGS.namespace,
+        key: Some("dockerfile-path"),
+    }],
     settings: Some(&commands::SETTINGS),
     aliases: &["dockerfile"],
     ..Plugin::DEFAULTS

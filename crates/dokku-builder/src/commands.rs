@@ -64,11 +64,16 @@ fn app_report_rows(ctx: &Ctx, app: &app::AppName) -> Result<Vec<(String, String)
     Ok(vec![("builder-detected".into(), detected)])
 }
 
-/// `builder-detect APP DIR`: the selected builder (app, else global) wins over detection.
+/// The selected builder (app, else global), which wins over detection.
+pub fn selected(ctx: &Ctx, app: &str) -> Result<Option<String>> {
+    let selected = SETTINGS.computed(ctx, app, "selected")?;
+    Ok(Some(selected).filter(|s| !s.is_empty()))
+}
+
+/// `builder-detect APP DIR`: the selected builder.
 pub fn detect(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    let selected = SETTINGS.computed(ctx, app, "selected")?;
-    if !selected.is_empty() {
+    if let Some(selected) = selected(ctx, app)? {
         log::data(&selected);
     }
     Ok(())
@@ -88,6 +93,11 @@ pub fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
     let value = SETTINGS.properties(ctx).get(app, key)?.unwrap_or_default();
     log::data(&value);
     Ok(())
+}
+
+/// Records the builder a build of the app detected.
+pub fn set_detected(ctx: &Ctx, app: &str, builder: &str) -> Result<()> {
+    SETTINGS.properties(ctx).set(app, DETECTED, builder)
 }
 
 /// `builder-set-property APP KEY VALUE`.
@@ -168,11 +178,10 @@ pub fn clean_up(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `post-release-builder BUILDER APP IMAGE`: the build-stage images of the app go (the
-/// release image keeps their layers). A build-stage image is left without a tag once its
-/// release exists, and would otherwise stay on disk for every push.
-pub fn remove_build_stage_images(_ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [_builder, app, _image] = exactly::<3>("post-release-builder", args)?;
+/// Once a build is released, the build-stage images of the app go (the release image
+/// keeps their layers). A build-stage image is left without a tag once its release exists,
+/// and would otherwise stay on disk for every push.
+pub fn remove_build_stage_images(app: &str) -> Result<()> {
     let labels = [
         "com.dokku.image-stage=build".to_string(),
         format!("{}={app}", docker::APP_LABEL),

@@ -5,7 +5,7 @@
 mod commands;
 mod pipeline;
 
-use dokku_core::entry::{Hooks, Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, Hooks, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "builder",
@@ -45,14 +45,15 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::clean_up,
         },
         TriggerEntry {
-            name: "post-release-builder",
-            run: commands::remove_build_stage_images,
-        },
-        TriggerEntry {
             name: "release-and-deploy",
             run: commands::release_and_deploy,
         },
     ],
+    app_scoped: &[AppScoped {
+        trigger: "core-post-extract",
+        namespace: commands::SETTINGS.namespace,
+        key: Some("build-dir"),
+    }],
     settings: Some(&commands::SETTINGS),
     hooks: Hooks {
         report_rows: Some(commands::report_rows),

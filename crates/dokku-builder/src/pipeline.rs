@@ -67,6 +67,7 @@ pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
     let dir_arg = dir.display().to_string();
     trigger("core-post-extract")
         .args([app, &dir_arg, rev])
+        .stdin(Vec::new())
         .stream()?;
     trigger("post-extract")
         .args([app, &dir_arg, rev])
@@ -75,7 +76,9 @@ pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
     trigger("pre-receive-app")
         .args([app, &builder, &dir_arg, rev])
         .stream()?;
+    crate::commands::set_detected(ctx, app, &builder)?;
     trigger("builder-set-property")
+        .except(crate::PLUGIN.name)
         .args([app, "detected", &builder])
         .stream()?;
     let image = docker::app_image(app, &tag);
@@ -117,11 +120,15 @@ pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
     release_and_deploy(ctx, app, &tag)
 }
 
-/// The first line `builder-detect` prints; nothing detected means Dokku's default,
-/// herokuish, when that builder is installed.
+/// The selected builder, else the first line `builder-detect` prints; nothing detected
+/// means Dokku's default, herokuish, when that builder is installed.
 fn detect_builder(ctx: &Ctx, app: &str, dir: &str) -> Result<String> {
+    if let Some(selected) = crate::commands::selected(ctx, app)? {
+        return Ok(selected);
+    }
     let detected = ctx
         .trigger("builder-detect")
+        .except(crate::PLUGIN.name)
         .args([app, dir])
         .output_string()?;
     if let Some(first) = detected.lines().map(str::trim).find(|l| !l.is_empty()) {
@@ -167,7 +174,8 @@ pub fn release_and_deploy(ctx: &Ctx, app: &str, tag: &str) -> Result<()> {
         .env(BUILD_TAG_ENV, tag)
         .args([builder.as_str(), app, tag])
         .stream()?;
-    dokku_core::ask::refresh_app_json(ctx, app)?;
+    crate::commands::remove_build_stage_images(app)?;
+    dokku_core::ask::refresh_after_release(ctx, app)?;
     let latest = docker::app_image(app, "latest");
     if tag == "latest" {
         return deploy_release(ctx, app, "latest");

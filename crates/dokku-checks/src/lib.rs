@@ -12,7 +12,7 @@ mod lists;
 mod settings;
 mod triggers;
 
-use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
+use dokku_core::entry::{BuildFile, Command, Hooks, Plugin, TriggerEntry};
 
 use crate::commands::report_rows;
 use crate::settings::SETTINGS;
@@ -66,6 +66,11 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::adopt_release,
         },
     ],
+    build_files: &[BuildFile {
+        data: SETTINGS.namespace,
+        name: check::CHECKS_FILE,
+        path_setting: None,
+    }],
     settings: Some(&SETTINGS),
     hooks: Hooks {
         report_rows: Some(report_rows),

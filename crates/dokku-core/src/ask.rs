@@ -14,8 +14,9 @@ use crate::entry::Ctx;
 pub const DEPLOY_FACTS_ENV: &str = "DOKKU_DEPLOY_FACTS";
 
 /// What every plugin a deploy starts would otherwise ask again and again. Nothing changes
-/// them while the app's deploy lock is held, except the app.json a release adopts, which
-/// the deploy's owner adds once the release has it ([`refresh_app_json`]).
+/// them while the app's deploy lock is held, except what a build and its release bring
+/// (the detected ports, the app.json a release adopts), which the deploy's owner updates
+/// once the release has them ([`refresh_after_release`]).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct DeployFacts {
     app: String,
@@ -23,6 +24,50 @@ struct DeployFacts {
     own_config: BTreeMap<String, String>,
     scheduler: String,
     app_json: Option<String>,
+    /// Answers the first plugin to ask kept for the others ([`remembered`]), by question.
+    #[serde(default)]
+    answers: BTreeMap<String, String>,
+}
+
+/// The question whose answer a build can change: forgotten once the release is in.
+const PORTS_QUESTION: &str = "ports-get";
+
+/// The answer `ask` gives, kept in the deploy's facts under `question` for every later
+/// asker in the deploy (the first asker pays for the trigger). Outside a deploy it is
+/// asked each time. Only answers nothing in the deploy changes are kept this way.
+fn remembered(app: &str, question: &str, ask: impl FnOnce() -> Result<String>) -> Result<String> {
+    let facts_path = crate::env::var(DEPLOY_FACTS_ENV);
+    let Some(mut facts) = deploy_facts(app) else {
+        return ask();
+    };
+    if let Some(answer) = facts.answers.get(question) {
+        return Ok(answer.clone());
+    }
+    let answer = ask()?;
+    facts.answers.insert(question.to_string(), answer.clone());
+    if let Some(path) = facts_path {
+        write_facts(std::path::Path::new(&path), &facts)?;
+    }
+    Ok(answer)
+}
+
+fn write_facts(path: &std::path::Path, facts: &DeployFacts) -> Result<()> {
+    crate::fs::write_atomic(path, &serde_json::to_vec(facts)?, 0o600)
+}
+
+/// Whether the app's proxy is enabled (`proxy-is-enabled`: anything but `false` is yes).
+pub fn proxy_enabled(ctx: &Ctx, app: &str) -> Result<bool> {
+    let answer = remembered(app, "proxy-is-enabled", || {
+        ctx.trigger("proxy-is-enabled").arg(app).output_string()
+    })?;
+    Ok(answer.trim() != "false")
+}
+
+/// The app's port mappings as the ports plugin answers `ports-get`, a mapping per line.
+pub fn ports(ctx: &Ctx, app: &str) -> Result<String> {
+    remembered(app, PORTS_QUESTION, || {
+        ctx.trigger("ports-get").arg(app).output_string()
+    })
 }
 
 /// The global config and the app's own, as the config plugin answers them together.
@@ -68,6 +113,7 @@ pub fn share_deploy_facts(ctx: &Ctx, app: &str) -> Result<Option<tempfile::Named
         own_config: layers.app,
         scheduler: detect_scheduler(ctx, app)?,
         app_json: None,
+        answers: BTreeMap::new(),
     };
     let mut file = tempfile::Builder::new()
         .prefix("dokku-deploy-facts-")
@@ -77,18 +123,16 @@ pub fn share_deploy_facts(ctx: &Ctx, app: &str) -> Result<Option<tempfile::Named
     Ok(Some(file))
 }
 
-/// Adds the app.json the release adopted to the deploy's facts (inside a deploy only).
-pub fn refresh_app_json(ctx: &Ctx, app: &str) -> Result<()> {
+/// Brings the deploy's facts up to date with its release (inside a deploy only): the
+/// app.json the release adopted, and the ports the build detected.
+pub fn refresh_after_release(ctx: &Ctx, app: &str) -> Result<()> {
     let (Some(mut facts), Some(path)) = (deploy_facts(app), crate::env::var(DEPLOY_FACTS_ENV))
     else {
         return Ok(());
     };
     facts.app_json = Some(ask_app_json(ctx, app)?);
-    crate::fs::write_atomic(
-        std::path::Path::new(&path),
-        &serde_json::to_vec(&facts)?,
-        0o600,
-    )
+    facts.answers.remove(PORTS_QUESTION);
+    write_facts(std::path::Path::new(&path), &facts)
 }
 
 /// The app's merged config (global, then the app's own), through `config-export`: what a

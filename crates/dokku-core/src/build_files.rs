@@ -85,6 +85,21 @@ impl BuildFiles {
     }
 }
 
+/// Whether the build `tag` kept the file `name` in `data/<data>`, or the app has one.
+pub fn kept_or_adopted(
+    roots: &Roots,
+    data: &str,
+    app: &str,
+    name: &str,
+    tag: Option<&str>,
+) -> bool {
+    let app_dir = roots.data_dir(data, app);
+    let kept = tag
+        .filter(|t| build_number(t).is_some())
+        .is_some_and(|tag| app_dir.join("builds").join(tag).join(name).exists());
+    kept || app_dir.join(name).exists()
+}
+
 /// A plugin's `core-post-extract APP DIR REV`: the file at the path `rel_path` gives for
 /// the app (never reached through a link) is checked by `validate` and kept with the build
 /// as `name`, in the plugin's data dir; a tree without it keeps nothing. A file that fails

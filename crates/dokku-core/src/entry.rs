@@ -85,6 +85,8 @@ pub struct Plugin {
     /// Triggers of this plugin that add nothing for apps without its properties (see
     /// [`AppScoped`]).
     pub app_scoped: &'static [AppScoped],
+    /// The files this plugin keeps with each build (see [`BuildFile`]).
+    pub build_files: &'static [BuildFile],
     pub commands: &'static [Command],
     pub triggers: &'static [TriggerEntry],
     /// The plugin's settable properties. With a table, [`main`] answers `<plugin>:set` and
@@ -107,6 +109,7 @@ impl Plugin {
         words: &[],
         guards: &[],
         app_scoped: &[],
+        build_files: &[],
         commands: &[],
         triggers: &[],
         settings: None,
@@ -123,14 +126,32 @@ pub struct Guard {
     pub key_names: &'static str,
 }
 
-/// The plugin's `trigger`, whose first argument is an app, adds nothing for an app that
-/// has no properties in `config/<namespace>/<app>`: given empty stdin (a filter trigger
-/// with nothing to pass on), the trigger runner does not start it for such an app (the
-/// storage plugin's `docker-args-deploy` for an app without mounts).
+/// The plugin's `trigger`, whose first argument is an app, adds nothing when neither the
+/// app nor `--global` has properties in `config/<namespace>` (or, with a `key`, that
+/// property): given empty stdin (nothing for a filter to pass on), the trigger runner
+/// does not start it then (the storage plugin's
+/// `docker-args-deploy` for an app without mounts, the builder's `core-post-extract`
+/// without a `build-dir`).
 #[derive(Debug, Clone, Copy)]
 pub struct AppScoped {
     pub trigger: &'static str,
     pub namespace: &'static str,
+    pub key: Option<&'static str>,
+}
+
+/// A file a plugin keeps with each build, in `data/<data>/<app>/builds/<tag>/<name>`, and
+/// adopts as the app's (`data/<data>/<app>/<name>`) when the build is released
+/// ([`crate::build_files`]). Declaring it says that the plugin's `core-post-extract` and
+/// `post-release-builder` concern only its build files: the trigger runner does not start
+/// the plugin for a tree without any of them, or for a release when neither the build nor
+/// the app has one (an app without a Procfile, app.json or CHECKS, the usual case).
+#[derive(Debug, Clone, Copy)]
+pub struct BuildFile {
+    pub data: &'static str,
+    pub name: &'static str,
+    /// Where the file is in the tree: the computed value of this setting
+    /// (`(namespace, key)`, whose default is `name`); `name` itself when None.
+    pub path_setting: Option<(&'static str, &'static str)>,
 }
 
 /// A plugin's report rows beyond its settings', for each of the apps a report covers (in
@@ -381,7 +402,18 @@ fn print_entrypoints(plugin: &Plugin) {
         app_scoped: plugin
             .app_scoped
             .iter()
-            .map(|a| (a.trigger.to_string(), a.namespace.to_string()))
+            .map(|a| {
+                (
+                    a.trigger.to_string(),
+                    a.namespace.to_string(),
+                    a.key.map(String::from),
+                )
+            })
+            .collect(),
+        build_files: plugin
+            .build_files
+            .iter()
+            .map(crate::plugins::DeclaredBuildFile::from)
             .collect(),
         batches: true,
     };

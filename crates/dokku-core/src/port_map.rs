@@ -50,14 +50,12 @@ pub fn parse(text: &str) -> Result<Mapping> {
     )
 }
 
-/// The app's effective mappings (`ports-get`); lines that are not mappings are skipped.
+/// The app's effective mappings ([`crate::ask::ports`]); lines that are not mappings are
+/// skipped.
 pub fn of_app(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
-    Ok(ctx
-        .trigger("ports-get")
-        .arg(app)
-        .output_lines()?
-        .iter()
-        .filter_map(|line| parse(line).ok())
+    Ok(crate::ask::ports(ctx, app)?
+        .lines()
+        .filter_map(|line| parse(line.trim()).ok())
         .collect())
 }
 

@@ -102,22 +102,32 @@ impl Trigger {
     }
 
     /// `(plugin, executable)` for every enabled plugin that has a file of this name.
-    /// A file that is not executable is skipped with plugn's warning.
-    /// When the trigger is given empty stdin (nothing for a filter to pass on), a plugin
-    /// that declared it app-scoped is left out for an app without its properties
+    /// A file that is not executable is skipped with plugn's warning. A plugin that
+    /// declared the trigger has nothing for these arguments is left out
     /// ([`crate::plugins::index::Index::skips`]).
     pub fn implementers(&self) -> Vec<(String, PathBuf)> {
         let enabled = self.roots.plugin_enabled();
         let passes_nothing = matches!(&self.input, Input::Bytes(bytes) if bytes.is_empty());
-        let app = self
-            .args
-            .first()
-            .and_then(|a| a.to_str())
-            .filter(|_| passes_nothing);
-        let index = app.map(|_| crate::plugins::index::Index::read(&self.roots));
-        let skipped = |plugin: &str| match (&index, app) {
-            (Some(index), Some(app)) => index.skips(&self.roots, plugin, &self.name, app),
-            _ => false,
+        let args: Vec<&str> = self.args.iter().filter_map(|a| a.to_str()).collect();
+        let index = (!args.is_empty() && args.len() == self.args.len())
+            .then(|| crate::plugins::index::Index::read(&self.roots));
+        let build_tag = self
+            .env
+            .iter()
+            .find(|(k, _)| k == crate::build_files::BUILD_TAG_ENV)
+            .map(|(_, v)| v.clone())
+            .or_else(|| crate::env::var(crate::build_files::BUILD_TAG_ENV));
+        let skipped = |plugin: &str| {
+            index.as_ref().is_some_and(|index| {
+                index.skips(
+                    &self.roots,
+                    plugin,
+                    &self.name,
+                    &args,
+                    passes_nothing,
+                    build_tag.as_deref(),
+                )
+            })
         };
         enabled_plugins(&self.roots)
             .into_iter()

@@ -10,7 +10,7 @@ mod commands;
 mod schedule;
 mod triggers;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{BuildFile, Command, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "cron",
@@ -48,5 +48,11 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::check_release,
         },
     ],
+    // The tasks a release must hold valid are the app.json's.
+    build_files: &[BuildFile {
+        data: "app-json",
+        name: "app.json",
+        path_setting: Some(("app-json", "appjson-path")),
+    }],
     ..Plugin::DEFAULTS
 };

@@ -90,18 +90,22 @@ pub const PLUGIN: Plugin = Plugin {
         AppScoped {
             trigger: "docker-args-build",
             namespace: "docker-options",
+            key: None,
         },
         AppScoped {
             trigger: "docker-args-deploy",
             namespace: "docker-options",
+            key: None,
         },
         AppScoped {
             trigger: "docker-args-process-deploy",
             namespace: "docker-options",
+            key: None,
         },
         AppScoped {
             trigger: "docker-args-run",
             namespace: "docker-options",
+            key: None,
         },
     ],
     ..Plugin::DEFAULTS

@@ -23,7 +23,7 @@ mod swap;
 mod template;
 mod triggers;
 
-use dokku_core::entry::{Command, Plugin, TriggerEntry};
+use dokku_core::entry::{BuildFile, Command, Plugin, TriggerEntry};
 
 use crate::settings::SETTINGS;
 
@@ -114,6 +114,11 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::clear,
         },
     ],
+    build_files: &[BuildFile {
+        data: site::FILES,
+        name: site::TEMPLATE,
+        path_setting: Some((SETTINGS.namespace, "nginx-conf-sigil-path")),
+    }],
     settings: Some(&SETTINGS),
     aliases: &["nginx"],
     ..Plugin::DEFAULTS

@@ -17,9 +17,11 @@ pub(crate) fn conf_path(ctx: &Ctx, app: &str) -> std::path::PathBuf {
 
 /// Whether this plugin routes to the app: its proxy is enabled and is nginx.
 pub(crate) fn routes(ctx: &Ctx, app: &str) -> Result<bool> {
-    let enabled = ctx.trigger("proxy-is-enabled").arg(app).output_string()?;
+    if !dokku_core::ask::proxy_enabled(ctx, app)? {
+        return Ok(false);
+    }
     let kind = ctx.trigger("proxy-type").arg(app).output_string()?;
-    Ok(enabled.trim() != "false" && matches!(kind.trim(), "" | "nginx"))
+    Ok(matches!(kind.trim(), "" | "nginx"))
 }
 
 /// The app's site, from the other plugins' answers.

@@ -67,6 +67,7 @@ pub const PLUGIN: Plugin = Plugin {
     app_scoped: &[AppScoped {
         trigger: "docker-args-process-deploy",
         namespace: "proxy",
+        key: None,
     }],
     ..Plugin::DEFAULTS
 };

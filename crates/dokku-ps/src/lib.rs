@@ -7,7 +7,7 @@ mod commands;
 mod settings;
 mod triggers;
 
-use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
+use dokku_core::entry::{BuildFile, Command, Hooks, Plugin, TriggerEntry};
 
 use crate::commands::report_rows;
 use crate::settings::SETTINGS;
@@ -73,6 +73,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::restart_args,
         },
         TriggerEntry {
+            name: "post-create",
+            run: triggers::initial_scale,
+        },
+        TriggerEntry {
             name: "post-release-builder",
             run: triggers::adopt_release,
         },
@@ -95,6 +99,19 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-app-rename",
             run: triggers::rebuild_renamed,
+        },
+    ],
+    // The scale follows the Procfile's process types and the app.json's formation.
+    build_files: &[
+        BuildFile {
+            data: "ps",
+            name: "Procfile",
+            path_setting: Some(("ps", "procfile-path")),
+        },
+        BuildFile {
+            data: "app-json",
+            name: "app.json",
+            path_setting: Some(("app-json", "appjson-path")),
         },
     ],
     settings: Some(&SETTINGS),

@@ -53,6 +53,18 @@ pub(crate) fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     SETTINGS.properties(ctx).set_list(app, "scale", &lines)
 }
 
+/// `post-create APP`: a new app runs one web process, as in Dokku (a release without a
+/// Procfile or app.json leaves the scale as it is).
+pub(crate) fn initial_scale(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = dokku_core::entry::exactly::<1>("post-create", args)?;
+    if scale(ctx, app)?.is_empty() {
+        SETTINGS
+            .properties(ctx)
+            .set_list(app, "scale", &["web=1".into()])?;
+    }
+    Ok(())
+}
+
 /// `docker-args-process-deploy APP ...`: the app's restart policy.
 pub(crate) fn restart_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;

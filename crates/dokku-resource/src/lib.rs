@@ -72,10 +72,12 @@ pub const PLUGIN: Plugin = Plugin {
         AppScoped {
             trigger: "docker-args-process-build",
             namespace: "resource",
+            key: None,
         },
         AppScoped {
             trigger: "docker-args-process-deploy",
             namespace: "resource",
+            key: None,
         },
     ],
     ..Plugin::DEFAULTS

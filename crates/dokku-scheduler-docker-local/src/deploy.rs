@@ -112,9 +112,20 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         .collect();
     let env = dokku_core::ask::app_config(ctx, app)?;
     let port = web_port(ctx, app, &image)?;
+    let checks = ChecksSettings::of(ctx, app)?;
     let mut started: Vec<Started> = Vec::new();
-    let result = start_all(ctx, app, tag, &image, &env, &port, only, &mut started)
-        .and_then(|()| dokku_core::deploy_gate::commit_deploy());
+    let result = start_all(
+        ctx,
+        app,
+        tag,
+        &image,
+        &env,
+        &port,
+        &checks.disabled,
+        only,
+        &mut started,
+    )
+    .and_then(|()| dokku_core::deploy_gate::commit_deploy());
     if let Err(err) = result {
         for new in &started {
             let _ = docker::force_remove_container(&new.id);
@@ -144,13 +155,30 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
             }
         }
     }
-    let wait = ctx
-        .trigger("checks-get-property")
-        .args([app.as_str(), "wait-to-retire"])
-        .output_string()?
-        .parse()
-        .unwrap_or(WAIT_TO_RETIRE_SECONDS);
-    crate::retire::schedule(ctx, app, &retiring, wait)
+    crate::retire::schedule(ctx, app, &retiring, checks.wait_to_retire)
+}
+
+/// The checks plugin's settings a deploy follows, asked in one round.
+struct ChecksSettings {
+    /// The process types whose zero-downtime checks are off (`_all_`, `web,worker`).
+    disabled: String,
+    /// Seconds the old containers keep serving after the cutover.
+    wait_to_retire: u64,
+}
+
+impl ChecksSettings {
+    fn of(ctx: &Ctx, app: &str) -> Result<ChecksSettings> {
+        let calls = [
+            vec![app.to_string(), "disabled".into()],
+            vec![app.to_string(), "wait-to-retire".into()],
+        ];
+        let answers = ctx.trigger("checks-get-property").output_each(&calls)?;
+        let answer = |i: usize| answers.get(i).map(|a| a.trim()).unwrap_or_default();
+        Ok(ChecksSettings {
+            disabled: answer(0).to_string(),
+            wait_to_retire: answer(1).parse().unwrap_or(WAIT_TO_RETIRE_SECONDS),
+        })
+    }
 }
 
 /// Containers an interrupted deploy started and never put in place (deploys of an app
@@ -303,6 +331,7 @@ fn start_all(
     image: &str,
     env: &BTreeMap<String, String>,
     port: &str,
+    disabled: &str,
     only: Option<&str>,
     started: &mut Vec<Started>,
 ) -> Result<()> {
@@ -315,12 +344,8 @@ fn start_all(
         deploy_args: trigger_words(ctx, "docker-args-deploy", &[app, tag])?,
         init: crate::SETTINGS.computed(ctx, app, "init-process")? == "true",
     };
-    let disabled = ctx
-        .trigger("checks-get-property")
-        .args([app, "disabled"])
-        .output_string()?;
     // Without a proxy, web containers publish the app's ports on the host: one owner each.
-    let publishes = ctx.trigger("proxy-is-enabled").arg(app).output_string()? == "false";
+    let publishes = !dokku_core::ask::proxy_enabled(ctx, app)?;
     for (kind, count) in scale(ctx, app)? {
         if count == 0 || only.is_some_and(|o| o != kind) {
             continue;
@@ -334,7 +359,7 @@ fn start_all(
             continue;
         }
         log::info1(&format!("Deploying {kind} (count={count})"));
-        if zero_downtime_disabled(&disabled, &kind) {
+        if zero_downtime_disabled(disabled, &kind) {
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: stopping its old containers first"
             ));

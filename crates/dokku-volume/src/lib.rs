@@ -88,10 +88,12 @@ pub const PLUGIN: Plugin = Plugin {
         AppScoped {
             trigger: "docker-args-deploy",
             namespace: commands::NAMESPACE,
+            key: None,
         },
         AppScoped {
             trigger: "docker-args-run",
             namespace: commands::NAMESPACE,
+            key: None,
         },
     ],
     ..Plugin::DEFAULTS

@@ -27,12 +27,77 @@ pub struct Answers {
     /// `(trigger, key name prefix)`: a trigger that concerns only callers whose SSH key name
     /// starts with the prefix ([`crate::entry::Guard`]).
     pub guards: Vec<(String, String)>,
-    /// `(trigger, namespace)`: a trigger that adds nothing for an app without properties
-    /// in `config/<namespace>/<app>` ([`crate::entry::AppScoped`]).
-    pub app_scoped: Vec<(String, String)>,
+    /// `(trigger, namespace, key)`: a trigger that adds nothing for an app without
+    /// properties (or that property) in `config/<namespace>` ([`crate::entry::AppScoped`]).
+    pub app_scoped: Vec<(String, String, Option<String>)>,
+    /// The files the plugin keeps with each build ([`crate::entry::BuildFile`]).
+    pub build_files: Vec<DeclaredBuildFile>,
     /// The binary answers any of its triggers for many calls in one run
     /// ([`crate::trigger::Trigger::output_each`]).
     pub batches: bool,
+}
+
+/// [`crate::entry::BuildFile`] as installing keeps it: `build-file DATA NAME` or
+/// `build-file DATA NAME NAMESPACE KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredBuildFile {
+    pub data: String,
+    pub name: String,
+    pub path_setting: Option<(String, String)>,
+}
+
+impl From<&crate::entry::BuildFile> for DeclaredBuildFile {
+    fn from(file: &crate::entry::BuildFile) -> DeclaredBuildFile {
+        DeclaredBuildFile {
+            data: file.data.into(),
+            name: file.name.into(),
+            path_setting: file.path_setting.map(|(ns, key)| (ns.into(), key.into())),
+        }
+    }
+}
+
+impl DeclaredBuildFile {
+    pub(crate) fn render(&self) -> String {
+        let mut words = vec![self.data.as_str(), self.name.as_str()];
+        if let Some((namespace, key)) = &self.path_setting {
+            words.extend([namespace.as_str(), key.as_str()]);
+        }
+        words.join(" ")
+    }
+
+    pub(crate) fn parse(words: &str) -> Result<DeclaredBuildFile> {
+        let words: Vec<&str> = words.split(' ').collect();
+        let (data, name, path_setting) = match words[..] {
+            [data, name] => (data, name, None),
+            [data, name, namespace, key] => {
+                crate::plugins::validate_name(namespace)?;
+                crate::plugins::validate_name(key)?;
+                (data, name, Some((namespace.into(), key.into())))
+            }
+            _ => bail!("unexpected build file {words:?}"),
+        };
+        crate::plugins::validate_name(data)?;
+        let plain_file_name = !matches!(name, "" | "." | "..")
+            && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+        if !plain_file_name {
+            bail!("unexpected build file name {name:?}");
+        }
+        Ok(DeclaredBuildFile {
+            data: data.into(),
+            name: name.into(),
+            path_setting,
+        })
+    }
+
+    /// Its path in `tree` for `app`.
+    pub fn path_in_tree(&self, roots: &crate::env::Roots, app: &str) -> String {
+        match &self.path_setting {
+            Some((namespace, key)) => crate::property::Properties::new(roots, namespace)
+                .computed(app, key, &self.name)
+                .unwrap_or_else(|_| self.name.clone()),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// The line that says [`Answers::batches`].
@@ -51,8 +116,16 @@ impl Answers {
         for (trigger, prefix) in &self.guards {
             out.push_str(&format!("guard {trigger} {prefix}\n"));
         }
-        for (trigger, namespace) in &self.app_scoped {
-            out.push_str(&format!("app-scoped {trigger} {namespace}\n"));
+        for (trigger, namespace, key) in &self.app_scoped {
+            let line = format!(
+                "app-scoped {trigger} {namespace} {}",
+                key.as_deref().unwrap_or("")
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        for file in &self.build_files {
+            out.push_str(&format!("build-file {}\n", file.render()));
         }
         if self.batches {
             out.push_str(BATCHES_LINE);
@@ -72,12 +145,24 @@ impl Answers {
                 bail!("unexpected entry point line {line:?}");
             };
             if kind == "app-scoped" {
-                let Some((trigger, namespace)) = name.split_once(' ') else {
-                    bail!("unexpected entry point line {line:?}");
+                let words: Vec<&str> = name.split(' ').collect();
+                let (trigger, namespace, key) = match words[..] {
+                    [trigger, namespace] => (trigger, namespace, None),
+                    [trigger, namespace, key] => (trigger, namespace, Some(key)),
+                    _ => bail!("unexpected entry point line {line:?}"),
                 };
                 crate::plugins::validate_entry_name(trigger)?;
                 crate::plugins::validate_name(namespace)?;
-                answers.app_scoped.push((trigger.into(), namespace.into()));
+                if let Some(key) = key {
+                    crate::plugins::validate_name(key)?;
+                }
+                answers
+                    .app_scoped
+                    .push((trigger.into(), namespace.into(), key.map(String::from)));
+                continue;
+            }
+            if kind == "build-file" {
+                answers.build_files.push(DeclaredBuildFile::parse(name)?);
                 continue;
             }
             if kind == "guard" {
@@ -131,6 +216,7 @@ impl Answers {
             root_only: dispatch.root_only,
             guards: Vec::new(),
             app_scoped: Vec::new(),
+            build_files: Vec::new(),
             batches: false,
         }
     }
@@ -157,11 +243,32 @@ mod tests {
             words: vec!["url".into()],
             root_only: vec!["allow".into()],
             guards: vec![("user-auth".into(), "deploy:".into())],
-            app_scoped: vec![("docker-args-deploy".into(), "storage".into())],
+            app_scoped: vec![
+                ("docker-args-deploy".into(), "storage".into(), None),
+                (
+                    "core-post-extract".into(),
+                    "builder".into(),
+                    Some("build-dir".into()),
+                ),
+            ],
+            build_files: vec![
+                DeclaredBuildFile {
+                    data: "ps".into(),
+                    name: "Procfile".into(),
+                    path_setting: Some(("ps".into(), "procfile-path".into())),
+                },
+                DeclaredBuildFile {
+                    data: "checks".into(),
+                    name: "CHECKS".into(),
+                    path_setting: None,
+                },
+            ],
             batches: true,
         };
         assert_eq!(Answers::parse(&answers.render()).unwrap(), answers);
         assert!(Answers::parse("subcommand ../x\n").is_err());
         assert!(Answers::parse("binary x\n").is_err());
+        assert!(Answers::parse("build-file ps ../Procfile\n").is_err());
+        assert!(Answers::parse("build-file ps Procfile ps\n").is_err());
     }
 }

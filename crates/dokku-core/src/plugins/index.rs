@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 
 use anyhow::{Context, Result, bail};
 
-use super::answers::Answers;
+use super::answers::{Answers, DeclaredBuildFile};
 use crate::env::Roots;
 
 /// `$PLUGIN_PATH/dispatch.index`.
@@ -17,6 +17,11 @@ pub const INDEX_FILE: &str = "dispatch.index";
 
 /// The trigger the dispatcher fires itself, before every command.
 pub const USER_AUTH: &str = "user-auth";
+
+/// The trigger that hands the plugins a build's extracted tree (`APP DIR REV`).
+const CORE_POST_EXTRACT: &str = "core-post-extract";
+/// The trigger fired once a build is released (`BUILDER APP IMAGE`).
+const POST_RELEASE_BUILDER: &str = "post-release-builder";
 
 /// A larger index than this is not one we wrote.
 const MAX_BYTES: u64 = 1024 * 1024;
@@ -31,9 +36,11 @@ pub struct Index {
     root_only: BTreeSet<String>,
     /// Plugin directory -> the key name prefix its `user-auth` concerns (empty: everyone).
     user_auth: BTreeMap<String, String>,
-    /// (plugin directory, trigger) -> the property namespace without which an app gets
-    /// nothing from that trigger.
-    app_scoped: BTreeMap<(String, String), String>,
+    /// (plugin directory, trigger) -> the property namespace (and key) without which an
+    /// app gets nothing from that trigger.
+    app_scoped: BTreeMap<(String, String), (String, Option<String>)>,
+    /// Plugin directory -> the files it keeps with each build.
+    build_files: BTreeMap<String, Vec<DeclaredBuildFile>>,
     /// False when a plugin was enabled or disabled after the index was written (by hand,
     /// not through the plugin tree): then nothing may be skipped.
     current: bool,
@@ -71,10 +78,16 @@ impl Index {
                     index.root_only.insert(format!("{prefix}:{sub}"));
                 }
             }
-            for (trigger, namespace) in &answers.app_scoped {
+            for (trigger, namespace, key) in &answers.app_scoped {
+                index.app_scoped.insert(
+                    (dir.clone(), trigger.clone()),
+                    (namespace.clone(), key.clone()),
+                );
+            }
+            if !answers.build_files.is_empty() {
                 index
-                    .app_scoped
-                    .insert((dir.clone(), trigger.clone()), namespace.clone());
+                    .build_files
+                    .insert(dir.clone(), answers.build_files.clone());
             }
             if crate::fs::is_executable(&path.join(USER_AUTH)) {
                 let guard = answers.guards.iter().find(|(t, _)| t == USER_AUTH);
@@ -138,8 +151,15 @@ impl Index {
         for command in &self.root_only {
             out.push_str(&format!("root-only {command}\n"));
         }
-        for ((dir, trigger), namespace) in &self.app_scoped {
-            out.push_str(&format!("app-scoped {dir} {trigger} {namespace}\n"));
+        for ((dir, trigger), (namespace, key)) in &self.app_scoped {
+            let key = key.as_deref().unwrap_or("");
+            out.push_str(format!("app-scoped {dir} {trigger} {namespace} {key}").trim_end());
+            out.push('\n');
+        }
+        for (dir, files) in &self.build_files {
+            for file in files {
+                out.push_str(&format!("build-file {dir} {}\n", file.render()));
+            }
         }
         for (dir, prefix) in &self.user_auth {
             out.push_str(format!("{USER_AUTH} {dir} {prefix}").trim_end());
@@ -151,6 +171,15 @@ impl Index {
     fn parse(text: &str) -> Index {
         let mut index = Index::default();
         for line in text.lines() {
+            if let Some((dir, file)) = line
+                .strip_prefix("build-file ")
+                .and_then(|rest| rest.split_once(' '))
+            {
+                if let Ok(file) = DeclaredBuildFile::parse(file) {
+                    index.build_files.entry(dir.into()).or_default().push(file);
+                }
+                continue;
+            }
             let words: Vec<&str> = line.split(' ').collect();
             match words[..] {
                 ["prefix", prefix, dir] => {
@@ -165,7 +194,13 @@ impl Index {
                 ["app-scoped", dir, trigger, namespace] => {
                     index
                         .app_scoped
-                        .insert((dir.into(), trigger.into()), namespace.into());
+                        .insert((dir.into(), trigger.into()), (namespace.into(), None));
+                }
+                ["app-scoped", dir, trigger, namespace, key] => {
+                    index.app_scoped.insert(
+                        (dir.into(), trigger.into()),
+                        (namespace.into(), Some(key.into())),
+                    );
                 }
                 [USER_AUTH, dir] => {
                     index.user_auth.insert(dir.into(), String::new());
@@ -191,16 +226,57 @@ impl Index {
         self.root_only.contains(command)
     }
 
-    /// Whether the plugin in `dir` may be left out of `trigger` for the app its first
-    /// argument names: the index is current, the plugin declared the trigger app-scoped,
-    /// and the app has no properties in that namespace.
-    pub fn skips(&self, roots: &Roots, dir: &str, trigger: &str, app: &str) -> bool {
-        let Some(namespace) = self.app_scoped.get(&(dir.to_string(), trigger.to_string())) else {
+    /// Whether the plugin in `dir` may be left out of `trigger` fired with `args`: the
+    /// index is current and the plugin declared that the trigger has nothing for these
+    /// arguments. `passes_nothing` is true when the trigger gives the implementers empty stdin
+    /// (an app-scoped filter left out has nothing to pass on); `build_tag` is the build under way, if any.
+    pub fn skips(
+        &self,
+        roots: &Roots,
+        dir: &str,
+        trigger: &str,
+        args: &[&str],
+        passes_nothing: bool,
+        build_tag: Option<&str>,
+    ) -> bool {
+        let app_named = |i: usize| {
+            args.get(i)
+                .copied()
+                .filter(|app| crate::app::AppName::parse(app).is_ok())
+        };
+        if !self.current {
+            return false;
+        }
+        if let Some((namespace, key)) = self.app_scoped.get(&(dir.to_string(), trigger.to_string()))
+            && passes_nothing
+            && let Some(app) = app_named(0)
+        {
+            let config = roots.config_dir().join(namespace);
+            let has = |slot: &str| match key {
+                Some(key) => config.join(slot).join(key).exists(),
+                None => config.join(slot).exists(),
+            };
+            return !has(app) && !has(crate::property::GLOBAL);
+        }
+        let Some(files) = self.build_files.get(dir) else {
             return false;
         };
-        self.current
-            && crate::app::AppName::parse(app).is_ok()
-            && !roots.config_dir().join(namespace).join(app).exists()
+        match (trigger, args) {
+            (CORE_POST_EXTRACT, [_, tree, _]) => app_named(0).is_some_and(|app| {
+                files.iter().all(|file| {
+                    let path = std::path::Path::new(tree).join(file.path_in_tree(roots, app));
+                    path.symlink_metadata().is_err()
+                })
+            }),
+            (POST_RELEASE_BUILDER, [_, _, _]) => app_named(1).is_some_and(|app| {
+                files.iter().all(|file| {
+                    !crate::build_files::kept_or_adopted(
+                        roots, &file.data, app, &file.name, build_tag,
+                    )
+                })
+            }),
+            _ => false,
+        }
     }
 
     /// Whether `user-auth` must be fired for a caller with this SSH key name: unless the
@@ -238,6 +314,8 @@ fn claim(map: &mut BTreeMap<String, String>, name: &str, dir: &str, what: &str) 
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use crate::fs::write_atomic;
 
@@ -336,14 +414,157 @@ mod tests {
         let roots = Roots::under(dir.path());
         plugin(&roots, "storage", "app-scoped docker-args-deploy storage\n");
         let index = Index::read(&roots);
-        assert!(index.skips(&roots, "storage", "docker-args-deploy", "plain"));
-        assert!(!index.skips(&roots, "storage", "docker-args-run", "plain"));
-        assert!(!index.skips(&roots, "other", "docker-args-deploy", "plain"));
-        assert!(!index.skips(&roots, "storage", "docker-args-deploy", "../x"));
+        let skips = |index: &Index, dir: &str, trigger: &str, app: &str, stdin: bool| {
+            index.skips(&roots, dir, trigger, &[app, "x"], !stdin, None)
+        };
+        assert!(skips(
+            &index,
+            "storage",
+            "docker-args-deploy",
+            "plain",
+            false
+        ));
+        assert!(!skips(
+            &index,
+            "storage",
+            "docker-args-deploy",
+            "plain",
+            true
+        ));
+        assert!(!skips(&index, "storage", "docker-args-run", "plain", false));
+        assert!(!skips(
+            &index,
+            "other",
+            "docker-args-deploy",
+            "plain",
+            false
+        ));
+        assert!(!skips(
+            &index,
+            "storage",
+            "docker-args-deploy",
+            "../x",
+            false
+        ));
         std::fs::create_dir_all(roots.config_dir().join("storage/mounted")).unwrap();
-        assert!(!index.skips(&roots, "storage", "docker-args-deploy", "mounted"));
+        assert!(!skips(
+            &index,
+            "storage",
+            "docker-args-deploy",
+            "mounted",
+            false
+        ));
         let stale = Index::default();
-        assert!(!stale.skips(&roots, "storage", "docker-args-deploy", "plain"));
+        assert!(!skips(
+            &stale,
+            "storage",
+            "docker-args-deploy",
+            "plain",
+            false
+        ));
+        std::fs::create_dir_all(roots.config_dir().join("storage/--global")).unwrap();
+        assert!(!skips(
+            &index,
+            "storage",
+            "docker-args-deploy",
+            "plain",
+            false
+        ));
+
+        plugin(
+            &roots,
+            "builder",
+            "app-scoped core-post-extract builder build-dir\n",
+        );
+        let index = Index::read(&roots);
+        let props = crate::property::Properties::new(&roots, "builder");
+        props.set("plain", "detected", "dockerfile").unwrap();
+        assert!(skips(
+            &index,
+            "builder",
+            "core-post-extract",
+            "plain",
+            false
+        ));
+        props
+            .set(crate::property::GLOBAL, "build-dir", "app")
+            .unwrap();
+        assert!(!skips(
+            &index,
+            "builder",
+            "core-post-extract",
+            "plain",
+            false
+        ));
+    }
+
+    #[test]
+    fn a_plugin_is_left_out_of_a_build_only_when_it_has_no_build_file_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        plugin(
+            &roots,
+            "ps",
+            "trigger core-post-extract\nbuild-file ps Procfile ps procfile-path\n",
+        );
+        let index = Index::read(&roots);
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(&tree).unwrap();
+        let tree = tree.to_str().unwrap();
+        let extract = |index: &Index| {
+            index.skips(
+                &roots,
+                "ps",
+                "core-post-extract",
+                &["web", tree, "rev"],
+                false,
+                None,
+            )
+        };
+        let release = |index: &Index, tag: Option<&str>| {
+            index.skips(
+                &roots,
+                "ps",
+                "post-release-builder",
+                &["dockerfile", "web", "img"],
+                false,
+                tag,
+            )
+        };
+        assert!(extract(&index));
+        write_atomic(&Path::new(tree).join("Procfile"), b"web: x\n", 0o644).unwrap();
+        assert!(!extract(&index));
+        // A configured path is where the file is looked for; a link there is the
+        // plugin's to refuse.
+        crate::property::Properties::new(&roots, "ps")
+            .set("web", "procfile-path", "deploy/Procfile")
+            .unwrap();
+        assert!(extract(&index));
+        std::fs::create_dir_all(Path::new(tree).join("deploy")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", Path::new(tree).join("deploy/Procfile")).unwrap();
+        assert!(!extract(&index));
+
+        assert!(release(&index, Some("build-2")));
+        let kept = roots.data_dir("ps", "web").join("builds/build-2/Procfile");
+        write_atomic(&kept, b"web: x\n", 0o600).unwrap();
+        assert!(!release(&index, Some("build-2")));
+        assert!(release(&index, Some("build-3")));
+        assert!(release(&index, None));
+        write_atomic(
+            &roots.data_dir("ps", "web").join("Procfile"),
+            b"web: x\n",
+            0o600,
+        )
+        .unwrap();
+        assert!(!release(&index, Some("build-3")));
+        assert!(!Index::default().skips(
+            &roots,
+            "ps",
+            "core-post-extract",
+            &["web", "/nowhere", "rev"],
+            false,
+            None
+        ));
     }
 
     #[test]

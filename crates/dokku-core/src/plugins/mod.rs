@@ -6,7 +6,7 @@
 pub mod answers;
 pub mod index;
 
-pub use answers::Answers;
+pub use answers::{Answers, DeclaredBuildFile};
 
 use std::fs;
 use std::io;
