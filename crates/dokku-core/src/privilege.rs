@@ -3,10 +3,10 @@
 //! The dokku user (`DOKKU_SYSTEM_USER`) owns every tree that holds app state (`$DOKKU_ROOT`,
 //! `$DOKKU_LIB_ROOT/data`, `$DOKKU_LIB_ROOT/config`). Root never works in those trees as
 //! root: it switches to the dokku user first ([`drop_to_system_user`]), so a link or a file
-//! the dokku user planted can do no more than the dokku user could already do. The one
-//! root action the dokku user may ask for (`storage:ensure-directory`'s chown) goes through
-//! [`chown_storage_directory`], which walks from `/` without following any link and acts
-//! on the directory it opened, never on a path.
+//! the dokku user planted can do no more than the dokku user could already do. What root
+//! does for the dokku user (the root helper) walks from `/` without following any link
+//! ([`open_dir_nofollow`], [`open_dir_at_nofollow`]) and acts on what it opened, never on a
+//! path.
 
 use std::fs::File;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -210,57 +210,13 @@ fn open_at(dir: Option<&File>, name: &Path, flags: OFlag) -> Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
-/// Whether `uid` may own app storage given away by the dokku user: Dokku's `--chown`
-/// choices (heroku 1000, paketo 2000, herokuish 32767) and any other uid from 1000 up,
-/// never a system account (root included) nor -1, which chown reads as "unchanged".
-pub fn app_uid(uid: u32) -> bool {
-    (1000..u32::MAX).contains(&uid)
-}
-
-/// Names `storage:ensure-directory` accepts: one path component, nothing a shell or a path
-/// could read as more.
-pub fn valid_storage_name(name: &str) -> bool {
-    crate::name::is_plain(name, &['-', '_', '.'], 128)
-}
-
-/// Gives `$LIB_ROOT/data/storage/NAME` to `uid:uid`. Every component is opened without
-/// following links and the chown is done on the open directory. When `caller` is given
-/// (the dokku user, asking through sudo), `data`, `data/storage` and the directory itself
-/// must belong to the caller (or the directory already to `uid`), and `uid` must be an
-/// app user's ([`app_uid`]): the caller can only give away what it owns, in the place
-/// Dokku keeps app storage, and never to a system account.
-pub fn chown_storage_directory(
-    lib_root: &Path,
-    name: &str,
-    uid: u32,
-    caller: Option<u32>,
-) -> Result<()> {
-    if !valid_storage_name(name) {
-        bail!("Invalid storage directory name {name:?}");
+/// The directory `name` (one component) in the open directory `parent`, never through a
+/// link: what a walk from a directory opened by [`open_dir_nofollow`] goes on with.
+pub fn open_dir_at_nofollow(parent: &File, name: &str) -> Result<File> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        bail!("{name:?} is not one path component");
     }
-    if caller.is_some() && !app_uid(uid) {
-        bail!("Invalid uid {uid}: storage goes to an app's user (1000 or above)");
-    }
-    let flags = dir_flags();
-    let root = open_dir_nofollow(lib_root)?;
-    let data = open_at(Some(&root), Path::new("data"), flags)?;
-    let storage = open_at(Some(&data), Path::new("storage"), flags)?;
-    let dir = open_at(Some(&storage), Path::new(name), flags)
-        .with_context(|| format!("{name} is not a directory in the storage path"))?;
-    if let Some(caller) = caller {
-        for (what, file) in [("data", &data), ("data/storage", &storage)] {
-            if file.metadata()?.uid() != caller {
-                bail!("{what} does not belong to the calling user");
-            }
-        }
-        let owner = dir.metadata()?.uid();
-        if owner != caller && owner != uid {
-            bail!("{name} does not belong to the calling user");
-        }
-    }
-    std::os::unix::fs::fchown(&dir, Some(uid), Some(uid))
-        .with_context(|| format!("changing the owner of {name}"))?;
-    Ok(())
+    open_at(Some(parent), Path::new(name), dir_flags())
 }
 
 #[cfg(test)]
@@ -277,24 +233,5 @@ mod tests {
         assert!(open_dir_nofollow(&dir.path().join("link")).is_err());
         assert!(open_dir_nofollow(&dir.path().join("link/inner")).is_err());
         assert!(open_dir_nofollow(Path::new("relative")).is_err());
-    }
-
-    #[test]
-    fn storage_names_are_one_plain_component() {
-        for ok in ["app", "my-app_data.1"] {
-            assert!(valid_storage_name(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            ".",
-            "..",
-            "a/b",
-            "-x",
-            ".hidden",
-            "a b",
-            &"a".repeat(129),
-        ] {
-            assert!(!valid_storage_name(bad), "{bad:?}");
-        }
     }
 }

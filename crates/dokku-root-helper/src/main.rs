@@ -5,7 +5,7 @@
 //!
 //! `dokku-root-helper storage-chown LIB_ROOT NAME UID`: gives `LIB_ROOT/data/storage/NAME`
 //! to `UID:UID` (`storage:ensure-directory --chown`), see
-//! [`dokku_core::privilege::chown_storage_directory`].
+//! [`dokku_storage::ownership::chown_storage_directory`].
 //!
 //! `dokku-root-helper nginx-test`, `nginx-reload`, `nginx-start` and `nginx-stop`: `nginx
 //! -t`, `-s reload`, a start and `-s quit` of the system's nginx with its own
@@ -56,7 +56,12 @@ fn run() -> Result<()> {
             let uid: u32 = uid
                 .parse()
                 .map_err(|_| anyhow::anyhow!("Invalid uid {uid:?}"))?;
-            dokku_core::privilege::chown_storage_directory(Path::new(lib_root), name, uid, caller)
+            dokku_storage::ownership::chown_storage_directory(
+                Path::new(lib_root),
+                name,
+                uid,
+                caller,
+            )
         }
         ["nginx-test"] => nginx(&["-t", "-q"], caller),
         [action @ ("nginx-install" | "nginx-check"), dokku_root, app] => {

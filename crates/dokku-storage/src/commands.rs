@@ -190,7 +190,7 @@ fn chown_uid(value: &str) -> Result<Option<u32>> {
 /// dokku user.
 pub fn ensure_directory(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: EnsureDirectory = parse("storage:ensure-directory", args)?;
-    if !privilege::valid_storage_name(&cmd.name) {
+    if !crate::ownership::valid_storage_name(&cmd.name) {
         bail!(
             "Invalid directory name {:?}: letters, digits, '-', '_' and '.', starting with a letter or digit",
             cmd.name
@@ -222,7 +222,7 @@ fn chown_as_root(roots: &Roots, name: &str, uid: u32) -> Result<()> {
         return Ok(());
     }
     if privilege::is_root() {
-        return privilege::chown_storage_directory(&roots.lib_root, name, uid, None);
+        return crate::ownership::chown_storage_directory(&roots.lib_root, name, uid, None);
     }
     privilege::root_helper("storage-chown")
         .arg(&roots.lib_root)

@@ -3,6 +3,7 @@
 //! `docker-args-run`; the scheduler knows nothing of them. Data is never deleted here.
 
 mod commands;
+pub mod ownership;
 
 use dokku_core::entry::{AppScoped, Command, Plugin, TriggerEntry};
 
