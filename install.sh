@@ -295,10 +295,28 @@ WantedBy=multi-user.target"
   pkill -f -x "$bin" >/dev/null 2>&1 || true
   DOKKU_BIN=$BIN_DIR/dokku setsid "$bin" >>"$log" 2>&1 </dev/null &
 }
+# The builder image for apps without a Dockerfile: Heroku's when this host can pull it,
+# else one made here (debootstrap, a few minutes the first time), named in DOKKU_IMAGE.
+ensure_builder_image() {
+  local docker heroku=gliderlabs/herokuish:latest-24 ours
+  docker=$(grep -s '^DOCKER_BIN=' /etc/default/dokku | cut -d= -f2 || true)
+  docker=${docker:-docker}
+  if "$docker" image inspect "$heroku" >/dev/null 2>&1 ||
+    timeout 120 "$docker" pull --quiet "$heroku" >/dev/null 2>&1; then
+    set_default DOKKU_IMAGE "$heroku"
+    return 0
+  fi
+  CARGO=$(find_cargo) DOCKER_BIN=$docker "$SRC/crates/buildstep/image/make-image" ||
+    fail "the builder image for apps without a Dockerfile could not be made"
+  ours=$("$SRC/crates/buildstep/image/make-image" --name)
+  set_default DOKKU_IMAGE "$ours"
+}
+
 if [[ $SYSTEM == 1 ]]; then
   install_sudoers
   install_nginx_include
   install_restore_unit
+  ensure_builder_image
   "$PREFIX/bin/dokku" ps:restore >/dev/null || echo " !     Some apps did not start again: see dokku ps:report" >&2
   # Root's copies of configs written before this version (nginx included them from the
   # dokku user's tree then).

@@ -235,3 +235,152 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
         "\n"
     );
 }
+
+#[test]
+fn buildpacks_are_listed_in_order_and_reach_the_tree_at_post_extract() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["buildpacks:add", "demo", "heroku/python"]);
+    host.ok([
+        "buildpacks:add",
+        "--index",
+        "1",
+        "demo",
+        "heroku-community/apt",
+    ]);
+    host.ok([
+        "buildpacks:add",
+        "demo",
+        "https://github.com/dokku/buildpack-null.git#v3",
+    ]);
+    let list = host.ok(["buildpacks:list", "demo"]);
+    assert_eq!(
+        list,
+        "=====> demo buildpack urls\n\
+         https://github.com/heroku/heroku-buildpack-apt.git\n\
+         https://github.com/heroku/heroku-buildpack-python.git\n\
+         https://github.com/dokku/buildpack-null.git#v3\n"
+            .replace("=====> ", "-----> ")
+            .replace("\nhttps", "\n       https")
+    );
+    host.ok(["buildpacks:set", "--index", "2", "demo", "heroku/nodejs"]);
+    host.ok(["buildpacks:remove", "demo", "--index", "1"]);
+    assert_eq!(
+        host.ok(["buildpacks:report", "demo", "--buildpacks-list"]),
+        "https://github.com/heroku/heroku-buildpack-nodejs.git,https://github.com/dokku/buildpack-null.git#v3\n"
+    );
+
+    // The list is written over the tree's own .buildpacks when a build extracts it.
+    let tree = host.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join(".buildpacks"), "https://example.com/other.git\n").unwrap();
+    host.ok([
+        "plugin:trigger",
+        "post-extract",
+        "demo",
+        tree.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(tree.join(".buildpacks")).unwrap(),
+        "https://github.com/heroku/heroku-buildpack-nodejs.git\nhttps://github.com/dokku/buildpack-null.git#v3\n"
+    );
+    host.ok([
+        "buildpacks:set",
+        "--replace",
+        "demo",
+        "heroku/ruby",
+        "heroku/go",
+    ]);
+    assert_eq!(
+        host.ok(["buildpacks:report", "demo", "--buildpacks-list"]),
+        "https://github.com/heroku/heroku-buildpack-ruby.git,https://github.com/heroku/heroku-buildpack-go.git\n"
+    );
+    host.ok(["buildpacks:clear", "demo"]);
+    assert_eq!(
+        host.ok(["buildpacks:report", "demo", "--buildpacks-list"]),
+        "\n"
+    );
+
+    // The stack: the app's, else the global one; a change empties the build cache.
+    assert_eq!(
+        host.ok(["plugin:trigger", "buildpack-stack-name", "demo"]),
+        ""
+    );
+    host.ok([
+        "buildpacks:set-property",
+        "--global",
+        "stack",
+        "example/stack:1",
+    ]);
+    assert_eq!(
+        host.ok(["plugin:trigger", "buildpack-stack-name", "demo"]),
+        "example/stack:1\n"
+    );
+    host.ok([
+        "buildpacks:set-property",
+        "demo",
+        "stack",
+        "example/stack:2",
+    ]);
+    assert_eq!(
+        host.ok(["buildpacks:report", "demo", "--buildpacks-computed-stack"]),
+        "example/stack:2\n"
+    );
+
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["buildpacks:add", "demo", "python"],
+            vec!["buildpacks:add", "demo", "ftp://example.com/bp"],
+            vec!["buildpacks:add", "missing", "heroku/python"],
+            vec!["buildpacks:set", "demo", "heroku/a", "heroku/b"],
+            vec!["buildpacks:remove", "demo"],
+            vec!["buildpacks:remove", "demo", "heroku/python"],
+            vec!["buildpacks:set-property", "demo", "stack", "-bad"],
+        ],
+    );
+}
+
+#[test]
+fn buildpack_requests_choose_herokuish_even_beside_a_dockerfile() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let tree = host.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let detect = |host: &TestHost| {
+        host.ok([
+            "plugin:trigger",
+            "builder-detect",
+            "demo",
+            tree.to_str().unwrap(),
+        ])
+    };
+    assert_eq!(detect(&host), "dockerfile\n");
+    std::fs::write(
+        tree.join(".env"),
+        "export BUILDPACK_URL=https://example.com/bp.git\n",
+    )
+    .unwrap();
+    assert_eq!(detect(&host), "herokuish\n");
+    std::fs::remove_file(tree.join(".env")).unwrap();
+    host.ok([
+        "config:set",
+        "--no-restart",
+        "demo",
+        "BUILDPACK_URL=https://example.com/bp.git",
+    ]);
+    assert_eq!(detect(&host), "herokuish\n");
+    host.ok(["config:unset", "--no-restart", "demo", "BUILDPACK_URL"]);
+    std::fs::write(tree.join(".buildpacks"), "https://example.com/bp.git\n").unwrap();
+    assert_eq!(detect(&host), "herokuish\n");
+    host.ok(["builder-herokuish:set", "demo", "allowed", "true"]);
+    assert_eq!(
+        host.ok([
+            "builder-herokuish:report",
+            "demo",
+            "--builder-herokuish-computed-allowed"
+        ]),
+        "true\n"
+    );
+}

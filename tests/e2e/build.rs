@@ -107,6 +107,17 @@ impl Drop for UniqueApp {
                 .map(|out| String::from_utf8_lossy(&out.stdout).to_string())
                 .unwrap_or_default()
         };
+        let volumes = Command::new(docker_bin())
+            .args(["volume", "ls", "--quiet", "--filter"])
+            .arg(format!("label=com.dokku.app-name={}", self.0))
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).to_string())
+            .unwrap_or_default();
+        for volume in volumes.lines() {
+            let _ = Command::new(docker_bin())
+                .args(["volume", "rm", "-f", volume])
+                .output();
+        }
         let ids = list(format!("reference=dokku/{}", self.0))
             + &list(format!("label=com.dokku.app-name={}", self.0));
         for id in ids.lines() {

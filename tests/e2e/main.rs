@@ -7,6 +7,8 @@
 mod build;
 /// Health checks: app.json healthchecks and CHECKS gate the cutover; skip and disable.
 mod checks;
+/// Apps without a Dockerfile: herokuish and buildpacks in the locally made builder image.
+mod herokuish;
 /// Let's Encrypt against a private pebble: issue, serve, renew, revoke, disable.
 mod letsencrypt;
 /// nginx routes domains to the live containers and never takes a broken config.

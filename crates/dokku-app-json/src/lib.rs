@@ -67,9 +67,12 @@ pub const PLUGIN: Plugin = Plugin {
     ..Plugin::DEFAULTS
 };
 
-fn valid_app_json(text: &str) -> Result<()> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(_)) => Ok(()),
+/// The app.json as plain JSON (comments and trailing commas dropped); it must be an
+/// object.
+fn plain_app_json(text: &str) -> Result<String> {
+    let json = dokku_core::jsonc::to_json(text)?;
+    match serde_json::from_str::<serde_json::Value>(&json) {
+        Ok(serde_json::Value::Object(_)) => Ok(json),
         Ok(_) => bail!("Invalid app.json: the top level is not an object"),
         Err(err) => bail!("Invalid app.json: {err}"),
     }
@@ -83,7 +86,7 @@ fn keep_app_json(ctx: &Ctx, args: &[String]) -> Result<()> {
         SETTINGS.namespace,
         |app| SETTINGS.computed(ctx, app, "appjson-path"),
         "app.json",
-        valid_app_json,
+        plain_app_json,
     )
 }
 

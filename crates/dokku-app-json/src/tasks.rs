@@ -148,6 +148,16 @@ fn run_task(
         .filter_map(|v| v.as_str().map(String::from))
         .collect();
     let env = dokku_core::ask::app_config(ctx, app)?;
+    // A buildpack slug's tools are on the paths its `.profile.d` scripts set.
+    let herokuish = info["Config"]["Labels"][docker::BUILDER_LABEL].as_str() == Some("herokuish");
+    let script = if herokuish {
+        format!(
+            "export HOME=/app; cd /app; for file in /app/.profile.d/*.sh; do if [ -f \"$file\" ]; then . \"$file\"; fi; done; {script}"
+        )
+    } else {
+        script.to_string()
+    };
+    let script = script.as_str();
     let shell = |script: &str| vec!["/bin/sh".to_string(), "-c".into(), script.to_string()];
     let command = if commit {
         let mut words = shell("set -a; . /dev/stdin; set +a; exec /bin/sh -c \"$1\"");

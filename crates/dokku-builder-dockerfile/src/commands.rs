@@ -18,10 +18,14 @@ pub const SETTINGS: Settings = Settings {
 };
 
 /// `builder-detect APP DIR`: a `Dockerfile` at the top of the tree (after
-/// `core-post-extract` put the configured one there).
-pub fn detect(_ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [_app, dir] = exactly::<2>("builder-detect", args)?;
-    if dokku_core::fs::inside_tree(Path::new(dir), "Dockerfile").is_some_and(|p| p.is_file()) {
+/// `core-post-extract` put the configured one there), unless the app asks for buildpacks.
+pub fn detect(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, dir] = exactly::<2>("builder-detect", args)?;
+    let tree = Path::new(dir);
+    if dokku_core::build_files::asks_for_buildpacks(ctx, app, tree)? {
+        return Ok(());
+    }
+    if dokku_core::fs::inside_tree(tree, "Dockerfile").is_some_and(|p| p.is_file()) {
         log::data("dockerfile");
     }
     Ok(())

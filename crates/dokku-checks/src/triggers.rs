@@ -31,7 +31,7 @@ pub(crate) fn keep_checks_file(ctx: &Ctx, args: &[String]) -> Result<()> {
         SETTINGS.namespace,
         |_| Ok(check::CHECKS_FILE.into()),
         check::CHECKS_FILE,
-        |_| Ok(()),
+        |text| Ok(text.to_string()),
     )
 }
 

@@ -101,16 +101,16 @@ pub fn kept_or_adopted(
 }
 
 /// A plugin's `core-post-extract APP DIR REV`: the file at the path `rel_path` gives for
-/// the app (never reached through a link) is checked by `validate` and kept with the build
-/// as `name`, in the plugin's data dir; a tree without it keeps nothing. A file that fails
-/// its check fails the build.
+/// the app (never reached through a link) is checked by `prepare`, and what `prepare` makes
+/// of it is kept with the build as `name`, in the plugin's data dir; a tree without it
+/// keeps nothing. A file that fails its check fails the build.
 pub fn keep_build_file(
     ctx: &Ctx,
     args: &[String],
     plugin: &str,
     rel_path: impl Fn(&str) -> Result<String>,
     name: &str,
-    validate: fn(&str) -> Result<()>,
+    prepare: fn(&str) -> Result<String>,
 ) -> Result<()> {
     let [app, tree, _rev] = crate::entry::exactly::<3>("core-post-extract", args)?;
     let rel_path = rel_path(app)?;
@@ -127,8 +127,7 @@ pub fn keep_build_file(
             }
             let text = std::fs::read_to_string(&path)
                 .map_err(|_| anyhow::anyhow!("{rel_path} is not UTF-8 text"))?;
-            validate(&text)?;
-            Some(text)
+            Some(prepare(&text)?)
         }
         None => None,
     };
@@ -155,4 +154,26 @@ pub fn adopt_build_file(roots: &Roots, plugin: &str, app: &str, name: &str) -> R
         None => crate::fs::remove_file_if_exists(&path)?,
     }
     Ok(true)
+}
+
+/// Whether the app's source asks to be built by buildpacks: a `.buildpacks` file, a `.env`
+/// that sets `BUILDPACK_URL`, or `BUILDPACK_URL` in the app's config. Such an app is a
+/// buildpack build even when it also has a Dockerfile, as in Dokku.
+pub fn asks_for_buildpacks(ctx: &Ctx, app: &str, tree: &Path) -> Result<bool> {
+    if crate::fs::inside_tree(tree, ".buildpacks").is_some_and(|p| p.is_file()) {
+        return Ok(true);
+    }
+    let dotenv = crate::fs::inside_tree(tree, ".env")
+        .filter(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let in_dotenv = dotenv.lines().any(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        line.starts_with("BUILDPACK_URL=")
+    });
+    if in_dotenv {
+        return Ok(true);
+    }
+    Ok(!crate::ask::config_value(ctx, app, "BUILDPACK_URL")?.is_empty())
 }

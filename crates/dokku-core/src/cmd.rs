@@ -542,6 +542,28 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(1)
 }
 
+/// Variables git sets for hooks; a git run on another repository must not inherit them.
+const GIT_HOOK_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PUSH_OPTION_COUNT",
+];
+
+/// `git`, without the variables of a hook this process may run in (a push runs the
+/// build inside git's pre-receive hook), and never asking for a password.
+pub fn git() -> Cmd {
+    let mut cmd = Cmd::new("git").env("GIT_TERMINAL_PROMPT", "0");
+    for var in GIT_HOOK_VARS {
+        cmd = cmd.env_remove(var);
+    }
+    cmd
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@
 //!   [`deploy_gate`]: when a push's deploy may still stop with its pusher;
 //!   [`procfile`]: Procfiles as Dokku reads them.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree; [`time`]: the clock.
-//! - [`port_map`]: `scheme:host:container` mappings.
+//! - [`port_map`]: `scheme:host:container` mappings; [`jsonc`]: JSON with comments (app.json).
 //! - [`entry`]: the multicall `main`; [`error`]: typed errors and exit codes.
 //! - [`privilege`]: root switches to the dokku user before touching its trees.
 #![allow(clippy::disallowed_methods)]
@@ -34,6 +34,7 @@ pub mod entry;
 pub mod env;
 pub mod error;
 pub mod fs;
+pub mod jsonc;
 pub mod log;
 pub mod manifest;
 pub mod mount;

@@ -12,18 +12,6 @@ use dokku_core::property::{GLOBAL, Properties};
 /// The hook template from the workspace's `hooks/` directory, compiled in.
 const PRE_RECEIVE: &str = include_str!("../../../hooks/pre-receive");
 
-/// Variables git sets for hooks; a git run on another repository must not inherit them.
-const GIT_HOOK_VARS: &[&str] = &[
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_PREFIX",
-    "GIT_QUARANTINE_PATH",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_PUSH_OPTION_COUNT",
-];
-
 pub const ZERO: &str = "0000000000000000000000000000000000000000";
 
 pub fn properties(roots: &Roots) -> Properties {
@@ -32,11 +20,7 @@ pub fn properties(roots: &Roots) -> Properties {
 
 /// `git` for `repo`, with the hook's variables removed.
 pub fn git(repo: &Path) -> Cmd {
-    let mut cmd = Cmd::new("git").arg("-C").arg(repo);
-    for var in GIT_HOOK_VARS {
-        cmd = cmd.env_remove(var);
-    }
-    cmd
+    dokku_core::cmd::git().arg("-C").arg(repo)
 }
 
 /// The app's deploy branch: app property, else global, else `master`; and whether one was

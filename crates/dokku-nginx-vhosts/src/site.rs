@@ -266,7 +266,7 @@ pub(crate) fn keep_template(ctx: &Ctx, args: &[String]) -> Result<()> {
         FILES,
         |app| SETTINGS.computed(ctx, app, "nginx-conf-sigil-path"),
         TEMPLATE,
-        template::check,
+        |text| template::check(text).map(|()| text.to_string()),
     )
 }
 

@@ -18,7 +18,7 @@ pub(crate) fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
         SETTINGS.namespace,
         |app| SETTINGS.computed(ctx, app, "procfile-path"),
         "Procfile",
-        valid_procfile,
+        |text| valid_procfile(text).map(|()| text.to_string()),
     )
 }
 

@@ -207,7 +207,13 @@ struct Launch<'a> {
     env: &'a BTreeMap<String, String>,
     deploy_args: Vec<String>,
     init: bool,
+    /// The builder that made the image (`com.dokku.builder-type`).
+    builder: String,
 }
+
+/// The builder whose image starts its processes itself, `/start TYPE` (the Procfile in
+/// the slug, with `.profile.d` sourced).
+pub(crate) const HEROKUISH: &str = "herokuish";
 
 impl Launch<'_> {
     /// Starts and checks one container: the container (when it started) and the outcome.
@@ -224,16 +230,22 @@ impl Launch<'_> {
             "DYNO" => Some(dyno.clone()),
             _ => self.env.get(name).cloned(),
         };
-        let Ok(words) = shell_words::split(&dokku_core::procfile::expand(command, lookup)) else {
-            return (
-                None,
-                Err(anyhow::anyhow!("the {kind} command has unbalanced quotes")),
-            );
+        let words = if self.builder == HEROKUISH {
+            vec!["/start".to_string(), kind.to_string()]
+        } else {
+            let Ok(words) = shell_words::split(&dokku_core::procfile::expand(command, lookup))
+            else {
+                return (
+                    None,
+                    Err(anyhow::anyhow!("the {kind} command has unbalanced quotes")),
+                );
+            };
+            words
         };
         let started = trigger_words(
             self.ctx,
             "docker-args-process-deploy",
-            &[app, "dockerfile", self.tag, kind, &index.to_string()],
+            &[app, &self.builder, self.tag, kind, &index.to_string()],
         )
         .and_then(|process_args| self.run_container(kind, index, port, &process_args, &words))
         .and_then(|id| Ok((container_ip(&id)?, id)));
@@ -343,6 +355,8 @@ fn start_all(
         env,
         deploy_args: trigger_words(ctx, "docker-args-deploy", &[app, tag])?,
         init: crate::SETTINGS.computed(ctx, app, "init-process")? == "true",
+        builder: docker::image_label(image, docker::BUILDER_LABEL)?
+            .unwrap_or_else(|| "dockerfile".into()),
     };
     // Without a proxy, web containers publish the app's ports on the host: one owner each.
     let publishes = !dokku_core::ask::proxy_enabled(ctx, app)?;

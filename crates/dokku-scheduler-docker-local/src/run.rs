@@ -39,22 +39,29 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     for pair in pairs.chunks(2) {
         env.insert(pair[0].clone(), pair[1].clone());
     }
-    let command: Vec<String> = match command {
-        [single] => {
-            let process = ctx
-                .trigger("procfile-get-command")
+    // A command that names a process type runs that type's command.
+    let process = match command {
+        [single] => Some(
+            ctx.trigger("procfile-get-command")
                 .args([app.as_str(), single.as_str()])
-                .output_string()?;
-            if process.trim().is_empty() {
-                command.to_vec()
-            } else {
-                let expanded =
-                    dokku_core::procfile::expand(&process, |name| env.get(name).cloned());
-                shell_words::split(&expanded)
-                    .context("the process command has unbalanced quotes")?
-            }
+                .output_string()?,
+        )
+        .filter(|p| !p.trim().is_empty()),
+        _ => None,
+    };
+    let herokuish = docker::image_label(&image, docker::BUILDER_LABEL)?.as_deref()
+        == Some(crate::deploy::HEROKUISH);
+    let command: Vec<String> = match (process, herokuish) {
+        // A buildpack image runs commands through its own /exec, in the slug's environment.
+        (Some(process), true) => vec!["/exec".into(), process.trim().to_string()],
+        (None, true) => std::iter::once("/exec".to_string())
+            .chain(command.iter().cloned())
+            .collect(),
+        (Some(process), false) => {
+            let expanded = dokku_core::procfile::expand(&process, |name| env.get(name).cloned());
+            shell_words::split(&expanded).context("the process command has unbalanced quotes")?
         }
-        _ => command.to_vec(),
+        (None, false) => command.to_vec(),
     };
     let unique = dokku_core::time::now().subsec_nanos();
     let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
@@ -264,10 +271,15 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     } else {
         command
     };
+    // A buildpack container runs the command through its /exec, in the slug's environment
+    // (its labels are its image's).
+    let herokuish =
+        container["Labels"][docker::BUILDER_LABEL].as_str() == Some(crate::deploy::HEROKUISH);
     match docker::docker()
         .args(["container", "exec", "--interactive"])
         .args(if tty { &["--tty"][..] } else { &[] })
         .arg(id)
+        .args(herokuish.then_some("/exec"))
         .args(command)
         .status()?
     {

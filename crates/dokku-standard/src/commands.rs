@@ -19,3 +19,65 @@ pub(crate) fn print_urls(ctx: &Ctx, app: &str, which: &str) -> Result<()> {
         .args([app.as_str(), which])
         .stream()
 }
+
+/// `report [APP]`: the host's kernel and the versions of what dokku drives (docker, git,
+/// the builder image's herokuish), then, for an app, every plugin's report of it.
+pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
+    use dokku_core::cmd::Cmd;
+    use dokku_core::log;
+    let app = match args {
+        [] => None,
+        [app] => Some(dokku_core::app::verify(&ctx.roots, app)?),
+        _ => anyhow::bail!("Usage: dokku report [<app>]"),
+    };
+    let indented = |text: &str| {
+        for line in text.lines() {
+            log::data(&format!("       {line}"));
+        }
+    };
+    let output = |cmd: Cmd| {
+        cmd.output_unchecked()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim_end().to_string())
+            .unwrap_or_default()
+    };
+    log::info1(&format!("uname: {}", output(Cmd::new("uname").arg("-a"))));
+    log::info1("docker version: ");
+    indented(&output(dokku_core::docker::docker().arg("version")));
+    log::info1("herokuish version: ");
+    let image = dokku_core::env::var("DOKKU_IMAGE")
+        .unwrap_or_else(|| "gliderlabs/herokuish:latest-24".into());
+    indented(&output(dokku_core::docker::docker().args([
+        "container",
+        "run",
+        "--rm",
+        &image,
+        "herokuish",
+        "version",
+    ])));
+    log::info1(&format!(
+        "dokku version: dokku-rs {}",
+        env!("CARGO_PKG_VERSION")
+    ));
+    log::info1(&format!(
+        "git version: {}",
+        output(Cmd::new("git").arg("--version"))
+    ));
+    let Some(app) = app else {
+        return Ok(());
+    };
+    let mut plugins = dokku_core::trigger::enabled_plugins(&ctx.roots);
+    plugins.retain(|p| {
+        ctx.roots
+            .plugin_enabled()
+            .join(p)
+            .join("subcommands/report")
+            .is_file()
+    });
+    for plugin in plugins {
+        let _ = Cmd::new(dokku_core::env::dokku_bin())
+            .arg(format!("{plugin}:report"))
+            .arg(app.as_str())
+            .status();
+    }
+    Ok(())
+}

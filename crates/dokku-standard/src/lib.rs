@@ -1,6 +1,7 @@
 //! The standard plugin (`00_dokku-standard`, as Dokku names it): top-level commands that
 //! belong to no other plugin. `dokku url APP` and `dokku urls APP` print where the app
-//! answers, as the domains plugin (`domains-urls`) and the proxy's ports shape it.
+//! answers, as the domains plugin (`domains-urls`) and the proxy's ports shape it;
+//! `dokku report [APP]` describes the host (and the app) for a bug report.
 
 mod commands;
 
@@ -22,7 +23,13 @@ pub const PLUGIN: Plugin = Plugin {
             help: "Show all URLs for an application",
             run: commands::urls,
         },
+        Command {
+            name: "report",
+            args: "[<app>]",
+            help: "Reports the host's versions, and every plugin's report of an app",
+            run: commands::report,
+        },
     ],
-    words: &["url", "urls"],
+    words: &["url", "urls", "report"],
     ..Plugin::DEFAULTS
 };

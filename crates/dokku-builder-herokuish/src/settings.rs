@@ -1,0 +1,14 @@
+//! `builder-herokuish:set APP|--global allowed true|false`: on hosts that are not amd64,
+//! herokuish builds only apps (or hosts) that allow it, as in Dokku.
+
+use dokku_core::settings::{self, Scope, Setting, Settings};
+
+pub const SETTINGS: Settings = Settings {
+    namespace: "builder-herokuish",
+    table: &[Setting {
+        key: "allowed",
+        scope: Scope::AppOrGlobal,
+        default: "false",
+        validate: settings::boolean,
+    }],
+};

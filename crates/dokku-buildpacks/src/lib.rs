@@ -1,0 +1,70 @@
+//! The `buildpacks` plugin: the ordered list of buildpacks an app is built with (written
+//! into the source as `.buildpacks` when the tree is extracted), and the builder image
+//! (`stack`) herokuish builds it in.
+
+mod commands;
+mod settings;
+mod triggers;
+mod url;
+
+use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
+
+pub const PLUGIN: Plugin = Plugin {
+    name: "buildpacks",
+    description: "Manage buildpack settings for an app",
+    default_command: Some("list"),
+    commands: &[
+        Command {
+            name: "add",
+            args: "[--index 1] <app> <buildpack>",
+            help: "Add new app buildpack while inserting into list of buildpacks if necessary",
+            run: commands::add,
+        },
+        Command {
+            name: "clear",
+            args: "<app>",
+            help: "Clear all buildpacks set on the app",
+            run: commands::clear,
+        },
+        Command {
+            name: "list",
+            args: "<app>",
+            help: "List all buildpacks for an app",
+            run: commands::list,
+        },
+        Command {
+            name: "remove",
+            args: "<app> <buildpack>|--index <n>",
+            help: "Remove a buildpack set on the app",
+            run: commands::remove,
+        },
+        Command {
+            name: "set",
+            args: "[--index 1] [--replace] <app> <buildpack>...",
+            help: "Set new app buildpack at a given position (the whole list with --replace)",
+            run: commands::set,
+        },
+        Command {
+            name: "set-property",
+            args: "[<app>|--global] <key> <value>",
+            help: "Set or clear a buildpacks property for an app",
+            run: commands::set_property,
+        },
+    ],
+    triggers: &[
+        TriggerEntry {
+            name: "buildpack-stack-name",
+            run: triggers::stack_name,
+        },
+        TriggerEntry {
+            name: "post-extract",
+            run: triggers::write_buildpacks_file,
+        },
+    ],
+    settings: Some(&settings::SETTINGS),
+    hooks: Hooks {
+        report_rows: Some(commands::report_rows),
+        after_set: Some(commands::after_set),
+    },
+    ..Plugin::DEFAULTS
+};

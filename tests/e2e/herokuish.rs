@@ -1,0 +1,328 @@
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use dokku_test_support::{TestHost, docker_bin, workspace_root};
+
+use crate::build::{UniqueApp, docker, docker_ok, push};
+use crate::proxy::Nginx;
+use crate::push::setup_building;
+use crate::{commit, run, text};
+
+/// The builder image (made once per machine by the script install.sh runs; this host
+/// reaches no registry), named in the host's defaults as `DOKKU_IMAGE`.
+pub fn builder_image(host: &TestHost) -> String {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    let image = IMAGE.get_or_init(|| {
+        let script = workspace_root().join("crates/buildstep/image/make-image");
+        let out = Command::new(&script)
+            .env("DOCKER_BIN", docker_bin())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} could not make the builder image (docker and debootstrap are needed; \
+             install.sh --deps-only installs them):\n{}",
+            script.display(),
+            text(&out)
+        );
+        let name = run(Command::new(&script).arg("--name"));
+        String::from_utf8_lossy(&name.stdout).trim().to_string()
+    });
+    let defaults = host.path().join("etc-default-dokku");
+    let mut text = std::fs::read_to_string(&defaults).unwrap_or_default();
+    text.push_str(&format!("DOKKU_IMAGE={image}\n"));
+    std::fs::write(&defaults, text).unwrap();
+    image.clone()
+}
+
+/// A git work tree laid out as Dokku's python sample: no Dockerfile, a `null` file for the
+/// null buildpack, a Procfile with a web and a worker process, an app.json with comments,
+/// and a `.profile.d` script.
+fn python_app(dir: &Path) {
+    std::fs::create_dir_all(dir.join(".profile.d")).unwrap();
+    run(Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(dir));
+    std::fs::write(dir.join("null"), "").unwrap();
+    std::fs::write(
+        dir.join("Procfile"),
+        "web: python3 -u web.py\nworker: python3 -u worker.py\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("web.py"),
+        "import http.server, os\n\
+         class Hello(http.server.BaseHTTPRequestHandler):\n    \
+             def do_GET(self):\n        \
+                 body = ('python/' + os.environ.get('GREETING', 'none') + '\\n').encode()\n        \
+                 self.send_response(200)\n        \
+                 self.end_headers()\n        \
+                 self.wfile.write(body)\n\
+         http.server.HTTPServer(('', int(os.environ['PORT'])), Hello).serve_forever()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("worker.py"),
+        "import time\nwhile True:\n    time.sleep(60)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(".profile.d/greeting.sh"),
+        "export GREETING=from-profile\n",
+    )
+    .unwrap();
+    commit(
+        dir,
+        "app.json",
+        "{\n  // Dokku's samples carry comments\n  \"scripts\": {\n    \"dokku\": {\n      \
+         \"predeploy\": \"touch /app/predeploy.test\"\n    }\n  },\n}\n",
+    );
+}
+
+#[test]
+fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves() {
+    crate::build::base_image();
+    let (host, sshd, key) = setup_building();
+    builder_image(&host);
+    let app = UniqueApp::new("hk");
+    let a = app.0.as_str();
+    let nginx = Nginx::start(&host);
+    let domain = format!("{a}.example.test");
+    host.ok(["apps:create", a]);
+    host.ok(["domains:set", a, &domain]);
+    host.ok(["nginx:set", "--global", "bind-address-ipv4", "127.0.0.1"]);
+    host.ok(["ports:set", a, &format!("http:{}:5000", nginx.port)]);
+    let work = host.path().join("work");
+    python_app(&work);
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    for line in [
+        format!("-----> Building {a} from herokuish"),
+        "-----> Adding BUILD_ENV to build environment...".to_string(),
+        "-----> null app detected".to_string(),
+        "Procfile declares types -> web, worker".to_string(),
+        "Executing predeploy task: touch /app/predeploy.test".to_string(),
+    ] {
+        assert!(out.contains(&line), "missing {line:?}:\n{out}");
+    }
+    let body = nginx.expect(&domain, 200);
+    assert!(body.contains("python/from-profile"), "{body}");
+
+    // The image starts its processes itself, as the app's user.
+    let web = format!("{a}.web.1");
+    let cmd = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{json .Config.Cmd}}",
+        &web,
+    ]);
+    assert_eq!(cmd, r#"["/start","web"]"#);
+    let user = docker(&["container", "inspect", "--format", "{{.Config.User}}", &web]);
+    assert_eq!(user, "herokuishuser");
+    assert_eq!(
+        docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"com.dokku.builder-type\"}}",
+            &app.image("latest")
+        ]),
+        "herokuish"
+    );
+    // The predeploy task's change was committed into the release.
+    assert!(docker_ok(&[
+        "container",
+        "exec",
+        &web,
+        "test",
+        "-f",
+        "/app/predeploy.test"
+    ]));
+
+    // One-off commands run through /exec: the profile and the config apply.
+    host.ok(["config:set", "--no-restart", a, "SECRET=s3cret"]);
+    let out = host.ok(["run", a, "env"]);
+    assert!(out.contains("GREETING=from-profile"), "{out}");
+    assert!(out.contains("SECRET=s3cret"), "{out}");
+
+    // A worker runs its Procfile command.
+    host.ok(["ps:scale", a, "worker=1"]);
+    let worker = format!("{a}.worker.1");
+    let cmd = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{json .Config.Cmd}}",
+        &worker,
+    ]);
+    assert_eq!(cmd, r#"["/start","worker"]"#);
+    let procs = docker(&["container", "top", &worker]);
+    assert!(procs.contains("worker.py"), "{procs}");
+
+    // The build cache is the app's volume, and goes with the app.
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "--quiet",
+        "--filter",
+        &format!("label=com.dokku.app-name={a}"),
+    ]);
+    assert_eq!(volumes, format!("cache-{a}"));
+    host.ok(["apps:destroy", a, "--force"]);
+    assert!(!docker_ok(&["volume", "inspect", &format!("cache-{a}")]));
+}
+
+#[test]
+fn a_failed_compile_keeps_the_old_release_and_several_buildpacks_share_their_exports() {
+    crate::build::base_image();
+    let (host, sshd, key) = setup_building();
+    builder_image(&host);
+    let app = UniqueApp::new("hk-multi");
+    let a = app.0.as_str();
+    let work = host.path().join("work");
+    std::fs::create_dir_all(work.join("bp/first/bin")).unwrap();
+    std::fs::create_dir_all(work.join("bp/second/bin")).unwrap();
+    run(Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(&work));
+    let script = |path: &str, body: &str| {
+        dokku_core::fs::write_atomic(
+            &work.join(path),
+            format!("#!/usr/bin/env bash\nset -e\n{body}\n").as_bytes(),
+            0o755,
+        )
+        .unwrap();
+    };
+    script("bp/first/bin/detect", "echo First");
+    script(
+        "bp/first/bin/compile",
+        "n=$(cat $2/count 2>/dev/null || echo 0); echo $((n + 1)) >$2/count\n\
+         echo \"first compile, build $((n + 1))\"",
+    );
+    std::fs::write(work.join("bp/first/export"), "export FROM_FIRST=shared\n").unwrap();
+    script("bp/second/bin/detect", "echo Second");
+    script(
+        "bp/second/bin/compile",
+        "[[ -f $1/broken ]] && { echo 'second compile fails'; exit 1; }\n\
+         echo \"$FROM_FIRST\" >$1/from-first",
+    );
+    script(
+        "bp/second/bin/release",
+        "printf -- '---\\ndefault_process_types:\\n  web: python3 -m http.server $PORT\\n'",
+    );
+    std::fs::write(work.join(".buildpacks"), "/app/bp/first\n/app/bp/second\n").unwrap();
+    commit(&work, "index.html", "<p>multi</p>\n");
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    for line in [
+        "-----> Multipack app detected",
+        "=====> Detected Framework: First",
+        "=====> Detected Framework: Second",
+        "first compile, build 1",
+        "Default types for Second -> web",
+    ] {
+        assert!(out.contains(line), "missing {line:?}:\n{out}");
+    }
+    let web = format!("{a}.web.1");
+    let exported = docker(&["container", "exec", &web, "cat", "/app/from-first"]);
+    assert_eq!(exported, "shared");
+    let serving = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+
+    // The cache the first build wrote is read by the second; a failed compile changes
+    // nothing that runs.
+    commit(&work, "broken", "");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(out.contains("first compile, build 2"), "{out}");
+    assert!(out.contains("second compile fails"), "{out}");
+    assert_eq!(
+        docker(&["container", "inspect", "--format", "{{.Id}}", &web]),
+        serving
+    );
+}
+
+#[test]
+fn a_buildpack_from_a_git_url_with_a_ref_beats_buildpacks_and_the_cache_can_be_purged() {
+    crate::build::base_image();
+    let (host, sshd, key) = setup_building();
+    builder_image(&host);
+    let app = UniqueApp::new("hk-git");
+    let a = app.0.as_str();
+    // A buildpack in a git repository of this machine: its `v2` branch writes `v2`.
+    let repo = host.path().join("buildpack.git");
+    std::fs::create_dir_all(repo.join("bin")).unwrap();
+    let git = |args: &[&str]| {
+        run(Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-C"])
+            .arg(&repo)
+            .args(args));
+    };
+    let compile = |which: &str| {
+        dokku_core::fs::write_atomic(
+            &repo.join("bin/compile"),
+            format!("#!/usr/bin/env bash\necho {which} >$1/which\necho cached >$2/cached\n")
+                .as_bytes(),
+            0o755,
+        )
+        .unwrap();
+    };
+    dokku_core::fs::write_atomic(
+        &repo.join("bin/detect"),
+        b"#!/usr/bin/env bash\necho FromGit\n",
+        0o755,
+    )
+    .unwrap();
+    compile("main");
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "main"]);
+    git(&["checkout", "-q", "-b", "v2"]);
+    compile("v2");
+    git(&["commit", "-q", "-am", "v2"]);
+    git(&["checkout", "-q", "main"]);
+
+    let work = host.path().join("work");
+    std::fs::create_dir_all(work.join("bp/local/bin")).unwrap();
+    run(Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(&work));
+    for (name, body) in [
+        ("detect", "echo Local"),
+        ("compile", "echo local >$1/which"),
+    ] {
+        dokku_core::fs::write_atomic(
+            &work.join(format!("bp/local/bin/{name}")),
+            format!("#!/usr/bin/env bash\n{body}\n").as_bytes(),
+            0o755,
+        )
+        .unwrap();
+    }
+    std::fs::write(work.join(".buildpacks"), "/app/bp/local\n").unwrap();
+    std::fs::write(work.join("Procfile"), "web: python3 -m http.server $PORT\n").unwrap();
+    commit(&work, "index.html", "<p>git</p>\n");
+    host.ok(["apps:create", a]);
+    host.ok([
+        "config:set",
+        "--no-restart",
+        a,
+        &format!("BUILDPACK_URL=file://{}#v2", repo.display()),
+    ]);
+
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(out.contains("-----> FromGit app detected"), "{out}");
+    let web = format!("{a}.web.1");
+    assert_eq!(
+        docker(&["container", "exec", &web, "cat", "/app/which"]),
+        "v2"
+    );
+
+    let volume = format!("cache-{a}");
+    assert!(docker_ok(&["volume", "inspect", &volume]));
+    host.ok(["repo:purge-cache", a]);
+    assert!(!docker_ok(&["volume", "inspect", &volume]));
+}
