@@ -14,7 +14,7 @@ use dokku_core::docker::{APP_LABEL, BUILDER_LABEL};
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::log;
 
-const BUILDER: &str = "dockerfile";
+pub(crate) const BUILDER: &str = "dockerfile";
 
 /// `docker build` options an app's `docker-options` may pass through (others are for
 /// containers, and are dropped here). The first group takes a value.

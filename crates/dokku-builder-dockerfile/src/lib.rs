@@ -4,7 +4,7 @@
 mod build;
 mod commands;
 
-use dokku_core::entry::{AppScoped, Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, Concerns, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "builder-dockerfile",
@@ -26,6 +26,18 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "core-post-extract",
             run: commands::place_dockerfile,
+        },
+    ],
+    concerns: &[
+        Concerns {
+            trigger: "builder-build",
+            arg: 0,
+            value: build::BUILDER,
+        },
+        Concerns {
+            trigger: "builder-release",
+            arg: 0,
+            value: build::BUILDER,
         },
     ],
     app_scoped: &[AppScoped {

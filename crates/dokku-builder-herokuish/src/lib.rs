@@ -11,7 +11,7 @@ mod release;
 mod settings;
 mod triggers;
 
-use dokku_core::entry::{Plugin, TriggerEntry};
+use dokku_core::entry::{Concerns, Plugin, TriggerEntry};
 
 /// The builder's name in Dokku's triggers and labels.
 pub const BUILDER: &str = "herokuish";
@@ -40,6 +40,18 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-delete",
             run: triggers::remove_cache,
+        },
+    ],
+    concerns: &[
+        Concerns {
+            trigger: "builder-build",
+            arg: 0,
+            value: BUILDER,
+        },
+        Concerns {
+            trigger: "builder-release",
+            arg: 0,
+            value: BUILDER,
         },
     ],
     settings: Some(&settings::SETTINGS),

@@ -71,6 +71,7 @@ pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
         .stream()?;
     trigger("post-extract")
         .args([app, &dir_arg, rev])
+        .stdin(Vec::new())
         .stream()?;
     let builder = detect_builder(ctx, app, &dir_arg)?;
     trigger("pre-receive-app")

@@ -7,7 +7,7 @@ mod settings;
 mod triggers;
 mod url;
 
-use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
+use dokku_core::entry::{AppScoped, BuildFile, Command, Hooks, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "buildpacks",
@@ -61,6 +61,17 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::write_buildpacks_file,
         },
     ],
+    // The tree gets a .buildpacks only from the app's list or its app.json.
+    app_scoped: &[AppScoped {
+        trigger: "post-extract",
+        namespace: settings::SETTINGS.namespace,
+        key: Some(settings::LIST),
+    }],
+    build_files: &[BuildFile {
+        data: "app-json",
+        name: "app.json",
+        path_setting: None,
+    }],
     settings: Some(&settings::SETTINGS),
     hooks: Hooks {
         report_rows: Some(commands::report_rows),

@@ -85,6 +85,9 @@ pub struct Plugin {
     /// Triggers of this plugin that add nothing for apps without its properties (see
     /// [`AppScoped`]).
     pub app_scoped: &'static [AppScoped],
+    /// Triggers of this plugin that concern only calls with one argument value (see
+    /// [`Concerns`]).
+    pub concerns: &'static [Concerns],
     /// The files this plugin keeps with each build (see [`BuildFile`]).
     pub build_files: &'static [BuildFile],
     pub commands: &'static [Command],
@@ -109,6 +112,7 @@ impl Plugin {
         words: &[],
         guards: &[],
         app_scoped: &[],
+        concerns: &[],
         build_files: &[],
         commands: &[],
         triggers: &[],
@@ -139,12 +143,23 @@ pub struct AppScoped {
     pub key: Option<&'static str>,
 }
 
+/// The plugin's `trigger` answers only calls whose argument `arg` (from 0) is `value`, and
+/// does nothing for any other: the trigger runner does not start it for those (a builder's
+/// `builder-build BUILDER APP DIR` for another builder).
+#[derive(Debug, Clone, Copy)]
+pub struct Concerns {
+    pub trigger: &'static str,
+    pub arg: usize,
+    pub value: &'static str,
+}
+
 /// A file a plugin keeps with each build, in `data/<data>/<app>/builds/<tag>/<name>`, and
 /// adopts as the app's (`data/<data>/<app>/<name>`) when the build is released
-/// ([`crate::build_files`]). Declaring it says that the plugin's `core-post-extract` and
-/// `post-release-builder` concern only its build files: the trigger runner does not start
-/// the plugin for a tree without any of them, or for a release when neither the build nor
-/// the app has one (an app without a Procfile, app.json or CHECKS, the usual case).
+/// ([`crate::build_files`]). Declaring it says that the plugin's `core-post-extract`,
+/// `post-extract` and `post-release-builder` concern only its build files: the trigger
+/// runner does not start the plugin for a tree without any of them, or for a release when
+/// neither the build nor the app has one (an app without a Procfile, app.json or CHECKS,
+/// the usual case). With an app scope on the same trigger, both must have nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildFile {
     pub data: &'static str,
@@ -409,6 +424,11 @@ fn print_entrypoints(plugin: &Plugin) {
                     a.key.map(String::from),
                 )
             })
+            .collect(),
+        concerns: plugin
+            .concerns
+            .iter()
+            .map(|c| (c.trigger.to_string(), c.arg, c.value.to_string()))
             .collect(),
         build_files: plugin
             .build_files

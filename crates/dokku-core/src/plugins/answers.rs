@@ -30,6 +30,9 @@ pub struct Answers {
     /// `(trigger, namespace, key)`: a trigger that adds nothing for an app without
     /// properties (or that property) in `config/<namespace>` ([`crate::entry::AppScoped`]).
     pub app_scoped: Vec<(String, String, Option<String>)>,
+    /// `(trigger, argument index, value)`: a trigger that concerns only calls with that
+    /// value there ([`crate::entry::Concerns`]).
+    pub concerns: Vec<(String, usize, String)>,
     /// The files the plugin keeps with each build ([`crate::entry::BuildFile`]).
     pub build_files: Vec<DeclaredBuildFile>,
     /// The binary answers any of its triggers for many calls in one run
@@ -124,6 +127,9 @@ impl Answers {
             out.push_str(line.trim_end());
             out.push('\n');
         }
+        for (trigger, arg, value) in &self.concerns {
+            out.push_str(&format!("concerns {trigger} {arg} {value}\n"));
+        }
         for file in &self.build_files {
             out.push_str(&format!("build-file {}\n", file.render()));
         }
@@ -159,6 +165,19 @@ impl Answers {
                 answers
                     .app_scoped
                     .push((trigger.into(), namespace.into(), key.map(String::from)));
+                continue;
+            }
+            if kind == "concerns" {
+                let words: Vec<&str> = name.split(' ').collect();
+                let [trigger, arg, value] = words[..] else {
+                    bail!("unexpected entry point line {line:?}");
+                };
+                crate::plugins::validate_entry_name(trigger)?;
+                crate::plugins::validate_name(value)?;
+                let arg = arg
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("unexpected argument index {arg:?}"))?;
+                answers.concerns.push((trigger.into(), arg, value.into()));
                 continue;
             }
             if kind == "build-file" {
@@ -216,6 +235,7 @@ impl Answers {
             root_only: dispatch.root_only,
             guards: Vec::new(),
             app_scoped: Vec::new(),
+            concerns: Vec::new(),
             build_files: Vec::new(),
             batches: false,
         }
@@ -251,6 +271,7 @@ mod tests {
                     Some("build-dir".into()),
                 ),
             ],
+            concerns: vec![("builder-build".into(), 0, "dockerfile".into())],
             build_files: vec![
                 DeclaredBuildFile {
                     data: "ps".into(),

@@ -20,6 +20,8 @@ pub const USER_AUTH: &str = "user-auth";
 
 /// The trigger that hands the plugins a build's extracted tree (`APP DIR REV`).
 const CORE_POST_EXTRACT: &str = "core-post-extract";
+/// The trigger that hands third-party plugins a build's extracted tree (`APP DIR [REV]`).
+const POST_EXTRACT: &str = "post-extract";
 /// The trigger fired once a build is released (`BUILDER APP IMAGE`).
 const POST_RELEASE_BUILDER: &str = "post-release-builder";
 
@@ -39,6 +41,9 @@ pub struct Index {
     /// (plugin directory, trigger) -> the property namespace (and key) without which an
     /// app gets nothing from that trigger.
     app_scoped: BTreeMap<(String, String), (String, Option<String>)>,
+    /// (plugin directory, trigger) -> (argument index, value): the trigger concerns only
+    /// calls with that value there.
+    concerns: BTreeMap<(String, String), (usize, String)>,
     /// Plugin directory -> the files it keeps with each build.
     build_files: BTreeMap<String, Vec<DeclaredBuildFile>>,
     /// False when a plugin was enabled or disabled after the index was written (by hand,
@@ -83,6 +88,11 @@ impl Index {
                     (dir.clone(), trigger.clone()),
                     (namespace.clone(), key.clone()),
                 );
+            }
+            for (trigger, arg, value) in &answers.concerns {
+                index
+                    .concerns
+                    .insert((dir.clone(), trigger.clone()), (*arg, value.clone()));
             }
             if !answers.build_files.is_empty() {
                 index
@@ -156,6 +166,9 @@ impl Index {
             out.push_str(format!("app-scoped {dir} {trigger} {namespace} {key}").trim_end());
             out.push('\n');
         }
+        for ((dir, trigger), (arg, value)) in &self.concerns {
+            out.push_str(&format!("concerns {dir} {trigger} {arg} {value}\n"));
+        }
         for (dir, files) in &self.build_files {
             for file in files {
                 out.push_str(&format!("build-file {dir} {}\n", file.render()));
@@ -202,6 +215,13 @@ impl Index {
                         (namespace.into(), Some(key.into())),
                     );
                 }
+                ["concerns", dir, trigger, arg, value] => {
+                    if let Ok(arg) = arg.parse() {
+                        index
+                            .concerns
+                            .insert((dir.into(), trigger.into()), (arg, value.into()));
+                    }
+                }
                 [USER_AUTH, dir] => {
                     index.user_auth.insert(dir.into(), String::new());
                 }
@@ -227,9 +247,10 @@ impl Index {
     }
 
     /// Whether the plugin in `dir` may be left out of `trigger` fired with `args`: the
-    /// index is current and the plugin declared that the trigger has nothing for these
-    /// arguments. `passes_nothing` is true when the trigger gives the implementers empty stdin
-    /// (an app-scoped filter left out has nothing to pass on); `build_tag` is the build under way, if any.
+    /// index is current and what the plugin declared for the trigger says it has nothing
+    /// for these arguments (every declaration that applies says so). `passes_nothing` is
+    /// true when the trigger gives the implementers empty stdin (an app-scoped filter left
+    /// out has nothing to pass on); `build_tag` is the build under way, if any.
     pub fn skips(
         &self,
         roots: &Roots,
@@ -239,43 +260,56 @@ impl Index {
         passes_nothing: bool,
         build_tag: Option<&str>,
     ) -> bool {
+        if !self.current {
+            return false;
+        }
+        let key = (dir.to_string(), trigger.to_string());
+        if let Some((arg, value)) = self.concerns.get(&key)
+            && args.get(*arg) != Some(&value.as_str())
+        {
+            return true;
+        }
         let app_named = |i: usize| {
             args.get(i)
                 .copied()
                 .filter(|app| crate::app::AppName::parse(app).is_ok())
         };
-        if !self.current {
-            return false;
-        }
-        if let Some((namespace, key)) = self.app_scoped.get(&(dir.to_string(), trigger.to_string()))
-            && passes_nothing
-            && let Some(app) = app_named(0)
-        {
+        let scoped = self.app_scoped.get(&key).map(|(namespace, key)| {
+            let Some(app) = app_named(0).filter(|_| passes_nothing) else {
+                return false;
+            };
             let config = roots.config_dir().join(namespace);
             let has = |slot: &str| match key {
                 Some(key) => config.join(slot).join(key).exists(),
                 None => config.join(slot).exists(),
             };
-            return !has(app) && !has(crate::property::GLOBAL);
-        }
-        let Some(files) = self.build_files.get(dir) else {
-            return false;
-        };
-        match (trigger, args) {
-            (CORE_POST_EXTRACT, [_, tree, _]) => app_named(0).is_some_and(|app| {
-                files.iter().all(|file| {
-                    let path = std::path::Path::new(tree).join(file.path_in_tree(roots, app));
-                    path.symlink_metadata().is_err()
-                })
-            }),
-            (POST_RELEASE_BUILDER, [_, _, _]) => app_named(1).is_some_and(|app| {
-                files.iter().all(|file| {
-                    !crate::build_files::kept_or_adopted(
-                        roots, &file.data, app, &file.name, build_tag,
-                    )
-                })
-            }),
-            _ => false,
+            !has(app) && !has(crate::property::GLOBAL)
+        });
+        let files = self
+            .build_files
+            .get(dir)
+            .and_then(|files| match (trigger, args) {
+                (CORE_POST_EXTRACT | POST_EXTRACT, [_, tree, ..]) => {
+                    Some(app_named(0).is_some_and(|app| {
+                        files.iter().all(|file| {
+                            let path =
+                                std::path::Path::new(tree).join(file.path_in_tree(roots, app));
+                            path.symlink_metadata().is_err()
+                        })
+                    }))
+                }
+                (POST_RELEASE_BUILDER, [_, _, _]) => Some(app_named(1).is_some_and(|app| {
+                    files.iter().all(|file| {
+                        !crate::build_files::kept_or_adopted(
+                            roots, &file.data, app, &file.name, build_tag,
+                        )
+                    })
+                })),
+                _ => None,
+            });
+        match (scoped, files) {
+            (None, None) => false,
+            (scoped, files) => scoped.unwrap_or(true) && files.unwrap_or(true),
         }
     }
 
@@ -565,6 +599,65 @@ mod tests {
             false,
             None
         ));
+    }
+
+    #[test]
+    fn a_trigger_for_another_builder_or_with_nothing_declared_there_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        plugin(
+            &roots,
+            "builder-dockerfile",
+            "trigger builder-build\nconcerns builder-build 0 dockerfile\n",
+        );
+        plugin(
+            &roots,
+            "buildpacks",
+            "app-scoped post-extract buildpacks buildpacks\nbuild-file app-json app.json\n",
+        );
+        let index = Index::read(&roots);
+        let build = |builder: &str| {
+            index.skips(
+                &roots,
+                "builder-dockerfile",
+                "builder-build",
+                &[builder, "web", "/t"],
+                false,
+                None,
+            )
+        };
+        assert!(!build("dockerfile"));
+        assert!(build("herokuish"));
+        assert!(!index.skips(
+            &roots,
+            "builder-dockerfile",
+            "builder-release",
+            &["herokuish"],
+            false,
+            None
+        ));
+
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(&tree).unwrap();
+        let extract = || {
+            index.skips(
+                &roots,
+                "buildpacks",
+                "post-extract",
+                &["web", tree.to_str().unwrap(), "rev"],
+                true,
+                None,
+            )
+        };
+        assert!(extract());
+        // Either the app's list or the tree's app.json is enough to be asked.
+        write_atomic(&tree.join("app.json"), b"{}", 0o644).unwrap();
+        assert!(!extract());
+        std::fs::remove_file(tree.join("app.json")).unwrap();
+        crate::property::Properties::new(&roots, "buildpacks")
+            .set("web", "buildpacks", "https://example.com/bp.git")
+            .unwrap();
+        assert!(!extract());
     }
 
     #[test]
