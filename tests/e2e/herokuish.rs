@@ -326,3 +326,37 @@ fn a_buildpack_from_a_git_url_with_a_ref_beats_buildpacks_and_the_cache_can_be_p
     host.ok(["repo:purge-cache", a]);
     assert!(!docker_ok(&["volume", "inspect", &volume]));
 }
+
+/// As the real dokku user, with a directory in the shared temp dir it cannot read (root's
+/// own, as on any host): the builder's image builds read only what is theirs.
+#[test]
+fn the_dokku_user_builds_a_buildpack_app_beside_a_private_temp_directory() {
+    use dokku_test_support::SYSTEM_USER;
+    use std::os::unix::fs::PermissionsExt;
+    crate::build::base_image();
+    let host = TestHost::with_system_user();
+    builder_image(&host);
+    let sshd = crate::start_sshd_for(&host, SYSTEM_USER);
+    let key = crate::client_key(host.path(), "admin");
+    host.ok([
+        "ssh-keys:add",
+        "admin",
+        key.with_extension("pub").to_str().unwrap(),
+    ]);
+    let private = std::env::temp_dir().join(format!("dokku-rs-private-{}", std::process::id()));
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let app = UniqueApp::new("hk-user");
+    // This test host's nginx logs are not where root's nginx rules put them: no proxy, the
+    // app on a port of its own.
+    host.ok(["apps:create", &app.0]);
+    host.ok(["proxy:disable", &app.0]);
+    let port = crate::free_port();
+    host.ok(["ports:set", &app.0, &format!("http:{port}:5000")]);
+    let work = host.path().join("work");
+    python_app(&work);
+    let (ok, out) = push(&sshd, &key, &work, &app.0);
+    let _ = std::fs::remove_dir_all(&private);
+    assert!(ok, "{out}");
+    assert!(out.contains("-----> null app detected"), "{out}");
+}

@@ -142,18 +142,19 @@ pub fn build_layer(
     build_args: &[(&str, &str)],
     image: &str,
 ) -> Result<()> {
-    let file = tempfile::Builder::new()
+    // BuildKit reads the whole directory the Dockerfile is in: a directory of its own.
+    let dir = tempfile::Builder::new()
         .prefix("dokku-herokuish-")
-        .suffix(".Dockerfile")
-        .tempfile()?;
-    dokku_core::fs::write_atomic(file.path(), dockerfile.as_bytes(), 0o644)?;
+        .tempdir()?;
+    let file = dir.path().join("Dockerfile");
+    dokku_core::fs::write_atomic(&file, dockerfile.as_bytes(), 0o644)?;
     let mut cmd = docker::image_build()?.args(labels(app, stage));
     for (key, value) in build_args {
         cmd = cmd.arg("--build-arg").arg(format!("{key}={value}"));
     }
     let out = cmd
         .arg("--file")
-        .arg(file.path())
+        .arg(&file)
         .args(["--tag", image, "."])
         .dir(context)
         .output_unchecked()?;

@@ -87,7 +87,7 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
             bail!("The --index flag cannot be used with --replace");
         }
         if buildpacks.is_empty() {
-            bail!("Must specify at least one buildpack");
+            bail!("Must specify at least one buildpack: buildpacks:clear removes them all");
         }
         return store(ctx, app.as_str(), &buildpacks);
     }

@@ -25,11 +25,8 @@ pub fn normalize(text: &str) -> Result<String> {
             format!("https://github.com/{owner}/heroku-buildpack-{name}.git")
         }
         _ => {
-            let remote = ["http://", "https://", "git://", "ssh://", "file://", "git@"]
-                .iter()
-                .any(|p| url.starts_with(p));
-            let plain = url.chars().all(|c| c.is_ascii_graphic());
-            if !remote || !plain || url.len() > 2048 {
+            let plain = url.chars().all(|c| c.is_ascii_graphic()) && url.len() <= 2048;
+            if !plain || !(names_a_repository(url) || url.starts_with("file:///")) {
                 bail!("Invalid buildpack specified");
             }
             url.to_string()
@@ -42,6 +39,24 @@ pub fn normalize(text: &str) -> Result<String> {
         Some(_) => bail!("Invalid buildpack specified"),
         None => Ok(url),
     }
+}
+
+/// `scheme://host/owner/...` or `git@host:owner/...`: a host, then a path of at least an
+/// owner and a name.
+fn names_a_repository(url: &str) -> bool {
+    let rest = ["http://", "https://", "git://", "ssh://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme))
+        .and_then(|rest| rest.split_once('/'))
+        .or_else(|| {
+            url.strip_prefix("git@")
+                .and_then(|rest| rest.split_once(':'))
+        });
+    let Some((host, path)) = rest else {
+        return false;
+    };
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    !host.is_empty() && segments.len() >= 2
 }
 
 #[cfg(test)]
@@ -63,6 +78,7 @@ mod tests {
             "https://github.com/dokku/buildpack-null.git#v3"
         );
         assert_eq!(normalize("file:///srv/bp").unwrap(), "file:///srv/bp");
+        assert!(normalize("git@github.com:dokku/buildpack-null.git").is_ok());
         for bad in [
             "",
             "python",
@@ -70,6 +86,9 @@ mod tests {
             "https://x/y z",
             "a/b/c",
             "https://x#",
+            "http://nodejs",
+            "/nodejs",
+            "https://example.com/bp",
         ] {
             assert!(normalize(bad).is_err(), "{bad:?}");
         }
