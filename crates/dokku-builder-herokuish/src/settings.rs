@@ -8,7 +8,12 @@ pub const SETTINGS: Settings = Settings {
     table: &[Setting {
         key: "allowed",
         scope: Scope::AppOrGlobal,
-        default: "false",
+        // Herokuish's stack is amd64: allowed there, asked for elsewhere.
+        default: if cfg!(target_arch = "x86_64") {
+            "true"
+        } else {
+            "false"
+        },
         validate: settings::boolean,
     }],
 };

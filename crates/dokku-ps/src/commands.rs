@@ -403,10 +403,11 @@ pub(crate) fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
             "The scale of {app} is managed by the formation key of its app.json: change it there"
         );
     }
+    // Scaling a type the Procfile lacks to zero asks for nothing to run: allowed, as in Dokku.
     if let Some(known) = processes(ctx, app)?
         && let Some((kind, _)) = changes
             .iter()
-            .find(|(kind, _)| !known.iter().any(|p| p.name == *kind))
+            .find(|(kind, count)| *count != 0 && !known.iter().any(|p| p.name == *kind))
     {
         anyhow::bail!("Process type {kind} is not in the Procfile of {app}");
     }
