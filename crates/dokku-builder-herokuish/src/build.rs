@@ -315,6 +315,21 @@ fn double_quoted(value: &str) -> String {
     out
 }
 
+/// Whether the host clones `url` for a build: a git URL (not a tarball). A `file://` URL
+/// reads this machine's own repositories (another app's among them), so only the app's
+/// config, which an admin sets, may name one; the source (`.env`, `.buildpacks`), which a
+/// deploy key pushes, may not.
+fn host_fetches(url: &str, from_config: bool) -> bool {
+    let base = url.split('#').next().unwrap_or_default();
+    let tarball = [".tgz", ".tar.gz", ".tbz", ".tar"]
+        .iter()
+        .any(|s| base.ends_with(s));
+    let remote = ["https://", "http://", "git://", "ssh://", "git@"]
+        .iter()
+        .any(|p| base.starts_with(p));
+    !tarball && (remote || (from_config && base.starts_with("file://")))
+}
+
 /// Where the buildpacks fetched on the host are in the build container.
 const FETCHED_MOUNT: &str = "/tmp/buildpacks-fetched";
 
@@ -337,25 +352,16 @@ fn fetch_buildpacks(ctx: &Ctx, app: &str, work: &Path) -> Result<Option<tempfile
         let value = line.strip_prefix("BUILDPACK_URL=")?.trim();
         Some(value.trim_matches(|c| c == '"' || c == '\'').to_string())
     });
-    urls.extend(std::iter::once(config_url).chain(dotenv_url));
-    urls.extend(
-        read(".buildpacks")
+    let listed = read(".buildpacks");
+    let from_source = dotenv_url.into_iter().chain(
+        listed
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(String::from),
     );
-    let git_url = |url: &str| {
-        let base = url.split('#').next().unwrap_or_default();
-        let tarball = [".tgz", ".tar.gz", ".tbz", ".tar"]
-            .iter()
-            .any(|s| base.ends_with(s));
-        !tarball
-            && ["https://", "http://", "git://", "ssh://", "file://", "git@"]
-                .iter()
-                .any(|p| base.starts_with(p))
-    };
-    urls.retain(|u| git_url(u));
+    urls.extend(std::iter::once(config_url).filter(|u| host_fetches(u, true)));
+    urls.extend(from_source.filter(|u| host_fetches(u, false)));
     urls.dedup();
     if urls.is_empty() {
         return Ok(None);
@@ -503,6 +509,19 @@ mod tests {
             double_quoted(r#"a "b" $HOME `x` \n"#),
             r#"a \"b\" \$HOME \`x\` \\n"#
         );
+    }
+
+    #[test]
+    fn only_the_config_may_name_a_local_repository_for_the_host_to_clone() {
+        let local = "file:///home/dokku/other-app#main";
+        assert!(host_fetches(local, true));
+        assert!(!host_fetches(local, false));
+        assert!(host_fetches(
+            "https://github.com/dokku/buildpack-null.git#v3",
+            false
+        ));
+        assert!(!host_fetches("https://example.com/bp.tgz", true));
+        assert!(!host_fetches("/app/bp/local", false));
     }
 
     #[test]
