@@ -90,18 +90,6 @@ fn labels(app: &str, stage: &str) -> Vec<String> {
     .collect()
 }
 
-/// Fires a deprecated builder-specific trigger, with a warning, when a plugin answers it.
-fn deprecated(ctx: &Ctx, name: &str, replacement: &str, args: &[&str]) -> Result<()> {
-    let trigger = ctx.trigger(name).args(args);
-    if trigger.exists() {
-        log::warn(&format!(
-            "Deprecated: please upgrade plugin to use '{replacement}' plugin trigger instead of {name}"
-        ));
-        trigger.stream()?;
-    }
-    Ok(())
-}
-
 /// `builder-build BUILDER APP DIR`.
 pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [builder, app, dir] = exactly::<3>("builder-build", args)?;
@@ -121,7 +109,9 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     {
         bail!(".dockerignore must be a file, not a link");
     }
-    deprecated(ctx, "pre-build-dockerfile", "pre-build", &[app])?;
+    ctx.trigger("pre-build-dockerfile")
+        .args([app])
+        .stream_deprecated("pre-build")?;
     ctx.trigger("pre-build")
         .args([BUILDER, app, dir])
         .stream()?;
@@ -157,7 +147,9 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     ctx.trigger("ports-set-detected")
         .args([app, &detected_ports(&image)?])
         .stream()?;
-    deprecated(ctx, "post-build-dockerfile", "post-build", &[app])?;
+    ctx.trigger("post-build-dockerfile")
+        .args([app])
+        .stream_deprecated("post-build")?;
     ctx.trigger("post-build").args([BUILDER, app, dir]).stream()
 }
 
@@ -192,12 +184,9 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     let image = docker::app_image(app, tag);
-    deprecated(
-        ctx,
-        "pre-release-dockerfile",
-        "pre-release-builder",
-        &[app, tag],
-    )?;
+    ctx.trigger("pre-release-dockerfile")
+        .args([app, tag])
+        .stream_deprecated("pre-release-builder")?;
     ctx.trigger("pre-release-builder")
         .args([BUILDER, app, &image])
         .stream()?;

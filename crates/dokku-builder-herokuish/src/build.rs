@@ -85,18 +85,6 @@ pub fn app_user(config: &BTreeMap<String, String>) -> String {
         .unwrap_or_else(|| DEFAULT_USER.into())
 }
 
-/// Fires a deprecated builder-specific trigger, with a warning, when a plugin answers it.
-fn deprecated(ctx: &Ctx, name: &str, replacement: &str, args: &[&str]) -> Result<()> {
-    let trigger = ctx.trigger(name).args(args);
-    if trigger.exists() {
-        log::warn(&format!(
-            "Deprecated: please upgrade plugin to use '{replacement}' plugin trigger instead of {name}"
-        ));
-        trigger.stream()?;
-    }
-    Ok(())
-}
-
 /// The builder image: the buildpacks plugin's stack for the app, else `DOKKU_IMAGE`, else
 /// Dokku's; then a plugin may provide another (`builder-dokku-image`).
 fn builder_image(ctx: &Ctx, app: &str, dir: &str) -> Result<String> {
@@ -196,7 +184,9 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     )
     .inspect_err(|_| log::warn("Failure extracting app code"))?;
 
-    deprecated(ctx, "pre-build-buildpack", "pre-build", &[app, dir])?;
+    ctx.trigger("pre-build-buildpack")
+        .args([app, dir])
+        .stream_deprecated("pre-build")?;
     ctx.trigger("pre-build")
         .args([BUILDER, app, dir])
         .stream()?;
@@ -225,7 +215,9 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     ctx.trigger("ports-set-detected")
         .args([app, "http:80:5000"])
         .stream()?;
-    deprecated(ctx, "post-build-buildpack", "post-build", &[app, dir])?;
+    ctx.trigger("post-build-buildpack")
+        .args([app, dir])
+        .stream_deprecated("post-build")?;
     ctx.trigger("post-build").args([BUILDER, app, dir]).stream()
 }
 

@@ -81,13 +81,9 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
         &image,
     )
     .inspect_err(|_| log::warn("Failure injecting environment variables"))?;
-    let deprecated = ctx.trigger("pre-release-buildpack").args([app, tag]);
-    if deprecated.exists() {
-        log::warn(
-            "Deprecated: please upgrade plugin to use 'pre-release-builder' plugin trigger instead of pre-release-buildpack",
-        );
-        deprecated.stream()?;
-    }
+    ctx.trigger("pre-release-buildpack")
+        .args([app, tag])
+        .stream_deprecated("pre-release-builder")?;
     ctx.trigger("pre-release-builder")
         .args([BUILDER, app, &image])
         .stream()?;

@@ -299,6 +299,19 @@ impl Trigger {
         Ok(words)
     }
 
+    /// Streams a deprecated trigger, when any plugin still answers it, with Dokku's warning
+    /// naming the trigger that replaces it.
+    pub fn stream_deprecated(&self, replacement: &str) -> Result<()> {
+        if !self.exists() {
+            return Ok(());
+        }
+        log::warn(&format!(
+            "Deprecated: please upgrade plugin to use '{replacement}' plugin trigger instead of {}",
+            self.name
+        ));
+        self.stream()
+    }
+
     pub fn stream(&self) -> Result<()> {
         for (plugin, path) in self.implementers() {
             let code = self.command(&path).status()?;
