@@ -35,6 +35,10 @@ pub const DOKKU_TRACE: &str = "DOKKU_TRACE";
 /// A file each trigger executable started appends its trigger's name to: how the push
 /// benchmark counts the processes a deploy starts.
 pub const DOKKU_SPAWN_LOG: &str = "DOKKU_SPAWN_LOG";
+/// A file each request to the docker engine's API appends `PROGRAM METHOD PATH NANOSECONDS`
+/// to (the executable that asked, how long the answer took): how the push benchmark tells
+/// docker's own work (a commit, a removal) from ours.
+pub const DOKKU_ENGINE_LOG: &str = "DOKKU_ENGINE_LOG";
 pub const DOKKU_QUIET_OUTPUT: &str = "DOKKU_QUIET_OUTPUT";
 pub const DOKKU_APPS_FORCE_DELETE: &str = "DOKKU_APPS_FORCE_DELETE";
 pub const DOKKU_APP_NAME: &str = "DOKKU_APP_NAME";

@@ -70,6 +70,17 @@ fn tempfile_in(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
     anyhow::bail!("could not create a temp file in {}", dir.display())
 }
 
+/// Appends `line` and a newline to the file at `path` in one write, so that lines from
+/// processes logging to one file at once stay whole; best effort (for measurement logs).
+pub fn append_line(path: &str, line: &str) {
+    use std::io::Write;
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(format!("{line}\n").as_bytes()));
+}
+
 /// Reads a file to a string, `None` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
     match fs::read_to_string(path) {

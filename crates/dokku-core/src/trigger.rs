@@ -158,12 +158,7 @@ impl Trigger {
 
     fn command(&self, path: &Path) -> Cmd {
         if let Some(log) = crate::env::var(crate::env::DOKKU_SPAWN_LOG) {
-            use std::io::Write;
-            let _ = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .and_then(|mut file| writeln!(file, "{}", self.name));
+            crate::fs::append_line(&log, &self.name);
         }
         let mut cmd = Cmd::new(path).args(&self.args);
         for (k, v) in &self.env {

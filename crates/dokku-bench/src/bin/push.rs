@@ -5,8 +5,10 @@
 //! image, which make-image makes when it is missing). For each it prints the medians of
 //! the whole `git push` (build, release, and the new container started, ready and in
 //! place) and of the part outside docker's own work (`docker image build`, the build
-//! container of a buildpack app, `docker container run`): extraction, triggers,
-//! bookkeeping, and the app's own boot until it answers. Needs a running docker engine and
+//! container of a buildpack app, `docker container run`, and the time the engine takes
+//! to answer our API requests: a commit, a removal, an inspect): extraction, triggers,
+//! bookkeeping, the docker client's other commands, and the app's own boot until it
+//! answers. Needs a running docker engine and
 //! the local base image (tests/base-image).
 //!
 //! The push goes through git's ssh transport to a stand-in for sshd ([`BenchHost`]): the
@@ -40,6 +42,7 @@ fn main() -> Result<()> {
         build: base.join("docker-build.log"),
         run: base.join("docker-run.log"),
         builder: base.join("docker-builder.log"),
+        engine: base.join("engine.log"),
     };
     let timer = base.join("docker-timer");
     write_atomic(
@@ -63,6 +66,10 @@ if [[ $1 == image && $2 == build ]]; then log={build}\n\
     host.set_env("DOCKER_BIN", &timer.display().to_string());
     let builder_image = builder_image(&host.docker)?;
     host.set_env("DOKKU_IMAGE", &builder_image);
+    host.set_env(
+        dokku_core::env::DOKKU_ENGINE_LOG,
+        &logs.engine.display().to_string(),
+    );
     let spawn_log = base.join("spawns.log");
     host.set_env(
         dokku_core::env::DOKKU_SPAWN_LOG,
@@ -122,6 +129,11 @@ if [[ $1 == image && $2 == build ]]; then log={build}\n\
             "    inside docker container run (create + start)",
             ms(figures.run)
         );
+        println!(
+            "{:<52} {:>10.1}",
+            "    inside the engine's API answers (commit, ...)",
+            ms(figures.engine)
+        );
         let overhead = ms(figures.outside);
         println!(
             "{:<52} {:>10.1} {:>10.1}  {}",
@@ -149,6 +161,8 @@ struct DockerLogs {
     build: PathBuf,
     run: PathBuf,
     builder: PathBuf,
+    /// `PROGRAM METHOD PATH NANOSECONDS` of each engine API request (`DOKKU_ENGINE_LOG`).
+    engine: PathBuf,
 }
 
 /// The medians of one app's pushes.
@@ -157,6 +171,7 @@ struct Figures {
     build: Duration,
     run: Duration,
     builder: Duration,
+    engine: Duration,
     outside: Duration,
     median_spawns: usize,
     spawns: Vec<Vec<String>>,
@@ -181,16 +196,17 @@ fn measure(
             .sum();
         Duration::from_nanos(nanos)
     };
-    let (mut totals, mut builds, mut starts, mut builders) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut totals, mut builds, mut starts, mut builders, mut engines) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut spawns: Vec<Vec<String>> = Vec::new();
     for _ in 0..runs {
         git(work, &["commit", "-q", "--allow-empty", "-m", "again"])?;
-        for log in [&logs.build, &logs.run, &logs.builder] {
+        for log in [&logs.build, &logs.run, &logs.builder, &logs.engine] {
             let _ = std::fs::remove_file(log);
         }
         let _ = std::fs::remove_file(spawn_log);
         totals.push(host.push(work, app)?);
+        engines.push(engine_time(&logs.engine));
         builds.push(logged(&logs.build));
         starts.push(logged(&logs.run));
         builders.push(logged(&logs.builder));
@@ -202,10 +218,8 @@ fn measure(
                 .collect(),
         );
     }
-    let outside: Vec<Duration> = totals
-        .iter()
-        .zip(builds.iter().zip(starts.iter().zip(&builders)))
-        .map(|(t, (b, (r, c)))| t.saturating_sub(*b + *r + *c))
+    let outside: Vec<Duration> = (0..totals.len())
+        .map(|i| totals[i].saturating_sub(builds[i] + starts[i] + builders[i] + engines[i]))
         .collect();
     let mut counts: Vec<usize> = spawns.iter().map(Vec::len).collect();
     counts.sort_unstable();
@@ -214,10 +228,23 @@ fn measure(
         build: median(&builds),
         run: median(&starts),
         builder: median(&builders),
+        engine: median(&engines),
         outside: median(&outside),
         median_spawns: counts.get(counts.len() / 2).copied().unwrap_or(0),
         spawns,
     })
+}
+
+/// The time of the engine requests logged in `log`, but those of an earlier push's
+/// retirement of its old containers, which may run meanwhile.
+fn engine_time(log: &Path) -> Duration {
+    let nanos: u64 = std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.starts_with("scheduler-retire "))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 /// The builder image, made by its script when missing (as install.sh does).

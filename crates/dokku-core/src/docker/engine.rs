@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -58,19 +58,41 @@ pub fn request(method: &str, path: &str) -> Result<Reply> {
 
 /// One request with a JSON body.
 pub fn request_json(method: &str, path: &str, body: &serde_json::Value) -> Result<Reply> {
-    send(method, path, Some(serde_json::to_vec(body)?))
+    send(
+        method,
+        path,
+        Some(("application/json", serde_json::to_vec(body)?)),
+    )
 }
 
-fn send(method: &str, path: &str, body: Option<Vec<u8>>) -> Result<Reply> {
+/// One request with a tar archive as its body.
+pub fn request_tar(method: &str, path: &str, archive: Vec<u8>) -> Result<Reply> {
+    send(method, path, Some(("application/x-tar", archive)))
+}
+
+/// A request body and its content type.
+type Body = (&'static str, Vec<u8>);
+
+fn send(method: &str, path: &str, body: Option<Body>) -> Result<Reply> {
+    let started = Instant::now();
+    let reply = exchange(method, path, body);
+    if let Some(log) = env::var(env::DOKKU_ENGINE_LOG) {
+        let program = std::env::args().next().unwrap_or_default();
+        let program = program.rsplit('/').next().unwrap_or_default();
+        let took = started.elapsed().as_nanos();
+        crate::fs::append_line(&log, &format!("{program} {method} {path} {took}"));
+    }
+    reply
+}
+
+fn exchange(method: &str, path: &str, body: Option<Body>) -> Result<Reply> {
     let socket = socket_path()?;
     let mut stream = UnixStream::connect(&socket)
         .with_context(|| format!("connecting to the docker engine at {}", socket.display()))?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let body = body.unwrap_or_default();
-    let kind = if body.is_empty() {
-        ""
-    } else {
-        "Content-Type: application/json\r\n"
+    let (kind, body) = match body {
+        Some((kind, body)) => (format!("Content-Type: {kind}\r\n"), body),
+        None => (String::new(), Vec::new()),
     };
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: dokku-rs\r\n\

@@ -259,6 +259,57 @@ pub fn containers_labelled(labels: &[String], all: bool) -> Result<Vec<serde_jso
     Ok(reply.json()?.as_array().cloned().unwrap_or_default())
 }
 
+/// Unpacks a tar archive into a container's file system under `path` (`docker container
+/// cp`), the container created or running.
+pub fn put_archive(id: &str, path: &str, archive: Vec<u8>) -> Result<()> {
+    let path = format!(
+        "/containers/{}/archive?path={}",
+        image_path(id)?,
+        engine::encode(path)
+    );
+    engine::request_tar("PUT", &path, archive)?.ok(&format!("copying files into {id}"))?;
+    Ok(())
+}
+
+/// The contents of a file in a container's file system, or None when there is none.
+pub fn read_container_file(id: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let reply = engine::request(
+        "GET",
+        &format!(
+            "/containers/{}/archive?path={}",
+            image_path(id)?,
+            engine::encode(path)
+        ),
+    )?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    let reply = reply.ok(&format!("reading {path} in {id}"))?;
+    let mut archive = tar::Archive::new(reply.body.as_slice());
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type().is_file() {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            return Ok(Some(data));
+        }
+    }
+    Ok(None)
+}
+
+/// A volume's labels, or None when there is no volume of that name.
+pub fn volume_labels(name: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    let reply = engine::request("GET", &format!("/volumes/{}", engine::encode(name)))?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    let info = reply.ok(&format!("inspecting volume {name}"))?.json()?;
+    Ok(Some(
+        info["Labels"].as_object().cloned().unwrap_or_default(),
+    ))
+}
+
 /// A container's description (`docker container inspect`), or None when it is gone.
 pub fn container_inspect(id: &str) -> Result<Option<serde_json::Value>> {
     let reply = engine::request("GET", &format!("/containers/{}/json", image_path(id)?))?;
