@@ -34,14 +34,6 @@ WORKDIR /app
 ENV HEROKUISH_DISABLE_CHOWN=true
 ";
 
-/// The app's config for the build: one file per variable, and a `.env` the build reads.
-const BUILD_ENV: &str = "ARG APP_IMAGE
-FROM $APP_IMAGE
-ARG DOKKU_APP_USER=herokuishuser
-COPY --chown=$DOKKU_APP_USER .env.d /tmp/env
-COPY --chown=$DOKKU_APP_USER .env /app/.env
-";
-
 /// The tag this build goes into: the pipeline's, else `latest` (a caller from Dokku).
 pub fn build_image(app: &str) -> String {
     let tag = dokku_core::env::var(BUILD_TAG_ENV).unwrap_or_else(|| "latest".into());
@@ -190,7 +182,7 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     ctx.trigger("pre-build")
         .args([BUILDER, app, dir])
         .stream()?;
-    add_build_env(ctx, app, work, &user, &image)?;
+    let build_env = add_build_env(ctx, app, work)?;
 
     let filter = |name: &str| ctx.trigger(name).args([app, BUILDER]).stdin(Vec::new());
     let phase = docker::options::Phase::Build;
@@ -207,7 +199,7 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
         options.push(format!("{}:{FETCHED_MOUNT}:ro", dir.path().display()));
         options.push(format!("--env=BUILDSTEP_FETCHED={FETCHED_MOUNT}"));
     }
-    let container = run_build(ctx, app, &image, &options)?;
+    let container = run_build(ctx, app, &image, &options, &build_env, &user)?;
     let committed = commit(app, &container, &image);
     let _ = docker::force_remove_container(&container);
     committed?;
@@ -222,9 +214,8 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 /// Global curl timeouts for buildpacks that download (set once, as Dokku does), then the
-/// app's merged config into the build image: `/tmp/env/KEY` files and `/app/.env` (the
-/// source's own `.env` first).
-fn add_build_env(ctx: &Ctx, app: &str, work: &Path, user: &str, image: &str) -> Result<()> {
+/// app's merged config for the build (the source's own `.env` first in `/app/.env`).
+fn add_build_env(ctx: &Ctx, app: &str, work: &Path) -> Result<BuildEnv> {
     const TIMEOUTS: [(&str, &str); 2] = [("CURL_CONNECT_TIMEOUT", "90"), ("CURL_TIMEOUT", "600")];
     let calls: Vec<Vec<String>> = TIMEOUTS
         .iter()
@@ -250,12 +241,6 @@ fn add_build_env(ctx: &Ctx, app: &str, work: &Path, user: &str, image: &str) -> 
         }
     }
     log::info1("Adding BUILD_ENV to build environment...");
-    let context = tempfile::tempdir()?;
-    let env_dir = context.path().join(".env.d");
-    std::fs::create_dir_all(&env_dir)?;
-    for (key, value) in &config {
-        dokku_core::fs::write_atomic(&env_dir.join(key), value.as_bytes(), 0o600)?;
-    }
     let mut dotenv = dokku_core::fs::inside_tree(work, ".env")
         .filter(|p| p.is_file())
         .map(|p| std::fs::read_to_string(p).unwrap_or_default())
@@ -268,18 +253,65 @@ fn add_build_env(ctx: &Ctx, app: &str, work: &Path, user: &str, image: &str) -> 
     for (key, value) in &config {
         dotenv.push_str(&format!("{key}=\"{}\"\n", double_quoted(value)));
     }
-    dokku_core::fs::write_atomic(&context.path().join(".env"), dotenv.as_bytes(), 0o600)?;
-    build_layer(
-        app,
-        "build",
-        BUILD_ENV,
-        context.path(),
-        &[("APP_IMAGE", image), ("DOKKU_APP_USER", user)],
-        image,
-    )
-    .inspect_err(|_| log::warn("Failure injecting BUILD_ENV into build environment"))?;
-    log::verbose_quiet("BUILD_ENV added successfully");
-    Ok(())
+    Ok(BuildEnv {
+        vars: config,
+        dotenv,
+    })
+}
+
+/// The app's config for the build, copied into the build container before it starts:
+/// `/tmp/env/KEY`, one file per variable, and `/app/.env`, which the build reads.
+struct BuildEnv {
+    vars: BTreeMap<String, String>,
+    dotenv: String,
+}
+
+impl BuildEnv {
+    /// The files as a tar archive to unpack at `/`, owned by the app's user (`uid`, `gid`).
+    fn archive(&self, uid: u64, gid: u64) -> Result<Vec<u8>> {
+        let mtime = dokku_core::time::now().as_secs();
+        let mut archive = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, mode: u32, kind: tar::EntryType, data: &[u8]| {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_mode(mode);
+            header.set_uid(uid);
+            header.set_gid(gid);
+            header.set_mtime(mtime);
+            header.set_size(data.len() as u64);
+            archive.append_data(&mut header, path, data)
+        };
+        add("tmp/env/", 0o755, tar::EntryType::Directory, b"")?;
+        for (key, value) in &self.vars {
+            add(
+                &format!("tmp/env/{key}"),
+                0o600,
+                tar::EntryType::Regular,
+                value.as_bytes(),
+            )?;
+        }
+        add(
+            "app/.env",
+            0o600,
+            tar::EntryType::Regular,
+            self.dotenv.as_bytes(),
+        )?;
+        Ok(archive.into_inner()?)
+    }
+
+    /// Copies the files into the created build container, owned by `user` as the builder
+    /// image knows that account.
+    fn copy_into(&self, container: &str, user: &str) -> Result<()> {
+        let passwd = docker::read_container_file(container, "/etc/passwd")?.unwrap_or_default();
+        let passwd = String::from_utf8_lossy(&passwd);
+        let (uid, gid) = passwd
+            .lines()
+            .map(|line| line.split(':').collect::<Vec<_>>())
+            .find(|fields| fields.first() == Some(&user))
+            .and_then(|fields| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))
+            .with_context(|| format!("the builder image has no user {user}"))?;
+        docker::put_archive(container, "/", self.archive(uid, gid)?)
+    }
 }
 
 /// The app's config merged over the global one, with valid names only (each becomes a
@@ -417,19 +449,19 @@ pub fn cache_volume(app: &str) -> String {
 /// volume of that name is not the app's).
 fn ensure_cache(app: &str) -> Result<()> {
     let volume = cache_volume(app);
-    let listed = docker::docker()
-        .args(["volume", "ls", "--quiet", "--filter"])
-        .arg(format!("label={APP_LABEL}={app}"))
-        .arg("--filter")
-        .arg(format!("label={BUILDER_LABEL}={BUILDER}"))
-        .output()?
-        .stdout_trimmed();
-    if listed.lines().any(|l| l.trim() == volume) {
-        return Ok(());
+    let labelled = |labels: &serde_json::Map<String, serde_json::Value>| {
+        labels.get(APP_LABEL).and_then(|v| v.as_str()) == Some(app)
+            && labels.get(BUILDER_LABEL).and_then(|v| v.as_str()) == Some(BUILDER)
+    };
+    match docker::volume_labels(&volume)? {
+        Some(labels) if labelled(&labels) => return Ok(()),
+        Some(_) => {
+            let _ = docker::docker()
+                .args(["volume", "rm", &volume])
+                .output_unchecked();
+        }
+        None => {}
     }
-    let _ = docker::docker()
-        .args(["volume", "rm", &volume])
-        .output_unchecked();
     docker::docker()
         .args(["volume", "create"])
         .args([
@@ -446,7 +478,14 @@ fn ensure_cache(app: &str) -> Result<()> {
 
 /// Runs `/build` in a container of `image`, its output streamed: the container, once it
 /// succeeded.
-fn run_build(ctx: &Ctx, app: &str, image: &str, options: &[String]) -> Result<String> {
+fn run_build(
+    ctx: &Ctx,
+    app: &str,
+    image: &str,
+    options: &[String],
+    build_env: &BuildEnv,
+    user: &str,
+) -> Result<String> {
     ensure_cache(app)?;
     let name = format!(
         "{app}.build.{}",
@@ -463,6 +502,12 @@ fn run_build(ctx: &Ctx, app: &str, image: &str, options: &[String]) -> Result<St
         .output()
         .inspect_err(|_| log::warn("Failure creating container during app build"))?;
     let id = created.stdout_trimmed();
+    if let Err(err) = build_env.copy_into(&id, user) {
+        let _ = docker::force_remove_container(&id);
+        log::warn("Failure injecting BUILD_ENV into build environment");
+        return Err(err);
+    }
+    log::verbose_quiet("BUILD_ENV added successfully");
     ctx.trigger("post-container-create")
         .args(["app", &id, app, "build"])
         .stream()?;
@@ -514,6 +559,38 @@ mod tests {
         ));
         assert!(!host_fetches("https://example.com/bp.tgz", true));
         assert!(!host_fetches("/app/bp/local", false));
+    }
+
+    #[test]
+    fn the_build_env_archive_holds_one_file_per_variable_and_the_dotenv_owned_by_the_user() {
+        use std::io::Read;
+        let env = BuildEnv {
+            vars: [("A".to_string(), "1".to_string())].into(),
+            dotenv: "A=\"1\"\n".into(),
+        };
+        let bytes = env.archive(32767, 32768).unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let header = entry.header();
+            assert_eq!(
+                (header.uid().unwrap(), header.gid().unwrap()),
+                (32767, 32768)
+            );
+            let path = entry.path().unwrap().display().to_string();
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            seen.push((path, text));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("tmp/env/".to_string(), String::new()),
+                ("tmp/env/A".to_string(), "1".to_string()),
+                ("app/.env".to_string(), "A=\"1\"\n".to_string()),
+            ]
+        );
     }
 
     #[test]
