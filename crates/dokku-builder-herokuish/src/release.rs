@@ -1,6 +1,7 @@
 //! `builder-release herokuish APP TAG`: the app's config is baked into the slug's
 //! `.profile.d` (global values first, then the app's: what `/start` and `/exec` source),
-//! before `pre-release-builder` (the predeploy task sees it) and again after it, when
+//! before `pre-release-builder` when a plugin answers it (the predeploy task sees it) and
+//! again after it, when
 //! `/app` becomes the app user's and the image runs as that user, with herokuish's own
 //! user switch turned off.
 
@@ -72,21 +73,25 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
         ("APP_IMAGE", image.as_str()),
         ("DOKKU_APP_USER", user.as_str()),
     ];
-    build_layer(
-        app,
-        "release",
-        PRE_RELEASE,
-        context.path(),
-        &build_args,
-        &image,
-    )
-    .inspect_err(|_| log::warn("Failure injecting environment variables"))?;
-    ctx.trigger("pre-release-buildpack")
-        .args([app, tag])
-        .stream_deprecated("pre-release-builder")?;
-    ctx.trigger("pre-release-builder")
-        .args([BUILDER, app, &image])
-        .stream()?;
+    // The predeploy task (and any other pre-release work) sees the config scripts; with
+    // no plugin to start there, the release layer alone puts them in.
+    let pre_buildpack = ctx.trigger("pre-release-buildpack").args([app, tag]);
+    let pre_builder = ctx
+        .trigger("pre-release-builder")
+        .args([BUILDER, app, &image]);
+    if pre_buildpack.exists() || pre_builder.exists() {
+        build_layer(
+            app,
+            "release",
+            PRE_RELEASE,
+            context.path(),
+            &build_args,
+            &image,
+        )
+        .inspect_err(|_| log::warn("Failure injecting environment variables"))?;
+        pre_buildpack.stream_deprecated("pre-release-builder")?;
+        pre_builder.stream()?;
+    }
     build_layer(app, "release", RELEASE, context.path(), &build_args, &image)
         .inspect_err(|_| log::warn("Failure injecting environment variables"))?;
     ctx.trigger("post-release-builder")

@@ -156,9 +156,9 @@ pub struct Concerns {
 /// A file a plugin keeps with each build, in `data/<data>/<app>/builds/<tag>/<name>`, and
 /// adopts as the app's (`data/<data>/<app>/<name>`) when the build is released
 /// ([`crate::build_files`]). Declaring it says that the plugin's `core-post-extract`,
-/// `post-extract` and `post-release-builder` concern only its build files: the trigger
-/// runner does not start the plugin for a tree without any of them, or for a release when
-/// neither the build nor the app has one (an app without a Procfile, app.json or CHECKS,
+/// `post-extract`, `pre-release-builder` and `post-release-builder` concern only its build
+/// files: the trigger runner does not start the plugin for a tree without any of them, or
+/// for a release when neither the build nor the app has one (an app without a Procfile, app.json or CHECKS,
 /// the usual case). With an app scope on the same trigger, both must have nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildFile {

@@ -22,6 +22,8 @@ pub const USER_AUTH: &str = "user-auth";
 const CORE_POST_EXTRACT: &str = "core-post-extract";
 /// The trigger that hands third-party plugins a build's extracted tree (`APP DIR [REV]`).
 const POST_EXTRACT: &str = "post-extract";
+/// The trigger fired before a build is released (`BUILDER APP IMAGE`).
+const PRE_RELEASE_BUILDER: &str = "pre-release-builder";
 /// The trigger fired once a build is released (`BUILDER APP IMAGE`).
 const POST_RELEASE_BUILDER: &str = "post-release-builder";
 
@@ -298,13 +300,15 @@ impl Index {
                         })
                     }))
                 }
-                (POST_RELEASE_BUILDER, [_, _, _]) => Some(app_named(1).is_some_and(|app| {
-                    files.iter().all(|file| {
-                        !crate::build_files::kept_or_adopted(
-                            roots, &file.data, app, &file.name, build_tag,
-                        )
-                    })
-                })),
+                (PRE_RELEASE_BUILDER | POST_RELEASE_BUILDER, [_, _, _]) => {
+                    Some(app_named(1).is_some_and(|app| {
+                        files.iter().all(|file| {
+                            !crate::build_files::kept_or_adopted(
+                                roots, &file.data, app, &file.name, build_tag,
+                            )
+                        })
+                    }))
+                }
                 _ => None,
             });
         match (scoped, files) {
@@ -556,14 +560,18 @@ mod tests {
             )
         };
         let release = |index: &Index, tag: Option<&str>| {
-            index.skips(
-                &roots,
-                "ps",
-                "post-release-builder",
-                &["dockerfile", "web", "img"],
-                false,
-                tag,
-            )
+            let skips = |trigger| {
+                index.skips(
+                    &roots,
+                    "ps",
+                    trigger,
+                    &["dockerfile", "web", "img"],
+                    false,
+                    tag,
+                )
+            };
+            assert_eq!(skips("pre-release-builder"), skips("post-release-builder"));
+            skips("post-release-builder")
         };
         assert!(extract(&index));
         write_atomic(&Path::new(tree).join("Procfile"), b"web: x\n", 0o644).unwrap();
