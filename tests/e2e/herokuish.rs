@@ -360,3 +360,78 @@ fn the_dokku_user_builds_a_buildpack_app_beside_a_private_temp_directory() {
     assert!(ok, "{out}");
     assert!(out.contains("-----> null app detected"), "{out}");
 }
+
+/// Releases of two builders: a rollback runs the buildpack release as its image starts
+/// itself, and forward again the Dockerfile one, with no build; a tree no buildpack
+/// detects is refused, naming what was tried, and the release keeps serving.
+#[test]
+fn rollback_crosses_builders_and_a_tree_no_buildpack_detects_is_refused() {
+    use crate::run::{container_ip, http_get};
+    crate::build::base_image();
+    let (host, sshd, key) = setup_building();
+    builder_image(&host);
+    let app = UniqueApp::new("hk-roll");
+    let a = app.0.as_str();
+    let web = format!("{a}.web.1");
+    let work = host.path().join("work");
+    python_app(&work);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    host.ok(["checks:set", a, "wait-to-retire", "0"]);
+    let serves = |says: &str| {
+        let body = http_get(&container_ip(&web), 5000);
+        assert!(body.contains(says), "{body}");
+    };
+    let started_by = || {
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{json .Config.Cmd}}",
+            &web,
+        ])
+    };
+    serves("python/from-profile");
+
+    // The same tree with a Dockerfile: the profile script is the buildpack image's.
+    commit(
+        &work,
+        "Dockerfile",
+        &format!(
+            "FROM {}\nWORKDIR /app\nCOPY . /app\nEXPOSE 5000\n",
+            crate::build::BASE_IMAGE
+        ),
+    );
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("Building {a} from Dockerfile")),
+        "{out}"
+    );
+    serves("python/none");
+    assert_ne!(started_by(), r#"["/start","web"]"#);
+
+    let out = host.ok(["releases:rollback", a, "v1"]);
+    assert!(!out.contains("Building"), "{out}");
+    serves("python/from-profile");
+    assert_eq!(started_by(), r#"["/start","web"]"#);
+    host.ok(["releases:rollback", a]);
+    serves("python/none");
+
+    for gone in ["Dockerfile", "null"] {
+        run(Command::new("git")
+            .args(["rm", "-q", gone])
+            .current_dir(&work));
+    }
+    commit(&work, "README", "nothing a buildpack knows\n");
+    let serving = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(out.contains("Unable to select a buildpack"), "{out}");
+    assert!(out.contains("Tried: "), "{out}");
+    assert_eq!(
+        docker(&["container", "inspect", "--format", "{{.Id}}", &web]),
+        serving
+    );
+    serves("python/none");
+}
