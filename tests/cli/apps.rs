@@ -303,6 +303,28 @@ fn set_disable_autocreation_is_global_only() {
 }
 
 #[test]
+fn ps_report_shows_the_state_of_each_container_last_deployed() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    std::fs::write(
+        host.roots.app_dir("demo").join("CONTAINER.web.1"),
+        "0123456789abcdef\n",
+    )
+    .unwrap();
+    let out = host.ok(["ps:report", "demo"]);
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("Status web 1:")
+                && l.ends_with("missing (CID: 0123456789a)")),
+        "{out}"
+    );
+    assert_eq!(
+        host.ok(["ps:report", "demo", "--status-web.1"]).trim(),
+        "missing (CID: 0123456789a)"
+    );
+}
+
+#[test]
 fn ps_commands_over_all_apps_run_some_at_a_time() {
     let host = TestHost::new();
     for app in ["one", "two", "three"] {

@@ -316,7 +316,8 @@ pub(crate) fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String
     let statuses = ctx.trigger("scheduler-app-status").output_each(&calls)?;
     apps.iter()
         .zip(statuses)
-        .map(|(app, status)| {
+        .zip(&calls)
+        .map(|((app, status), call)| {
             let app = app.as_str();
             let (count, running) = status.split_once(' ').unwrap_or(("0", "false"));
             let scale: Vec<String> = scale(ctx, app)?
@@ -335,9 +336,51 @@ pub(crate) fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String
                 ),
                 ("ps-running".into(), running.to_string()),
                 ("ps-scale".into(), scale.join(" ")),
-            ])
+            ]
+            .into_iter()
+            .chain(container_statuses(ctx, app, &call[0])?)
+            .collect())
         })
         .collect()
+}
+
+/// `status-TYPE.N` rows of a docker-local app: each container it last deployed (its
+/// `CONTAINER.TYPE.N` file) and the state the engine gives it, `missing` once it is gone.
+fn container_statuses(ctx: &Ctx, app: &str, scheduler: &str) -> Result<Vec<(String, String)>> {
+    if scheduler != "docker-local" {
+        return Ok(Vec::new());
+    }
+    let Ok(entries) = std::fs::read_dir(ctx.roots.app_dir(app)) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<(String, std::path::PathBuf)> = entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let name = entry.file_name().to_str()?.to_string();
+            let process = name.strip_prefix("CONTAINER.")?.to_string();
+            Some((process, entry.path()))
+        })
+        .collect();
+    files.sort();
+    let mut rows = Vec::new();
+    for (process, path) in files {
+        let id = std::fs::read_to_string(&path).unwrap_or_default();
+        let id = id.lines().next().unwrap_or_default().trim().to_string();
+        if id.is_empty() {
+            continue;
+        }
+        let state = dokku_core::docker::container_inspect(&id)
+            .ok()
+            .flatten()
+            .and_then(|info| info["State"]["Status"].as_str().map(String::from))
+            .unwrap_or_else(|| "missing".into());
+        let short: String = id.chars().take(11).collect();
+        rows.push((
+            format!("status-{process}"),
+            format!("{state} (CID: {short})"),
+        ));
+    }
+    Ok(rows)
 }
 
 #[derive(clap::Parser)]
