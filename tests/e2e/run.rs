@@ -399,7 +399,7 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
     let listed = host.ok(["ps:scale", a]);
     assert!(
-        listed.contains("web:  1") && listed.contains("worker:  0"),
+        listed.contains("web:  1") && listed.contains("worker: 0"),
         "{listed}"
     );
     for bad in [

@@ -429,10 +429,15 @@ pub(crate) fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     if cmd.changes.is_empty() {
-        dokku_core::log::info1(&format!("Scaling for {app}"));
-        dokku_core::log::data("proctype: qty\n--------: ---");
+        dokku_core::log::info1_quiet(&format!("Scaling for {app}"));
+        // Dokku's columns: the name and its colon padded to five, then the count.
+        let line = |name: &str, count: &str| format!("{:<5} {count}", format!("{name}:"));
+        if !dokku_core::env::quiet() {
+            dokku_core::log::data(&line("proctype", "qty"));
+            dokku_core::log::data(&line("--------", "---"));
+        }
         for (kind, count) in scale(ctx, app)? {
-            dokku_core::log::data(&format!("{kind}:  {count}"));
+            dokku_core::log::data(&line(&kind, &count.to_string()));
         }
         return Ok(());
     }
