@@ -37,7 +37,7 @@ pub fn builder_image(host: &TestHost) -> String {
 }
 
 /// A git work tree laid out as Dokku's python sample: no Dockerfile, a `null` file for the
-/// null buildpack, a Procfile with a web and a worker process, an app.json with comments,
+/// null buildpack, a Procfile with web, worker and custom (`echo -n`) processes, an app.json with comments,
 /// and a `.profile.d` script.
 fn python_app(dir: &Path) {
     std::fs::create_dir_all(dir.join(".profile.d")).unwrap();
@@ -47,7 +47,7 @@ fn python_app(dir: &Path) {
     std::fs::write(dir.join("null"), "").unwrap();
     std::fs::write(
         dir.join("Procfile"),
-        "web: python3 -u web.py\nworker: python3 -u worker.py\n",
+        "web: python3 -u web.py\nworker: python3 -u worker.py\ncustom: echo -n\n",
     )
     .unwrap();
     std::fs::write(
@@ -102,7 +102,7 @@ fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves()
         format!("-----> Building {a} from herokuish"),
         "-----> Adding BUILD_ENV to build environment...".to_string(),
         "-----> null app detected".to_string(),
-        "Procfile declares types -> web, worker".to_string(),
+        "Procfile declares types -> custom, web, worker".to_string(),
         "Executing predeploy task: touch /app/predeploy.test".to_string(),
     ] {
         assert!(out.contains(&line), "missing {line:?}:\n{out}");
@@ -147,6 +147,10 @@ fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves()
     let out = host.ok(["run", a, "env"]);
     assert!(out.contains("GREETING=from-profile"), "{out}");
     assert!(out.contains("SECRET=s3cret"), "{out}");
+    // A first word that names a process type runs its command, with the other words.
+    let out = host.ok(["run", a, "custom", "hi dokku"]);
+    assert!(out.contains("Found 'custom' in Procfile"), "{out}");
+    assert!(out.ends_with("hi dokku"), "{out}");
 
     // A worker runs its Procfile command.
     host.ok(["ps:scale", a, "worker=1"]);

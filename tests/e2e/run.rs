@@ -312,12 +312,16 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     assert!(running(&name));
     let list = host.ok(["run:list", a]);
     assert!(list.contains(&name) && list.contains("sleep"), "{list}");
+    let quiet = host.ok(["--quiet", "run:list", a]);
+    assert_eq!(quiet.lines().count(), 1, "{quiet}");
+    assert!(quiet.starts_with(&name), "{quiet}");
     let json: serde_json::Value =
         serde_json::from_str(&host.ok(["run:list", "--format", "json", a])).unwrap();
     assert_eq!(json[0]["name"], name.as_str());
     assert!(!host.run(["run:stop", "--container", &web]).status.success());
     assert!(running(&web));
     let logged = host.ok([
+        "--label=com.example.note=kept",
         "run:detached",
         a,
         "sh",
@@ -325,6 +329,16 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         "echo one-off says hi; sleep 60",
     ]);
     let logged = logged.trim();
+    assert_eq!(
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"com.example.note\"}}",
+            logged
+        ]),
+        "kept"
+    );
     let started = std::time::Instant::now();
     loop {
         let out = host.ok(["run:logs", "--container", logged]);

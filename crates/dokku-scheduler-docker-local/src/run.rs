@@ -2,8 +2,9 @@
 //! one-off container of the app's released image, `<app>.run.<n>`, removed when it ends
 //! (in the background with `DOKKU_DETACH_CONTAINER=1`, printing its name),
 //! with the app's config and the run's own variables (values through docker's
-//! environment), the `docker-args-run` options (mounts), a terminal when the caller has
-//! one; a command that names a process type of the Procfile runs that process's command.
+//! environment), the `docker-args-run` options (mounts) and the caller's `--label` flags,
+//! a terminal when the caller has one; a command whose first word names a process type of
+//! the Procfile runs that process's command, followed by the other words.
 //! `scheduler-enter`: a command in a running container.
 
 use anyhow::{Context, Result, bail};
@@ -39,30 +40,48 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     for pair in pairs.chunks(2) {
         env.insert(pair[0].clone(), pair[1].clone());
     }
-    // A command that names a process type runs that type's command.
-    let process = match command {
-        [single] => Some(
-            ctx.trigger("procfile-get-command")
-                .args([app.as_str(), single.as_str()])
-                .output_string()?,
-        )
-        .filter(|p| !p.trim().is_empty()),
-        _ => None,
-    };
+    // A command whose first word names a process type runs that type's command, with
+    // the rest of the words after it.
+    let (first, rest) = command
+        .split_first()
+        .context("Please specify a command to run")?;
+    let process = ctx
+        .trigger("procfile-get-command")
+        .args([app.as_str(), first.as_str(), "5000"])
+        .output_string()?;
+    let process = Some(process.trim().to_string()).filter(|p| !p.is_empty());
+    if process.is_some() {
+        dokku_core::log::info1_quiet(&format!(
+            "Found '{first}' in Procfile, running that command"
+        ));
+    }
     let herokuish = docker::image_label(&image, docker::BUILDER_LABEL)?.as_deref()
         == Some(crate::deploy::HEROKUISH);
-    let command: Vec<String> = match (process, herokuish) {
-        // A buildpack image runs commands through its own /exec, in the slug's environment.
-        (Some(process), true) => vec!["/exec".into(), process.trim().to_string()],
-        (None, true) => std::iter::once("/exec".to_string())
-            .chain(command.iter().cloned())
-            .collect(),
-        (Some(process), false) => {
-            let expanded = dokku_core::procfile::expand(&process, |name| env.get(name).cloned());
+    let mut command: Vec<String> = match &process {
+        Some(process) if herokuish => process.split_whitespace().map(String::from).collect(),
+        Some(process) => {
+            let expanded = dokku_core::procfile::expand(process, |name| env.get(name).cloned());
             shell_words::split(&expanded).context("the process command has unbalanced quotes")?
         }
-        (None, false) => command.to_vec(),
+        None => vec![first.clone()],
     };
+    command.extend(rest.iter().cloned());
+    // A buildpack image runs commands through its own /exec, in the slug's environment.
+    if herokuish {
+        command.insert(0, "/exec".into());
+    }
+    let mut labels: Vec<String> = process
+        .iter()
+        .map(|_| format!("--label=com.dokku.process-type={first}"))
+        .collect();
+    // `dokku --label=KEY=VALUE run ...` labels the container.
+    labels.extend(
+        dokku_core::env::var(dokku_core::env::DOKKU_GLOBAL_FLAGS)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter(|flag| flag.starts_with("--label="))
+            .map(String::from),
+    );
     let unique = dokku_core::time::now().subsec_nanos();
     let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
     let detach = dokku_core::env::var(DETACH_ENV).as_deref() == Some("1");
@@ -75,7 +94,8 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .arg(&name)
         .args(["--label", "dokku", "--label"])
         .arg(format!("{APP_LABEL}={app}"))
-        .args(["--label", "com.dokku.container-type=run"]);
+        .args(["--label", "com.dokku.container-type=run"])
+        .args(&labels);
     let (cmd, _env_file) = docker::pass_env(cmd, &env)?;
     let options = ctx
         .trigger("docker-args-run")
@@ -146,7 +166,7 @@ pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    let containers = docker::containers_labelled(&run_labels(app), false)?;
+    let containers = docker::containers_labelled(&run_labels(app), true)?;
     if format == "json" {
         let json: Vec<serde_json::Value> = containers
             .iter()
@@ -162,7 +182,7 @@ pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
         dokku_core::log::data(&serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    dokku_core::log::info2(&format!("{app} run containers"));
+    dokku_core::log::info2_quiet(&format!("{app} run containers"));
     let rows: Vec<[String; 3]> = containers
         .iter()
         .map(|c| {
@@ -181,10 +201,12 @@ pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
             .unwrap_or(0)
     };
     let (name_w, command_w) = (width(0, "NAMES"), width(1, "COMMAND"));
-    dokku_core::log::data(&format!(
-        "{:<name_w$}  {:<command_w$}  CREATED",
-        "NAMES", "COMMAND"
-    ));
+    if !dokku_core::env::quiet() {
+        dokku_core::log::data(&format!(
+            "{:<name_w$}  {:<command_w$}  CREATED",
+            "NAMES", "COMMAND"
+        ));
+    }
     for [name, command, created] in rows {
         dokku_core::log::data(&format!(
             "{name:<name_w$}  {command:<command_w$}  {created}"
