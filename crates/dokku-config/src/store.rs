@@ -84,6 +84,7 @@ impl Store {
         let result = change(&mut env);
         if env != before {
             self.write(target, &env)?;
+            self.update_deploy_facts()?;
         }
         Ok(result)
     }
@@ -102,6 +103,17 @@ impl Store {
             ));
         }
         Ok(parsed.env)
+    }
+
+    /// Inside a deploy, its facts take the deploy's app's config as it is now.
+    fn update_deploy_facts(&self) -> Result<()> {
+        let Some(app) = dokku_core::ask::deploy_app() else {
+            return Ok(());
+        };
+        let Ok(app) = dokku_core::app::AppName::parse(&app) else {
+            return Ok(());
+        };
+        dokku_core::ask::config_changed(self.read(&Target::Global)?, self.read(&Target::App(app))?)
     }
 
     fn write(&self, target: &Target, env: &Env) -> Result<()> {

@@ -135,6 +135,38 @@ pub fn refresh_after_release(ctx: &Ctx, app: &str) -> Result<()> {
     write_facts(std::path::Path::new(&path), &facts)
 }
 
+/// The app a deploy running this process is for, if any: whose config the deploy's facts
+/// hold.
+pub fn deploy_app() -> Option<String> {
+    let path = crate::env::var(DEPLOY_FACTS_ENV)?;
+    let text = crate::fs::read_optional(std::path::Path::new(&path)).ok()??;
+    let facts: DeployFacts = serde_json::from_str(&text).ok()?;
+    Some(facts.app)
+}
+
+/// Puts a config change made inside a deploy (an app.json's env, a builder's global
+/// defaults) into its facts, so that the rest of the deploy sees it: the config plugin
+/// calls this with the deploy's app's two layers after it writes either.
+pub fn config_changed(
+    global: BTreeMap<String, String>,
+    own: BTreeMap<String, String>,
+) -> Result<()> {
+    let Some(path) = crate::env::var(DEPLOY_FACTS_ENV) else {
+        return Ok(());
+    };
+    let Some(app) = deploy_app() else {
+        return Ok(());
+    };
+    let Some(mut facts) = deploy_facts(&app) else {
+        return Ok(());
+    };
+    let mut config = global;
+    config.extend(own.clone());
+    facts.config = config;
+    facts.own_config = own;
+    write_facts(std::path::Path::new(&path), &facts)
+}
+
 /// The app's merged config (global, then the app's own), through `config-export`: what a
 /// build's `--build-arg KEY` and a container's environment take their values from.
 pub fn app_config(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String>> {
