@@ -184,3 +184,77 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
     ]);
     assert_eq!(tasks_left, "");
 }
+
+/// An app.json's env: set on the first deploy before the predeploy task (which sees it)
+/// and in the containers; later deploys leave changed values alone but set `sync` ones
+/// again; a required variable without a value fails the first deploy.
+#[test]
+fn app_json_env_is_set_on_the_first_deploy_and_sync_values_on_every_one() {
+    let (host, sshd, key, app, work) = web_scenario("appenv");
+    let a = app.0.as_str();
+    let web = format!("{a}.web.1");
+    commit(
+        &work,
+        "app.json",
+        r#"{"env": {"SIMPLE_VAR": "simple_value",
+                    "SECRET_VAR": {"generator": "secret"},
+                    "OPTIONAL_VAR": {"description": "optional", "required": false},
+                    "SYNC_VAR": {"value": "sync_value", "sync": true}},
+            "scripts": {"dokku": {"predeploy": "echo ENV_CHECK $SIMPLE_VAR"}}}"#,
+    );
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    for line in [
+        "Processing app.json env vars",
+        "Setting 3 env var(s) from app.json",
+        "ENV_CHECK simple_value",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    assert_eq!(
+        host.ok(["config:get", a, "SIMPLE_VAR"]).trim(),
+        "simple_value"
+    );
+    let secret = host.ok(["config:get", a, "SECRET_VAR"]).trim().to_string();
+    assert_eq!(secret.len(), 64, "{secret}");
+    assert!(!host.run(["config:get", a, "OPTIONAL_VAR"]).status.success());
+    let env = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &web,
+    ]);
+    assert!(env.contains("SYNC_VAR=sync_value"), "{env}");
+    assert_eq!(
+        host.ok(["releases", a, "--format", "json"])
+            .matches("\"version\"")
+            .count(),
+        1
+    );
+
+    host.ok([
+        "config:set",
+        "--no-restart",
+        a,
+        "SIMPLE_VAR=changed",
+        "SYNC_VAR=manual",
+    ]);
+    host.ok(["ps:rebuild", a]);
+    assert_eq!(host.ok(["config:get", a, "SIMPLE_VAR"]).trim(), "changed");
+    assert_eq!(host.ok(["config:get", a, "SYNC_VAR"]).trim(), "sync_value");
+    assert_eq!(host.ok(["config:get", a, "SECRET_VAR"]).trim(), secret);
+
+    let required = crate::build::UniqueApp::new("appenv-req");
+    commit(
+        &work,
+        "app.json",
+        r#"{"env": {"REQUIRED_VAR": {"description": "needed"}}}"#,
+    );
+    let (ok, out) = push(&sshd, &key, &work, &required.0);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("required env var REQUIRED_VAR has no value"),
+        "{out}"
+    );
+}

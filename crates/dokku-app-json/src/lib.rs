@@ -1,9 +1,11 @@
 //! The `app-json` plugin: on each build the app's `app.json` (at `appjson-path`, default
 //! `app.json`) must be a JSON object, and is kept with the build; once the build is
 //! released it becomes the app's, which `app-json-get-content` answers: its scripts,
-//! formation, healthchecks and cron are what the deploy reads. The deployment tasks
-//! (`predeploy`, the Procfile's `release`, `postdeploy`) run here ([`tasks`]).
+//! formation, healthchecks and cron are what the deploy reads. The config its `env`
+//! declares ([`env`]) and the deployment tasks (`predeploy`, the Procfile's `release`,
+//! `postdeploy`) run here ([`tasks`]).
 
+mod env;
 mod tasks;
 
 use anyhow::{Result, bail};

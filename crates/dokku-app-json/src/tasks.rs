@@ -51,17 +51,20 @@ fn app_data(ctx: &Ctx, app: &str, name: &str) -> std::path::PathBuf {
     ctx.roots.data_dir(SETTINGS.namespace, app).join(name)
 }
 
-/// `pre-release-builder BUILDER APP IMAGE`: the predeploy task of a fresh build.
+/// `pre-release-builder BUILDER APP IMAGE`: the app.json's env, then the predeploy task
+/// of a fresh build.
 pub fn pre_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, image] = exactly::<3>("pre-release-builder", args)?;
     dokku_core::fs::remove_file_if_exists(&app_data(ctx, app, POSTDEPLOY_PENDING))?;
     let Some(build) = fresh_build(ctx, app)? else {
         return Ok(());
     };
-    match script(
-        build.get("app.json")?.as_deref(),
-        &["scripts", "dokku", "predeploy"],
-    )? {
+    let app_json = build.get("app.json")?;
+    if let Some(text) = &app_json {
+        let first_deploy = !app_data(ctx, app, FIRST_DEPLOY_DONE).exists();
+        crate::env::apply(ctx, app, text, first_deploy)?;
+    }
+    match script(app_json.as_deref(), &["scripts", "dokku", "predeploy"])? {
         Some(command) => run_task(ctx, app, image, "predeploy", &command, true),
         None => {
             log::verbose("No predeploy task found, skipping");

@@ -44,12 +44,12 @@ fn exports(config: &BTreeMap<String, String>) -> String {
         .collect()
 }
 
-pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [builder, app, tag] = exactly::<3>("builder-release", args)?;
-    if builder != BUILDER {
-        return Ok(());
-    }
-    let image = docker::app_image(app, tag);
+/// The config scripts of the app's config as it is now, in `dir`: the merged config.
+fn write_config_scripts(
+    ctx: &Ctx,
+    app: &str,
+    dir: &std::path::Path,
+) -> Result<BTreeMap<String, String>> {
     let merged = dokku_core::ask::app_config(ctx, app)?;
     let own = dokku_core::ask::own_config(ctx, app)?;
     let global: BTreeMap<String, String> = merged
@@ -57,17 +57,23 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
         .filter(|(key, _)| !own.contains_key(*key))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let context = tempfile::tempdir()?;
     dokku_core::fs::write_atomic(
-        &context.path().join("00-global-env.sh"),
+        &dir.join("00-global-env.sh"),
         exports(&global).as_bytes(),
         0o644,
     )?;
-    dokku_core::fs::write_atomic(
-        &context.path().join("01-app-env.sh"),
-        exports(&own).as_bytes(),
-        0o644,
-    )?;
+    dokku_core::fs::write_atomic(&dir.join("01-app-env.sh"), exports(&own).as_bytes(), 0o644)?;
+    Ok(merged)
+}
+
+pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [builder, app, tag] = exactly::<3>("builder-release", args)?;
+    if builder != BUILDER {
+        return Ok(());
+    }
+    let image = docker::app_image(app, tag);
+    let context = tempfile::tempdir()?;
+    let merged = write_config_scripts(ctx, app, context.path())?;
     let user = app_user(&merged);
     let build_args = [
         ("APP_IMAGE", image.as_str()),
@@ -92,6 +98,8 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
         pre_buildpack.stream_deprecated("pre-release-builder")?;
         pre_builder.stream()?;
     }
+    // A plugin's pre-release work may have set config (an app.json's env).
+    write_config_scripts(ctx, app, context.path())?;
     build_layer(app, "release", RELEASE, context.path(), &build_args, &image)
         .inspect_err(|_| log::warn("Failure injecting environment variables"))?;
     ctx.trigger("post-release-builder")
