@@ -502,3 +502,22 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     host.ok(["apps:destroy", b, "--force"]);
     assert!(!running(&new_web));
 }
+
+/// An app whose Procfile has no web process deploys (there is nothing to run until a
+/// process type is scaled up), as in Dokku; its worker then runs, scaled and started.
+#[test]
+fn a_procfile_without_web_deploys_and_its_worker_runs_once_scaled() {
+    let (host, sshd, key, app, work) = web_scenario("noweb");
+    let a = app.0.as_str();
+    commit(&work, "Procfile", "worker: sleep infinity\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Skipping web as it is missing from the current Procfile"),
+        "{out}"
+    );
+    assert!(!running(&format!("{a}.web.1")));
+    host.ok(["ps:scale", a, "worker=1"]);
+    let out = host.ok(["ps:start", a]);
+    assert!(running(&format!("{a}.worker.1")), "{out}");
+}

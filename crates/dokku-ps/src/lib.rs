@@ -89,6 +89,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::procfile_command,
         },
         TriggerEntry {
+            name: "procfile-exists",
+            run: triggers::procfile_exists,
+        },
+        TriggerEntry {
             name: "ps-current-scale",
             run: triggers::current_scale,
         },

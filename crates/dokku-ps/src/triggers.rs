@@ -24,18 +24,24 @@ pub(crate) fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `post-release-builder BUILDER APP IMAGE`: the released build's Procfile becomes the
 /// app's, and the scale follows its process types (new ones join, `web` at 1 and others
-/// at 0; those gone leave). An app without a Procfile runs its image's command as `web`.
+/// at 0; those gone leave, but `web`). An app without a Procfile runs its image's command
+/// as `web`.
 pub(crate) fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [_builder, app, _image] = dokku_core::entry::exactly::<3>("post-release-builder", args)?;
     if !dokku_core::build_files::adopt_build_file(&ctx.roots, SETTINGS.namespace, app, "Procfile")?
     {
         return Ok(());
     }
-    let names: Vec<String> = match processes(ctx, app)? {
+    let mut names: Vec<String> = match processes(ctx, app)? {
         Some(list) => list.into_iter().map(|p| p.name).collect(),
         None => vec!["web".into()],
     };
     let current = scale(ctx, app)?;
+    // web stays in the scale, as in Dokku: a deploy says it skips it while the Procfile
+    // lacks it, and it comes back at its count when the Procfile has it again.
+    if !names.iter().any(|n| n == "web") && current.iter().any(|(n, _)| n == "web") {
+        names.insert(0, "web".into());
+    }
     let formation = formation(ctx, app)?;
     let lines: Vec<String> = names
         .iter()
@@ -91,17 +97,28 @@ pub(crate) fn current_scale(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `procfile-get-command APP TYPE`: the process type's command, unexpanded; nothing when
 /// the app has no Procfile or no such type. Within a build's release it answers from that
 /// build's Procfile.
+/// The app's Procfile; during a build's release (a release task, say), that build's.
+fn procfile_text(ctx: &Ctx, app: &str) -> Result<Option<String>> {
+    match dokku_core::build_files::BuildFiles::current(&ctx.roots, SETTINGS.namespace, app) {
+        Some(build) => build.get("Procfile"),
+        None => dokku_core::fs::read_optional(&procfile_path(ctx, app)),
+    }
+}
+
+/// `procfile-exists APP`: succeeds when the app has a Procfile.
+pub(crate) fn procfile_exists(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
+    match procfile_text(ctx, app)? {
+        Some(_) => Ok(()),
+        None => Err(dokku_core::Error::Exit(1).into()),
+    }
+}
+
 pub(crate) fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(app), Some(kind)) = (args.first(), args.get(1)) else {
         anyhow::bail!("procfile-get-command: expected APP TYPE");
     };
-    // During a build's release (a release task, say) the Procfile is that build's.
-    let text =
-        match dokku_core::build_files::BuildFiles::current(&ctx.roots, SETTINGS.namespace, app) {
-            Some(build) => build.get("Procfile")?,
-            None => dokku_core::fs::read_optional(&procfile_path(ctx, app))?,
-        };
-    let processes = match text {
+    let processes = match procfile_text(ctx, app)? {
         Some(text) => dokku_core::procfile::parse(&text)?,
         None => Vec::new(),
     };

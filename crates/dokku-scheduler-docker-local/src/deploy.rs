@@ -368,8 +368,14 @@ fn start_all(
             .trigger("procfile-get-command")
             .args([app, &kind])
             .output_string()?;
-        if command.trim().is_empty() && kind != "web" {
-            log::warn(&format!("No command for the {kind} process type: skipped"));
+        // A type the Procfile lacks has nothing to run; without a Procfile, web runs the
+        // image's own command.
+        if command.trim().is_empty()
+            && (kind != "web" || ctx.trigger("procfile-exists").arg(app).succeeds()?)
+        {
+            log::warn(&format!(
+                "Skipping {kind} as it is missing from the current Procfile"
+            ));
             continue;
         }
         log::info1(&format!("Deploying {kind} (count={count})"));
@@ -419,7 +425,9 @@ fn start_all(
             .stream()?;
     }
     if started.is_empty() && only.is_none() {
-        bail!("{app} has no process to run: scale a process type up, or add a Procfile");
+        log::warn(&format!(
+            "{app} has no process to run: scale a process type its Procfile declares"
+        ));
     }
     Ok(())
 }
