@@ -354,6 +354,22 @@ fn a_failing_build_changes_nothing_and_releases_the_lock() {
     let (ok, out) = push(&sshd, &key, &work, &app.0);
     assert!(ok, "{out}");
     assert!(!docker_ok(&["container", "inspect", &stopped]));
+    // `dokku cleanup APP` does the same on demand, for that app only.
+    let stopped = docker(&["run", "-d", "--label", &label, BASE_IMAGE, "true"]);
+    let other = docker(&[
+        "run",
+        "-d",
+        "--label",
+        "com.dokku.app-name=someone-else",
+        BASE_IMAGE,
+        "true",
+    ]);
+    docker(&["wait", &stopped]);
+    docker(&["wait", &other]);
+    host.ok(["cleanup", &app.0]);
+    assert!(!docker_ok(&["container", "inspect", &stopped]));
+    assert!(docker_ok(&["container", "inspect", &other]));
+    docker(&["container", "rm", &other]);
     let latest = app.image_id("latest");
 
     let dockerfile = std::fs::read_to_string(work.join("Dockerfile")).unwrap();

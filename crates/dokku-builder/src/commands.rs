@@ -168,14 +168,7 @@ pub fn clean_up(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     log::info1("Cleaning up...");
-    let label = [format!("{}={app}", docker::APP_LABEL)];
-    for id in docker::stopped_containers_labelled(&label)? {
-        let _ = docker::remove_container(&id);
-    }
-    for id in docker::dangling_images_labelled(&label)? {
-        let _ = docker::untag(&id);
-    }
-    Ok(())
+    docker::clean_up(&[format!("{}={app}", docker::APP_LABEL)])
 }
 
 /// Once a build is released, the build-stage images of the app go (the release image

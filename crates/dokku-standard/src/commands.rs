@@ -13,6 +13,20 @@ pub(crate) fn urls(ctx: &Ctx, args: &[String]) -> Result<()> {
     print_urls(ctx, app, "urls")
 }
 
+/// `cleanup [APP]`: the stopped containers and untagged images of the app, or of every
+/// app (those labelled `dokku`) without one.
+pub(crate) fn cleanup(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let label = match args {
+        [] => "dokku".to_string(),
+        [app] => {
+            let app = dokku_core::app::verify(&ctx.roots, app)?;
+            format!("{}={app}", dokku_core::docker::APP_LABEL)
+        }
+        _ => anyhow::bail!("cleanup takes at most one app"),
+    };
+    dokku_core::docker::clean_up(&[label])
+}
+
 pub(crate) fn print_urls(ctx: &Ctx, app: &str, which: &str) -> Result<()> {
     let app = dokku_core::app::verify(&ctx.roots, app)?;
     ctx.trigger("domains-urls")

@@ -1,7 +1,8 @@
 //! The standard plugin (`00_dokku-standard`, as Dokku names it): top-level commands that
 //! belong to no other plugin. `dokku url APP` and `dokku urls APP` print where the app
 //! answers, as the domains plugin (`domains-urls`) and the proxy's ports shape it;
-//! `dokku report [APP]` describes the host (and the app) for a bug report.
+//! `dokku cleanup [APP]` removes stopped containers and untagged images; `dokku report
+//! [APP]` describes the host (and the app) for a bug report.
 
 mod commands;
 
@@ -24,12 +25,18 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::urls,
         },
         Command {
+            name: "cleanup",
+            args: "[<app>]",
+            help: "Cleans up exited containers and untagged images (of one app, or of all)",
+            run: commands::cleanup,
+        },
+        Command {
             name: "report",
             args: "[<app>]",
             help: "Reports the host's versions, and every plugin's report of an app",
             run: commands::report,
         },
     ],
-    words: &["url", "urls", "report"],
+    words: &["url", "urls", "cleanup", "report"],
     ..Plugin::DEFAULTS
 };

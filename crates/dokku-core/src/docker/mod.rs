@@ -183,6 +183,18 @@ pub fn stopped_containers_labelled(labels: &[String]) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Removes the stopped containers and the untagged images carrying every one of these
+/// labels (Dokku's docker cleanup), each as far as the engine lets it.
+pub fn clean_up(labels: &[String]) -> Result<()> {
+    for id in stopped_containers_labelled(labels)? {
+        let _ = remove_container(&id);
+    }
+    for id in dangling_images_labelled(labels)? {
+        let _ = untag(&id);
+    }
+    Ok(())
+}
+
 /// `docker container rm ID` of a stopped container.
 pub fn remove_container(id: &str) -> Result<()> {
     engine::request("DELETE", &format!("/containers/{}", image_path(id)?))?
