@@ -37,8 +37,8 @@ pub fn builder_image(host: &TestHost) -> String {
 }
 
 /// A git work tree laid out as Dokku's python sample: no Dockerfile, a `null` file for the
-/// null buildpack, a Procfile with web, worker and custom (`echo -n`) processes, an app.json with comments,
-/// and a `.profile.d` script.
+/// null buildpack, a Procfile with web, worker and custom (`echo -n`) processes, an
+/// app.json with comments, a predeploy task and a cron task, and a `.profile.d` script.
 fn python_app(dir: &Path) {
     std::fs::create_dir_all(dir.join(".profile.d")).unwrap();
     run(Command::new("git")
@@ -76,7 +76,8 @@ fn python_app(dir: &Path) {
         dir,
         "app.json",
         "{\n  // Dokku's samples carry comments\n  \"scripts\": {\n    \"dokku\": {\n      \
-         \"predeploy\": \"touch /app/predeploy.test\"\n    }\n  },\n}\n",
+         \"predeploy\": \"touch /app/predeploy.test\"\n    }\n  },\n  \
+         \"cron\": [{\"schedule\": \"@daily\", \"command\": \"env\"}],\n}\n",
     );
 }
 
@@ -84,7 +85,7 @@ fn python_app(dir: &Path) {
 fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves() {
     crate::build::base_image();
     let (host, sshd, key) = setup_building();
-    builder_image(&host);
+    let image = builder_image(&host);
     let app = UniqueApp::new("hk");
     let a = app.0.as_str();
     let nginx = Nginx::start(&host);
@@ -142,11 +143,23 @@ fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves()
         "/app/predeploy.test"
     ]));
 
+    // The host's report names the builder image and the herokuish in it.
+    let report = host.ok(["report"]);
+    assert!(report.contains("-----> herokuish version:"), "{report}");
+    assert!(report.contains("herokuish: "), "{report}");
+    assert!(report.contains(&format!("image: {image}")), "{report}");
+
     // One-off commands run through /exec: the profile and the config apply.
     host.ok(["config:set", "--no-restart", a, "SECRET=s3cret"]);
     let out = host.ok(["run", a, "env"]);
     assert!(out.contains("GREETING=from-profile"), "{out}");
     assert!(out.contains("SECRET=s3cret"), "{out}");
+    // A cron task runs as a one-off command does.
+    let tasks: serde_json::Value =
+        serde_json::from_str(&host.ok(["cron:list", a, "--format", "json"])).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap().to_string();
+    let out = host.ok(["cron:run", a, &id]);
+    assert!(out.contains("GREETING=from-profile"), "{out}");
     // A first word that names a process type runs its command, with the other words.
     let out = host.ok(["run", a, "custom", "hi dokku"]);
     assert!(out.contains("Found 'custom' in Procfile"), "{out}");

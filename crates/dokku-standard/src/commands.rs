@@ -35,7 +35,8 @@ pub(crate) fn print_urls(ctx: &Ctx, app: &str, which: &str) -> Result<()> {
 }
 
 /// `report [APP]`: the host's kernel and the versions of what dokku drives (docker, git,
-/// the builder image's herokuish), then, for an app, every plugin's report of it.
+/// the builder image's herokuish, and which image that is), then, for an app, every
+/// plugin's report of it.
 pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     use dokku_core::cmd::Cmd;
     use dokku_core::log;
@@ -68,6 +69,7 @@ pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
         "herokuish",
         "version",
     ])));
+    indented(&format!("image: {image}"));
     log::info1(&format!(
         "dokku version: dokku-rs {}",
         env!("CARGO_PKG_VERSION")
