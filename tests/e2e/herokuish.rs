@@ -452,3 +452,64 @@ fn rollback_crosses_builders_and_a_tree_no_buildpack_detects_is_refused() {
     );
     serves("python/none");
 }
+
+/// A pusher who goes while a buildpack compiles stops the build: its container stops,
+/// the app is let go, and the release and the next push are as if the push never was.
+#[test]
+fn a_pusher_who_goes_mid_compile_stops_the_build_container() {
+    crate::build::base_image();
+    let (host, sshd, key) = setup_building();
+    builder_image(&host);
+    let app = UniqueApp::new("hk-gone");
+    let a = app.0.as_str();
+    let work = host.path().join("work");
+    python_app(&work);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    let latest = app.image_id("latest");
+
+    let marker = format!("slow compile {}", std::process::id());
+    std::fs::create_dir_all(work.join("bp/slow/bin")).unwrap();
+    for (name, body) in [
+        ("detect", "echo Slow".to_string()),
+        ("compile", format!("echo {marker}; sleep 30")),
+    ] {
+        dokku_core::fs::write_atomic(
+            &work.join(format!("bp/slow/bin/{name}")),
+            format!("#!/usr/bin/env bash\n{body}\n").as_bytes(),
+            0o755,
+        )
+        .unwrap();
+    }
+    commit(&work, ".buildpacks", "/app/bp/slow\n");
+    crate::build::gone_once_seen(&sshd, &key, &work, a, &marker);
+
+    let building = || {
+        docker(&[
+            "container",
+            "ls",
+            "--quiet",
+            "--filter",
+            &format!("label=com.dokku.app-name={a}"),
+            "--filter",
+            "label=com.dokku.image-stage=build",
+        ])
+    };
+    let started = std::time::Instant::now();
+    while dokku_core::fs::AppLock::is_held(&host.roots.lib_root, a) || !building().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the build went on after its pusher went away: {}",
+            building()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(app.image_id("latest"), latest);
+
+    run(Command::new("git")
+        .args(["rm", "-q", ".buildpacks"])
+        .current_dir(&work));
+    commit(&work, "README", "back to the null buildpack\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+}

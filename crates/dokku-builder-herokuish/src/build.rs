@@ -492,7 +492,7 @@ fn run_build(
         dokku_core::time::now().as_nanos() % 1_000_000_000_000
     );
     let created = docker::docker()
-        .args(["container", "create", "--name", &name])
+        .args(["container", "create", "--init", "--name", &name])
         .args(labels(app, "build"))
         .arg("--volume")
         .arg(format!("{}:/cache", cache_volume(app)))
@@ -511,9 +511,18 @@ fn run_build(
     ctx.trigger("post-container-create")
         .args(["app", &id, app, "build"])
         .stream()?;
-    let code = docker::docker()
+    // A pusher who goes stops the push's processes (docker passes the signal on to the
+    // build, through the container's init): this one lives on to remove the container.
+    dokku_core::deploy_gate::hold_stop_requests();
+    let ran = docker::docker()
         .args(["container", "start", "--attach", &id])
-        .stream_lines("")?;
+        .stream_lines("");
+    let stopped = dokku_core::deploy_gate::check_stop();
+    if stopped.is_err() || ran.is_err() {
+        let _ = docker::force_remove_container(&id);
+    }
+    stopped?;
+    let code = ran?;
     if code != 0 {
         let _ = docker::force_remove_container(&id);
         log::warn("Failure attaching to container during app build");
