@@ -143,6 +143,12 @@ fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves()
         "/app/predeploy.test"
     ]));
 
+    // Which buildpack the pushed code gets, asked again.
+    let out = host.ok(["buildpacks:detect", a]);
+    assert!(out.contains("null app detected"), "{out}");
+    let out = host.run(["buildpacks:detect", a, "--branch", "nosuch"]);
+    assert!(!out.status.success());
+
     // The host's report names the builder image and the herokuish in it.
     let report = host.ok(["report"]);
     assert!(report.contains("-----> herokuish version:"), "{report}");

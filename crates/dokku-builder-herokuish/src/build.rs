@@ -18,8 +18,6 @@ use dokku_core::log;
 
 use crate::BUILDER;
 
-/// Dokku's builder image when neither `DOKKU_IMAGE` nor a stack names one.
-pub const DEFAULT_IMAGE: &str = "gliderlabs/herokuish:latest-24";
 /// The account a buildpack app runs as, unless its config sets `DOKKU_APP_USER`.
 pub const DEFAULT_USER: &str = "herokuishuser";
 
@@ -92,7 +90,7 @@ fn builder_image(ctx: &Ctx, app: &str, dir: &str) -> Result<String> {
         }
         None => {
             log::info1(&format!("Building {app} from herokuish"));
-            dokku_core::env::var("DOKKU_IMAGE").unwrap_or_else(|| DEFAULT_IMAGE.into())
+            docker::herokuish_image()
         }
     };
     ctx.trigger("builder-create-dokku-image")

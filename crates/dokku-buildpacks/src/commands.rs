@@ -144,6 +144,72 @@ pub fn clear(ctx: &Ctx, args: &[String]) -> Result<()> {
     store(ctx, app.as_str(), &[])
 }
 
+#[derive(clap::Parser)]
+struct Detect {
+    app: String,
+    /// The branch whose code is looked at (the deploy branch by default).
+    #[arg(long)]
+    branch: Option<String>,
+}
+
+/// `buildpacks:detect APP [--branch BRANCH]`: the buildpack the builder image picks for
+/// the app's code on that branch (its stack, else `DOKKU_IMAGE`), as herokuish says.
+pub fn detect(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Detect = parse("buildpacks:detect", args)?;
+    let app = app::verify(&ctx.roots, &cmd.app)?;
+    let app = app.as_str();
+    let branch = match cmd.branch {
+        Some(branch) => branch,
+        None => ctx
+            .trigger("git-deploy-branch")
+            .arg(app)
+            .output_string()?
+            .trim()
+            .to_string(),
+    };
+    if branch.is_empty() || branch.starts_with('-') {
+        anyhow::bail!("Invalid branch {branch:?}");
+    }
+    let checkout = tempfile::Builder::new()
+        .prefix("dokku-buildpacks-detect-")
+        .tempdir()?;
+    let cloned = dokku_core::cmd::git()
+        .args(["clone", "--quiet", "--depth", "1", "--branch", &branch])
+        .arg(ctx.roots.app_dir(app))
+        .arg(checkout.path().join("app"))
+        .output_unchecked()?;
+    if cloned.code != 0 {
+        anyhow::bail!("{app} has no code on branch {branch}");
+    }
+    let stack = ctx
+        .trigger("buildpack-stack-name")
+        .arg(app)
+        .output_string()?;
+    let image = stack
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map_or_else(dokku_core::docker::herokuish_image, String::from);
+    let detected = dokku_core::docker::docker()
+        .args(["container", "run", "--rm", "--volume"])
+        .arg(format!(
+            "{}:/tmp/app:ro",
+            checkout.path().join("app").display()
+        ))
+        .args([&image, "/bin/herokuish", "buildpack", "detect", "/tmp/app"])
+        .output_unchecked()?;
+    if detected.code != 0 {
+        anyhow::bail!(
+            "Buildpack detection failed: {}",
+            String::from_utf8_lossy(&detected.stdout).trim()
+        );
+    }
+    for line in String::from_utf8_lossy(&detected.stdout).lines() {
+        log::verbose(line);
+    }
+    Ok(())
+}
+
 /// `buildpacks:list APP`.
 pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: AppOnly = parse("buildpacks:list", args)?;

@@ -26,6 +26,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::clear,
         },
         Command {
+            name: "detect",
+            args: "<app> [--branch <branch>]",
+            help: "Detect the buildpack for an app (its deploy branch unless one is named)",
+            run: commands::detect,
+        },
+        Command {
             name: "list",
             args: "<app>",
             help: "List all buildpacks for an app",

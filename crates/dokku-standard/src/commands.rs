@@ -59,8 +59,7 @@ pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     log::info1("docker version: ");
     indented(&output(dokku_core::docker::docker().arg("version")));
     log::info1("herokuish version: ");
-    let image = dokku_core::env::var("DOKKU_IMAGE")
-        .unwrap_or_else(|| "gliderlabs/herokuish:latest-24".into());
+    let image = dokku_core::docker::herokuish_image();
     indented(&output(dokku_core::docker::docker().args([
         "container",
         "run",

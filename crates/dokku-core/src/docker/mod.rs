@@ -19,6 +19,12 @@ pub fn app_repo(app: &str) -> String {
 pub const APP_LABEL: &str = "com.dokku.app-name";
 pub const BUILDER_LABEL: &str = "com.dokku.builder-type";
 
+/// The herokuish builder image: `DOKKU_IMAGE` (install.sh names the one this host has),
+/// else Dokku's.
+pub fn herokuish_image() -> String {
+    crate::env::var("DOKKU_IMAGE").unwrap_or_else(|| "gliderlabs/herokuish:latest-24".into())
+}
+
 /// `dokku/<app>:<tag>`.
 pub fn app_image(app: &str, tag: &str) -> String {
     format!("{}:{tag}", app_repo(app))
