@@ -27,7 +27,7 @@ pub const PLUGIN: Plugin = Plugin {
         Command {
             name: "cleanup",
             args: "[<app>]",
-            help: "Cleans up exited containers and untagged images (of one app, or of all)",
+            help: "Cleans up exited containers and untagged images",
             run: commands::cleanup,
         },
         Command {
