@@ -17,7 +17,7 @@ fn image_ids(app: &str) -> Vec<String> {
     ids
 }
 
-fn env_of(web: &str) -> String {
+pub fn env_of(web: &str) -> String {
     docker(&[
         "container",
         "inspect",

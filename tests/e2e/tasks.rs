@@ -218,13 +218,7 @@ fn app_json_env_is_set_on_the_first_deploy_and_sync_values_on_every_one() {
     let secret = host.ok(["config:get", a, "SECRET_VAR"]).trim().to_string();
     assert_eq!(secret.len(), 64, "{secret}");
     assert!(!host.run(["config:get", a, "OPTIONAL_VAR"]).status.success());
-    let env = docker(&[
-        "container",
-        "inspect",
-        "--format",
-        "{{json .Config.Env}}",
-        &web,
-    ]);
+    let env = crate::releases::env_of(&web);
     assert!(env.contains("SYNC_VAR=sync_value"), "{env}");
     assert_eq!(
         host.ok(["releases", a, "--format", "json"])

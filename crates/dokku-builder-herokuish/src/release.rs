@@ -97,9 +97,9 @@ pub fn release(ctx: &Ctx, args: &[String]) -> Result<()> {
         .inspect_err(|_| log::warn("Failure injecting environment variables"))?;
         pre_buildpack.stream_deprecated("pre-release-builder")?;
         pre_builder.stream()?;
+        // The pre-release work may have set config (an app.json's env).
+        write_config_scripts(ctx, app, context.path())?;
     }
-    // A plugin's pre-release work may have set config (an app.json's env).
-    write_config_scripts(ctx, app, context.path())?;
     build_layer(app, "release", RELEASE, context.path(), &build_args, &image)
         .inspect_err(|_| log::warn("Failure injecting environment variables"))?;
     ctx.trigger("post-release-builder")
