@@ -173,7 +173,11 @@ for binary in "$BUILT"/dokku "$BUILT"/dokku-*; do
   [[ $name == *.d || $name == dokku-bench* || $name == dokku-hello-rust ]] && continue
   install_binary "$binary" "$BIN_DIR/$name"
 done
-[[ "$(readlink "$PREFIX/bin/dokku" 2>/dev/null)" == "$BIN_DIR/dokku" ]] || ln -sfn "$BIN_DIR/dokku" "$PREFIX/bin/dokku"
+# dokku, and the tools Dokku's bash plugins run by name.
+for tool in dokku plugn; do
+  install_binary "$BUILT/$tool" "$BIN_DIR/$tool"
+  [[ "$(readlink "$PREFIX/bin/$tool" 2>/dev/null)" == "$BIN_DIR/$tool" ]] || ln -sfn "$BIN_DIR/$tool" "$PREFIX/bin/$tool"
+done
 [[ -f "$DOKKU_ROOT/.ssh/authorized_keys" ]] || install -m 0600 /dev/null "$DOKKU_ROOT/.ssh/authorized_keys"
 chmod 0700 "$DOKKU_ROOT/.ssh"
 

@@ -102,7 +102,11 @@ fn plugins_say_what_they_answer_and_the_dispatcher_names_none() {
         assert!(out.status.success(), "{}", entrypoints.binary);
         let answers =
             dokku_core::plugins::Answers::parse(&String::from_utf8(out.stdout).unwrap()).unwrap();
-        assert!(!answers.subcommands.is_empty() || !answers.triggers.is_empty());
+        assert!(
+            !answers.subcommands.is_empty()
+                || !answers.triggers.is_empty()
+                || !answers.helpers.is_empty()
+        );
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         for routed in std::iter::once(&name)
             .chain(&answers.prefixes)

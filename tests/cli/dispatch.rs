@@ -164,7 +164,10 @@ fn failing_trigger_stops_the_chain_and_its_message_reaches_the_user() {
     assert!(host.install_plugin(&later, "zz-later").status.success());
     let out = host.run(["apps:create", "demo"]);
     assert_eq!(out.status.code(), Some(3), "{}", host.render(&out));
-    assert_eq!(stderr(&out), " !     quota exceeded for this host\n");
+    assert_eq!(
+        stderr(&out),
+        " !     quota exceeded for this host\n !     The post-create trigger of plugin aa-fail failed (exit 3); `dokku plugin:disable aa-fail` turns the plugin off\n"
+    );
     assert!(!witness.exists(), "the chain went on after a failure");
     assert!(
         !host.roots.app_dir("demo").exists(),

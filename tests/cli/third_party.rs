@@ -79,3 +79,55 @@ fn rust_plugin_behaves_like_a_built_in() {
         PathBuf::from("../bin/dokku-hello-rust")
     );
 }
+
+#[test]
+fn bash_plugin_on_the_helper_library_works_unmodified() {
+    let host = TestHost::new();
+    let out = host.install_plugin(&fixture("notes-bash"), "notes");
+    assert!(out.status.success(), "{}", host.render(&out));
+    let installed =
+        std::fs::read_to_string(host.roots.lib_root.join("data/notes/installed")).unwrap();
+    assert!(
+        installed.contains("api=1 core=set"),
+        "install trigger environment: {installed}"
+    );
+    assert!(host.roots.config_dir().join("notes").is_dir());
+
+    host.ok(["apps:create", "demo"]);
+    assert_eq!(
+        host.ok(["notes:set", "demo", "header", "hi there"]),
+        "=====> Setting header to hi there\nnow: hi there\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.roots.config_dir().join("notes/demo/header")).unwrap(),
+        "hi there"
+    );
+    host.ok(["notes:add", "demo", "first"]);
+    assert_eq!(
+        host.ok(["notes:add", "demo", "second note"]),
+        "-----> Setting config vars\n       NOTES_COUNT:  2\n=====> Added note 2 to demo\n"
+    );
+    assert_eq!(
+        host.ok(["notes:list", "demo"]),
+        "=====> demo notes\n       first\n       second note\ncount from config: 2\nlisted in config: NOTES_COUNT\n"
+    );
+    assert_eq!(host.ok(["config:get", "demo", "NOTES_COUNT"]), "2\n");
+    assert_eq!(
+        host.ok(["notes:ping", "demo"]),
+        "pong demo (stdin: input)\n"
+    );
+    assert!(host.ok(["notes:help"]).contains("notes:list <app>"));
+    assert_eq!(
+        host.ok(["notes:set", "demo", "header"]),
+        "=====> Unsetting header\nnow: (default)\n"
+    );
+
+    let missing = host.run(["notes:add", "ghost", "x"]);
+    assert_eq!(missing.status.code(), Some(20));
+    assert_eq!(stderr(&missing), " !     App ghost does not exist\n");
+
+    host.ok(["--force", "apps:destroy", "demo"]);
+    assert!(!host.roots.config_dir().join("notes/demo").exists());
+    host.ok(["plugin:uninstall", "notes"]);
+    assert!(!host.roots.config_dir().join("notes").exists());
+}

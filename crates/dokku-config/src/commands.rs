@@ -83,6 +83,25 @@ fn no_extra(command: &str, args: &Args) -> Result<()> {
 }
 
 /// `config` and `config:show`: a heading, then the pretty listing.
+/// `config/config_sub ACTION ARGS...`, which Dokku's bash `config/functions` run: each
+/// action is the command of that name, with the same flags and output.
+pub fn config_sub(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some((action, rest)) = args.split_first() else {
+        bail!("config_sub: missing action");
+    };
+    let command: fn(&Ctx, &[String]) -> Result<()> = match action.as_str() {
+        "clear" => clear,
+        "export" => export,
+        "get" => get,
+        "keys" => keys,
+        "set" => set,
+        "show" => show,
+        "unset" => unset,
+        other => bail!("config_sub: '{other}' is not supported"),
+    };
+    command(ctx, &dokku_core::entry::strip_global_flags(rest))
+}
+
 pub fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut args = Args::parse("config:show", args, &[GLOBAL, "--merged"])?;
     let (roots, store) = context(ctx);

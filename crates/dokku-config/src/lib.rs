@@ -106,5 +106,9 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::trigger_post_delete,
         },
     ],
+    helpers: &[TriggerEntry {
+        name: "config_sub",
+        run: commands::config_sub,
+    }],
     ..Plugin::DEFAULTS
 };

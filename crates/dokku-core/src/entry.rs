@@ -92,6 +92,9 @@ pub struct Plugin {
     pub build_files: &'static [BuildFile],
     pub commands: &'static [Command],
     pub triggers: &'static [TriggerEntry],
+    /// Executables other plugins run by path rather than as triggers (the bash helper
+    /// library's `common/prop`, `config/config_sub`); each gets its arguments as given.
+    pub helpers: &'static [TriggerEntry],
     /// The plugin's settable properties. With a table, [`main`] answers `<plugin>:set` and
     /// `<plugin>:report` (unless `commands` has its own command of that name) and the
     /// settings' share of `post-app-clone-setup`, `post-app-rename-setup` and `post-delete`,
@@ -116,6 +119,7 @@ impl Plugin {
         build_files: &[],
         commands: &[],
         triggers: &[],
+        helpers: &[],
         settings: None,
         hooks: Hooks::NONE,
     };
@@ -334,6 +338,13 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
     } else if !plugin.keeps_root {
         crate::privilege::drop_to_system_user(&ctx.roots)?;
     }
+    // A helper is a library function bash plugins run by path: its arguments, output and
+    // exit code are the caller's to read as they are.
+    if let Entry::Trigger(name) = &entry
+        && let Some(helper) = plugin.helpers.iter().find(|h| h.name == name)
+    {
+        return (helper.run)(&ctx, &args);
+    }
     match entry {
         Entry::Commands => commands(&ctx, plugin, &args),
         Entry::Subcommand(name) => {
@@ -343,6 +354,7 @@ fn run(plugin: &Plugin, argv: Vec<OsString>) -> Result<()> {
             let typed = |first: &str| {
                 first == full
                     || first == name
+                    || answers_prefix(plugin, first)
                     || first.split_once(':').is_some_and(|(_, sub)| sub == name)
             };
             let rest = match args.first() {
@@ -406,6 +418,7 @@ fn print_entrypoints(plugin: &Plugin) {
             .into_iter()
             .map(String::from)
             .collect(),
+        helpers: plugin.helpers.iter().map(|h| h.name.into()).collect(),
         prefixes: vec![plugin.name.into()],
         words: plugin.words.iter().map(|w| w.to_string()).collect(),
         root_only: plugin.root_commands.iter().map(|c| c.to_string()).collect(),

@@ -16,12 +16,16 @@ pub enum Error {
     AppExists(String),
     #[error("{0}")]
     Locked(String),
-    /// A trigger's executable failed; it has already told the user why.
-    #[error("trigger {trigger} failed in plugin {plugin} (exit {code})")]
+    /// A trigger's executable failed. A built-in plugin has already told the user why; a
+    /// third-party one is named, so that a broken plugin never fails pushes unexplained.
+    #[error(
+        "The {trigger} trigger of plugin {plugin} failed (exit {code}); `dokku plugin:disable {plugin}` turns the plugin off"
+    )]
     TriggerFailed {
         trigger: String,
         plugin: String,
         code: i32,
+        third_party: bool,
     },
     #[error("{program} failed ({status}){}", stderr_tail(.stderr))]
     CommandFailed {
@@ -57,7 +61,9 @@ impl Error {
     pub fn exit_code(&self) -> (i32, bool) {
         match self {
             Error::Exit(code) => (*code, false),
-            Error::TriggerFailed { code, .. } => (*code, false),
+            Error::TriggerFailed {
+                code, third_party, ..
+            } => (*code, *third_party),
             Error::NotImplemented => (NOT_IMPLEMENTED_EXIT, false),
             Error::OutputClosed => (1, false),
             Error::AppNotFound(_) => (APP_NOT_FOUND_EXIT, true),

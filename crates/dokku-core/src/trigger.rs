@@ -175,6 +175,7 @@ impl Trigger {
             trigger: self.name.clone(),
             plugin: plugin.to_string(),
             code,
+            third_party: !crate::plugins::is_core(&self.roots, plugin),
         }
         .into()
     }

@@ -2,6 +2,7 @@
 //! tree goes through `dokku_core::plugins`, the same code install.sh and the tests use.
 
 mod commands;
+pub mod plugn;
 
 use dokku_core::entry::{Command, Plugin};
 

@@ -312,9 +312,14 @@ impl TestHost {
         self.dir.path()
     }
 
-    /// The environment a command on this host gets: nothing from the caller but PATH.
+    /// The environment a command on this host gets: nothing from the caller but PATH, with
+    /// the build's binaries first (bash plugins run `dokku` and `plugn` by name).
     pub fn env(&self) -> Vec<(String, String)> {
-        let path = std::env::var("PATH").unwrap_or_default();
+        let path = format!(
+            "{}:{}",
+            bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         vec![
             ("PATH".into(), path),
             ("HOME".into(), self.roots.dokku_root.display().to_string()),

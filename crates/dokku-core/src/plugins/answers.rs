@@ -19,6 +19,9 @@ pub const ANSWERS_FILE: &str = ".entrypoints";
 pub struct Answers {
     pub subcommands: Vec<String>,
     pub triggers: Vec<String>,
+    /// Executables other plugins run by path (Dokku's `common/prop`, `config/config_sub`),
+    /// linked beside the triggers.
+    pub helpers: Vec<String>,
     /// Command prefixes besides the plugin directory's own name.
     pub prefixes: Vec<String>,
     pub words: Vec<String>,
@@ -199,6 +202,7 @@ impl Answers {
             let list = match kind {
                 "subcommand" => &mut answers.subcommands,
                 "trigger" => &mut answers.triggers,
+                "helper" => &mut answers.helpers,
                 "prefix" => &mut answers.prefixes,
                 "word" => &mut answers.words,
                 "root-only" => &mut answers.root_only,
@@ -209,10 +213,11 @@ impl Answers {
         Ok(answers)
     }
 
-    fn kinds(&self) -> [(&'static str, &Vec<String>); 5] {
+    fn kinds(&self) -> [(&'static str, &Vec<String>); 6] {
         [
             ("subcommand", &self.subcommands),
             ("trigger", &self.triggers),
+            ("helper", &self.helpers),
             ("prefix", &self.prefixes),
             ("word", &self.words),
             ("root-only", &self.root_only),
@@ -230,6 +235,7 @@ impl Answers {
         Answers {
             subcommands,
             triggers,
+            helpers: Vec::new(),
             prefixes: dispatch.prefixes,
             words: dispatch.words,
             root_only: dispatch.root_only,
@@ -259,6 +265,7 @@ mod tests {
         let answers = Answers {
             subcommands: vec!["allow".into()],
             triggers: vec!["post-delete".into()],
+            helpers: vec!["prop".into()],
             prefixes: vec!["deploy".into()],
             words: vec!["url".into()],
             root_only: vec!["allow".into()],

@@ -201,9 +201,10 @@ pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
             }
         }
     }
-    let mut names: Vec<&String> = answers.triggers.iter().collect();
+    let mut names: Vec<&String> = answers.triggers.iter().chain(&answers.helpers).collect();
     let commands = "commands".to_string();
-    if from_binary || entry.commands {
+    // A library plugin (Dokku's `common`) has no commands, and so no line in help.
+    if (from_binary && !answers.subcommands.is_empty()) || entry.commands {
         names.push(&commands);
     }
     for name in names {
