@@ -25,6 +25,8 @@ mod robust;
 mod run;
 /// Attacks over SSH: racing pushes, submodules that reach into the host, the root helper.
 mod security;
+/// Dokku's postgres and redis plugins, unmodified, serving a pushed app.
+mod services;
 /// Deployment tasks: predeploy, the Procfile's release, postdeploy.
 mod tasks;
 

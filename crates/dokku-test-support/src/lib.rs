@@ -137,17 +137,41 @@ fn require_reachable_by_others(path: &Path) {
 
 /// Like the dokku user, the test's system user may use the docker engine.
 fn join_docker_group() {
-    let Ok(Some(group)) = nix::unistd::Group::from_name("docker") else {
-        return;
-    };
-    if group.mem.iter().any(|m| m == SYSTEM_USER) {
+    if nix::unistd::Group::from_name("docker")
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        join_group("docker");
+    }
+}
+
+/// Adds [`SYSTEM_USER`] to `group`, made first when missing: the groups the dokku user is in
+/// on a real host (`docker`, and `dokku`, which service plugins' sudoers rules name).
+pub fn join_group(group: &str) {
+    use std::sync::Mutex;
+    static CHANGING: Mutex<()> = Mutex::new(());
+    let _guard = CHANGING.lock().unwrap_or_else(|e| e.into_inner());
+    let lookup = || nix::unistd::Group::from_name(group).ok().flatten();
+    if lookup().is_none() {
+        let out = std::process::Command::new(require_tool("groupadd", "apt-get install passwd"))
+            .args(["--system", group])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() || lookup().is_some(),
+            "groupadd {group}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    if lookup().is_some_and(|g| g.mem.iter().any(|m| m == SYSTEM_USER)) {
         return;
     }
     let out = std::process::Command::new(require_tool("usermod", "apt-get install passwd"))
-        .args(["-aG", "docker", SYSTEM_USER])
+        .args(["-aG", group, SYSTEM_USER])
         .output()
         .unwrap();
-    assert!(out.status.success(), "usermod -aG docker {SYSTEM_USER}");
+    assert!(out.status.success(), "usermod -aG {group} {SYSTEM_USER}");
 }
 
 /// The sudoers rule install.sh writes for the dokku user, for [`SYSTEM_USER`] and this
