@@ -4,6 +4,8 @@
 #   sudo ./install.sh                 install everything, then run the sample job
 #   sudo ./install.sh --no-sample     install only
 #   sudo ./install.sh --deps-only     only the system packages (and a running dockerd)
+#   sudo ./install.sh --service-images  also make local images for Dokku's postgres and
+#                                     redis plugins (no registry needed) and select them
 #
 # Idempotent: a second run changes nothing and succeeds.
 #
@@ -18,11 +20,13 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SYSTEM=${DOKKU_INSTALL_SYSTEM:-1}
 SAMPLE=1
 DEPS_ONLY=0
+SERVICE_IMAGES=0
 for arg in "$@"; do
   case "$arg" in
     --no-sample) SAMPLE=0 ;;
     --deps-only) DEPS_ONLY=1 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --service-images) SERVICE_IMAGES=1 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo " !     Unknown option: $arg" >&2; exit 1 ;;
   esac
 done
@@ -316,7 +320,19 @@ ensure_builder_image() {
   set_default DOKKU_IMAGE "$ours"
 }
 
+# Stand-ins for the images of Dokku's service plugins, chosen through the plugins' own
+# settings in /etc/default/dokku; a host with a registry keeps the official ones.
+ensure_service_images() {
+  local docker setting
+  docker=$(grep -s '^DOCKER_BIN=' /etc/default/dokku | cut -d= -f2 || true)
+  DOCKER_BIN=${docker:-docker} "$SRC/tests/service-images" || fail "the service images could not be made"
+  while IFS= read -r setting; do
+    set_default "${setting%%=*}" "${setting#*=}"
+  done < <("$SRC/tests/service-images" --settings)
+}
+
 if [[ $SYSTEM == 1 ]]; then
+  ((SERVICE_IMAGES)) && ensure_service_images
   install_sudoers
   install_nginx_include
   install_restore_unit

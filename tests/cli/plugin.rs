@@ -44,9 +44,11 @@ fn install_from_a_path_enables_and_runs_install_triggers() {
         "extra",
     ]);
     assert_snapshot!("install_path", host.render(&out));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "install\n");
+    host.ok(["plugin:install-dependencies"]);
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
-        "dependencies\ninstall\n"
+        "install\ndependencies\n"
     );
     assert!(
         host.ok(["plugin:list"])

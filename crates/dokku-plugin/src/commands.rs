@@ -186,18 +186,22 @@ pub(crate) fn install(ctx: &Ctx, args: &[String]) -> Result<()> {
     if cmd.skip_install_trigger {
         return Ok(());
     }
-    let setup = ctx
-        .trigger("dependencies")
-        .only(&name)
-        .stream()
-        .and_then(|()| ctx.trigger("install").only(&name).stream());
-    if let Err(err) = setup {
-        // A plugin whose install failed is not half-installed: remove it again.
+    // As Dokku does: every enabled plugin's install trigger, in name order (they are
+    // idempotent; a new plugin may extend what others set up). Its `dependencies` are
+    // `plugin:install-dependencies`'s to run.
+    let Err(err) = ctx.trigger("install").stream() else {
+        return Ok(());
+    };
+    let failed_itself = matches!(
+        err.downcast_ref(),
+        Some(Error::TriggerFailed { plugin, .. }) if *plugin == name
+    );
+    if failed_itself {
+        // A plugin whose own install failed is not left half-installed.
         let _ = plugins::remove(roots, &name);
         log::warn(&format!("Plugin {name} failed to install and was removed"));
-        return Err(err);
     }
-    Ok(())
+    Err(err)
 }
 
 pub(crate) fn git_clone(url: &str, dest: &Path, committish: Option<&str>) -> Result<()> {
