@@ -75,7 +75,14 @@ fn service_host() -> (TestHost, Sshd, PathBuf) {
 fn install_service_plugin(host: &TestHost, bundle: &str, tag: &str, name: &str) {
     let clone = host.path().join(format!("{name}-release"));
     run(Command::new("git")
-        .args(["clone", "-q", "--branch", tag])
+        .args([
+            "-c",
+            "advice.detachedHead=false",
+            "clone",
+            "-q",
+            "--branch",
+            tag,
+        ])
         .arg(third_party(bundle))
         .arg(&clone));
     let out = host.run([
