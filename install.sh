@@ -178,7 +178,7 @@ for binary in "$BUILT"/dokku "$BUILT"/dokku-*; do
   install_binary "$binary" "$BIN_DIR/$name"
 done
 # dokku, and the tools Dokku's bash plugins run by name.
-for tool in dokku plugn; do
+for tool in dokku plugn sigil; do
   install_binary "$BUILT/$tool" "$BIN_DIR/$tool"
   [[ "$(readlink "$PREFIX/bin/$tool" 2>/dev/null)" == "$BIN_DIR/$tool" ]] || ln -sfn "$BIN_DIR/$tool" "$PREFIX/bin/$tool"
 done

@@ -113,6 +113,10 @@ fn bash_plugin_on_the_helper_library_works_unmodified() {
     );
     assert_eq!(host.ok(["config:get", "demo", "NOTES_COUNT"]), "2\n");
     assert_eq!(
+        host.ok(["notes:card", "demo"]),
+        "Notes of DEMO:\n- First\n- Second note\ncount: 2\n"
+    );
+    assert_eq!(
         host.ok(["notes:ping", "demo"]),
         "pong demo (stdin: input)\n"
     );

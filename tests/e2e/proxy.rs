@@ -160,6 +160,19 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // A bash plugin on Dokku's helper library does it from its property store.
+    let notes = dokku_test_support::workspace_root().join("tests/fixtures/plugins/notes-bash");
+    assert!(host.install_plugin(&notes, "notes").status.success());
+    host.ok(["notes:set", a, "header", "from notes"]);
+    host.ok(["proxy:build-config", a]);
+    let started = std::time::Instant::now();
+    while !nginx.expect(&one, 200).contains("X-Note: from notes") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no header from the notes plugin's nginx-config"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Scale 2: both web containers are upstream servers.
     host.ok(["ps:scale", a, "web=2"]);

@@ -1,90 +1,13 @@
-//! An app's own `nginx.conf.sigil`: a Go `text/template`, rendered as Dokku's `sigil` does
-//! it, with the variables Dokku passes and sigil's `split`, `join`, `default` and `var` (the
-//! app's config) added to Go's own functions. The engine is the `gtmpl` crate, a port of
-//! Go's `text/template` (pipelines, variables, `range`, `if`/`else if`, trim markers),
-//! rather than a subset written here: the templates users copy from Dokku's use all of it.
+//! An app's own `nginx.conf.sigil`, rendered by the `sigil` crate (the engine the `sigil`
+//! command uses) with the variables Dokku passes, `var` reading the app's config.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow};
-use gtmpl::{Context, FuncError, Template, Value};
-
-thread_local! {
-    /// The app's config while a template renders: `var` reads it (gtmpl's functions are
-    /// plain function pointers, so they cannot carry it).
-    static APP_ENV: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
-}
-
-fn text_arg(args: &[Value], index: usize, name: &str) -> Result<String, FuncError> {
-    match args.get(index) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Nil | Value::NoValue) => Ok(String::new()),
-        Some(other) => Ok(other.to_string()),
-        None => Err(FuncError::ExactlyXArgs(name.into(), index + 1)),
-    }
-}
-
-/// `split SEP TEXT` (sigil's order, so `TEXT | split SEP` reads naturally): the pieces,
-/// none for empty text.
-fn split(args: &[Value]) -> Result<Value, FuncError> {
-    let (sep, text) = (text_arg(args, 0, "split")?, text_arg(args, 1, "split")?);
-    if text.is_empty() {
-        return Ok(Value::Array(Vec::new()));
-    }
-    Ok(Value::Array(
-        text.split(sep.as_str())
-            .filter(|piece| !(sep == " " && piece.is_empty()))
-            .map(|piece| Value::String(piece.to_string()))
-            .collect(),
-    ))
-}
-
-/// `join SEP LIST`.
-fn join(args: &[Value]) -> Result<Value, FuncError> {
-    let sep = text_arg(args, 0, "join")?;
-    let Some(Value::Array(items)) = args.get(1) else {
-        return Err(FuncError::ExactlyXArgs("join".into(), 2));
-    };
-    let items: Vec<String> = items.iter().map(|v| v.to_string()).collect();
-    Ok(Value::String(items.join(&sep)))
-}
-
-/// `default FALLBACK VALUE`: VALUE unless it is empty.
-fn default(args: &[Value]) -> Result<Value, FuncError> {
-    let (fallback, value) = (text_arg(args, 0, "default")?, text_arg(args, 1, "default")?);
-    Ok(Value::String(if value.is_empty() {
-        fallback
-    } else {
-        value
-    }))
-}
-
-/// `var NAME`: the app's config value, empty when unset.
-fn var(args: &[Value]) -> Result<Value, FuncError> {
-    let name = text_arg(args, 0, "var")?;
-    Ok(Value::String(APP_ENV.with(|env| {
-        env.borrow().get(&name).cloned().unwrap_or_default()
-    })))
-}
-
-fn template(text: &str) -> Result<Template> {
-    let mut template = Template::default();
-    template.add_funcs(&[
-        ("split", split as gtmpl::Func),
-        ("join", join as gtmpl::Func),
-        ("default", default as gtmpl::Func),
-        ("var", var as gtmpl::Func),
-    ]);
-    template
-        .parse(text)
-        .map_err(|err| anyhow!("nginx.conf.sigil does not parse: {err}"))?;
-    Ok(template)
-}
 
 /// Fails with the parser's message when `text` is not a template.
 pub fn check(text: &str) -> Result<()> {
-    template(text).map(|_| ())
+    sigil::check(text).map_err(|e| anyhow!("nginx.conf.sigil {e}"))
 }
 
 /// The template rendered with `vars` (each `{{ $.NAME }}`) and the app's config for
@@ -94,15 +17,8 @@ pub fn render(
     vars: &BTreeMap<String, String>,
     app_env: &BTreeMap<String, String>,
 ) -> Result<String> {
-    let template = template(text)?;
-    let context: HashMap<String, Value> = vars
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    APP_ENV.with(|env| *env.borrow_mut() = app_env.clone());
-    let rendered = template.render(&Context::from(Value::from(context)));
-    APP_ENV.with(|env| env.borrow_mut().clear());
-    let rendered = rendered.map_err(|err| anyhow!("nginx.conf.sigil does not render: {err}"))?;
+    let rendered =
+        sigil::render(text, vars, app_env).map_err(|e| anyhow!("nginx.conf.sigil {e}"))?;
     let mut out = String::new();
     let mut blank = false;
     for line in rendered.lines() {
