@@ -135,3 +135,98 @@ fn bash_plugin_on_the_helper_library_works_unmodified() {
     host.ok(["plugin:uninstall", "notes"]);
     assert!(!host.roots.config_dir().join("notes").exists());
 }
+
+/// `bash -c SCRIPT` as a plugin on this host runs it: the host's environment and roots.
+fn bash(host: &TestHost, script: &str) -> std::process::Output {
+    std::process::Command::new("bash")
+        .args(["-c", script])
+        .env_clear()
+        .envs(host.env())
+        .env(
+            "PLUGIN_CORE_AVAILABLE_PATH",
+            host.roots.core_available().display().to_string(),
+        )
+        .env(
+            "PLUGIN_AVAILABLE_PATH",
+            host.roots.plugin_available().display().to_string(),
+        )
+        .env("PLUGIN_PATH", host.roots.plugin_path.display().to_string())
+        .env("DOKKU_LIB_ROOT", host.roots.lib_root.display().to_string())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn helper_files_sourced_at_dokkus_paths_answer_as_dokkus() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let out = bash(
+        &host,
+        r#"source "$PLUGIN_CORE_AVAILABLE_PATH/common/functions"
+fn-docker-args-split '--label x=$(id) --label '"'"'a b'"'"'' | tr '\0' '\n'
+verify_app_name demo && echo verified
+is_val_in_list b a,b,c
+add_val_to_list d a,b
+( verify_app_name ghost ) || echo "exit $?"
+"#,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "--label\nx=$(id)\n--label\na b\nverified\ntrue\na,b,d\nexit 20\n"
+    );
+    assert_eq!(stderr(&out), " !     App ghost does not exist\n");
+
+    let dockerfile = host.path().join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        "FROM scratch\nEXPOSE 3001/udp\nEXPOSE  3000/tcp 3003\n",
+    )
+    .unwrap();
+    let out = bash(
+        &host,
+        &format!(
+            "source \"$PLUGIN_CORE_AVAILABLE_PATH/builder-dockerfile/internal-functions\"
+fn-builder-dockerfile-get-ports-from-dockerfile {}",
+            dockerfile.display()
+        ),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3001/udp 3000/tcp 3003\n"
+    );
+
+    let tls = host.path().join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=demo.example.test"])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:demo.example.test,DNS:www.demo.example.test",
+        ])
+        .arg("-keyout")
+        .arg(tls.join("server.key"))
+        .arg("-out")
+        .arg(tls.join("server.crt"))
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    host.ok([
+        "certs:add",
+        "demo",
+        tls.join("server.crt").to_str().unwrap(),
+        tls.join("server.key").to_str().unwrap(),
+    ]);
+    let out = bash(
+        &host,
+        "source \"$PLUGIN_CORE_AVAILABLE_PATH/certs/functions\"; get_ssl_hostnames demo; is_ssl_enabled demo && echo enabled",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "demo.example.test\nwww.demo.example.test\nenabled\n",
+        "{}",
+        stderr(&out)
+    );
+}
