@@ -15,22 +15,6 @@ use crate::build::{UniqueApp, base_image, docker, docker_ok, push};
 use crate::run::container_ip;
 use crate::{Sshd, client_key, commit, run, start_sshd_for, text};
 
-/// The released plugins, as git bundles: in `DOKKU_THIRD_PARTY_DIR`, else in
-/// `shared/third-party` beside this repository's checkout.
-fn third_party(bundle: &str) -> PathBuf {
-    let dir = std::env::var_os("DOKKU_THIRD_PARTY_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/third-party"));
-    let path = dir.join(bundle);
-    assert!(
-        path.is_file(),
-        "{} is missing: the service plugin tests clone the released plugins from it \
-         (set DOKKU_THIRD_PARTY_DIR to the directory of the bundles)",
-        path.display()
-    );
-    path
-}
-
 /// The stand-in images, made once per machine by the script install.sh runs.
 fn service_images() {
     static MADE: Once = Once::new();
@@ -74,17 +58,7 @@ fn service_host() -> (TestHost, Sshd, PathBuf) {
 /// `plugin:install` of a released plugin, cloned from its bundle at its release tag.
 fn install_service_plugin(host: &TestHost, bundle: &str, tag: &str, name: &str) {
     let clone = host.path().join(format!("{name}-release"));
-    run(Command::new("git")
-        .args([
-            "-c",
-            "advice.detachedHead=false",
-            "clone",
-            "-q",
-            "--branch",
-            tag,
-        ])
-        .arg(third_party(bundle))
-        .arg(&clone));
+    dokku_test_support::clone_third_party(bundle, tag, &clone);
     let out = host.run([
         "plugin:install",
         &format!("file://{}", clone.display()),

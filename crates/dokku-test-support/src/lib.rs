@@ -476,3 +476,58 @@ impl TestHost {
         out
     }
 }
+
+/// The directory of the released third-party plugins' git bundles (test data): the
+/// `DOKKU_THIRD_PARTY_DIR` setting, else `shared/third-party` beside this checkout or beside
+/// the local checkout it was cloned from (a clean clone elsewhere still finds it).
+pub fn third_party_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DOKKU_THIRD_PARTY_DIR") {
+        return PathBuf::from(dir);
+    }
+    let beside = |checkout: &Path| checkout.join("../shared/third-party");
+    let here = beside(&workspace_root());
+    if here.is_dir() {
+        return here;
+    }
+    let origin = std::process::Command::new("git")
+        .args(["config", "--get", "remote.origin.url"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|url| url.starts_with('/'));
+    origin
+        .map(|url| beside(Path::new(&url)))
+        .filter(|dir| dir.is_dir())
+        .unwrap_or(here)
+}
+
+/// Clones a released plugin from its bundle in [`third_party_dir`] at `tag` into `dest`.
+pub fn clone_third_party(bundle: &str, tag: &str, dest: &Path) {
+    let path = third_party_dir().join(bundle);
+    assert!(
+        path.is_file(),
+        "{} is missing: the released plugins are cloned from it \
+         (set DOKKU_THIRD_PARTY_DIR to the directory of the bundles)",
+        path.display()
+    );
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "advice.detachedHead=false",
+            "clone",
+            "-q",
+            "--branch",
+            tag,
+        ])
+        .arg(&path)
+        .arg(dest)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cloning {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -10,7 +10,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -132,23 +132,11 @@ HTTPServer(("", int(os.environ.get("PORT", "5000"))), Handler).serve_forever()
     Ok(())
 }
 
-fn bundle() -> Result<PathBuf> {
-    let dir = std::env::var_os("DOKKU_THIRD_PARTY_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/third-party"));
-    let path = dir.join("dokku-postgres-1.48.0.bundle");
-    if !path.is_file() {
-        bail!("{} is missing (set DOKKU_THIRD_PARTY_DIR)", path.display());
-    }
-    Ok(path)
-}
-
 fn main() -> Result<()> {
     let runs: usize = match std::env::args().skip_while(|a| a != "--runs").nth(1) {
         Some(n) => n.parse().context("--runs takes a number")?,
         None => 3,
     };
-    let bundle = bundle()?;
     if docker(&["image", "inspect", POSTGRES_IMAGE]).is_err() {
         bail!("{POSTGRES_IMAGE} is missing: run tests/service-images first");
     }
@@ -168,21 +156,7 @@ fn main() -> Result<()> {
     text.push_str(&String::from_utf8_lossy(&settings.stdout));
     std::fs::write(&defaults, text)?;
     let clone = host.path().join("postgres-release");
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "advice.detachedHead=false",
-            "clone",
-            "-q",
-            "--branch",
-            "1.48.0",
-        ])
-        .arg(&bundle)
-        .arg(&clone)
-        .status()?;
-    if !status.success() {
-        bail!("cloning {} failed", bundle.display());
-    }
+    dokku_test_support::clone_third_party("dokku-postgres-1.48.0.bundle", "1.48.0", &clone);
     dokku(
         &host,
         &[
