@@ -38,7 +38,7 @@ fn new_apps_are_bare_repositories_with_the_hook() {
         "{hook}"
     );
     assert_eq!(
-        host.ok(["git:report", "demo", "--git-deploy-branch"]),
+        host.ok(["git:report", "demo", "--git-computed-deploy-branch"]),
         "master\n"
     );
 }

@@ -6,6 +6,8 @@
 mod apps;
 /// Workspace rules: plugin crates never depend on each other; every test file is listed.
 mod architecture;
+/// Uploaded archives: entries and links leading out are refused, the size and count limits.
+mod archives;
 /// Builders and their settings: builder, builder-dockerfile, docker-options, ps, app-json.
 mod builders;
 /// Config: ENV files in Dokku 0.38's and older formats, every command, the write storm.

@@ -543,7 +543,7 @@ fn the_hook_never_pins_an_invalid_deploy_branch() {
             .unwrap();
         assert!(!out.status.success(), "{refname}: {}", host.render(&out));
         assert_eq!(
-            host.ok(["git:report", "demo", "--git-deploy-branch"]),
+            host.ok(["git:report", "demo", "--git-computed-deploy-branch"]),
             "master\n",
             "{refname} was stored as the deploy branch"
         );

@@ -137,6 +137,56 @@ fn bash_plugin_on_the_helper_library_works_unmodified() {
 }
 
 /// `bash -c SCRIPT` as a plugin on this host runs it: the host's environment and roots.
+#[test]
+fn archive_functions_extract_checked_archives_for_bash_plugins() {
+    let host = TestHost::new();
+    let good = crate::archives::Crafted {
+        links: &[("top/link", "README.md")],
+        files: &[
+            ("top/README.md", "hello\n"),
+            ("top/web/Procfile", "web: x\n"),
+        ],
+    }
+    .write(&host.path().join("good.tar"), true);
+    let outside = host.path().join("outside");
+    let evil = crate::archives::Crafted {
+        links: &[("pwn", outside.to_str().unwrap())],
+        files: &[("pwn/canary.txt", "x")],
+    }
+    .write(&host.path().join("evil.tar"), false);
+    std::fs::create_dir(&outside).unwrap();
+    let out = bash(
+        &host,
+        &format!(
+            r#"source "$PLUGIN_CORE_AVAILABLE_PATH/common/functions"
+source "$PLUGIN_CORE_AVAILABLE_PATH/common/archive-functions"
+mkdir stripped whole piped
+fn-archive-extract-tar {good} stripped tar.gz 1
+cat stripped/link stripped/web/Procfile
+fn-archive-extract-tar-stdin piped < {good_tar}
+ls piped/top
+echo "max $(fn-archive-computed-max-files) flag $(fn-archive-tar-flag tar.gz)"
+( fn-archive-extract-tar {evil} whole tar; echo not reached ) || echo "exit $?"
+"#,
+            good = good.display(),
+            good_tar = host.path().join("good.tar").display(),
+            evil = evil.display(),
+        ),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello\nweb: x\nREADME.md\nlink\nweb\nmax 10000 flag -z\nexit 1\n",
+        "{}",
+        host.render(&out)
+    );
+    assert!(
+        stderr(&out).contains(" !     Archive contains symlinks with absolute targets"),
+        "{}",
+        host.render(&out)
+    );
+    assert!(!outside.join("canary.txt").exists());
+}
+
 fn bash(host: &TestHost, script: &str) -> std::process::Output {
     std::process::Command::new("bash")
         .args(["-c", script])
@@ -152,6 +202,7 @@ fn bash(host: &TestHost, script: &str) -> std::process::Output {
         )
         .env("PLUGIN_PATH", host.roots.plugin_path.display().to_string())
         .env("DOKKU_LIB_ROOT", host.roots.lib_root.display().to_string())
+        .current_dir(host.path())
         .output()
         .unwrap()
 }

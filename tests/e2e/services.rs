@@ -298,9 +298,15 @@ fn postgres_and_redis_plugins_run_unmodified_against_a_pushed_app() {
         host.ok(["config:get", a, "REDIS_URL"])
             .starts_with("redis://:")
     );
-    assert!(eventually(a, "/redis/set?kept", "+OK").contains("+OK"));
+    let set = eventually(a, "/redis/set?kept", "+OK");
+    assert!(set.contains("+OK"), "{set}");
     host.ok(["redis:restart", &cache]);
-    assert!(eventually(a, "/redis/get", "kept").contains("kept"));
+    let kept = eventually(a, "/redis/get", "kept");
+    assert!(
+        kept.contains("kept"),
+        "{kept}\n{}",
+        docker(&["logs", "--tail", "30", &format!("dokku.redis.{cache}")])
+    );
     // The plugin's export waits for LASTSAVE (whole seconds) to move after its BGSAVE: one
     // within the second of the restart's own save would never be seen.
     std::thread::sleep(Duration::from_millis(1100));

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use dokku_core::archive;
 use dokku_core::cmd::Cmd;
 use dokku_core::entry::{Ctx, exactly, parse};
 use dokku_core::log;
@@ -87,34 +88,24 @@ pub(crate) fn read_small(path: &Path) -> Result<Vec<u8>> {
     Ok(std::fs::read(path)?)
 }
 
-/// `server.crt` and `server.key` from a tar on stdin (nothing else is extracted).
-pub(crate) fn from_tar() -> Result<(Vec<u8>, Vec<u8>)> {
+/// `server.crt` and `server.key` from a tar on stdin, extracted as any uploaded archive is
+/// (every entry checked first, within the archive limits).
+pub(crate) fn from_tar(ctx: &Ctx) -> Result<(Vec<u8>, Vec<u8>)> {
     use std::io::Read;
-    let mut tar = Vec::new();
-    std::io::stdin().take(4 << 20).read_to_end(&mut tar)?;
-    if tar.is_empty() {
+    let limits = archive::Limits::configured(&ctx.roots)?;
+    let scratch = tempfile::tempdir()?;
+    let tar = scratch.path().join("certs.tar");
+    let mut file = std::fs::File::create(&tar)?;
+    let size = std::io::copy(&mut std::io::stdin().take(limits.max_size + 1), &mut file)?;
+    if size == 0 {
         bail!("Give a certificate and a key file, or a tar of server.crt and server.key on stdin");
     }
-    let dir = tempfile::tempdir()?;
-    let out = Cmd::new("tar")
-        .args([
-            "-x",
-            "--no-same-owner",
-            "--no-same-permissions",
-            "-f",
-            "-",
-            "-C",
-        ])
-        .arg(dir.path())
-        .args(["server.crt", "server.key"])
-        .stdin_bytes(tar)
-        .output_unchecked()?;
-    if out.code != 0 {
-        bail!("The tar on stdin must hold server.crt and server.key");
-    }
+    let extracted = scratch.path().join("extracted");
+    std::fs::create_dir(&extracted)?;
+    archive::extract(&tar, &extracted, archive::Kind::Tar, 0, &limits)?;
     let file = |name: &str| -> Result<Vec<u8>> {
-        let path = dokku_core::fs::inside_tree(dir.path(), name)
-            .context("the tar's files must be plain files")?;
+        let path = dokku_core::fs::inside_tree(&extracted, name)
+            .context("the tar must hold server.crt and server.key as plain files")?;
         read_small(&path)
     };
     Ok((file("server.crt")?, file("server.key")?))
@@ -136,7 +127,7 @@ pub(crate) fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
     let (crt, key) = match (cmd.crt, cmd.key) {
         (Some(crt), Some(key)) => (read_small(&crt)?, read_small(&key)?),
-        (None, None) => from_tar()?,
+        (None, None) => from_tar(ctx)?,
         _ => bail!("Give both a certificate file and a key file"),
     };
     log::info1(&format!("Adding a certificate to {app}"));

@@ -2,9 +2,12 @@
 //! executable. Yes/no questions answer by exit code, or by printing `true`/`false` where
 //! the bash side compares text; `--quiet` keeps the error lines for the caller to print.
 
+use std::path::Path;
+
 use anyhow::{Result, bail};
 use dokku_core::Error;
 use dokku_core::app::{self, AppName};
+use dokku_core::archive;
 use dokku_core::docker;
 use dokku_core::entry::Ctx;
 use dokku_core::log;
@@ -87,6 +90,25 @@ pub(crate) fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         "copy-from-image" | "copy-dir-from-image" => {
             copy_from_image(arg(1), arg(2), arg(3), op == "copy-dir-from-image")
+        }
+        "archive-check-limits" => {
+            let limits = archive::Limits::configured(&ctx.roots)?;
+            archive::check_limits(Path::new(arg(0)), archive::Kind::parse(arg(1))?, &limits)
+        }
+        "archive-validate-entries" => {
+            archive::validate_entries(Path::new(arg(0)), archive::Kind::parse(arg(1))?)
+        }
+        "archive-validate-symlinks" => archive::validate_extracted_symlinks(Path::new(arg(0))),
+        "archive-extract" => {
+            let limits = archive::Limits::configured(&ctx.roots)?;
+            let strip = match arg(3) {
+                "" => 0,
+                n => n
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("Invalid number of leading components {n:?}"))?,
+            };
+            let kind = archive::Kind::parse(arg(2))?;
+            archive::extract(Path::new(arg(0)), Path::new(arg(1)), kind, strip, &limits)
         }
         other => bail!("common: unknown operation '{other}'"),
     }

@@ -7,7 +7,8 @@
 //! binary linked under all those names ([`entry`], [`plugins::link_entrypoints`]).
 //!
 //! - [`env`]: every variable of the contract and the [`env::Roots`] derived from them.
-//! - [`app`]: app name rules, existence, listing.
+//! - [`app`]: app name rules, existence, listing; [`archive`]: checked extraction of
+//!   uploaded archives.
 //! - [`fs`]: atomic writes and the per-app lock; [`property`]: the property store;
 //!   [`settings`]: a plugin's settable properties as one table (`:set`, `:report`,
 //!   computed values).
@@ -25,6 +26,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod app;
+pub mod archive;
 pub mod ask;
 pub mod build_files;
 pub mod cmd;

@@ -106,6 +106,11 @@ pub fn trace(text: &str) {
     }
 }
 
+/// A line on stderr as it is, for records other tools parse (the archive audit lines).
+pub fn record(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
 /// An interactive prompt on stderr with no newline.
 pub fn prompt(text: &str) {
     let mut stderr = io::stderr().lock();

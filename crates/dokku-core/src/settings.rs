@@ -25,7 +25,8 @@ pub struct Setting {
     pub scope: Scope,
     /// The value when neither the app nor the global slot sets one.
     pub default: &'static str,
-    /// Checks a new value; its error is the user's one-line message.
+    /// Checks a new value; its error is the user's one-line message. A check that accepts
+    /// an empty value makes it a value; otherwise an empty value unsets the property.
     pub validate: fn(&str) -> Result<()>,
 }
 
@@ -140,6 +141,9 @@ impl Settings {
             [_, _, extra, ..] => bail!("Unexpected argument {extra:?}"),
         };
         let setting = self.setting(key)?;
+        // As in Dokku, an empty value unsets, unless the setting gives emptiness a meaning
+        // of its own (its check accepts it: an empty `rev-env-var` records no revision).
+        let value = value.filter(|v| !v.is_empty() || (setting.validate)(v).is_ok());
         match (setting.scope, &target) {
             (Scope::GlobalOnly, Target::App(_)) => {
                 bail!("Property cannot be specified on a per-app basis")

@@ -244,6 +244,18 @@ pub const SETTINGS: Settings = Settings {
             validate: settings::boolean,
         },
         Setting {
+            key: "archive-max-files",
+            scope: Scope::GlobalOnly,
+            default: "10000",
+            validate: whole_number,
+        },
+        Setting {
+            key: "archive-max-size",
+            scope: Scope::GlobalOnly,
+            default: "1073741824",
+            validate: whole_number,
+        },
+        Setting {
             key: "rev-env-var",
             scope: Scope::AppOrGlobal,
             default: "GIT_REV",
@@ -251,6 +263,14 @@ pub const SETTINGS: Settings = Settings {
         },
     ],
 };
+
+/// A whole number above zero (archive limits).
+fn whole_number(value: &str) -> Result<()> {
+    if !value.chars().all(|c| c.is_ascii_digit()) || !value.parse::<u64>().is_ok_and(|n| n > 0) {
+        bail!("Invalid value {value:?}: a whole number above zero");
+    }
+    Ok(())
+}
 
 fn branch_name(value: &str) -> Result<()> {
     if !repo::valid_branch(value) {
@@ -282,19 +302,36 @@ pub fn after_set(ctx: &Ctx, change: &dokku_core::settings::Change) -> Result<()>
     Ok(())
 }
 
-fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
+/// Dokku's git report: the archive limits (global only), each setting's app, global and
+/// computed values, the deployed revision and when the deploy branch last moved.
+fn app_report(ctx: &Ctx, app: &AppName) -> Result<Report> {
+    let roots = &ctx.roots;
     let props = properties(roots);
     let get =
         |slot: &str, key: &str| -> Result<String> { Ok(props.get(slot, key)?.unwrap_or_default()) };
     let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
     let sha = repo::branch_head(&roots.app_dir(app.as_str()), &branch)?.unwrap_or_default();
-    Ok(Report::new(app.as_str(), "git")
-        .row("git-deploy-branch", branch)
-        .row("git-global-deploy-branch", get(GLOBAL, "deploy-branch")?)
+    let updated = std::fs::metadata(roots.app_dir(app.as_str()).join("refs/heads").join(&branch))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs().to_string())
+        .unwrap_or_default();
+    let mut report = global_rows(ctx)?
+        .into_iter()
+        .fold(Report::new(app.as_str(), "git"), |r, (k, v)| r.row(&k, v))
+        .row("git-computed-deploy-branch", branch)
         .row(
-            "git-keep-git-dir",
-            props.computed(app.as_str(), "keep-git-dir", "false")?,
+            "git-computed-keep-git-dir",
+            SETTINGS.computed(ctx, app.as_str(), "keep-git-dir")?,
         )
+        .row("git-deploy-branch", get(app.as_str(), "deploy-branch")?)
+        .row("git-keep-git-dir", get(app.as_str(), "keep-git-dir")?)
+        .row(
+            "git-last-received-rev",
+            get(app.as_str(), "last-received-rev")?,
+        )
+        .row("git-last-updated-at", updated)
         .row(
             "git-rev-env-var",
             props
@@ -302,17 +339,43 @@ fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
                 .unwrap_or_else(|| "GIT_REV".into()),
         )
         .row("git-sha", sha)
-        .row("git-source-image", get(app.as_str(), "source-image")?)
-        .row(
-            "git-last-received-rev",
-            get(app.as_str(), "last-received-rev")?,
-        ))
+        .row("git-source-image", get(app.as_str(), "source-image")?);
+    report.rows.sort();
+    Ok(report)
+}
+
+/// The rows `git:report --global` shows, and every app's report with them.
+fn global_rows(ctx: &Ctx) -> Result<Vec<(String, String)>> {
+    let props = properties(&ctx.roots);
+    let mut rows = Vec::new();
+    for key in [
+        "archive-max-files",
+        "archive-max-size",
+        "deploy-branch",
+        "keep-git-dir",
+    ] {
+        rows.push((
+            format!("git-computed-{key}"),
+            SETTINGS.computed(ctx, GLOBAL, key)?,
+        ));
+        rows.push((
+            format!("git-global-{key}"),
+            props.get(GLOBAL, key)?.unwrap_or_default(),
+        ));
+    }
+    Ok(rows)
 }
 
 pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
-    let roots = &ctx.roots;
-    dokku_core::report::print_for_apps(&request, roots, "git", |app| app_report(roots, app))
+    if request.app.as_deref() == Some(GLOBAL) {
+        let mut report = global_rows(ctx)?
+            .into_iter()
+            .fold(Report::new("global", "git"), |r, (k, v)| r.row(&k, v));
+        report.rows.sort();
+        return report.print(&request);
+    }
+    dokku_core::report::print_for_apps(&request, &ctx.roots, "git", |app| app_report(ctx, app))
 }
 
 #[derive(Parser)]

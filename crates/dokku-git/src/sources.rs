@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use dokku_core::app::{self, AppName};
+use dokku_core::archive;
 use dokku_core::cmd::Cmd;
 use dokku_core::docker;
 use dokku_core::entry::{Ctx, parse};
@@ -79,13 +80,23 @@ enum ArchiveType {
     Zip,
 }
 
+impl From<ArchiveType> for archive::Kind {
+    fn from(kind: ArchiveType) -> archive::Kind {
+        match kind {
+            ArchiveType::Tar => archive::Kind::Tar,
+            ArchiveType::TarGz => archive::Kind::TarGz,
+            ArchiveType::Zip => archive::Kind::Zip,
+        }
+    }
+}
+
 #[derive(Parser)]
 struct FromArchive {
     #[arg(long, value_enum, default_value = "tar")]
     archive_type: ArchiveType,
     #[arg(value_name = "APP")]
     app: String,
-    /// An http(s) or file URL, or `-` for the archive on stdin.
+    /// An http(s) or file URL, or `-` (or `--`) for the archive on stdin.
     #[arg(value_name = "URL", allow_hyphen_values = true)]
     source: String,
     #[arg(value_name = "USER")]
@@ -97,27 +108,34 @@ struct FromArchive {
 /// `git:from-archive [--archive-type tar|tar.gz|zip] APP URL|- [USER EMAIL]`. An archive
 /// holding one top directory deploys that directory's contents.
 pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: FromArchive = parse("git:from-archive", args)?;
+    // Dokku reads the archive from stdin for `--` as well as `-`.
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| if a == "--" { "-".into() } else { a.clone() })
+        .collect();
+    let cmd: FromArchive = parse("git:from-archive", &args)?;
     let app = app::verify(&ctx.roots, &cmd.app)?;
+    let limits = archive::Limits::configured(&ctx.roots)?;
     let scratch = tempfile::tempdir()?;
     let archive = scratch.path().join("archive");
     if cmd.source == "-" {
-        let mut stdin = std::io::stdin();
+        let stdin = std::io::stdin();
         if stdin.is_terminal() {
             bail!("Pipe the archive to git:from-archive APP -");
         }
-        let mut bytes = Vec::new();
-        stdin
-            .read_to_end(&mut bytes)
+        // One byte past the limit is enough to refuse it: a larger upload is not kept.
+        let mut file = std::fs::File::create(&archive)?;
+        std::io::copy(&mut stdin.take(limits.max_size + 1), &mut file)
             .context("reading the archive")?;
-        dokku_core::fs::write_atomic(&archive, &bytes, 0o600)?;
     } else if ["http://", "https://", "file://"]
         .iter()
         .any(|p| cmd.source.starts_with(p))
     {
         log::info1(&format!("Downloading {}", cmd.source));
         Cmd::new("curl")
-            .args(["-fsSL", "--proto", "=http,https,file", "-o"])
+            .args(["-fsSL", "--proto", "=http,https,file", "--max-filesize"])
+            .arg((limits.max_size + 1).to_string())
+            .arg("-o")
             .arg(&archive)
             .arg(&cmd.source)
             .output()
@@ -130,20 +148,7 @@ pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let extracted = scratch.path().join("extracted");
     std::fs::create_dir(&extracted)?;
-    // tar refuses members with `..` or absolute paths; unzip is told to do the same (-:
-    // is not given), and neither restores owners.
-    let extract = match cmd.archive_type {
-        ArchiveType::Tar => Cmd::new("tar").args(["-x", "--no-same-owner", "-f"]),
-        ArchiveType::TarGz => Cmd::new("tar").args(["-xz", "--no-same-owner", "-f"]),
-        ArchiveType::Zip => Cmd::new("unzip").args(["-q", "-o"]),
-    };
-    let extract = match cmd.archive_type {
-        ArchiveType::Zip => extract.arg(&archive).arg("-d").arg(&extracted),
-        _ => extract.arg(&archive).arg("-C").arg(&extracted),
-    };
-    extract
-        .output()
-        .map_err(|e| anyhow::anyhow!("The archive could not be extracted: {e:#}"))?;
+    archive::extract(&archive, &extracted, cmd.archive_type.into(), 0, &limits)?;
     let tree = single_top_directory(&extracted)?.unwrap_or(extracted);
     let author = Author::from_args(cmd.user, cmd.email);
     deploy_directory(ctx, &app, &tree, "Deploy from archive", &author)?;
