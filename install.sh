@@ -196,16 +196,23 @@ if [[ $SYSTEM == 1 ]]; then
 fi
 "$PREFIX/bin/dokku" plugin:install --core
 
-# The one root action the dokku user may ask for (a storage directory's chown), through a
-# fixed root-owned helper that validates its arguments; checked by visudo before it counts.
-install_sudoers() {
-  local file=/etc/sudoers.d/dokku-rs rule
-  rule="$DOKKU_SYSTEM_USER ALL=(root) NOPASSWD: $BIN_DIR/dokku-root-helper"
+# What the dokku user may ask root for: the root helper (storage directories' owner, mode
+# and removal; nginx's test, reload and root's copies of app configs), a fixed root-owned
+# binary that validates its arguments, and the storage plugin's bin/ scripts that plugins
+# written for Dokku run through sudo (they end in the same helper). Each file is checked
+# by visudo before it counts.
+write_sudoers() {
+  local file=$1 rule=$2
   [[ -f $file && "$(cat "$file")" == "$rule" ]] && return 0
   printf '%s\n' "$rule" >"$file.new"
   chmod 0440 "$file.new"
   visudo -c -q -f "$file.new" || { rm -f "$file.new"; fail "visudo refused $file"; }
   mv -f "$file.new" "$file"
+}
+install_sudoers() {
+  local bin="$DOKKU_LIB_PATH/plugins/available/storage/bin"
+  write_sudoers /etc/sudoers.d/dokku-rs "$DOKKU_SYSTEM_USER ALL=(root) NOPASSWD: $BIN_DIR/dokku-root-helper"
+  write_sudoers /etc/sudoers.d/dokku-storage "$DOKKU_SYSTEM_USER ALL=(root) NOPASSWD: $bin/chown-storage-dir, $bin/chmod-storage-dir, $bin/destroy-storage-dir"
 }
 # At boot, once docker runs, every app that was running comes back (ps:restore): a
 # systemd unit where systemd is the init system. Without one nothing starts at boot, and

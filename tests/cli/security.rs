@@ -720,3 +720,39 @@ fn root_takes_no_nginx_config_the_dokku_user_wrote_without_judging_it() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn storage_bin_scripts_never_act_through_a_link_the_dokku_user_planted() {
+    let host = TestHost::with_system_user();
+    let system_dir = host.path().join("system-dir");
+    std::fs::create_dir(&system_dir).unwrap();
+    std::fs::write(system_dir.join("keep"), "system file\n").unwrap();
+    let storage = host.roots.lib_root.join("data/storage");
+    plant_link(&system_dir, &storage.join("evil"));
+    let script = |name: &str, args: &[&str]| {
+        std::process::Command::new(host.roots.plugin_available().join("storage/bin").join(name))
+            .args(args)
+            .env_clear()
+            .envs(host.env())
+            .output()
+            .unwrap()
+    };
+    for (name, args) in [
+        ("destroy-storage-dir", vec!["evil"]),
+        ("chown-storage-dir", vec!["evil", "1000"]),
+        ("chmod-storage-dir", vec!["evil", "0777"]),
+    ] {
+        let out = script(name, &args);
+        assert!(!out.status.success(), "{name}: {}", host.render(&out));
+        assert_eq!(owner(&system_dir), 0, "{name} changed the link's target");
+        assert!(
+            system_dir.join("keep").exists(),
+            "{name} removed the link's target"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_ne!(
+        std::fs::metadata(&system_dir).unwrap().permissions().mode() & 0o777,
+        0o777
+    );
+}

@@ -271,3 +271,164 @@ fn rename_clone_and_destroy_carry_mounts_and_keep_data() {
     );
     host.ok(["volume:destroy", "v", "--force"]);
 }
+
+/// One of the storage plugin's `bin/` scripts, as a plugin written for Dokku runs it.
+fn storage_script(host: &TestHost, script: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(
+        host.roots
+            .plugin_available()
+            .join("storage/bin")
+            .join(script),
+    )
+    .args(args)
+    .env_clear()
+    .envs(host.env())
+    .output()
+    .unwrap()
+}
+
+#[test]
+fn storage_bin_scripts_check_their_arguments_as_dokkus_do() {
+    let host = TestHost::new();
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "chown-storage-dir",
+            &["app", "65536"],
+            "Unsupported chown permissions",
+        ),
+        (
+            "chown-storage-dir",
+            &["app", "165535"],
+            "Unsupported chown permissions",
+        ),
+        (
+            "chown-storage-dir",
+            &["app", "231072"],
+            "Unsupported chown permissions",
+        ),
+        (
+            "chown-storage-dir",
+            &["app", "99999999999999999999"],
+            "Unsupported chown permissions",
+        ),
+        (
+            "chown-storage-dir",
+            &["app", "-1"],
+            "Value must be a non-negative integer",
+        ),
+        (
+            "chown-storage-dir",
+            &["app", "abc"],
+            "Value must be a non-negative integer",
+        ),
+        (
+            "chown-storage-dir",
+            &["../escape", "1000"],
+            "Directory can only contain",
+        ),
+        (
+            "chmod-storage-dir",
+            &["app", "0888"],
+            "Unsupported directory mode",
+        ),
+        (
+            "chmod-storage-dir",
+            &["app", "07555"],
+            "Unsupported directory mode",
+        ),
+        (
+            "chmod-storage-dir",
+            &["app", "u+rwx"],
+            "Unsupported directory mode",
+        ),
+        (
+            "chmod-storage-dir",
+            &["../escape", "0777"],
+            "Directory can only contain",
+        ),
+        (
+            "destroy-storage-dir",
+            &["../escape"],
+            "Directory can only contain",
+        ),
+        (
+            "destroy-storage-dir",
+            &[],
+            "Please specify a directory to destroy",
+        ),
+    ];
+    for (script, args, message) in cases {
+        let out = storage_script(&host, script, args);
+        assert!(!out.status.success(), "{script} {args:?}");
+        assert_eq!(
+            stderr(&out),
+            format!(" !     {}", stderr(&out).trim_start_matches(" !     "))
+        );
+        assert!(
+            stderr(&out).contains(message),
+            "{script} {args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+    // An absent directory is nothing to destroy.
+    let out = storage_script(&host, "destroy-storage-dir", &["absent"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+}
+
+#[test]
+fn storage_bin_scripts_change_and_remove_the_storage_directory_and_nothing_beyond() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let host = TestHost::new();
+    host.ok(["storage:ensure-directory", "uploads", "--chown", "false"]);
+    let dir = host.roots.lib_root.join("data/storage/uploads");
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    std::fs::write(dir.join("nested/file"), "x").unwrap();
+    let outside = host.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("keep"), "precious").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("nested/out")).unwrap();
+    let outside_owner = std::fs::metadata(&outside).unwrap().uid();
+
+    let out = storage_script(&host, "chmod-storage-dir", &["uploads", "0750"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+        0o750
+    );
+    if nix_is_root() {
+        let out = storage_script(&host, "chown-storage-dir", &["uploads", "1000"]);
+        assert!(out.status.success(), "{}", host.render(&out));
+        for path in [&dir, &dir.join("nested"), &dir.join("nested/file")] {
+            assert_eq!(
+                std::fs::metadata(path).unwrap().uid(),
+                1000,
+                "{}",
+                path.display()
+            );
+        }
+        assert_eq!(
+            std::fs::symlink_metadata(dir.join("nested/out"))
+                .unwrap()
+                .uid(),
+            1000
+        );
+        assert_eq!(std::fs::metadata(&outside).unwrap().uid(), outside_owner);
+    }
+    let out = storage_script(&host, "destroy-storage-dir", &["uploads"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert!(!dir.exists());
+    assert_eq!(
+        std::fs::read_to_string(outside.join("keep")).unwrap(),
+        "precious"
+    );
+
+    std::fs::write(host.roots.lib_root.join("data/storage/plain"), "x").unwrap();
+    let out = storage_script(&host, "destroy-storage-dir", &["plain"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("plain exists but is not a directory"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -219,6 +219,100 @@ pub fn open_dir_at_nofollow(parent: &File, name: &str) -> Result<File> {
     open_at(Some(parent), Path::new(name), dir_flags())
 }
 
+/// The names in the open directory `dir` (not `.` and `..`).
+fn names_in(dir: &File) -> Result<Vec<std::ffi::OsString>> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let mut listing = nix::dir::Dir::openat(
+        Some(dir.as_raw_fd()),
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("listing a directory")?;
+    let mut names = Vec::new();
+    for entry in listing.iter() {
+        let name = entry
+            .context("listing a directory")?
+            .file_name()
+            .to_bytes()
+            .to_vec();
+        if name != b"." && name != b".." {
+            names.push(std::ffi::OsStr::from_bytes(&name).to_os_string());
+        }
+    }
+    Ok(names)
+}
+
+/// Whether `name` in `dir` is a directory itself (a link to one is not).
+fn is_dir_at(dir: &File, name: &std::ffi::OsStr) -> Result<bool> {
+    use nix::fcntl::AtFlags;
+    use std::os::fd::AsRawFd;
+    let stat = nix::sys::stat::fstatat(
+        Some(dir.as_raw_fd()),
+        Path::new(name),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .with_context(|| format!("reading {name:?}"))?;
+    Ok(stat.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
+}
+
+/// Gives the open directory `dir` and everything under it to `uid:gid`, as `chown -R`
+/// does, but never through a link: links themselves change owner, their targets do not,
+/// and a directory swapped for a link mid-walk is refused when it is opened.
+pub fn chown_tree(dir: &File, uid: u32, gid: u32) -> Result<()> {
+    use nix::fcntl::AtFlags;
+    use nix::unistd::{Gid, Uid};
+    use std::os::fd::AsRawFd;
+    std::os::unix::fs::fchown(dir, Some(uid), Some(gid)).context("changing an owner")?;
+    for name in names_in(dir)? {
+        if is_dir_at(dir, &name)? {
+            chown_tree(
+                &open_at(Some(dir), Path::new(&name), dir_flags())?,
+                uid,
+                gid,
+            )?;
+        } else {
+            nix::unistd::fchownat(
+                Some(dir.as_raw_fd()),
+                Path::new(&name),
+                Some(Uid::from_raw(uid)),
+                Some(Gid::from_raw(gid)),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .with_context(|| format!("changing the owner of {name:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the directory `name` of the open directory `parent` and everything under it,
+/// as `rm -rf` does, but never through a link.
+pub fn remove_tree_at(parent: &File, name: &std::ffi::OsStr) -> Result<()> {
+    use nix::unistd::UnlinkatFlags;
+    use std::os::fd::AsRawFd;
+    let dir = open_at(Some(parent), Path::new(name), dir_flags())?;
+    for child in names_in(&dir)? {
+        if is_dir_at(&dir, &child)? {
+            remove_tree_at(&dir, &child)?;
+        } else {
+            nix::unistd::unlinkat(
+                Some(dir.as_raw_fd()),
+                Path::new(&child),
+                UnlinkatFlags::NoRemoveDir,
+            )
+            .with_context(|| format!("removing {child:?}"))?;
+        }
+    }
+    nix::unistd::unlinkat(
+        Some(parent.as_raw_fd()),
+        Path::new(name),
+        UnlinkatFlags::RemoveDir,
+    )
+    .with_context(|| format!("removing {name:?}"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +327,27 @@ mod tests {
         assert!(open_dir_nofollow(&dir.path().join("link")).is_err());
         assert!(open_dir_nofollow(&dir.path().join("link/inner")).is_err());
         assert!(open_dir_nofollow(Path::new("relative")).is_err());
+    }
+
+    #[test]
+    fn tree_walks_never_leave_the_tree_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("keep"), "x").unwrap();
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("a/b")).unwrap();
+        std::fs::write(tree.join("a/b/file"), "x").unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("a/out")).unwrap();
+        let uid = nix::unistd::geteuid().as_raw();
+        let gid = nix::unistd::getegid().as_raw();
+        let root = open_dir_nofollow(dir.path()).unwrap();
+        chown_tree(&open_dir_at_nofollow(&root, "tree").unwrap(), uid, gid).unwrap();
+        remove_tree_at(&root, std::ffi::OsStr::new("tree")).unwrap();
+        assert!(!tree.exists());
+        assert!(outside.join("keep").exists(), "a link's target was removed");
+        std::os::unix::fs::symlink(&outside, dir.path().join("link")).unwrap();
+        assert!(remove_tree_at(&root, std::ffi::OsStr::new("link")).is_err());
+        assert!(outside.join("keep").exists());
     }
 }

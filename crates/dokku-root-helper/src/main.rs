@@ -5,7 +5,9 @@
 //!
 //! `dokku-root-helper storage-chown LIB_ROOT NAME UID`: gives `LIB_ROOT/data/storage/NAME`
 //! to `UID:UID` (`storage:ensure-directory --chown`), see
-//! [`dokku_storage::ownership::chown_storage_directory`].
+//! [`dokku_storage::ownership::chown_storage_directory`]. `storage-chmod LIB_ROOT NAME
+//! MODE` and `storage-destroy LIB_ROOT NAME`: the mode of that directory, its removal with
+//! everything in it (the storage plugin's `bin/chmod-storage-dir`, `bin/destroy-storage-dir`).
 //!
 //! `dokku-root-helper nginx-test`, `nginx-reload`, `nginx-start` and `nginx-stop`: `nginx
 //! -t`, `-s reload`, a start and `-s quit` of the system's nginx with its own
@@ -63,6 +65,21 @@ fn run() -> Result<()> {
                 caller,
             )
         }
+        ["storage-chmod", lib_root, name, mode] => {
+            let bits = u32::from_str_radix(mode, 8)
+                .ok()
+                .filter(|_| (3..=4).contains(&mode.len()))
+                .ok_or_else(|| anyhow::anyhow!("Invalid mode {mode:?}"))?;
+            dokku_storage::ownership::chmod_storage_directory(
+                Path::new(lib_root),
+                name,
+                bits,
+                caller,
+            )
+        }
+        ["storage-destroy", lib_root, name] => {
+            dokku_storage::ownership::destroy_storage_directory(Path::new(lib_root), name, caller)
+        }
         ["nginx-test"] => nginx(&["-t", "-q"], caller),
         [action @ ("nginx-install" | "nginx-check"), dokku_root, app] => {
             let keep = match *action {
@@ -82,7 +99,7 @@ fn run() -> Result<()> {
         ["nginx-start"] => nginx(&[], caller),
         ["nginx-stop"] => signal(&["-s", "quit"], caller),
         _ => bail!(
-            "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | nginx-test | nginx-reload | nginx-start | nginx-stop | nginx-install DOKKU_ROOT APP | nginx-check DOKKU_ROOT APP | nginx-test-without APP"
+            "usage: dokku-root-helper storage-chown LIB_ROOT NAME UID | storage-chmod LIB_ROOT NAME MODE | storage-destroy LIB_ROOT NAME | nginx-test | nginx-reload | nginx-start | nginx-stop | nginx-install DOKKU_ROOT APP | nginx-check DOKKU_ROOT APP | nginx-test-without APP"
         ),
     }
 }

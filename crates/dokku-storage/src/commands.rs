@@ -1,18 +1,19 @@
 //! `storage:*` commands and the docker-args triggers through which mounts reach containers.
 
-use dokku_core::entry::Ctx;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use dokku_core::app::{self, AppName};
-use dokku_core::entry::parse;
+use dokku_core::entry::{Ctx, parse};
 use dokku_core::env::Roots;
 use dokku_core::fs::FileLock;
 use dokku_core::mount::Mount;
 use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
 use dokku_core::{Error, log, privilege};
+
+use crate::ownership;
 
 pub(crate) const NAMESPACE: &str = "storage";
 const MOUNTS: &str = "mounts";
@@ -190,7 +191,7 @@ fn chown_uid(value: &str) -> Result<Option<u32>> {
 /// dokku user.
 pub fn ensure_directory(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: EnsureDirectory = parse("storage:ensure-directory", args)?;
-    if !crate::ownership::valid_storage_name(&cmd.name) {
+    if !ownership::valid_storage_name(&cmd.name) {
         bail!(
             "Invalid directory name {:?}: letters, digits, '-', '_' and '.', starting with a letter or digit",
             cmd.name
@@ -221,20 +222,65 @@ fn chown_as_root(roots: &Roots, name: &str, uid: u32) -> Result<()> {
     if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == uid) {
         return Ok(());
     }
-    if privilege::is_root() {
-        return crate::ownership::chown_storage_directory(&roots.lib_root, name, uid, None);
+    as_root(roots, "storage-chown", name, Some(&uid.to_string()), || {
+        ownership::chown_storage_directory(&roots.lib_root, name, uid, None)
+    })
+}
+
+/// `action` on a storage directory: done here when this process may (root, or the owner
+/// of what it changes), else asked of the root helper through sudo.
+fn as_root(
+    roots: &Roots,
+    action: &str,
+    name: &str,
+    arg: Option<&str>,
+    direct: impl Fn() -> Result<()>,
+) -> Result<()> {
+    let tried = direct();
+    if tried.is_ok() || privilege::is_root() {
+        return tried;
     }
-    privilege::root_helper("storage-chown")
+    privilege::root_helper(action)
         .arg(&roots.lib_root)
-        .args([name, &uid.to_string()])
+        .arg(name)
+        .args(arg)
         .output()
         .map(drop)
         .with_context(|| {
             format!(
-                "Changing ownership to {uid} needs root: install.sh allows it through {}",
+                "{action} of {name} needs root: install.sh allows it through {}",
                 privilege::root_helper_path().display()
             )
         })
+}
+
+/// `storage/storage-dir chown NAME UID | chmod NAME MODE | destroy NAME`: what the
+/// `bin/*-storage-dir` scripts of Dokku's storage plugin do, on
+/// `$DOKKU_LIB_ROOT/data/storage/NAME`, for plugins that run them.
+pub fn storage_dir_helper(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let roots = &ctx.roots;
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["chown", name, uid] => {
+            let uid: u32 = uid
+                .parse()
+                .map_err(|_| anyhow::anyhow!("Invalid uid {uid:?}"))?;
+            chown_as_root(roots, name, uid)
+        }
+        ["chmod", name, mode] => {
+            let bits = u32::from_str_radix(mode, 8)
+                .ok()
+                .filter(|_| (3..=4).contains(&mode.len()))
+                .ok_or_else(|| anyhow::anyhow!("Invalid mode {mode:?}: 3 or 4 octal digits"))?;
+            as_root(roots, "storage-chmod", name, Some(mode), || {
+                ownership::chmod_storage_directory(&roots.lib_root, name, bits, None)
+            })
+        }
+        ["destroy", name] => as_root(roots, "storage-destroy", name, None, || {
+            ownership::destroy_storage_directory(&roots.lib_root, name, None)
+        }),
+        _ => bail!("usage: storage-dir chown NAME UID | chmod NAME MODE | destroy NAME"),
+    }
 }
 
 /// `docker-args-deploy APP IMAGE_TAG [PROC_TYPE CONTAINER_INDEX]` and `docker-args-run APP

@@ -43,6 +43,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::unmount,
         },
     ],
+    helpers: &[TriggerEntry {
+        name: "storage-dir",
+        run: commands::storage_dir_helper,
+    }],
     triggers: &[
         TriggerEntry {
             name: "docker-args-deploy",
