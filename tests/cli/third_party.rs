@@ -187,11 +187,16 @@ echo "max $(fn-archive-computed-max-files) flag $(fn-archive-tar-flag tar.gz)"
     assert!(!outside.join("canary.txt").exists());
 }
 
+/// `bash -c SCRIPT` with the environment the dispatcher gives a plugin: the host's roots
+/// and the settings of its defaults file (its private nginx among them).
 fn bash(host: &TestHost, script: &str) -> std::process::Output {
+    let defaults =
+        std::fs::read_to_string(host.path().join("etc-default-dokku")).unwrap_or_default();
     std::process::Command::new("bash")
         .args(["-c", script])
         .env_clear()
         .envs(host.env())
+        .envs(dokku_core::env::parse_assignments(&defaults))
         .env(
             "PLUGIN_CORE_AVAILABLE_PATH",
             host.roots.core_available().display().to_string(),
@@ -279,5 +284,67 @@ fn-builder-dockerfile-get-ports-from-dockerfile {}",
         "demo.example.test\nwww.demo.example.test\nenabled\n",
         "{}",
         stderr(&out)
+    );
+
+    // nginx-vhosts/functions: the certificate against the app's domains, the app's own
+    // template, nginx version questions.
+    let nginx = |script: &str| {
+        bash(
+            &host,
+            &format!("source \"$PLUGIN_AVAILABLE_PATH/nginx-vhosts/functions\"\n{script}"),
+        )
+    };
+    host.ok(["domains:set", "demo", "other.test"]);
+    let out = nginx("validate_ssl_domains demo");
+    assert!(out.status.success(), "{}", host.render(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("-----> No matching configured domains for demo found in SSL certificate")
+            && said.contains("=====> other.test")
+            && said.contains("=====> www.demo.example.test"),
+        "{said}"
+    );
+    host.ok(["domains:add", "demo", "www.demo.example.test"]);
+    let out = nginx("validate_ssl_domains demo");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "{}",
+        host.render(&out)
+    );
+
+    let template = host
+        .roots
+        .lib_root
+        .join("data/nginx-vhosts/demo/nginx.conf.sigil");
+    let out = nginx(
+        "get_custom_nginx_template demo copied.sigil; ls copied.sigil 2>/dev/null || echo none",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "none\n",
+        "{}",
+        host.render(&out)
+    );
+    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+    std::fs::write(&template, "server { }\n").unwrap();
+    let out = nginx("get_custom_nginx_template demo copied.sigil; cat copied.sigil");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "server { }\n",
+        "{}",
+        host.render(&out)
+    );
+
+    let out = nginx(
+        "for v in 1.13.8 1.13.9 1.22.1 1.25.0 2.0.0; do is_http2_push_enabled $v; done
+for v in 1.24.0 1.25.1 1.26.0; do is_http2_directive_supported $v; done
+APP=demo restart_nginx >/dev/null && echo reloaded",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "false\ntrue\ntrue\nfalse\ntrue\nfalse\ntrue\ntrue\nreloaded\n",
+        "{}",
+        host.render(&out)
     );
 }

@@ -15,6 +15,7 @@
 mod commands;
 mod config;
 pub mod control;
+mod helper;
 pub mod installed;
 pub mod policy;
 mod settings;
@@ -114,6 +115,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::clear,
         },
     ],
+    helpers: &[TriggerEntry {
+        name: "nginx-helper",
+        run: helper::run,
+    }],
     build_files: &[BuildFile {
         data: site::FILES,
         name: site::TEMPLATE,
