@@ -286,6 +286,19 @@ fn-builder-dockerfile-get-ports-from-dockerfile {}",
         stderr(&out)
     );
 
+    // sigil on PATH, as plugins run it: -p, the variables, the host's functions.
+    let out = bash(
+        &host,
+        r#"echo 'from {{ file "part.txt" }}' > outer.sigil; printf part > part.txt
+X=env sigil -p -i 'x=$X ${Y} {{ $.Y }} {{ sh "echo sh" }} {{ include "outer.sigil" }}' Y=var"#,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "x=env var var sh from part\n",
+        "{}",
+        host.render(&out)
+    );
+
     // nginx-vhosts/functions: the certificate against the app's domains, the app's own
     // template, nginx version questions.
     let nginx = |script: &str| {

@@ -126,10 +126,17 @@ pub(crate) fn render_site(
 ) -> Result<String> {
     let text = match template {
         _ if site.web_ips.is_empty() => String::new(),
-        Some((text, _)) => template::render(
+        // A plugin's template may read the host as sigil lets it; one from the app's
+        // repository is text only.
+        Some((text, source)) => template::render(
             text,
             &template_vars(ctx, site)?,
             &dokku_core::ask::app_config(ctx, &site.app)?,
+            if *source == "plugin-supplied" {
+                sigil::Access::Host
+            } else {
+                sigil::Access::Text
+            },
         )?,
         None => config::render(site),
     };

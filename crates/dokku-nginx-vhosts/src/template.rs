@@ -16,9 +16,10 @@ pub fn render(
     text: &str,
     vars: &BTreeMap<String, String>,
     app_env: &BTreeMap<String, String>,
+    access: sigil::Access,
 ) -> Result<String> {
     let rendered =
-        sigil::render(text, vars, app_env).map_err(|e| anyhow!("nginx.conf.sigil {e}"))?;
+        sigil::render(text, vars, app_env, access).map_err(|e| anyhow!("nginx.conf.sigil {e}"))?;
     let mut out = String::new();
     let mut blank = false;
     for line in rendered.lines() {
@@ -72,6 +73,7 @@ upstream {{ .APP }}-5000 {
                 ("DOKKU_APP_WEB_LISTENERS", "172.17.0.2:5000 172.17.0.3:5000"),
             ]),
             &vars(&[("GREETING", "hi")]),
+            sigil::Access::Text,
         )
         .expect("renders");
         assert!(out.contains("  listen 80;\n"), "{out}");
@@ -84,6 +86,28 @@ upstream {{ .APP }}-5000 {
         assert!(out.contains("# https 443"), "{out}");
         assert!(out.contains("  server 172.17.0.2:5000;\n  server 172.17.0.3:5000;\n"));
         assert!(!out.contains("\n\n\n"), "blank runs are squeezed: {out}");
+    }
+
+    #[test]
+    fn an_apps_template_cannot_reach_the_host() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let canary = dir.path().join("canary");
+        let text = format!(r#"{{{{ sh "touch {}" }}}}"#, canary.display());
+        let err =
+            render(&text, &vars(&[]), &vars(&[]), sigil::Access::Text).expect_err("sh refused");
+        assert!(
+            err.to_string().contains("not available to this template"),
+            "{err}"
+        );
+        assert!(!canary.exists());
+        let err = render(
+            r#"{{ file "/etc/hostname" }}"#,
+            &vars(&[]),
+            &vars(&[]),
+            sigil::Access::Text,
+        )
+        .expect_err("file refused");
+        assert!(err.to_string().contains("not available"), "{err}");
     }
 
     #[test]

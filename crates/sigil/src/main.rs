@@ -1,7 +1,8 @@
-//! `sigil [-f FILE | -i TEXT] [NAME=VALUE...]`: renders a template (from stdin when neither
-//! is given) with the variables, `var` reading the environment, to stdout, as gliderlabs'
-//! sigil does for the bash plugins and Dokku's scripts that run it. `-v` prints the
-//! version.
+//! `sigil [-p] [-f FILE | -i TEXT] [NAME=VALUE...]`: renders a template (from stdin when
+//! neither is given) with the variables, `var` reading the environment, to stdout, as
+//! gliderlabs' sigil does for the bash plugins and Dokku's scripts that run it; the host
+//! functions (`file`, `exists`, `include`, `sh`) are the caller's to use. `-p` first
+//! expands `$NAME` and `${NAME}`. `-v` prints the version.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -10,6 +11,7 @@ use anyhow::{Context, Result, bail};
 
 fn run(args: Vec<String>) -> Result<()> {
     let mut text = None;
+    let mut posix = false;
     let mut vars = BTreeMap::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -26,6 +28,7 @@ fn run(args: Vec<String>) -> Result<()> {
                 );
             }
             "-i" => text = Some(args.next().context("-i needs a template")?),
+            "-p" => posix = true,
             flag if flag.starts_with('-') => bail!("unsupported option {flag}"),
             pair => {
                 let Some((name, value)) = pair.split_once('=') else {
@@ -44,8 +47,13 @@ fn run(args: Vec<String>) -> Result<()> {
         }
     };
     let environment: BTreeMap<String, String> = std::env::vars().collect();
-    let out =
-        sigil::render(&text, &vars, &environment).map_err(|e| anyhow::anyhow!("template {e}"))?;
+    let text = if posix {
+        sigil::expand_posix(&text, &vars, &environment)
+    } else {
+        text
+    };
+    let out = sigil::render(&text, &vars, &environment, sigil::Access::Host)
+        .map_err(|e| anyhow::anyhow!("template {e}"))?;
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(())
 }
