@@ -22,6 +22,33 @@ fn create_list_exists() {
 }
 
 #[test]
+fn create_makes_the_apps_data_directories_plugins_write_into() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    for plugin in ["apps", "ps"] {
+        assert!(
+            host.roots
+                .lib_root
+                .join("data")
+                .join(plugin)
+                .join("demo")
+                .is_dir(),
+            "data/{plugin}/demo"
+        );
+    }
+    // A Procfile put there is the app's, as Dokku's ps functions expect.
+    std::fs::write(
+        host.roots.lib_root.join("data/ps/demo/Procfile"),
+        "web: node web.js\nworker: node worker.js\n",
+    )
+    .unwrap();
+    assert_eq!(
+        host.ok(["plugin:trigger", "procfile-get-command", "demo", "worker"]),
+        "node worker.js\n"
+    );
+}
+
+#[test]
 fn create_rejects_bad_names_and_changes_nothing() {
     let host = TestHost::new();
     let before = host.state();

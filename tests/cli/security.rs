@@ -756,3 +756,33 @@ fn storage_bin_scripts_never_act_through_a_link_the_dokku_user_planted() {
         0o777
     );
 }
+
+#[test]
+fn destroy_finishes_past_an_app_data_directory_root_made() {
+    let host = TestHost::with_system_user();
+    host.ok(["apps:create", "demo"]);
+    // What a script run as root leaves: the app's data directory remade by root, with a
+    // file of root's inside.
+    let data = host.roots.lib_root.join("data/apps/demo");
+    std::fs::remove_dir_all(&data).unwrap();
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("root-file"), "x").unwrap();
+    assert_eq!(owner(&data), 0);
+
+    let out = host.run(["--force", "apps:destroy", "demo"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    let said = stderr(&out);
+    let aside = said
+        .split("rm -rf ")
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no command for root: {said}"));
+    assert!(
+        std::path::Path::new(aside).join("root-file").exists(),
+        "{said}"
+    );
+    assert!(!host.roots.app_dir("demo").exists());
+    host.ok(["apps:create", "demo"]);
+    assert_ne!(owner(&data), 0);
+    host.ok(["--force", "apps:destroy", "demo"]);
+}

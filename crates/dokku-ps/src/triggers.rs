@@ -1,6 +1,6 @@
 //! The triggers the ps plugin answers.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dokku_core::entry::Ctx;
 
 use crate::commands::{RESTORE, each_locked, formation, processes, procfile_path, scale};
@@ -63,6 +63,9 @@ pub(crate) fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// Procfile or app.json leaves the scale as it is).
 pub(crate) fn initial_scale(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app] = dokku_core::entry::exactly::<1>("post-create", args)?;
+    // The app's process files live here (Dokku makes it at create too).
+    let dir = ctx.roots.data_dir("ps", app);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     if scale(ctx, app)?.is_empty() {
         SETTINGS
             .properties(ctx)
