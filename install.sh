@@ -151,7 +151,10 @@ fi
 DOKKU_SYSTEM_USER=${DOKKU_SYSTEM_USER:-dokku}
 if [[ $SYSTEM == 1 ]] && ! id "$DOKKU_SYSTEM_USER" >/dev/null 2>&1; then
   log "Creating user $DOKKU_SYSTEM_USER"
-  useradd --system --create-home --home-dir "${DOKKU_ROOT:-/home/$DOKKU_SYSTEM_USER}" --shell /bin/bash "$DOKKU_SYSTEM_USER"
+  # A group of that name may already exist (made by a package or a plugin): the user joins it.
+  group_flag=()
+  getent group "$DOKKU_SYSTEM_USER" >/dev/null && group_flag=(-g "$DOKKU_SYSTEM_USER")
+  useradd --system "${group_flag[@]}" --create-home --home-dir "${DOKKU_ROOT:-/home/$DOKKU_SYSTEM_USER}" --shell /bin/bash "$DOKKU_SYSTEM_USER"
 fi
 if [[ $SYSTEM == 1 ]]; then
   # sshd refuses key logins to a locked account when PAM is off: '*' is unusable but unlocked.
@@ -191,7 +194,9 @@ if [[ $SYSTEM == 1 ]]; then
   for dir in "$DOKKU_ROOT" "$DOKKU_LIB_PATH/data" "$DOKKU_LIB_PATH/config" "$DOKKU_LOGS_DIR"; do
     [[ $(stat -c %U "$dir") == "$DOKKU_SYSTEM_USER" ]] || chown "$DOKKU_SYSTEM_USER:$DOKKU_SYSTEM_USER" "$dir"
   done
+  # What apps keep in storage and volumes belongs to the users their containers run as.
   find "$DOKKU_ROOT" "$DOKKU_LIB_PATH/data" "$DOKKU_LIB_PATH/config" "$DOKKU_LOGS_DIR" \
+    \( -path "$DOKKU_LIB_PATH/data/storage/*" -o -path "$DOKKU_LIB_PATH/data/volume/*" \) -prune -o \
     ! -user "$DOKKU_SYSTEM_USER" -exec chown -h "$DOKKU_SYSTEM_USER:$DOKKU_SYSTEM_USER" {} +
 fi
 "$PREFIX/bin/dokku" plugin:install --core

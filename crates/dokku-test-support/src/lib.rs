@@ -175,11 +175,20 @@ pub fn join_group(group: &str) {
 }
 
 /// The sudoers rule install.sh writes for the dokku user, for [`SYSTEM_USER`] and this
-/// build's root helper (`/etc/sudoers.d/dokku-rs-test`, checked by visudo first).
+/// build's root helper (`/etc/sudoers.d/dokku-rs-test-<hash of the helper's path>`, so
+/// builds in two checkouts never take each other's rule; checked by visudo first).
 fn allow_root_helper() {
     let helper = binary("dokku-root-helper");
     let rule = format!("{SYSTEM_USER} ALL=(root) NOPASSWD: {}\n", helper.display());
-    let path = Path::new("/etc/sudoers.d/dokku-rs-test");
+    let hash = helper
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let path = PathBuf::from(format!("/etc/sudoers.d/dokku-rs-test-{hash:016x}"));
+    let path = path.as_path();
     if std::fs::read_to_string(path).is_ok_and(|current| current == rule) {
         return;
     }
