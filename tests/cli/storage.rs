@@ -36,16 +36,57 @@ fn mount_list_report_unmount() {
         "demo",
         &format!("{data}//logs/./:/app/logs:ro"),
     ]);
-    assert_snapshot!("list", host.render(&host.run(["storage:list", "demo"])));
+    let list = host.ok(["storage:list", "demo"]);
+    let mut lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.remove(0), "-----> demo volume bind-mounts:");
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("       {data}/logs:/app/logs:ro"),
+            format!("       {data}:/app/storage")
+        ]
+    );
     let json: serde_json::Value =
         serde_json::from_str(&host.ok(["storage:list", "demo", "--format", "json"])).unwrap();
-    assert_eq!(json[1]["host_path"], format!("{data}/logs"));
-    assert_eq!(json[1]["container_path"], "/app/logs");
-    assert_eq!(json[1]["volume_options"], "ro");
-    assert_snapshot!("report", host.render(&host.run(["storage:report", "demo"])));
+    let logs = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["container_path"] == "/app/logs")
+        .unwrap();
+    assert_eq!(logs["host_path"], format!("{data}/logs"));
+    assert_eq!(logs["readonly"], true);
+    assert!(logs.get("volume_options").is_none());
+    assert!(logs["entry_name"].as_str().unwrap().starts_with("legacy-"));
+    let report = host.ok(["storage:report", "demo"]);
+    for line in [
+        "=====> demo storage information".to_string(),
+        "       Storage attachment 1 container path: /app/storage".to_string(),
+        format!("       Storage attachment 2 host path:      {data}/logs"),
+        "       Storage attachment 2 readonly:       true".to_string(),
+        "       Storage build mounts:".to_string(),
+    ] {
+        assert!(report.lines().any(|l| l == line), "{line:?} in\n{report}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&host.ok(["storage:report", "demo", "--format", "json"])).unwrap();
+    assert_eq!(json["attachment.2.readonly"], "true");
+    assert_eq!(json["storage-attachment.2.readonly"], "true");
+    assert_eq!(json["attachment.2.process-type"], "_default_");
+    let run_mounts = host.ok(["storage:report", "demo", "--storage-run-mounts"]);
+    let mut run_mounts: Vec<&str> = run_mounts
+        .trim_end()
+        .trim_start_matches("-v ")
+        .split(" -v ")
+        .collect();
+    run_mounts.sort();
     assert_eq!(
-        host.ok(["storage:report", "demo", "--storage-run-mounts"]),
-        format!("-v {data}:/app/storage -v {data}/logs:/app/logs:ro\n")
+        run_mounts,
+        [
+            format!("{data}/logs:/app/logs:ro"),
+            format!("{data}:/app/storage")
+        ]
     );
     let duplicate = host.run(["storage:mount", "demo", &spec]);
     assert!(stderr(&duplicate).contains("Mount path already exists"));
@@ -60,7 +101,8 @@ fn mount_list_report_unmount() {
     assert_eq!(
         host.ok(["storage:list", "demo", "--format", "json"]),
         format!(
-            "[{{\"container_path\":\"/app/logs\",\"host_path\":\"{data}/logs\",\"volume_options\":\"ro\"}}]\n"
+            "[{{\"container_path\":\"/app/logs\",\"entry_name\":\"{}\",\"host_path\":\"{data}/logs\",\"readonly\":true}}]\n",
+            logs["entry_name"].as_str().unwrap()
         )
     );
     assert_eq!(
@@ -121,7 +163,7 @@ fn dangerous_or_malformed_mounts_are_refused_and_change_nothing() {
         "/srv/x:relative",
         "/srv/x:/",
         "/srv/x",
-        "/srv/x:/data:bogus",
+        "/srv/x:/data:ro;rm",
         "/srv/x:/a:/b:ro",
     ] {
         let out = host.run(["storage:mount", "demo", spec]);
@@ -430,5 +472,244 @@ fn storage_bin_scripts_change_and_remove_the_storage_directory_and_nothing_beyon
         stderr(&out).contains("plain exists but is not a directory"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn named_entries_mount_into_apps_report_and_destroy_only_when_unmounted() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["storage:create", "uploads", "--mode", "750"]);
+    let dir = host.roots.lib_root.join("data/storage/uploads");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+        0o750
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&host.ok(["storage:info", "uploads", "--format", "json"])).unwrap();
+    assert_eq!(info["scheduler"], "docker-local");
+    assert_eq!(info["mode"], "0750");
+    assert_eq!(info["host_path"], dir.display().to_string());
+
+    host.ok([
+        "storage:mount",
+        "demo",
+        "uploads",
+        "--container-dir",
+        "/data",
+        "--volume-options",
+        "Z",
+        "--volume-subpath",
+        "files",
+    ]);
+    // Mounting again with other options rewrites the mount in place.
+    host.ok([
+        "storage:mount",
+        "demo",
+        "uploads",
+        "--container-dir",
+        "/data",
+        "--volume-readonly",
+    ]);
+    let list: serde_json::Value =
+        serde_json::from_str(&host.ok(["storage:list", "demo", "--format", "json"])).unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!([{
+            "entry_name": "uploads",
+            "host_path": dir.display().to_string(),
+            "container_path": "/data",
+            "readonly": true,
+        }])
+    );
+    assert_eq!(
+        host.ok(["storage:report", "demo", "--storage-attachment.1.subpath"]),
+        "\n"
+    );
+    assert_eq!(
+        docker_args(&host, "docker-args-deploy", "demo", "--rm"),
+        format!("--rm -v {}:/data:ro", dir.display())
+    );
+    // A mount scoped to a process type reaches that process type's containers only.
+    host.ok(["storage:create", "cache"]);
+    host.ok([
+        "storage:mount",
+        "demo",
+        "cache",
+        "--container-dir",
+        "/cache",
+        "--process-type",
+        "worker",
+    ]);
+    let worker = host
+        .dokku([
+            "plugin:trigger",
+            "docker-args-deploy",
+            "demo",
+            "latest",
+            "worker",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&worker.stdout).contains(":/cache"));
+    assert!(!docker_args(&host, "docker-args-deploy", "demo", "").contains("/cache"));
+
+    let busy = host.run(["storage:destroy", "uploads", "--force"]);
+    assert!(stderr(&busy).contains("still mounted by app(s): demo"));
+    std::fs::write(dir.join("keep"), "precious").unwrap();
+    host.ok(["storage:unmount", "demo", "uploads"]);
+    host.ok(["storage:destroy", "uploads", "--force"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("keep")).unwrap(),
+        "precious"
+    );
+    host.ok(["storage:create", "uploads"]);
+    host.ok([
+        "storage:destroy",
+        "uploads",
+        "--force",
+        "--destroy-host-dir",
+    ]);
+    assert!(!dir.exists());
+    let entries: serde_json::Value =
+        serde_json::from_str(&host.ok(["storage:list-entries", "--format", "json"])).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn entries_refuse_bad_names_paths_and_values_without_changing_anything() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["storage:create", "data"]);
+    let before = host.state();
+    let long = "a".repeat(46);
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["storage:create", "Under_Score"],
+            vec!["storage:create", long.as_str()],
+            vec!["storage:create", "legacy-mine"],
+            vec!["storage:create", "etc", "/etc"],
+            vec!["storage:create", "rel", "../x"],
+            vec!["storage:create", "bad-chown", "--chown", "65536"],
+            vec!["storage:create", "bad-chown", "--chown", "-1"],
+            vec!["storage:create", "bad-mode", "--mode", "0888"],
+            vec!["storage:create", "custom", "/srv/custom", "--mode", "0777"],
+            vec!["storage:create", "k", "--scheduler", "k3s", "--size", "1Gi"],
+            vec!["storage:set", "data", "bogus", "value"],
+            vec!["storage:set", "data"],
+            vec!["storage:set", "data", "mode", "0770", "--chown", "heroku"],
+            vec!["storage:set", "data", "access-mode", "ReadWriteMany"],
+            vec!["storage:mount", "demo", "missing", "--container-dir", "/x"],
+            vec!["storage:mount", "demo", "data"],
+            vec!["storage:mount", "demo", "data", "--container-dir", "/"],
+            vec![
+                "storage:mount",
+                "demo",
+                "data",
+                "--container-dir",
+                "/x",
+                "--phase",
+                "build",
+            ],
+            vec![
+                "storage:mount",
+                "demo",
+                "data",
+                "--container-dir",
+                "/x",
+                "--volume-options",
+                "a b",
+            ],
+            vec![
+                "storage:mount",
+                "demo",
+                "data",
+                "--container-dir",
+                "/x",
+                "--volume-subpath",
+                "../up",
+            ],
+            vec!["storage:unmount", "demo", "data"],
+            vec!["storage:annotations:set", "missing", "k", "v"],
+            vec!["storage:annotations:set", "data"],
+            vec!["storage:destroy", "missing", "--force"],
+        ],
+    );
+    let after = host.state();
+    let changed: Vec<&String> = after
+        .iter()
+        .chain(&before)
+        .filter(|item| !before.contains(item) || !after.contains(item))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(changed.is_empty(), "a refused command changed {changed:?}");
+}
+
+#[test]
+fn migrate_moves_v_options_into_entries_and_annotations_change_one_key() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let legacy = host.path().join("srv/legacy");
+    let option = format!("-v {}:/legacy", legacy.display());
+    host.ok(["docker-options:add", "demo", "deploy,run", &option]);
+    assert_eq!(
+        host.ok(["storage:list", "demo", "--format", "json"]),
+        "[]\n"
+    );
+    host.ok(["storage:migrate", "demo"]);
+    assert_eq!(
+        host.ok(["--quiet", "storage:list", "demo"]),
+        format!("{}:/legacy\n", legacy.display())
+    );
+    for phase in ["deploy", "run"] {
+        let report = host.ok([
+            "docker-options:report",
+            "demo",
+            &format!("--docker-options-{phase}"),
+        ]);
+        assert!(!report.contains("/legacy"), "{report}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(
+            host.roots
+                .config_dir()
+                .join("storage/demo/legacy-mounts-migrated")
+        )
+        .unwrap(),
+        "true"
+    );
+    host.ok(["storage:migrate", "demo"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&host.ok(["storage:list", "demo", "--format", "json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    host.ok(["storage:create", "tagged"]);
+    host.ok([
+        "storage:annotations:set",
+        "tagged",
+        "backup.velero.io/volumes",
+        "tagged",
+    ]);
+    host.ok(["storage:annotations:set", "tagged", "team", "billing"]);
+    host.ok(["storage:annotations:set", "tagged", "team"]);
+    assert_eq!(
+        host.ok(["storage:annotations:report", "tagged", "--format", "json"]),
+        "{\"backup.velero.io/volumes\":\"tagged\"}\n"
+    );
+    assert_eq!(
+        host.ok([
+            "storage:annotations:report",
+            "tagged",
+            "--storage-annotations.backup.velero.io/volumes"
+        ]),
+        "tagged\n"
+    );
+    host.ok(["storage:labels:set", "tagged", "tier", "cache"]);
+    assert!(
+        host.ok(["storage:labels:report", "tagged"])
+            .contains("Label tier:")
     );
 }

@@ -286,6 +286,35 @@ pub fn chown_tree(dir: &File, uid: u32, gid: u32) -> Result<()> {
     Ok(())
 }
 
+/// The directory `rel` (one component each) under the open directory `base`, each made
+/// where missing (mode `mode`) and opened without following links. With `owner`, every
+/// directory of `rel` is given to it: root laying out directories the dokku user writes.
+pub fn make_dirs_at(
+    base: &File,
+    rel: &[&str],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<File> {
+    use std::os::fd::AsRawFd;
+    let mut dir = base.try_clone()?;
+    for name in rel {
+        match nix::sys::stat::mkdirat(
+            Some(dir.as_raw_fd()),
+            Path::new(name),
+            Mode::from_bits_truncate(mode),
+        ) {
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+            Err(err) => return Err(err).with_context(|| format!("creating {name}")),
+        }
+        dir = open_dir_at_nofollow(&dir, name)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&dir, Some(uid), Some(gid))
+                .with_context(|| format!("changing the owner of {name}"))?;
+        }
+    }
+    Ok(dir)
+}
+
 /// Removes the directory `name` of the open directory `parent` and everything under it,
 /// as `rm -rf` does, but never through a link.
 pub fn remove_tree_at(parent: &File, name: &std::ffi::OsStr) -> Result<()> {
@@ -327,6 +356,20 @@ mod tests {
         assert!(open_dir_nofollow(&dir.path().join("link")).is_err());
         assert!(open_dir_nofollow(&dir.path().join("link/inner")).is_err());
         assert!(open_dir_nofollow(Path::new("relative")).is_err());
+    }
+
+    #[test]
+    fn make_dirs_at_makes_what_is_missing_and_never_follows_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = open_dir_nofollow(dir.path()).unwrap();
+        make_dirs_at(&base, &["a", "b"], 0o755, None).unwrap();
+        make_dirs_at(&base, &["a", "b"], 0o755, None).unwrap();
+        assert!(dir.path().join("a/b").is_dir());
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("link")).unwrap();
+        assert!(make_dirs_at(&base, &["link", "c"], 0o755, None).is_err());
+        assert!(!elsewhere.join("c").exists());
     }
 
     #[test]

@@ -93,9 +93,17 @@ impl Report {
                 self.subject, self.plugin
             ));
         }
+        // Dokku pads labels to the longest `--key` flag, at least 31 columns.
+        let width = self
+            .rows
+            .iter()
+            .map(|(key, _)| key.len() + 2)
+            .max()
+            .unwrap_or(0)
+            .max(31);
         for (key, value) in &self.rows {
             let label = format!("{}:", Report::label(key));
-            out.push_str(format!("       {label:<31}{value}").trim_end());
+            out.push_str(format!("       {label:<width$}{value}").trim_end());
             out.push('\n');
         }
         out

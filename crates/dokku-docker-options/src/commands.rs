@@ -9,23 +9,21 @@
 use anyhow::{Result, bail};
 use clap::Parser;
 use dokku_core::app;
-use dokku_core::docker::options::{self, Grants, Phase};
+use dokku_core::docker::options::{self, Grants, Phase, Stored};
 use dokku_core::entry::{Ctx, exactly, parse};
 use dokku_core::log;
 use dokku_core::property::Properties;
 use dokku_core::report::{Report, ReportRequest};
 
 const PHASES: [&str; 3] = ["build", "deploy", "run"];
-/// The scope of options for every process type.
-const DEFAULT_SCOPE: &str = "_default_";
+const DEFAULT_SCOPE: &str = Stored::DEFAULT_SCOPE;
 
 fn properties(ctx: &Ctx) -> Properties {
-    Properties::new(&ctx.roots, "docker-options")
+    Stored::new(&ctx.roots).properties().clone()
 }
 
-/// The property holding a scope's options for a phase: `<process>.<phase>`.
 fn key(process: Option<&str>, phase: &str) -> String {
-    format!("{}.{phase}", process.unwrap_or(DEFAULT_SCOPE))
+    Stored::key(process, phase)
 }
 
 /// `build,deploy` -> the phases, each checked.

@@ -322,6 +322,43 @@ fn judge_mount(roots: &Roots, option: &DockerOption) -> Result<()> {
     Ok(())
 }
 
+/// The docker-options plugin's store, which the storage plugin also reads (to move `-v`
+/// options into storage entries): an app's options per scope (`_default_`, or a process
+/// type for the deploy phase) and phase, one option a line.
+pub struct Stored(crate::property::Properties);
+
+impl Stored {
+    /// The scope of options for every process type.
+    pub const DEFAULT_SCOPE: &'static str = "_default_";
+
+    pub fn new(roots: &Roots) -> Stored {
+        Stored(crate::property::Properties::new(roots, "docker-options"))
+    }
+
+    /// The property holding a scope's options for a phase: `<process>.<phase>`.
+    pub fn key(process: Option<&str>, phase: &str) -> String {
+        format!("{}.{phase}", process.unwrap_or(Stored::DEFAULT_SCOPE))
+    }
+
+    pub fn list(&self, app: &str, process: Option<&str>, phase: &str) -> Result<Vec<String>> {
+        self.0.list(app, &Stored::key(process, phase))
+    }
+
+    pub fn set_list(
+        &self,
+        app: &str,
+        process: Option<&str>,
+        phase: &str,
+        options: &[String],
+    ) -> Result<()> {
+        self.0.set_list(app, &Stored::key(process, phase), options)
+    }
+
+    pub fn properties(&self) -> &crate::property::Properties {
+        &self.0
+    }
+}
+
 /// Options root has allowed an app, in a root-owned file the dokku user cannot write:
 /// `$DOKKU_LIB_ROOT/root-settings/docker-options/<app>`, its first line the identity of
 /// the app's directory (an app destroyed and created again under the same name gets none

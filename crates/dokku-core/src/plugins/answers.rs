@@ -198,7 +198,11 @@ impl Answers {
                 answers.guards.push((trigger.into(), prefix.into()));
                 continue;
             }
-            crate::plugins::validate_entry_name(name)?;
+            if kind == "subcommand" {
+                crate::plugins::validate_subcommand_name(name)?;
+            } else {
+                crate::plugins::validate_entry_name(name)?;
+            }
             let list = match kind {
                 "subcommand" => &mut answers.subcommands,
                 "trigger" => &mut answers.triggers,

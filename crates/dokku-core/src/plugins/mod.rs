@@ -55,6 +55,16 @@ pub fn validate_entry_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Subcommand names may also hold a colon after the first character, as Dokku's do
+/// (`subcommands/annotations:set` answers `storage:annotations:set`).
+pub fn validate_subcommand_name(name: &str) -> Result<()> {
+    let plain = name.replace(':', "-");
+    if name.starts_with(':') || name.ends_with(':') || validate_entry_name(&plain).is_err() {
+        bail!("Invalid name '{name}': use letters, digits, '.', '_', '-' and inner ':'");
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PluginInfo {
     pub name: String,
@@ -215,7 +225,7 @@ pub fn link_entrypoints(plugin_dir: &Path) -> Result<()> {
         fs::create_dir_all(&subcommands)?;
     }
     for name in &answers.subcommands {
-        validate_entry_name(name)?;
+        validate_subcommand_name(name)?;
         relink(&sub_target, &subcommands.join(name))?;
     }
     Ok(())
