@@ -343,7 +343,23 @@ ensure_service_images() {
   done < <("$SRC/tests/service-images" --settings)
 }
 
+# sshd from Debian's package: started here when nothing answers on port 22 (no init system).
+ensure_sshd() {
+  (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && return 0
+  log "Starting sshd"
+  mkdir -p /run/sshd
+  ssh-keygen -A >/dev/null
+  /usr/sbin/sshd
+  for _ in $(seq 1 40); do
+    (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && return 0
+    sleep 0.25
+  done
+  fail "sshd did not start on port 22"
+}
+
 if [[ $SYSTEM == 1 ]]; then
+  # git push reaches the host over SSH.
+  ensure_sshd
   ((SERVICE_IMAGES)) && ensure_service_images
   install_sudoers
   install_nginx_include
@@ -358,19 +374,6 @@ fi
 
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"
 
-# sshd from Debian's package: started here when nothing answers on port 22 (no init system).
-ensure_sshd() {
-  (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && return 0
-  log "Starting sshd"
-  mkdir -p /run/sshd
-  ssh-keygen -A >/dev/null
-  /usr/sbin/sshd
-  for _ in $(seq 1 40); do
-    (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && return 0
-    sleep 0.25
-  done
-  fail "sshd did not start on port 22"
-}
 
 # The sample job: the sample app's source, committed with a fixed date (so a second run
 # pushes nothing new), goes to the app `sample` by `git push` over SSH, as a user would.
@@ -423,7 +426,6 @@ if ((SAMPLE)); then
     log "Sample job: git push of the sample app over SSH"
     # The sample's Dockerfile builds FROM a local base image: no registry is needed.
     DOCKER_BIN=$(grep -s '^DOCKER_BIN=' /etc/default/dokku | cut -d= -f2 || true) "$SRC/tests/base-image"
-    ensure_sshd
     push_sample
   else
     log "Sample job: an app named sample"
