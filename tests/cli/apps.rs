@@ -404,3 +404,40 @@ fn ps_properties_reach_the_scheduler_through_ps_get_property() {
         ],
     );
 }
+
+#[test]
+fn ps_start_commands_and_scale_read_as_dokku_reads_them() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    for key in ["start-cmd", "dockerfile-start-cmd"] {
+        let report: serde_json::Value =
+            serde_json::from_str(&host.ok(["ps:report", "demo", "--format", "json"])).unwrap();
+        assert_eq!(report[format!("ps-{key}")], "");
+        assert_eq!(report[format!("ps-computed-{key}")], "");
+        host.ok(["ps:set", "demo", key, "node app.js --port $PORT"]);
+        assert_eq!(
+            host.ok(["ps:report", "demo", &format!("--ps-computed-{key}")]),
+            "node app.js --port $PORT\n"
+        );
+        host.ok(["ps:set", "demo", key]);
+        assert_eq!(host.ok(["ps:report", "demo", &format!("--ps-{key}")]), "\n");
+    }
+    let unbalanced = host.run(["ps:set", "demo", "start-cmd", "echo 'oops"]);
+    assert!(!unbalanced.status.success());
+    let policy = host.run(["ps:set", "demo", "restart-policy", "bogus"]);
+    assert!(stderr(&policy).contains("Invalid restart-policy specified"));
+
+    std::fs::write(
+        host.roots.config_dir().join("ps/demo/scale"),
+        "web=4\nworker=1\nbeat      =0\nweb   =0",
+    )
+    .unwrap();
+    assert_eq!(
+        host.ok(["--quiet", "ps:scale", "demo"]),
+        "beat: 0\nweb:  4\nworker: 1\n"
+    );
+    assert_eq!(
+        host.ok(["ps:scale", "demo", "--format", "json"]),
+        r#"[{"process_type":"beat","quantity":0},{"process_type":"web","quantity":4},{"process_type":"worker","quantity":1}]"#.to_string() + "\n"
+    );
+}

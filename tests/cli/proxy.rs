@@ -1,6 +1,6 @@
 use dokku_test_support::TestHost;
 
-use crate::refused_in_one_line;
+use crate::{refused_in_one_line, stderr};
 
 /// The `-p` flags among those docker-args-process-deploy prints (other plugins add theirs).
 fn publish_args(host: &TestHost, process: &str) -> String {
@@ -290,4 +290,33 @@ fn log_settings_name_files_in_nginxs_log_directory_only() {
     host.ok(["nginx:set", "--global", "access-log-path", "/dev/stdout"]);
     let report = host.ok(["nginx:report", "demo", "--nginx-access-log-path"]);
     assert_eq!(report.trim(), inside.display().to_string());
+}
+
+#[test]
+fn nginx_global_report_shows_global_values_only() {
+    let host = TestHost::new();
+    host.ok(["nginx:set", "--global", "client-max-body-size", "5m"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&host.ok(["nginx:report", "--global", "--format", "json"])).unwrap();
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| k.contains("global-")), "{keys:?}");
+    assert_eq!(
+        host.ok([
+            "nginx:report",
+            "--global",
+            "--nginx-global-client-max-body-size"
+        ]),
+        "5m\n"
+    );
+    let both = host.run([
+        "nginx:report",
+        "--global",
+        "--format",
+        "json",
+        "--nginx-global-hsts",
+    ]);
+    assert!(
+        stderr(&both).contains("--format flag cannot be specified when specifying an info flag")
+    );
 }

@@ -521,3 +521,30 @@ fn a_procfile_without_web_deploys_and_its_worker_runs_once_scaled() {
     let out = host.ok(["ps:start", a]);
     assert!(running(&format!("{a}.worker.1")), "{out}");
 }
+
+#[test]
+fn a_dockerfile_start_cmd_replaces_the_procfile_command_until_unset() {
+    let (host, sshd, key, app, work) = web_scenario("startcmd");
+    let a = app.0.as_str();
+    host.ok(["apps:create", a]);
+    host.ok([
+        "ps:set",
+        a,
+        "dockerfile-start-cmd",
+        "python3 -m http.server $PORT --directory /app",
+    ]);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    let web = format!("{a}.web.1");
+    let command = docker(&["inspect", "-f", "{{json .Config.Cmd}}", &web]);
+    assert!(command.contains("--directory"), "{command}");
+    assert!(
+        command.contains("5000"),
+        "the command is expanded: {command}"
+    );
+    assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+    host.ok(["ps:set", a, "dockerfile-start-cmd"]);
+    host.ok(["ps:rebuild", a]);
+    let command = docker(&["inspect", "-f", "{{json .Config.Cmd}}", &web]);
+    assert!(!command.contains("--directory"), "{command}");
+}

@@ -81,6 +81,7 @@ pub const PLUGIN: Plugin = Plugin {
     hooks: Hooks {
         report_rows: Some(commands::report_rows),
         after_set: Some(commands::after_set),
+        ..Hooks::NONE
     },
     ..Plugin::DEFAULTS
 };

@@ -185,12 +185,16 @@ pub struct Hooks {
     pub report_rows: Option<ReportRows>,
     /// Runs after `<plugin>:set` changed a property (the git plugin repoints HEAD).
     pub after_set: Option<fn(&Ctx, &Change) -> Result<()>>,
+    /// `<plugin>:report --global` shows the global values only, not the computed ones
+    /// (Dokku's nginx report).
+    pub global_report_values_only: bool,
 }
 
 impl Hooks {
     pub const NONE: Hooks = Hooks {
         report_rows: None,
         after_set: None,
+        global_report_values_only: false,
     };
 }
 
@@ -475,9 +479,11 @@ fn run_command(ctx: &Ctx, plugin: &Plugin, name: &str, args: &[String]) -> Resul
             }
         }
         (Some(settings), "report") => {
-            settings.print_report(ctx, &args, |apps| match plugin.hooks.report_rows {
-                Some(rows) => rows(ctx, apps),
-                None => Ok(vec![Vec::new(); apps.len()]),
+            settings.print_report(ctx, &args, plugin.hooks.global_report_values_only, |apps| {
+                match plugin.hooks.report_rows {
+                    Some(rows) => rows(ctx, apps),
+                    None => Ok(vec![Vec::new(); apps.len()]),
+                }
             })
         }
         _ => bail!("`{}:{name}` is not a dokku command.", plugin.name),

@@ -47,7 +47,7 @@ impl ReportRequest {
             }
         }
         if request.json && request.key.is_some() {
-            bail!("--format flag cannot be specified with specific info flags");
+            bail!("--format flag cannot be specified when specifying an info flag");
         }
         Ok(request)
     }

@@ -213,9 +213,9 @@ impl Settings {
             .fold(Report::new(app, ns), |r, (k, v)| r.row(&k, v)))
     }
 
-    /// `<plugin>:report --global`: each global value and its computed value (the global
-    /// value, else the default).
-    fn global_report(&self, ctx: &Ctx) -> Result<Report> {
+    /// `<plugin>:report --global`: each global value and (unless `values_only`) its
+    /// computed value (the global value, else the default).
+    fn global_report(&self, ctx: &Ctx, values_only: bool) -> Result<Report> {
         let props = self.properties(ctx);
         let ns = self.namespace;
         let mut rows = Vec::new();
@@ -225,10 +225,12 @@ impl Settings {
                 format!("{ns}-global-{key}"),
                 props.get(GLOBAL, key)?.unwrap_or_default(),
             ));
-            rows.push((
-                format!("{ns}-computed-{key}"),
-                self.computed(ctx, GLOBAL, key)?,
-            ));
+            if !values_only {
+                rows.push((
+                    format!("{ns}-computed-{key}"),
+                    self.computed(ctx, GLOBAL, key)?,
+                ));
+            }
         }
         rows.sort();
         Ok(rows
@@ -243,11 +245,12 @@ impl Settings {
         &self,
         ctx: &Ctx,
         args: &[String],
+        global_values_only: bool,
         extra: impl FnOnce(&[AppName]) -> Result<Vec<Vec<(String, String)>>>,
     ) -> Result<()> {
         let request = ReportRequest::parse(args)?;
         if request.app.as_deref() == Some(GLOBAL) {
-            return self.global_report(ctx)?.print(&request);
+            return self.global_report(ctx, global_values_only)?.print(&request);
         }
         crate::report::print_for_apps_prepared(
             &request,

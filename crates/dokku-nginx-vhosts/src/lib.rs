@@ -24,7 +24,7 @@ mod swap;
 mod template;
 mod triggers;
 
-use dokku_core::entry::{BuildFile, Command, Plugin, TriggerEntry};
+use dokku_core::entry::{BuildFile, Command, Hooks, Plugin, TriggerEntry};
 
 use crate::settings::SETTINGS;
 
@@ -125,6 +125,10 @@ pub const PLUGIN: Plugin = Plugin {
         path_setting: Some((SETTINGS.namespace, "nginx-conf-sigil-path")),
     }],
     settings: Some(&SETTINGS),
+    hooks: Hooks {
+        global_report_values_only: true,
+        ..Hooks::NONE
+    },
     aliases: &["nginx"],
     ..Plugin::DEFAULTS
 };

@@ -26,12 +26,15 @@ pub(crate) fn named(ctx: &Ctx, command: &str, args: &[String]) -> Result<(Roots,
 
 #[derive(Parser)]
 pub(crate) struct List {
-    #[arg(long, value_parser = ["stdout", "json"], default_value = "stdout")]
+    #[arg(long, default_value = "stdout")]
     format: String,
 }
 
 pub(crate) fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: List = parse("plugin:list", args)?;
+    if cmd.format != "stdout" && cmd.format != "json" {
+        bail!("Invalid output format specified, supported formats: json, stdout");
+    }
     let all = plugins::list(&ctx.roots)?;
     if cmd.format == "json" {
         log::data(&serde_json::to_string(&all)?);
@@ -124,7 +127,7 @@ impl Source {
         if text.starts_with("file://") || text.starts_with('/') || text.starts_with('.') {
             bail!("No plugin directory at {local}");
         }
-        if ["https://", "http://", "git://", "ssh://", "git@"]
+        if ["https://", "git://", "ssh://", "git@"]
             .iter()
             .any(|p| text.starts_with(p))
         {
@@ -145,8 +148,20 @@ impl Source {
     }
 }
 
+/// What `plugin:install` says, as Dokku does, when its arguments name no plugin source.
+fn retry_with_valid_arguments(why: &anyhow::Error) -> anyhow::Error {
+    let why = format!("{why:#}");
+    anyhow::anyhow!(
+        "{}. Please retry with valid arguments: --core, a plugin directory, or a https:, git:, git@, ssh: or file: url",
+        why.lines().next().unwrap_or_default().trim_end_matches('.')
+    )
+}
+
 pub(crate) fn install(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: Install = parse("plugin:install", args)?;
+    let cmd: Install = parse("plugin:install", args).map_err(|e| match e.downcast_ref() {
+        Some(Error::Exit(0)) => e,
+        _ => retry_with_valid_arguments(&e),
+    })?;
     let roots = &ctx.roots;
     if cmd.core {
         for plugin in plugins::list(roots)?.into_iter().filter(|p| p.core) {
@@ -157,7 +172,7 @@ pub(crate) fn install(ctx: &Ctx, args: &[String]) -> Result<()> {
     let Some(text) = cmd.source else {
         return ctx.trigger("install").stream();
     };
-    let source = Source::parse(&text)?;
+    let source = Source::parse(&text).map_err(|e| retry_with_valid_arguments(&e))?;
     let name = cmd.name.unwrap_or_else(|| Source::default_name(&text));
     plugins::validate_name(&name)?;
     let dest = roots.plugin_available().join(&name);

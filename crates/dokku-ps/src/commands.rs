@@ -24,17 +24,29 @@ pub(crate) fn processes(
     }
 }
 
-/// The scale: `type=count` lines, in the order stored.
+/// The scale: `type=count` lines, in the order stored (names trimmed, the first line of a
+/// type counts, as Dokku reads them).
 pub(crate) fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
-    Ok(SETTINGS
-        .properties(ctx)
-        .list(app, "scale")?
-        .iter()
-        .filter_map(|line| {
-            let (name, count) = line.split_once('=')?;
-            Some((name.to_string(), count.trim().parse().ok()?))
-        })
-        .collect())
+    let mut scale: Vec<(String, u32)> = Vec::new();
+    for line in SETTINGS.properties(ctx).list(app, "scale")? {
+        let Some((name, count)) = line.split_once('=') else {
+            continue;
+        };
+        let (name, Ok(count)) = (name.trim(), count.trim().parse()) else {
+            continue;
+        };
+        if !scale.iter().any(|(known, _)| known == name) {
+            scale.push((name.to_string(), count));
+        }
+    }
+    Ok(scale)
+}
+
+/// The scale by process type name, as `ps:scale` shows it.
+fn sorted_scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
+    let mut scale = scale(ctx, app)?;
+    scale.sort();
+    Ok(scale)
 }
 
 /// The scale app.json's `formation` sets, when any of its process types has a
@@ -421,7 +433,7 @@ pub(crate) fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
     let app = app.as_str();
     if cmd.changes.is_empty() && cmd.format == "json" {
-        let json: Vec<serde_json::Value> = scale(ctx, app)?
+        let json: Vec<serde_json::Value> = sorted_scale(ctx, app)?
             .into_iter()
             .map(|(kind, count)| serde_json::json!({"process_type": kind, "quantity": count}))
             .collect();
@@ -436,7 +448,7 @@ pub(crate) fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
             dokku_core::log::data(&line("proctype", "qty"));
             dokku_core::log::data(&line("--------", "---"));
         }
-        for (kind, count) in scale(ctx, app)? {
+        for (kind, count) in sorted_scale(ctx, app)? {
             dokku_core::log::data(&line(&kind, &count.to_string()));
         }
         return Ok(());

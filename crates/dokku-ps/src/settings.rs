@@ -7,6 +7,12 @@ pub const SETTINGS: Settings = Settings {
     namespace: "ps",
     table: &[
         Setting {
+            key: "dockerfile-start-cmd",
+            scope: Scope::AppOnly,
+            default: "",
+            validate: one_line,
+        },
+        Setting {
             key: "procfile-path",
             scope: Scope::AppOrGlobal,
             default: "Procfile",
@@ -23,6 +29,12 @@ pub const SETTINGS: Settings = Settings {
             scope: Scope::AppOrGlobal,
             default: "false",
             validate: settings::boolean,
+        },
+        Setting {
+            key: "start-cmd",
+            scope: Scope::AppOnly,
+            default: "",
+            validate: one_line,
         },
         Setting {
             key: "stop-timeout-seconds",
@@ -42,8 +54,16 @@ pub(crate) fn restart_policy(value: &str) -> Result<()> {
     };
     if !valid {
         anyhow::bail!(
-            "Invalid restart-policy {value:?}: use no, always, unless-stopped or on-failure[:N]"
+            "Invalid restart-policy specified: {value:?} (use no, always, unless-stopped or on-failure[:N])"
         );
+    }
+    Ok(())
+}
+
+/// A start command: one line, its quotes balanced (it is split into words as a shell would).
+fn one_line(value: &str) -> Result<()> {
+    if value.chars().any(char::is_control) || shell_words::split(value).is_err() {
+        anyhow::bail!("A start command is one line with balanced quotes");
     }
     Ok(())
 }

@@ -209,6 +209,9 @@ struct Launch<'a> {
     init: bool,
     /// The builder that made the image (`com.dokku.builder-type`).
     builder: String,
+    /// The app's own start command (`ps:set start-cmd` for herokuish images,
+    /// `dockerfile-start-cmd` for others), in place of every process type's.
+    start_cmd: Option<String>,
 }
 
 /// The builder whose image starts its processes itself, `/start TYPE` (the Procfile in
@@ -230,9 +233,10 @@ impl Launch<'_> {
             "DYNO" => Some(dyno.clone()),
             _ => self.env.get(name).cloned(),
         };
-        let words = if self.builder == HEROKUISH {
+        let words = if self.builder == HEROKUISH && self.start_cmd.is_none() {
             vec!["/start".to_string(), kind.to_string()]
         } else {
+            let command = self.start_cmd.as_deref().unwrap_or(command);
             let Ok(words) = shell_words::split(&dokku_core::procfile::expand(command, lookup))
             else {
                 return (
@@ -355,8 +359,21 @@ fn start_all(
         env,
         deploy_args: trigger_words(ctx, "docker-args-deploy", &[app, tag])?,
         init: crate::SETTINGS.computed(ctx, app, "init-process")? == "true",
+        start_cmd: None,
         builder: docker::image_label(image, docker::BUILDER_LABEL)?
             .unwrap_or_else(|| "dockerfile".into()),
+    };
+    let start_key = match launch.builder.as_str() {
+        HEROKUISH => "start-cmd",
+        _ => "dockerfile-start-cmd",
+    };
+    let start_cmd = ctx
+        .trigger("ps-get-property")
+        .args([app, start_key])
+        .output_string()?;
+    let launch = Launch {
+        start_cmd: Some(start_cmd.trim().to_string()).filter(|c| !c.is_empty()),
+        ..launch
     };
     // Without a proxy, web containers publish the app's ports on the host: one owner each.
     let publishes = !dokku_core::ask::proxy_enabled(ctx, app)?;
