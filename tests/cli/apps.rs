@@ -441,3 +441,25 @@ fn ps_start_commands_and_scale_read_as_dokku_reads_them() {
         r#"[{"process_type":"beat","quantity":0},{"process_type":"web","quantity":4},{"process_type":"worker","quantity":1}]"#.to_string() + "\n"
     );
 }
+
+#[test]
+fn procfile_get_command_expands_the_port_and_the_apps_config() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    std::fs::write(
+        host.roots.lib_root.join("data/ps/demo/Procfile"),
+        "web: node web.js --port $PORT\nworker: node worker.js $DYNO\nrelease: interpolated $ENV_VAR ${ENV_VAR}\n",
+    )
+    .unwrap();
+    host.ok(["config:set", "--no-restart", "demo", "ENV_VAR=value"]);
+    let get = |args: &[&str]| {
+        let mut all = vec!["plugin:trigger", "procfile-get-command", "demo"];
+        all.extend_from_slice(args);
+        host.ok(all)
+    };
+    assert_eq!(get(&["web", "5001"]), "node web.js --port 5001\n");
+    assert_eq!(get(&["web"]), "node web.js --port 5000\n");
+    assert_eq!(get(&["worker"]), "node worker.js $DYNO\n");
+    assert_eq!(get(&["release", "5001"]), "interpolated value value\n");
+    assert_eq!(get(&["missing"]), "");
+}

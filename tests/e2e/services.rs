@@ -302,10 +302,13 @@ fn postgres_and_redis_plugins_run_unmodified_against_a_pushed_app() {
     assert!(set.contains("+OK"), "{set}");
     host.ok(["redis:restart", &cache]);
     let kept = eventually(a, "/redis/get", "kept");
+    let redis = format!("dokku.redis.{cache}");
     assert!(
         kept.contains("kept"),
-        "{kept}\n{}",
-        docker(&["logs", "--tail", "30", &format!("dokku.redis.{cache}")])
+        "{kept}\nredis at {}; the app's hosts:\n{}\n{}",
+        docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &redis]),
+        docker(&["exec", &format!("{a}.web.1"), "cat", "/etc/hosts"]),
+        docker(&["logs", "--tail", "30", &redis])
     );
     // The plugin's export waits for LASTSAVE (whole seconds) to move after its BGSAVE: one
     // within the second of the restart's own save would never be seen.

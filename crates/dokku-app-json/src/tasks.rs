@@ -81,7 +81,7 @@ pub fn post_release(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     };
     let release = ctx
-        .trigger("procfile-get-command")
+        .trigger("procfile-get-raw-command")
         .args([app.as_str(), "release"])
         .output_string()?;
     if !release.trim().is_empty() {

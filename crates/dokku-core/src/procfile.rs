@@ -54,6 +54,16 @@ pub fn parse(text: &str) -> Result<Vec<Process>> {
 /// A command with its `$NAME` and `${NAME}` references replaced from `lookup` (unknown
 /// names become empty), as Dokku expands a Procfile command before it runs.
 pub fn expand(command: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    expand_with(command, |name| Some(lookup(name).unwrap_or_default()))
+}
+
+/// [`expand`], but a name `lookup` does not know stays as written (`$DYNO`, for the
+/// scheduler to fill in later).
+pub fn expand_known(command: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    expand_with(command, lookup)
+}
+
+fn expand_with(command: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     let mut rest = command;
     while let Some(at) = rest.find('$') {
@@ -75,7 +85,10 @@ pub fn expand(command: &str, lookup: impl Fn(&str) -> Option<String>) -> String 
             rest = after;
             continue;
         }
-        out.push_str(&lookup(name).unwrap_or_default());
+        match lookup(name) {
+            Some(value) => out.push_str(&value),
+            None => out.push_str(&rest[at..at + 1 + consumed]),
+        }
         rest = &after[consumed..];
     }
     out.push_str(rest);
@@ -144,6 +157,10 @@ mod tests {
         assert_eq!(
             expand("serve --port $PORT ${A_B}y $MISSING $ 5$", lookup),
             "serve --port 5000 xy  $ 5$"
+        );
+        assert_eq!(
+            expand_known("serve --port $PORT ${A_B}y $DYNO ${DYNO}", lookup),
+            "serve --port 5000 xy $DYNO ${DYNO}"
         );
     }
 

@@ -89,6 +89,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::procfile_command,
         },
         TriggerEntry {
+            name: "procfile-get-raw-command",
+            run: triggers::procfile_raw_command,
+        },
+        TriggerEntry {
             name: "procfile-exists",
             run: triggers::procfile_exists,
         },

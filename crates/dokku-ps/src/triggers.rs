@@ -97,9 +97,6 @@ pub(crate) fn current_scale(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `procfile-get-command APP TYPE`: the process type's command, unexpanded; nothing when
-/// the app has no Procfile or no such type. Within a build's release it answers from that
-/// build's Procfile.
 /// The app's Procfile; during a build's release (a release task, say), that build's.
 fn procfile_text(ctx: &Ctx, app: &str) -> Result<Option<String>> {
     match dokku_core::build_files::BuildFiles::current(&ctx.roots, SETTINGS.namespace, app) {
@@ -117,16 +114,53 @@ pub(crate) fn procfile_exists(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
 }
 
-pub(crate) fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (Some(app), Some(kind)) = (args.first(), args.get(1)) else {
-        anyhow::bail!("procfile-get-command: expected APP TYPE");
-    };
+/// The process type's command as the Procfile has it; None when the app has no Procfile
+/// or no such type.
+fn procfile_entry(ctx: &Ctx, app: &str, kind: &str) -> Result<Option<String>> {
     let processes = match procfile_text(ctx, app)? {
         Some(text) => dokku_core::procfile::parse(&text)?,
         None => Vec::new(),
     };
-    if let Some(process) = processes.into_iter().find(|p| p.name == *kind) {
-        dokku_core::log::data(&process.command);
+    Ok(processes
+        .into_iter()
+        .find(|p| p.name == kind)
+        .map(|p| p.command))
+}
+
+/// `procfile-get-command APP TYPE [PORT]`, Dokku's: the process type's command, `$PORT`
+/// (5000 unless given) and the app's config expanded; a name neither knows stays as
+/// written. Nothing when the app has no Procfile or no such type.
+pub(crate) fn procfile_command(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(app), Some(kind)) = (args.first(), args.get(1)) else {
+        anyhow::bail!("procfile-get-command: expected APP TYPE [PORT]");
+    };
+    let port = args
+        .get(2)
+        .filter(|p| !p.is_empty())
+        .map_or("5000", String::as_str);
+    let Some(command) = procfile_entry(ctx, app, kind)? else {
+        return Ok(());
+    };
+    let command = if command.contains('$') {
+        let config = dokku_core::ask::app_config(ctx, app)?;
+        dokku_core::procfile::expand_known(&command, |name| match name {
+            "PORT" => Some(port.to_string()),
+            _ => config.get(name).cloned(),
+        })
+    } else {
+        command
+    };
+    dokku_core::log::data(&command);
+    Ok(())
+}
+
+/// `procfile-get-raw-command APP TYPE`: the command unexpanded, for the plugins here that
+/// expand it where it runs (a container's own variables, a task's shell), so a config
+/// value is never read as part of the command.
+pub(crate) fn procfile_raw_command(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, kind] = dokku_core::entry::exactly::<2>("procfile-get-raw-command", args)?;
+    if let Some(command) = procfile_entry(ctx, app, kind)? {
+        dokku_core::log::data(&command);
     }
     Ok(())
 }

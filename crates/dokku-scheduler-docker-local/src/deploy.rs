@@ -233,12 +233,12 @@ impl Launch<'_> {
             "DYNO" => Some(dyno.clone()),
             _ => self.env.get(name).cloned(),
         };
+        let expanded =
+            dokku_core::procfile::expand(self.start_cmd.as_deref().unwrap_or(command), lookup);
         let words = if self.builder == HEROKUISH && self.start_cmd.is_none() {
             vec!["/start".to_string(), kind.to_string()]
         } else {
-            let command = self.start_cmd.as_deref().unwrap_or(command);
-            let Ok(words) = shell_words::split(&dokku_core::procfile::expand(command, lookup))
-            else {
+            let Ok(words) = shell_words::split(&expanded) else {
                 return (
                     None,
                     Err(anyhow::anyhow!("the {kind} command has unbalanced quotes")),
@@ -382,7 +382,7 @@ fn start_all(
             continue;
         }
         let command = ctx
-            .trigger("procfile-get-command")
+            .trigger("procfile-get-raw-command")
             .args([app, &kind])
             .output_string()?;
         // A type the Procfile lacks has nothing to run; without a Procfile, web runs the

@@ -46,8 +46,8 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .split_first()
         .context("Please specify a command to run")?;
     let process = ctx
-        .trigger("procfile-get-command")
-        .args([app.as_str(), first.as_str(), "5000"])
+        .trigger("procfile-get-raw-command")
+        .args([app.as_str(), first.as_str()])
         .output_string()?;
     let process = Some(process.trim().to_string()).filter(|p| !p.is_empty());
     if process.is_some() {
@@ -256,7 +256,7 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
             .iter()
             .any(|d| d == word || d.split_once('.').is_some_and(|(k, _)| k == word))
             || !ctx
-                .trigger("procfile-get-command")
+                .trigger("procfile-get-raw-command")
                 .args([app.as_str(), kind])
                 .output_string()?
                 .trim()
