@@ -187,6 +187,8 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
         ]),
         "-p 8080:5000\n"
     );
+    // (No log size limit: whether docker takes one depends on this host's log driver.)
+    host.ok(["logs:set", "demo", "max-size", "unlimited"]);
     let process = host
         .dokku([
             "plugin:trigger",

@@ -24,6 +24,8 @@ mod git;
 mod install;
 /// letsencrypt: settings checked, nothing asked of a server without what it needs.
 mod letsencrypt;
+/// logs: max-size, vector sinks and the vector configuration they write, redacted reports.
+mod logs;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
 /// ports: scheme:host-port:container-port mappings, set, detected and defaulted.

@@ -84,7 +84,7 @@ pub struct SetArgs {
     #[arg(long)]
     pub global: bool,
     /// `<app> <key> [<value>]`, or `<key> [<value>]` with --global.
-    #[arg(num_args = 1..=3, required = true, allow_hyphen_values = true)]
+    #[arg(num_args = 0..=3, allow_hyphen_values = true)]
     pub rest: Vec<String>,
 }
 
@@ -235,7 +235,7 @@ impl Settings {
         rows.sort();
         Ok(rows
             .into_iter()
-            .fold(Report::new("global", ns), |r, (k, v)| r.row(&k, v)))
+            .fold(Report::new(GLOBAL, ns), |r, (k, v)| r.row(&k, v)))
     }
 
     /// `<plugin>:report [<app>|--global] [--format json] [--<flag>]` over
