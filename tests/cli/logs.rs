@@ -137,3 +137,38 @@ fn settings_are_checked_and_report_keys_are_dokkus() {
     );
     assert!(global.get("logs-max-size").is_none());
 }
+
+#[test]
+fn max_size_reaches_containers_whose_log_driver_takes_it() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["logs:set", "demo", "max-size", "20m"]);
+    let args = || {
+        let out = host
+            .dokku(["plugin:trigger", "docker-args-process-deploy", "demo"])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    host.ok(["docker-options:add", "demo", "deploy", "--log-driver=local"]);
+    assert_eq!(args(), "--log-opt=max-size=20m --restart=on-failure:10");
+    host.ok([
+        "docker-options:add",
+        "demo",
+        "deploy",
+        "--log-driver=journald",
+    ]);
+    assert_eq!(args(), "--restart=on-failure:10");
+    host.ok([
+        "docker-options:add",
+        "demo",
+        "deploy",
+        "--log-driver=json-file",
+    ]);
+    host.ok(["logs:set", "demo", "max-size", "unlimited"]);
+    assert_eq!(args(), "--restart=on-failure:10");
+}

@@ -147,16 +147,18 @@ pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 /// `docker-args-process-deploy APP ...`: `--log-opt=max-size=SIZE` for the drivers that
-/// take it (`json-file`, `local`: the app's `--log-driver` option, else the engine's),
+/// take it (`json-file`, `local`: the app's last `--log-driver` option, else the engine's),
 /// unless the size is `unlimited`.
 pub(crate) fn docker_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
     let size = SETTINGS.computed(ctx, app, "max-size")?;
     let takes_size = |driver: &str| matches!(driver, "json-file" | "local");
+    // docker takes the last `--log-driver` it is given.
     let option = dokku_core::docker::options::Stored::new(&ctx.roots)
         .list(app, None, "deploy")?
         .into_iter()
-        .find_map(|o| o.strip_prefix("--log-driver=").map(String::from));
+        .filter_map(|o| o.strip_prefix("--log-driver=").map(String::from))
+        .next_back();
     let driver = match option {
         Some(driver) => driver,
         None => dokku_core::docker::engine::request("GET", "/info")

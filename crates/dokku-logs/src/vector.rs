@@ -97,13 +97,23 @@ fn unescape(text: &str) -> Result<String> {
 }
 
 /// One `key=value` of a query (split at its last `=`), as JSON: `a[b][c]=1` is
-/// `{"a":{"b":{"c":1}}}`.
+/// `{"a":{"b":{"c":1}}}`. The value is decoded once more for each level it is nested
+/// (`a[b]=x%252B` is `x+`), as the query reader Dokku uses does.
 fn param(part: &str) -> Result<Value> {
     let Some((raw_key, raw_value)) = part.rsplit_once('=') else {
         bail!("Invalid vector sink option {part:?}: expected key=value");
     };
-    let (key, value) = (unescape(raw_key)?, unescape(raw_value)?);
-    let mut pieces = key.split(['[', ']']).filter(|p| !p.is_empty()).peekable();
+    let key = unescape(raw_key)?;
+    let mut pieces = key.split(['[', ']']).filter(|p| !p.is_empty());
+    let levels = key
+        .split(['[', ']'])
+        .filter(|p| !p.is_empty())
+        .count()
+        .max(1);
+    let mut value = raw_value.to_string();
+    for _ in 0..levels {
+        value = unescape(&value)?;
+    }
     let Some(first) = pieces.next() else {
         bail!("Invalid vector sink option {part:?}: no key");
     };
@@ -390,6 +400,8 @@ mod tests {
             escaped["uri"],
             "https://loggerservice.com:1234/?token=abc1234&type=vector&key=value+value2"
         );
+        let nested = sink_config("x://?auth[secret]=2932JSDJ%252BKSDSDJ", &[]).unwrap();
+        assert_eq!(nested["auth"]["secret"], "2932JSDJ+KSDSDJ");
         let typed = sink_config("blackhole://?print_interval_secs=1&a[]=x&a[]=y", &[]).unwrap();
         assert_eq!(typed["print_interval_secs"], 1);
         assert_eq!(typed["a"], json!(["x", "y"]));
