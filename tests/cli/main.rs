@@ -26,6 +26,8 @@ mod install;
 mod letsencrypt;
 /// logs: max-size, vector sinks and the vector configuration they write, redacted reports.
 mod logs;
+/// network: the networks an app joins, their properties and report.
+mod network;
 /// Plugin management: install, enable, disable, update, uninstall, trigger.
 mod plugin;
 /// ports: scheme:host-port:container-port mappings, set, detected and defaulted.

@@ -11,6 +11,8 @@ mod checks;
 mod herokuish;
 /// Let's Encrypt against a private pebble: issue, serve, renew, revoke, disable.
 mod letsencrypt;
+/// Docker networks an app's containers start on and join, and ports on every interface.
+mod network;
 /// Third-party plugins: a broken one is named and can be turned off.
 mod plugins;
 /// nginx routes domains to the live containers and never takes a broken config.

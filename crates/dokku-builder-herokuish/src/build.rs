@@ -508,6 +508,7 @@ fn run_build(
     log::verbose_quiet("BUILD_ENV added successfully");
     ctx.trigger("post-container-create")
         .args(["app", &id, app, "build"])
+        .stdin(Vec::new())
         .stream()?;
     // A pusher who goes stops the push's processes (docker passes the signal on to the
     // build, through the container's init): this one lives on to remove the container.

@@ -134,7 +134,8 @@ pub struct Guard {
     pub key_names: &'static str,
 }
 
-/// The plugin's `trigger`, whose first argument is an app, adds nothing when neither the
+/// The plugin's `trigger`, whose first argument is an app (the third for
+/// `post-container-create`), adds nothing when neither the
 /// app nor `--global` has properties in `config/<namespace>` (or, with a `key`, that
 /// property): given empty stdin (nothing for a filter to pass on), the trigger runner
 /// does not start it then (the storage plugin's

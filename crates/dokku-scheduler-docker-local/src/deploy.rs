@@ -297,7 +297,7 @@ impl Launch<'_> {
         let unique = dokku_core::time::now().subsec_nanos();
         let name = format!("{app}.{dyno}.upcoming-{unique}");
         let cmd = docker::docker()
-            .args(["container", "run", "--detach"])
+            .args(["container", "create"])
             .args(self.init.then_some("--init"))
             .args(["--name", &name])
             .args(["--label", "dokku", "--label"])
@@ -310,14 +310,29 @@ impl Launch<'_> {
         all.insert("DYNO".into(), dyno.clone());
         all.insert("PORT".into(), port.to_string());
         let (cmd, _env_file) = docker::pass_env(cmd, &all)?;
-        let out = cmd
+        let id = cmd
             .args(&self.deploy_args)
             .args(process_args)
             .arg(self.image)
             .args(command)
             .output()
-            .with_context(|| format!("starting {dyno} of {app}"))?;
-        Ok(out.stdout_trimmed())
+            .with_context(|| format!("creating {dyno} of {app}"))?
+            .stdout_trimmed();
+        // Between create and start, plugins may prepare the container (the network
+        // plugin joins it to the app's attach-post-create networks).
+        let prepared = self
+            .ctx
+            .trigger("post-container-create")
+            .args(["app", &id, app, "deploy", kind])
+            .stdin(Vec::new())
+            .stream()
+            .and_then(|()| docker::start_container(&id))
+            .with_context(|| format!("starting {dyno} of {app}"));
+        if let Err(err) = prepared {
+            let _ = docker::force_remove_container(&id);
+            return Err(err);
+        }
+        Ok(id)
     }
 }
 
@@ -449,20 +464,14 @@ fn start_all(
     Ok(())
 }
 
-/// The container's address on docker's bridge (loopback for one on the host's network).
+/// The container's address (see [`docker::container_address`]).
 fn container_ip(id: &str) -> Result<String> {
     let Some(container) = docker::container_inspect(id)? else {
         bail!("the container is gone");
     };
-    Ok(container["NetworkSettings"]["IPAddress"]
-        .as_str()
-        .filter(|ip| !ip.is_empty())
-        .unwrap_or("127.0.0.1")
-        .to_string())
+    Ok(docker::container_address(&container).unwrap_or_else(|| "127.0.0.1".to_string()))
 }
 
-/// Whether a process type deploys without zero downtime (`checks:disable`): its old
-/// containers stop before the new ones start.
 fn zero_downtime_disabled(disabled: &str, kind: &str) -> bool {
     disabled == "_all_" || disabled.split(',').any(|k| k == kind)
 }
@@ -638,21 +647,9 @@ fn live_addresses(app: &str, ids: &[String]) -> Result<std::collections::BTreeMa
         if !(own && running) {
             continue;
         }
-        let networks = container["NetworkSettings"]["Networks"].as_object();
-        let address = container["NetworkSettings"]["IPAddress"]
-            .as_str()
-            .filter(|ip| !ip.is_empty())
-            .or_else(|| {
-                networks?
-                    .values()
-                    .find_map(|n| n["IPAddress"].as_str().filter(|ip| !ip.is_empty()))
-            });
-        let host_network = networks.is_some_and(|n| n.contains_key("host"));
-        match (address, host_network) {
-            (Some(ip), _) => live.insert(id.clone(), ip.to_string()),
-            (None, true) => live.insert(id.clone(), "127.0.0.1".to_string()),
-            (None, false) => None,
-        };
+        if let Some(ip) = docker::container_address(&container) {
+            live.insert(id.clone(), ip);
+        }
     }
     Ok(live)
 }

@@ -339,6 +339,41 @@ pub fn container_inspect(id: &str) -> Result<Option<serde_json::Value>> {
     ))
 }
 
+/// The address a container is reached at, from its description: on the network it was
+/// created on (`--network`, else docker's bridge), loopback on the host's network, None
+/// when it has none (not running).
+pub fn container_address(container: &serde_json::Value) -> Option<String> {
+    let mode = container["HostConfig"]["NetworkMode"]
+        .as_str()
+        .unwrap_or("default");
+    let settings = &container["NetworkSettings"];
+    let address = match mode {
+        "host" => return Some("127.0.0.1".to_string()),
+        "default" | "bridge" => settings["IPAddress"]
+            .as_str()
+            .filter(|ip| !ip.is_empty())
+            .or_else(|| settings["Networks"]["bridge"]["IPAddress"].as_str()),
+        network => settings["Networks"][network]["IPAddress"].as_str(),
+    };
+    address
+        .filter(|ip| !ip.is_empty())
+        .map(String::from)
+        .or_else(|| {
+            settings["Networks"]
+                .as_object()?
+                .values()
+                .find_map(|n| n["IPAddress"].as_str().filter(|ip| !ip.is_empty()))
+                .map(String::from)
+        })
+}
+
+/// Starts a created container.
+pub fn start_container(id: &str) -> Result<()> {
+    engine::request("POST", &format!("/containers/{}/start", image_path(id)?))?
+        .ok(&format!("starting container {id}"))
+        .map(drop)
+}
+
 /// Commits a container's file system as `image` (`repo:tag`), with `config` (an image's
 /// `Config`) as the new image's configuration: what the container ran, and the
 /// environment it ran with, stay out of the image.

@@ -276,8 +276,14 @@ impl Index {
                 .copied()
                 .filter(|app| crate::app::AppName::parse(app).is_ok())
         };
+        // `post-container-create TYPE ID APP PHASE ...` names its app third.
+        let app_arg = if trigger == "post-container-create" {
+            2
+        } else {
+            0
+        };
         let scoped = self.app_scoped.get(&key).map(|(namespace, key)| {
-            let Some(app) = app_named(0).filter(|_| passes_nothing) else {
+            let Some(app) = app_named(app_arg).filter(|_| passes_nothing) else {
                 return false;
             };
             let config = roots.config_dir().join(namespace);
@@ -534,6 +540,29 @@ mod tests {
             "plain",
             false
         ));
+
+        // `post-container-create TYPE ID APP PHASE` names its app third.
+        plugin(
+            &roots,
+            "network",
+            "app-scoped post-container-create network attach-post-create\n",
+        );
+        let index = Index::read(&roots);
+        let created = |app: &str| {
+            index.skips(
+                &roots,
+                "network",
+                "post-container-create",
+                &["app", "abc123", app, "deploy"],
+                true,
+                None,
+            )
+        };
+        assert!(created("plain"));
+        crate::property::Properties::new(&roots, "network")
+            .set("joined", "attach-post-create", "net")
+            .unwrap();
+        assert!(!created("joined"));
     }
 
     #[test]
