@@ -169,6 +169,21 @@ fn install_from_git_and_update() {
     ]);
     assert!(out.status.success(), "{}", host.render(&out));
     assert_eq!(host.ok(["hello:world"]), "hello world\n");
+    let list: serde_json::Value =
+        serde_json::from_str(&host.ok(["plugin:list", "--format", "json"])).unwrap();
+    let plugin = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let hello = plugin("hello");
+    assert_eq!(hello["source_url"], repo.display().to_string());
+    assert_eq!(hello["committish"].as_str().unwrap().len(), 40);
+    assert!(!hello["branch"].as_str().unwrap().is_empty());
+    assert_eq!(plugin("apps")["source_url"], "");
     crate::script(&repo.join("subcommands/world"), "echo updated world");
     git(&["commit", "-qam", "v2"]);
     let updated = host.run(["plugin:update", "hello"]);

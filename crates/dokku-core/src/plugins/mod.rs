@@ -72,6 +72,36 @@ pub struct PluginInfo {
     pub enabled: bool,
     pub core: bool,
     pub description: String,
+    /// Where a plugin installed from git came from (its `origin`), else empty.
+    pub source_url: String,
+    /// The commit a git plugin is at, else empty.
+    pub committish: String,
+    /// The branch a git plugin is on, else empty.
+    pub branch: String,
+}
+
+/// `origin`, `HEAD` and the branch of the git checkout `dir`: empty for a plugin that is
+/// not one.
+fn git_source(dir: &Path) -> (String, String, String) {
+    if !dir.join(".git").exists() {
+        return Default::default();
+    }
+    let ask = |args: &[&str]| {
+        crate::cmd::git()
+            .arg("-c")
+            .arg("safe.directory=*")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map(|out| out.stdout_trimmed())
+            .unwrap_or_default()
+    };
+    (
+        ask(&["remote", "get-url", "origin"]),
+        ask(&["rev-parse", "HEAD"]),
+        ask(&["rev-parse", "--abbrev-ref", "HEAD"]),
+    )
 }
 
 pub fn is_installed(roots: &Roots, name: &str) -> bool {
@@ -99,13 +129,18 @@ pub fn list(roots: &Roots) -> Result<Vec<PluginInfo>> {
         if name.starts_with('.') {
             continue;
         }
-        let manifest = Manifest::read(&roots.plugin_available().join(&name)).unwrap_or_default();
+        let dir = roots.plugin_available().join(&name);
+        let manifest = Manifest::read(&dir).unwrap_or_default();
+        let (source_url, committish, branch) = git_source(&dir);
         out.push(PluginInfo {
             enabled: is_enabled(roots, &name),
             core: is_core(roots, &name),
             version: manifest.plugin.version,
             description: manifest.plugin.description,
             name,
+            source_url,
+            committish,
+            branch,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -447,7 +482,10 @@ triggers = ["post-delete"]
                 version: "2".into(),
                 enabled: true,
                 core: false,
-                description: "hi".into()
+                description: "hi".into(),
+                source_url: String::new(),
+                committish: String::new(),
+                branch: String::new(),
             }]
         );
         disable(&roots, "hello").unwrap();
