@@ -320,3 +320,20 @@ fn nginx_global_report_shows_global_values_only() {
         stderr(&both).contains("--format flag cannot be specified when specifying an info flag")
     );
 }
+
+#[test]
+fn proxy_set_takes_dokkus_older_positional_type() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    host.ok(["proxy:set", "demo", "caddy"]);
+    assert_eq!(host.ok(["proxy:report", "demo", "--proxy-type"]), "caddy\n");
+    host.ok(["proxy:set", "demo", "type", "nginx"]);
+    assert_eq!(host.ok(["proxy:report", "demo", "--proxy-type"]), "nginx\n");
+    let mapping = host.run(["proxy:set", "demo", "http:80:5000"]);
+    assert!(
+        stderr(&mapping).contains("port mapping"),
+        "{}",
+        stderr(&mapping)
+    );
+    assert_eq!(host.ok(["proxy:report", "demo", "--proxy-type"]), "nginx\n");
+}

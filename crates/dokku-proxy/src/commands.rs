@@ -98,3 +98,24 @@ pub(crate) fn app_report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, S
         is_enabled(ctx, app.as_str())?.to_string(),
     )])
 }
+
+/// `proxy:set [<app>|--global] KEY [VALUE]`, and Dokku's older `proxy:set APP TYPE`: a
+/// lone word that is no property names the proxy type.
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: dokku_core::settings::SetArgs = dokku_core::entry::parse("proxy:set", args)?;
+    let mut words = cmd.rest;
+    let is_property = |w: &str| SETTINGS.table.iter().any(|s| s.key == w);
+    if !cmd.global
+        && let [app, word] = words.as_slice()
+        && app != dokku_core::property::GLOBAL
+        && !is_property(word)
+    {
+        if word.contains(':') {
+            anyhow::bail!(
+                "{word:?} looks like a port mapping, not a proxy type: use ports:set, or name a proxy"
+            );
+        }
+        words = vec![app.clone(), "type".to_string(), word.clone()];
+    }
+    SETTINGS.set(ctx, cmd.global, &words).map(drop)
+}

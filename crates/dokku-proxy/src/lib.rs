@@ -44,6 +44,12 @@ pub const PLUGIN: Plugin = Plugin {
             help: "Enable the proxy for an app",
             run: commands::enable,
         },
+        Command {
+            name: "set",
+            args: "[<app>|--global] <key> [<value>] | <app> <proxy-type>",
+            help: "Set or clear a proxy property for an app",
+            run: commands::set,
+        },
     ],
     triggers: &[
         TriggerEntry {
