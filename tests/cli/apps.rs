@@ -463,3 +463,29 @@ fn procfile_get_command_expands_the_port_and_the_apps_config() {
     assert_eq!(get(&["release", "5001"]), "interpolated value value\n");
     assert_eq!(get(&["missing"]), "");
 }
+
+#[test]
+fn apps_list_says_when_there_are_none_and_the_global_report_has_autocreation() {
+    let host = TestHost::new();
+    let empty = host.run(["apps:list"]);
+    assert!(stderr(&empty).contains("You haven't deployed any applications yet"));
+    assert_eq!(
+        host.ok([
+            "apps:report",
+            "--global",
+            "--app-global-disable-autocreation"
+        ]),
+        "\n"
+    );
+    host.ok(["apps:set", "--global", "disable-autocreation", "true"]);
+    let global: serde_json::Value =
+        serde_json::from_str(&host.ok(["apps:report", "--global", "--format", "json"])).unwrap();
+    assert_eq!(global["global-disable-autocreation"], "true");
+    assert_eq!(global["app-global-disable-autocreation"], "true");
+    host.ok(["apps:create", "demo"]);
+    assert!(!stderr(&host.run(["apps:list"])).contains("You haven't"));
+    assert_eq!(
+        host.ok(["apps:report", "demo", "--app-global-disable-autocreation"]),
+        "true\n"
+    );
+}

@@ -60,6 +60,9 @@ pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     log::info2_quiet("My Apps");
+    if apps.is_empty() {
+        log::warn("You haven't deployed any applications yet");
+    }
     for app in apps {
         log::data(app.as_str());
     }
@@ -199,12 +202,32 @@ pub fn app_report(roots: &Roots, app: &AppName) -> Result<Report> {
         .row("app-deploy-source", get("deploy-source")?)
         .row("app-deploy-source-metadata", get("deploy-source-metadata")?)
         .row("app-dir", roots.app_dir(app.as_str()).display().to_string())
+        .row(
+            "app-global-disable-autocreation",
+            global_autocreation(roots)?,
+        )
         .row("app-locked", lifecycle::is_locked(roots, app).to_string()))
 }
 
+/// The global `disable-autocreation` as set (empty when unset).
+fn global_autocreation(roots: &Roots) -> Result<String> {
+    Ok(properties(roots)
+        .get(GLOBAL, "disable-autocreation")?
+        .unwrap_or_default())
+}
+
+/// `apps:report [<app>|--global] [--format json] [--<flag>]`.
 pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     let roots = &ctx.roots;
+    if request.app.as_deref() == Some(GLOBAL) {
+        return Report::new(GLOBAL, "app")
+            .row(
+                "app-global-disable-autocreation",
+                global_autocreation(roots)?,
+            )
+            .print(&request);
+    }
     dokku_core::report::print_for_apps(&request, roots, "apps", |app| app_report(roots, app))
 }
 
