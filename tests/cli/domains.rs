@@ -40,10 +40,8 @@ fn a_global_hostname_gives_default_vhosts() {
         "enabled is the default"
     );
     assert_snapshot!("report", host.render(&host.run(["domains:report", "demo"])));
-    assert_eq!(
-        host.ok(["domains", "demo"]),
-        host.ok(["domains:report", "demo"])
-    );
+    // As in Dokku, the bare plugin name shows its help.
+    assert_eq!(host.ok(["domains"]), host.ok(["domains:help"]));
     assert_eq!(
         host.ok(["domains:report", "demo", "--format", "json"]),
         "{\"app-enabled\":\"true\",\"app-vhosts\":\"demo.dokku.me\",\"domains-app-enabled\":\"true\",\"domains-app-vhosts\":\"demo.dokku.me\",\"domains-global-enabled\":\"true\",\"domains-global-vhosts\":\"dokku.me\",\"global-enabled\":\"true\",\"global-vhosts\":\"dokku.me\"}\n"

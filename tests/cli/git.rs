@@ -29,7 +29,7 @@ fn new_apps_are_bare_repositories_with_the_hook() {
     // The hook calls the git plugin itself: the push was authorised when it began.
     assert!(
         hook.ends_with(&format!(
-            "exec {} git-hook demo\n",
+            "exec {} git-hook \"demo\"\n",
             host.roots
                 .plugin_enabled()
                 .join("git/subcommands/git-hook")

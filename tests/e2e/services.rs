@@ -171,6 +171,36 @@ fn container_id(app: &str) -> String {
     ])
 }
 
+/// For a failure: the service container's id, address and last output, and where the
+/// app's container resolves names.
+fn where_the_app_looks(app: &str, service: &str) -> String {
+    let inspect = |format: &str| {
+        Command::new(docker_bin())
+            .args(["container", "inspect", "--format", format, service])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let output = |args: &[&str]| {
+        Command::new(docker_bin())
+            .args(args)
+            .output()
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout).to_string()
+                    + &String::from_utf8_lossy(&out.stderr)
+            })
+            .unwrap_or_default()
+    };
+    format!(
+        "{service}: {} at {} ({})\nthe app's hosts:\n{}\n{}",
+        inspect("{{.Id}}"),
+        inspect("{{.NetworkSettings.IPAddress}}"),
+        inspect("{{.State.Status}} since {{.State.StartedAt}}"),
+        output(&["exec", &format!("{app}.web.1"), "cat", "/etc/hosts"]),
+        output(&["logs", "--tail", "20", service])
+    )
+}
+
 /// Removes a service's container and data even when the test failed midway.
 struct ServiceGuard(&'static str, String);
 
@@ -252,7 +282,11 @@ fn postgres_and_redis_plugins_run_unmodified_against_a_pushed_app() {
     assert!(read.trim().starts_with("hello"), "{read}");
     host.ok(["postgres:restart", &db]);
     let read = eventually(a, "/pg/read", "hello");
-    assert!(read.trim().starts_with("hello"), "{read}");
+    assert!(
+        read.trim().starts_with("hello"),
+        "{read}\n{}",
+        where_the_app_looks(a, &format!("dokku.postgres.{db}"))
+    );
     let info = host.ok(["postgres:info", &db]);
     assert!(
         info.contains("Status:") && info.contains("running"),
@@ -309,13 +343,10 @@ fn postgres_and_redis_plugins_run_unmodified_against_a_pushed_app() {
     assert!(set.contains("+OK"), "{set}");
     host.ok(["redis:restart", &cache]);
     let kept = eventually(a, "/redis/get", "kept");
-    let redis = format!("dokku.redis.{cache}");
     assert!(
         kept.contains("kept"),
-        "{kept}\nredis at {}; the app's hosts:\n{}\n{}",
-        docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &redis]),
-        docker(&["exec", &format!("{a}.web.1"), "cat", "/etc/hosts"]),
-        docker(&["logs", "--tail", "30", &redis])
+        "{kept}\n{}",
+        where_the_app_looks(a, &format!("dokku.redis.{cache}"))
     );
     // The plugin's export waits for LASTSAVE (whole seconds) to move after its BGSAVE: one
     // within the second of the restart's own save would never be seen.

@@ -25,7 +25,7 @@ pub const SETTINGS: Settings = Settings {
 pub const PLUGIN: Plugin = Plugin {
     name: "app-json",
     description: "Manage processing of app.json files",
-    default_command: Some("report"),
+    default_command: None,
     triggers: &[
         TriggerEntry {
             name: "app-json-get-content",

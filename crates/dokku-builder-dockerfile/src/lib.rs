@@ -9,7 +9,7 @@ use dokku_core::entry::{AppScoped, Concerns, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "builder-dockerfile",
     description: "Manage the dockerfile builder of an app",
-    default_command: Some("report"),
+    default_command: None,
     triggers: &[
         TriggerEntry {
             name: "builder-build",

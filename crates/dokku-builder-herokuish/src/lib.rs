@@ -19,7 +19,7 @@ pub const BUILDER: &str = "herokuish";
 pub const PLUGIN: Plugin = Plugin {
     name: "builder-herokuish",
     description: "Manage the herokuish builder of an app",
-    default_command: Some("report"),
+    default_command: None,
     triggers: &[
         TriggerEntry {
             name: "builder-build",

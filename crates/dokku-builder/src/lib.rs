@@ -10,7 +10,7 @@ use dokku_core::entry::{AppScoped, Hooks, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "builder",
     description: "Manage builder settings for an app",
-    default_command: Some("report"),
+    default_command: None,
     triggers: &[
         TriggerEntry {
             name: "deploy",

@@ -87,6 +87,12 @@ pub fn drop_to_system_user(roots: &Roots) -> Result<Option<User>> {
     nix::unistd::setuid(user.uid).context("setuid")?;
     env::set_early("HOME", &user.dir.to_string_lossy());
     env::set_early("USER", &user.name);
+    // Root's working directory may be closed to the dokku user (root's home, a private
+    // temp dir): the programs this process starts (git among them) need one they can use.
+    if nix::unistd::access(".", nix::unistd::AccessFlags::X_OK).is_err() {
+        std::env::set_current_dir(&user.dir)
+            .with_context(|| format!("changing to {}", user.dir.display()))?;
+    }
     Ok(Some(user))
 }
 

@@ -11,7 +11,7 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "domains",
     description: "Manage vhost domains used by the Dokku proxy",
-    default_command: Some("report"),
+    default_command: None,
     commands: &[
         Command {
             name: "add",

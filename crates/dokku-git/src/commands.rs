@@ -292,12 +292,16 @@ fn env_var_name(value: &str) -> Result<()> {
     Ok(())
 }
 
-/// After `git:set`: a new deploy branch becomes the repository's HEAD.
+/// After `git:set`: a new deploy branch becomes the repository's HEAD, and an unset
+/// `rev-env-var` is kept empty, as Dokku keeps it: no variable records the revision.
 pub fn after_set(ctx: &Ctx, change: &dokku_core::settings::Change) -> Result<()> {
     if let (app::Target::App(app), "deploy-branch") = (&change.target, change.key)
         && repo::is_initialized(&ctx.roots, app.as_str())
     {
         repo::point_head(&ctx.roots, app.as_str())?;
+    }
+    if change.key == "rev-env-var" && change.value.is_none() {
+        properties(&ctx.roots).set(change.target.slot(), "rev-env-var", "")?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "git",
     description: "Manage app deploys via git",
-    default_command: Some("report"),
+    default_command: None,
     commands: &[
         Command {
             name: "from-archive",

@@ -36,11 +36,19 @@ pub fn deploy_branch(roots: &Roots, app: &str) -> Result<(String, bool)> {
 }
 
 pub fn valid_branch(branch: &str) -> bool {
-    !branch.starts_with('-')
-        && Cmd::new("git")
-            .args(["check-ref-format", "--branch", branch])
-            .output_unchecked()
-            .is_ok_and(|o| o.code == 0)
+    // git's rules for a branch name (`git check-ref-format --branch`), checked here rather
+    // than by starting git, whose answer also depends on the directory it starts in.
+    let forbidden = |c: char| c.is_ascii_control() || " ~^:?*[\\".contains(c);
+    !branch.is_empty()
+        && branch != "@"
+        && !branch.starts_with(['-', '/'])
+        && !branch.ends_with(['/', '.'])
+        && !branch.contains("..")
+        && !branch.contains("@{")
+        && !branch.chars().any(forbidden)
+        && branch
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock"))
 }
 
 pub fn is_initialized(roots: &Roots, app: &str) -> bool {
@@ -49,6 +57,7 @@ pub fn is_initialized(roots: &Roots, app: &str) -> bool {
 
 /// `git init --bare` (when needed) and a fresh `hooks/pre-receive` naming this app.
 pub fn initialize(roots: &Roots, app: &str) -> Result<()> {
+    dokku_core::app::AppName::parse(app)?;
     let dir = roots.app_dir(app);
     if !is_initialized(roots, app) {
         git(&dir).args(["init", "-q", "--bare"]).output()?;
@@ -60,7 +69,8 @@ pub fn initialize(roots: &Roots, app: &str) -> Result<()> {
         .replace("@DOKKU_ROOT@", &quote(&roots.dokku_root))
         .replace("@DOKKU_LIB_PATH@", &quote(&roots.lib_root))
         .replace("@GIT_HOOK@", &quote(&git_hook))
-        .replace("@APP@", &shell_words::quote(app));
+        // App names are letters, digits and dashes: double quotes, as Dokku's hook has them.
+        .replace("@APP@", &format!("\"{app}\""));
     write_atomic(&dir.join("hooks/pre-receive"), hook.as_bytes(), 0o755)
 }
 
@@ -277,6 +287,21 @@ fn build_tmp_root() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_follow_gits_rules() {
+        for good in ["main", "master", "feature/x", "release-1.2", "a_b", "v1"] {
+            assert!(valid_branch(good), "{good:?} refused");
+        }
+        for bad in [
+            "", "@", "-x", "/x", "x/", "x.", "a..b", "a@{b", "a b", "a~b", "a^b", "a:b", "a?b",
+            "a*b", "a[b", "a\\b", "a//b", ".hidden", "x/.y", "x.lock", "a\nb",
+        ] {
+            assert!(!valid_branch(bad), "{bad:?} accepted");
+        }
+    }
+
     #[test]
     fn branch_heads_are_read_as_git_keeps_them() {
         let dir = tempfile::tempdir().unwrap();

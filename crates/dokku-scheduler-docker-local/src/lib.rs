@@ -53,7 +53,7 @@ fn parallel_count(value: &str) -> Result<()> {
 pub const PLUGIN: Plugin = Plugin {
     name: "scheduler-docker-local",
     description: "Run apps as containers on this host",
-    default_command: Some("report"),
+    default_command: None,
     triggers: &[
         TriggerEntry {
             name: "scheduler-app-containers",

@@ -10,7 +10,7 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "ssh-keys",
     description: "Manage public ssh keys that are allowed to connect to Dokku",
-    default_command: Some("list"),
+    default_command: None,
     keeps_root: true,
     commands: &[
         Command {
