@@ -109,17 +109,20 @@ pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
         branch = pushed.to_string();
     }
     let deploy_ref = format!("refs/heads/{branch}");
-    for (new, refname) in &updates {
-        if *refname != deploy_ref {
-            let pushed = refname.strip_prefix("refs/heads/").unwrap_or(refname);
-            log::warn(&format!(
-                "{app} deploys from {branch}; {refname} was not accepted and nothing changed."
-            ));
-            log::warn(&format!(
-                "Push it with: git push <remote> {pushed}:{branch}"
-            ));
-            return Err(Error::Exit(1).into());
-        }
+    // As in Dokku, another branch is stored but does not deploy.
+    let (updates, others): (Vec<_>, Vec<_>) = updates
+        .into_iter()
+        .partition(|(_, refname)| *refname == deploy_ref);
+    for (_, refname) in &others {
+        let pushed = refname.strip_prefix("refs/heads/").unwrap_or(refname);
+        log::info1(&format!(
+            "WARNING: deploy did not complete, you must push to {branch}."
+        ));
+        log::info1(&format!(
+            "for example, try 'git push <dokku> {pushed}:{branch}'"
+        ));
+    }
+    for (new, _) in &updates {
         if new == ZERO {
             log::warn(&format!(
                 "The deploy branch {branch} of {app} cannot be deleted"
@@ -156,7 +159,9 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
             let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
             match repo::rev_parse(&repo_dir, &format!("refs/heads/{branch}"))? {
                 Some(rev) => rev,
-                None => bail!("{app} has no commit on its deploy branch {branch}"),
+                None => bail!(
+                    "Cannot build from '{branch}' as there are no commits stored at that branch."
+                ),
             }
         }
     };
