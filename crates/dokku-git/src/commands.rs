@@ -115,6 +115,10 @@ pub fn hook(ctx: &Ctx, args: &[String]) -> Result<()> {
         .partition(|(_, refname)| *refname == deploy_ref);
     for (_, refname) in &others {
         let pushed = refname.strip_prefix("refs/heads/").unwrap_or(refname);
+        if !repo::valid_branch(pushed) {
+            log::warn(&format!("{refname} is not a branch name git accepts"));
+            return Err(Error::Exit(1).into());
+        }
         log::info1(&format!(
             "WARNING: deploy did not complete, you must push to {branch}."
         ));
