@@ -175,20 +175,11 @@ fn first_domain(ctx: &Ctx, app: &str) -> Result<Option<String>> {
 /// `checks:run APP [TYPES|TYPE.N]`: the checks of the app's containers in place, as its
 /// scheduler lists them (`scheduler-app-containers`).
 pub fn run_command(ctx: &Ctx, app: &str, only: Option<&str>) -> Result<()> {
-    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
-    let listed = ctx
-        .trigger("scheduler-app-containers")
-        .args([scheduler.as_str(), app])
-        .output_lines()?;
-    // `<type>.<n> <id> <ip> [<port>]`
-    let mut dynos: Vec<[String; 5]> = listed
+    let mut dynos: Vec<[String; 5]> = dokku_core::ask::app_containers(ctx, app)?
         .iter()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            let (dyno, id, ip) = (words.next()?, words.next()?, words.next()?);
-            let (kind, index) = dyno.rsplit_once('.')?;
-            let port = words.next().unwrap_or_default();
-            Some([kind, index, id, ip, port].map(String::from))
+        .filter_map(|c| {
+            let (kind, index) = c.dyno.rsplit_once('.')?;
+            Some([kind, index, &c.id, &c.ip, &c.port].map(String::from))
         })
         .collect();
     log::info1("Running pre-flight checks");

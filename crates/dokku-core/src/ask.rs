@@ -245,3 +245,72 @@ pub fn is_deployed(ctx: &Ctx, app: &str) -> Result<bool> {
         .args([scheduler.as_str(), app])
         .succeeds()
 }
+
+/// One of an app's containers in place, as its scheduler lists it
+/// (`scheduler-app-containers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppContainer {
+    /// `<type>.<n>`, as `web.1`.
+    pub dyno: String,
+    pub id: String,
+    /// Empty when the container has no address (it is not running).
+    pub ip: String,
+    /// The port web containers listen on; empty for other types.
+    pub port: String,
+}
+
+impl AppContainer {
+    /// The process type: `web` of `web.1`.
+    pub fn kind(&self) -> &str {
+        self.dyno
+            .split_once('.')
+            .map_or(&self.dyno, |(kind, _)| kind)
+    }
+
+    /// One `<dyno> <id> <ip> <port>` line; fields are single-space separated and may be
+    /// empty, so the words are not squeezed.
+    fn parse(line: &str) -> Option<AppContainer> {
+        let mut fields = line.split(' ');
+        let (dyno, id) = (fields.next()?, fields.next()?);
+        if dyno.is_empty() || id.is_empty() {
+            return None;
+        }
+        Some(AppContainer {
+            dyno: dyno.to_string(),
+            id: id.to_string(),
+            ip: fields.next().unwrap_or_default().to_string(),
+            port: fields.next().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// The app's containers in place, from its scheduler.
+pub fn app_containers(ctx: &Ctx, app: &str) -> Result<Vec<AppContainer>> {
+    let scheduler = scheduler(ctx, app)?;
+    Ok(ctx
+        .trigger("scheduler-app-containers")
+        .args([scheduler.as_str(), app])
+        .output_lines()?
+        .iter()
+        .filter_map(|line| AppContainer::parse(line))
+        .collect())
+}
+
+#[cfg(test)]
+mod app_container_tests {
+    use super::*;
+
+    #[test]
+    fn lines_keep_their_empty_fields() {
+        let web = AppContainer::parse("web.1 abc 172.17.0.2 5000").unwrap();
+        assert_eq!(
+            (web.kind(), web.ip.as_str(), web.port.as_str()),
+            ("web", "172.17.0.2", "5000")
+        );
+        let stopped = AppContainer::parse("web.2 def  5000").unwrap();
+        assert_eq!((stopped.ip.as_str(), stopped.port.as_str()), ("", "5000"));
+        let worker = AppContainer::parse("worker.1 ghi 172.17.0.3").unwrap();
+        assert_eq!((worker.kind(), worker.port.as_str()), ("worker", ""));
+        assert!(AppContainer::parse("").is_none());
+    }
+}

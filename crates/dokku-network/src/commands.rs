@@ -6,7 +6,6 @@ use dokku_core::app::AppName;
 use dokku_core::docker::engine;
 use dokku_core::entry::{Ctx, parse};
 use dokku_core::log;
-use dokku_core::property::GLOBAL;
 use serde_json::{Value, json};
 
 use crate::settings::{SETTINGS, network_name};
@@ -214,12 +213,7 @@ struct Set {
 pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Set = parse("network:set", args)?;
     let (target, rest) = dokku_core::app::Target::parse(&ctx.roots, cmd.global, &cmd.rest)?;
-    let mut words: Vec<String> = Vec::new();
-    if let dokku_core::app::Target::App(app) = &target {
-        words.push(app.to_string());
-    } else {
-        words.push(GLOBAL.to_string());
-    }
+    let mut words = vec![target.slot().to_string()];
     match rest {
         [] => {}
         [key] => words.push(key.clone()),
@@ -269,19 +263,9 @@ pub fn web_listeners(ctx: &Ctx, app: &str) -> Result<Vec<String>> {
     {
         return Ok(vec![listener]);
     }
-    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
-    let lines = ctx
-        .trigger("scheduler-app-containers")
-        .args([scheduler.as_str(), app])
-        .output_lines()?;
-    Ok(lines
-        .iter()
-        .filter_map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            match words.as_slice() {
-                [dyno, _id, ip, port] if dyno.starts_with("web.") => Some(format!("{ip}:{port}")),
-                _ => None,
-            }
-        })
+    Ok(dokku_core::ask::app_containers(ctx, app)?
+        .into_iter()
+        .filter(|c| c.kind() == "web" && !c.ip.is_empty() && !c.port.is_empty())
+        .map(|c| format!("{}:{}", c.ip, c.port))
         .collect())
 }

@@ -129,22 +129,13 @@ pub fn attach_post_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     if networks.is_empty() {
         return Ok(());
     }
-    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
-    let containers = ctx
-        .trigger("scheduler-app-containers")
-        .args([scheduler.as_str(), app])
-        .output_lines()?;
+    let containers = dokku_core::ask::app_containers(ctx, app)?;
     for network in network_list(&networks) {
         log::info1_quiet(&format!("Associating app with network {network}"));
         require_network(network)?;
-        for line in &containers {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            // A container that is not running has no address, and nothing to join.
-            let [dyno, id, _ip, ..] = words[..] else {
-                continue;
-            };
-            let process = dyno.split_once('.').map_or(dyno, |(kind, _)| kind);
-            join(ctx, id, network, app, Some(process))?;
+        // A container that is not running has no address, and nothing to join.
+        for container in containers.iter().filter(|c| !c.ip.is_empty()) {
+            join(ctx, &container.id, network, app, Some(container.kind()))?;
         }
     }
     Ok(())

@@ -30,18 +30,10 @@ pub(crate) fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         .into_iter()
         .map(|m| (m.scheme, m.host_port, m.container_port))
         .collect();
-    let scheduler = dokku_core::ask::scheduler(ctx, app)?;
-    let web_ips = ctx
-        .trigger("scheduler-app-containers")
-        .args([scheduler.as_str(), app])
-        .output_lines()?
-        .iter()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            let dyno = words.next()?;
-            let (_id, ip) = (words.next()?, words.next()?);
-            dyno.starts_with("web.").then(|| ip.to_string())
-        })
+    let web_ips = dokku_core::ask::app_containers(ctx, app)?
+        .into_iter()
+        .filter(|c| c.kind() == "web")
+        .map(|c| c.ip)
         .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
         .collect();
     let domains = ctx
