@@ -553,7 +553,7 @@ impl Drop for EventListener {
 /// live addresses, never the ones written at deploy time.
 #[test]
 fn routing_follows_containers_that_come_back_with_new_addresses() {
-    use crate::build::{BASE_IMAGE, docker};
+    use crate::build::{BASE_IMAGE, docker, docker_ok};
     use crate::run::container_ip;
     let (host, sshd, key, app, work) = web_scenario("ev");
     let a = app.0.as_str();
@@ -565,26 +565,32 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
     let web = format!("{a}.web.1");
     // The container comes back after another one started in between: whatever address
     // it had may now be the other's.
+    // Other tests' containers come and go meanwhile and may hand the address back: each
+    // try starts one more intruder, up to three.
     let come_back = |intruder: &str| {
         let before = container_ip(&web);
-        docker(&["container", "stop", "--time", "0", &web]);
-        docker(&[
-            "container",
-            "run",
-            "--detach",
-            "--rm",
-            "--name",
-            intruder,
-            BASE_IMAGE,
-            "python3",
-            "-m",
-            "http.server",
-            "5000",
-        ]);
-        docker(&["container", "start", &web]);
-        let after = container_ip(&web);
-        assert_ne!(before, after, "the container has a new address");
-        after
+        for attempt in 1..=3 {
+            docker(&["container", "stop", "--time", "0", &web]);
+            docker(&[
+                "container",
+                "run",
+                "--detach",
+                "--rm",
+                "--name",
+                &format!("{intruder}-{attempt}"),
+                BASE_IMAGE,
+                "python3",
+                "-m",
+                "http.server",
+                "5000",
+            ]);
+            docker(&["container", "start", &web]);
+            let after = container_ip(&web);
+            if after != before {
+                return after;
+            }
+        }
+        panic!("the container came back on {before} three times");
     };
     // (While the container is down the app has no config at all.)
     let upstream_is = |ip: &str| {
@@ -619,7 +625,9 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
         std::thread::sleep(Duration::from_millis(100));
     }
     for name in [&intruder, &intruder2] {
-        docker(&["container", "rm", "--force", name]);
+        for attempt in 1..=3 {
+            docker_ok(&["container", "rm", "--force", &format!("{name}-{attempt}")]);
+        }
     }
     host.ok(["--force", "apps:destroy", a]);
 }

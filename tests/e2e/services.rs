@@ -280,7 +280,16 @@ fn postgres_and_redis_plugins_run_unmodified_against_a_pushed_app() {
     // (A write retried after a lost answer may have stored the row twice.)
     let read = eventually(a, "/pg/read", "hello");
     assert!(read.trim().starts_with("hello"), "{read}");
-    host.ok(["postgres:restart", &db]);
+    let out = host.ok(["postgres:restart", &db]);
+    assert!(
+        out.contains("Please call dokku ps:restart on all linked apps"),
+        "{out}"
+    );
+    // The engine forgets which containers link to a service once they were renamed (as
+    // every deploy renames its new containers into place), so a service that comes back
+    // on a new address is found again only by a restart of its linked apps, which the
+    // plugin asks for.
+    host.ok(["ps:restart", a]);
     let read = eventually(a, "/pg/read", "hello");
     assert!(
         read.trim().starts_with("hello"),
@@ -342,6 +351,7 @@ fn postgres_and_redis_plugins_run_unmodified_against_a_pushed_app() {
     let set = eventually(a, "/redis/set?kept", "+OK");
     assert!(set.contains("+OK"), "{set}");
     host.ok(["redis:restart", &cache]);
+    host.ok(["ps:restart", a]);
     let kept = eventually(a, "/redis/get", "kept");
     assert!(
         kept.contains("kept"),
