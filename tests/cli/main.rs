@@ -10,6 +10,8 @@ mod architecture;
 mod archives;
 /// Builders and their settings: builder, builder-dockerfile, docker-options, ps, app-json.
 mod builders;
+/// Build records: list, info, output, cancel, prune, retention, a plugin's own recording.
+mod builds;
 /// Config: ENV files in Dokku 0.38's and older formats, every command, the write storm.
 mod config;
 /// cron: app.json schedules and plugins' entries in the dokku user's crontab.

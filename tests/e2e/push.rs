@@ -83,6 +83,23 @@ fn admin_pushes_a_new_app_then_fetches_and_runs_commands() {
         host.ok(["config:get", "demo", "GIT_REV"]),
         format!("{rev2}\n")
     );
+    // Each push is a build on record, its output kept as the pusher saw it.
+    let builds: serde_json::Value =
+        serde_json::from_str(&host.ok(["builds:list", "demo", "--format", "json"])).unwrap();
+    let builds = builds.as_array().unwrap();
+    assert_eq!(builds.len(), 2, "{builds:?}");
+    for build in builds {
+        assert_eq!(build["source"], "git-hook");
+        assert_eq!(build["kind"], "build");
+        assert_eq!(build["status"], "succeeded");
+        assert_eq!(build["exit_code"], 0);
+    }
+    let newest = builds[0]["id"].as_str().unwrap();
+    let log = host.ok(["builds:output", "demo", newest]);
+    assert!(
+        log.contains("-----> The null builder built nothing for demo"),
+        "{log}"
+    );
 
     let clone = host.path().join("clone");
     let fetched = sshd.git(

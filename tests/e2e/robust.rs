@@ -90,6 +90,15 @@ fn a_deploy_killed_midway_or_raced_leaves_the_old_release_serving() {
     assert!(slow.wait().unwrap().success());
     let restarted = web_id(&web);
     assert_ne!(restarted, serving);
+    let builds = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut list = vec!["builds:list", a, "--format", "json"];
+        list.extend(args);
+        serde_json::from_str(&host.ok(list)).unwrap()
+    };
+    let newest = &builds(&[])[0];
+    assert_eq!(newest["source"], "ps:restart", "{newest}");
+    assert_eq!(newest["kind"], "deploy");
+    assert_eq!(newest["status"], "succeeded");
 
     // kill -9 of the whole deploy while its new container boots: the old one serves on.
     commit(&work, "index.html", "<h1>version 2</h1>\n");
@@ -106,12 +115,36 @@ fn a_deploy_killed_midway_or_raced_leaves_the_old_release_serving() {
     assert_eq!(web_id(&web), restarted);
     assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
     assert_eq!(upcoming(a).len(), 1);
+    let abandoned = builds(&["--status", "abandoned"]);
+    assert_eq!(abandoned.len(), 1, "{abandoned:?}");
+    assert_eq!(abandoned[0]["source"], "ps:rebuild");
 
     // The next deploy takes the lock the dead one held, clears its stray, and succeeds.
     host.ok(["config:set", "--no-restart", a, "DELAY=0"]);
     host.ok(["ps:restart", a]);
     assert!(upcoming(a).is_empty(), "{:?}", upcoming(a));
     assert_ne!(web_id(&web), restarted);
+    assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
+
+    // builds:cancel stops a deploy that is booting its container: the old one serves on.
+    let serving = web_id(&web);
+    host.ok(["config:set", "--no-restart", a, "DELAY=4"]);
+    let mut canceled = spawn_dokku(&host, &["ps:restart", a]);
+    wait_for("the restart never started a container", || {
+        !upcoming(a).is_empty()
+    });
+    let running = builds(&["--status", "running"]);
+    assert_eq!(running.len(), 1, "{running:?}");
+    assert!(host.ok(["builds:cancel", a]).contains("Killing app deploy"));
+    assert!(!canceled.wait().unwrap().success());
+    let id = running[0]["id"].as_str().unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&host.ok(["builds:info", a, id, "--format", "json"])).unwrap();
+    assert_eq!(info["status"], "canceled", "{info}");
+    wait_for("the canceled deploy left its container", || {
+        upcoming(a).is_empty()
+    });
+    assert_eq!(web_id(&web), serving);
     assert!(http_get(&container_ip(&web), 5000).contains("version 1"));
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use crate::pipeline;
 use anyhow::{Result, bail};
 use dokku_core::app;
+use dokku_core::builds::Recording;
 use dokku_core::docker;
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::fs::AppLock;
@@ -187,9 +188,13 @@ pub fn remove_build_stage_images(app: &str) -> Result<()> {
 }
 
 /// A deploy trigger's `APP [TAG] ...`: the app, verified and under its deploy lock
-/// (inherited inside a deploy; shared with the triggers it fires), and the tag (`latest`
-/// when none is given).
-fn locked_app_and_tag(ctx: &Ctx, args: &[String]) -> Result<(AppLock, String, String)> {
+/// (inherited inside a deploy; shared with the triggers it fires), the tag (`latest`
+/// when none is given), and the build's recording unless a parent records it.
+fn locked_app_and_tag(
+    ctx: &Ctx,
+    args: &[String],
+    source: &str,
+) -> Result<(AppLock, Option<Recording>, String, String)> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
     let app = app::verify(&ctx.roots, app)?.to_string();
     let tag = args
@@ -200,7 +205,12 @@ fn locked_app_and_tag(ctx: &Ctx, args: &[String]) -> Result<(AppLock, String, St
         .to_string();
     let mut lock = AppLock::for_deploy(&ctx.roots.lib_root, &app)?;
     lock.share_with_children(&app);
-    Ok((lock, app, tag))
+    let recording = Recording::begin(ctx, &app, source).map(|mut recording| {
+        recording.share_with_children(source);
+        recording.tee_output();
+        recording
+    });
+    Ok((lock, recording, app, tag))
 }
 
 /// `builder-receive APP DIR REV`: builds the extracted tree in DIR (revision REV), then
@@ -212,20 +222,30 @@ pub fn receive(ctx: &Ctx, args: &[String]) -> Result<()> {
     pipeline::build(ctx, app.as_str(), Path::new(dir), rev)
 }
 
-/// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it.
+/// `release-and-deploy APP [TAG] [SOURCE]`: releases an existing image and deploys it
+/// (SOURCE names what asked for it in the build's record: `deploy` when none is given).
 pub fn release_and_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (_lock, app, tag) = locked_app_and_tag(ctx, args)?;
-    let _config = dokku_core::ask::share_deploy_facts(ctx, &app)?;
-    pipeline::release_and_deploy(ctx, &app, &tag)
+    let source = args.get(2).map(String::as_str).filter(|s| !s.is_empty());
+    let (_lock, recording, app, tag) = locked_app_and_tag(ctx, args, source.unwrap_or("deploy"))?;
+    let deployed = dokku_core::ask::share_deploy_facts(ctx, &app)
+        .and_then(|_config| pipeline::release_and_deploy(ctx, &app, &tag));
+    if let Some(recording) = recording {
+        recording.finish(&deployed);
+    }
+    deployed
 }
 
 /// `deploy APP [TAG] [PROC]`: an image already released is deployed again (of every
 /// process type, or one), as Dokku's common plugin does.
 pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (_lock, app, tag) = locked_app_and_tag(ctx, args)?;
+    let (_lock, recording, app, tag) = locked_app_and_tag(ctx, args, "deploy")?;
     let process = args.get(2).map(String::as_str).filter(|p| !p.is_empty());
-    let _config = dokku_core::ask::share_deploy_facts(ctx, &app)?;
-    pipeline::deploy(ctx, &app, &tag, process)
+    let deployed = dokku_core::ask::share_deploy_facts(ctx, &app)
+        .and_then(|_config| pipeline::deploy(ctx, &app, &tag, process));
+    if let Some(recording) = recording {
+        recording.finish(&deployed);
+    }
+    deployed
 }
 
 #[cfg(test)]

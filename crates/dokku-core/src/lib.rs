@@ -29,6 +29,7 @@ pub mod app;
 pub mod archive;
 pub mod ask;
 pub mod build_files;
+pub mod builds;
 pub mod cmd;
 pub mod deploy_gate;
 pub mod docker;

@@ -135,6 +135,31 @@ pub fn columns(rows: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+/// Rows of cells in aligned columns two spaces apart (the first row is usually the
+/// header); trailing blanks are dropped.
+pub fn table(rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            let width = cell.chars().count();
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(width),
+                None => widths.push(width),
+            }
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let line: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| format!("{cell:<width$}", width = widths[i]))
+                .collect();
+            line.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
 /// Dokku's guard on destructive commands: the user types `name` to go on, unless
 /// `--force` was given. `what` completes "This command will destroy ...".
 pub fn confirm_destructive(what: &str, name: &str) -> anyhow::Result<()> {

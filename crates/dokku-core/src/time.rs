@@ -30,12 +30,17 @@ pub fn rfc3339(secs: u64) -> String {
 }
 
 /// Seconds since the epoch of `2031-11-29 10:00:00` or `2031-11-29T10:00:00Z` (UTC), the
-/// forms [`utc`], [`rfc3339`] and `openssl x509 -dateopt iso_8601` write.
+/// forms [`utc`], [`rfc3339`] and `openssl x509 -dateopt iso_8601` write; a fraction of a
+/// second (`10:00:00.25Z`, as Go writes times) is dropped.
 pub fn parse_utc(text: &str) -> Option<u64> {
     let text = text
         .trim()
         .trim_end_matches(['Z', 'z'])
         .trim_end_matches(" UTC");
+    let text = match text.rsplit_once('.') {
+        Some((whole, fraction)) if fraction.chars().all(|c| c.is_ascii_digit()) => whole,
+        _ => text,
+    };
     let (date, clock) = text.split_once([' ', 'T'])?;
     let number = |s: &str| s.parse::<i64>().ok();
     let date: Vec<i64> = date.split('-').map(number).collect::<Option<_>>()?;
@@ -88,6 +93,10 @@ mod tests {
             assert_eq!(parse_utc(&rfc3339(secs)), Some(secs));
         }
         assert_eq!(parse_utc("2026-11-30 07:25:25Z"), Some(1_796_023_525));
+        assert_eq!(
+            parse_utc("2026-11-30T07:25:25.123456789Z"),
+            Some(1_796_023_525)
+        );
         assert_eq!(parse_utc("2026-13-01 00:00:00"), None);
         assert_eq!(parse_utc("Nov 30 07:25:25 2026 GMT"), None);
     }

@@ -7,6 +7,7 @@ use std::io::BufRead;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use dokku_core::app::{self, AppName};
+use dokku_core::builds::Recording;
 use dokku_core::cmd::Cmd;
 use dokku_core::entry::parse;
 use dokku_core::env::Roots;
@@ -172,6 +173,27 @@ pub fn receive_app(ctx: &Ctx, args: &[String]) -> Result<()> {
     repo::check_rev(&rev)?;
     let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
     lock.share_with_children(app.as_str());
+    let recording = begin_recording(ctx, &app, "git-hook");
+    let received = receive_locked(ctx, &app, &rev);
+    if let Some(recording) = recording {
+        recording.finish(&received);
+    }
+    received
+}
+
+/// The build's recording (a push's, unless a command that began one runs this), its
+/// output logged as it goes.
+fn begin_recording(ctx: &Ctx, app: &AppName, source: &str) -> Option<Recording> {
+    let mut recording = Recording::begin(ctx, app.as_str(), source)?;
+    recording.share_with_children(source);
+    recording.tee_output();
+    Some(recording)
+}
+
+/// [`receive_app`] under the app's deploy lock.
+fn receive_locked(ctx: &Ctx, app: &AppName, rev: &str) -> Result<()> {
+    let roots = &ctx.roots;
+    let rev = rev.to_string();
     // A pusher who goes away stops the build; this process stays to put the revision back.
     dokku_core::deploy_gate::hold_stop_requests();
     let props = properties(roots);
@@ -432,7 +454,7 @@ pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     let Some(rev) = repo::rev_parse(&dir, "FETCH_HEAD")? else {
         bail!("{git_ref} is not a commit in {}", cmd.url);
     };
-    let branch = advance_deploy_branch(roots, &app, &rev, cmd.build)?;
+    let branch = advance_deploy_branch(ctx, &app, &rev, cmd.build.then_some("git:sync"))?;
     log::info1_quiet(&format!("{app} {branch} is now at {rev}"));
     Ok(())
 }
@@ -440,18 +462,25 @@ pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// Builds `rev` first when asked (`receive-app`), then moves the deploy branch to it: a
 /// failed build leaves the branch where it was. Both happen under the app's deploy lock, so
 /// the revision recorded is the one the branch holds. Returns the branch.
+/// `source` names the command in the build's record.
 pub(crate) fn advance_deploy_branch(
-    roots: &Roots,
+    ctx: &Ctx,
     app: &AppName,
     rev: &str,
-    build: bool,
+    build: Option<&str>,
 ) -> Result<String> {
+    let roots = &ctx.roots;
     let mut lock = AppLock::for_deploy(&roots.lib_root, app.as_str())?;
     lock.share_with_children(app.as_str());
-    if build {
-        Trigger::with_roots("receive-app", roots.clone())
+    if let Some(source) = build {
+        let recording = begin_recording(ctx, app, source);
+        let built = Trigger::with_roots("receive-app", roots.clone())
             .args([app.as_str(), rev])
-            .stream()?;
+            .stream();
+        if let Some(recording) = recording {
+            recording.finish(&built);
+        }
+        built?;
     }
     let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
     git(&roots.app_dir(app.as_str()))

@@ -40,6 +40,7 @@ fn deploy_directory(
     tree: &Path,
     message: &str,
     author: &Author,
+    source: &str,
 ) -> Result<String> {
     let roots = &ctx.roots;
     repo::initialize(roots, app.as_str())?;
@@ -68,7 +69,7 @@ fn deploy_directory(
         commit = commit.args(["-p", &parent]);
     }
     let rev = commit.output()?.stdout_trimmed();
-    advance_deploy_branch(roots, app, &rev, true)?;
+    advance_deploy_branch(ctx, app, &rev, Some(source))?;
     Ok(rev)
 }
 
@@ -151,7 +152,14 @@ pub fn from_archive(ctx: &Ctx, args: &[String]) -> Result<()> {
     archive::extract(&archive, &extracted, cmd.archive_type.into(), 0, &limits)?;
     let tree = single_top_directory(&extracted)?.unwrap_or(extracted);
     let author = Author::from_args(cmd.user, cmd.email);
-    deploy_directory(ctx, &app, &tree, "Deploy from archive", &author)?;
+    deploy_directory(
+        ctx,
+        &app,
+        &tree,
+        "Deploy from archive",
+        &author,
+        "git:from-archive",
+    )?;
     ctx.trigger("deploy-source-set")
         .args([app.as_str(), "git-from-archive", cmd.source.as_str()])
         .stream()
@@ -202,6 +210,7 @@ fn deploy_image(
     image: &str,
     build_dir: Option<&str>,
     author: &Author,
+    source: &str,
 ) -> Result<()> {
     image_reference(image)?;
     let context = tempfile::tempdir()?;
@@ -237,6 +246,7 @@ fn deploy_image(
         context.path(),
         &format!("Deploy image {image}"),
         author,
+        source,
     )?;
     Ok(())
 }
@@ -246,7 +256,8 @@ pub fn from_image(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: FromImage = parse("git:from-image", args)?;
     let app = app::verify(&ctx.roots, &cmd.app)?;
     let author = Author::from_args(cmd.user, cmd.email);
-    deploy_image(ctx, &app, &cmd.image, cmd.build_dir.as_deref(), &author)?;
+    let dir = cmd.build_dir.as_deref();
+    deploy_image(ctx, &app, &cmd.image, dir, &author, "git:from-image")?;
     ctx.trigger("deploy-source-set")
         .args([app.as_str(), "docker-image", cmd.image.as_str()])
         .stream()
@@ -274,7 +285,8 @@ pub fn load_image(ctx: &Ctx, args: &[String]) -> Result<()> {
         );
     }
     let author = Author::from_args(cmd.user, cmd.email);
-    deploy_image(ctx, &app, &cmd.image, cmd.build_dir.as_deref(), &author)?;
+    let dir = cmd.build_dir.as_deref();
+    deploy_image(ctx, &app, &cmd.image, dir, &author, "git:load-image")?;
     ctx.trigger("deploy-source-set")
         .args([app.as_str(), "docker-image", cmd.image.as_str()])
         .stream()

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use dokku_core::app::AppName;
+use dokku_core::builds::Recording;
 use dokku_core::entry::Ctx;
 
 use crate::settings::SETTINGS;
@@ -118,8 +119,9 @@ impl Selection {
     /// time, each on a thread of its own holding that app's lock and handing it to the
     /// processes it starts through [`Locked::trigger`].
     fn run(&self, ctx: &Ctx, work: impl Fn(&Locked) -> Result<()> + Sync) -> Result<()> {
+        let source = BUILD_SOURCES.iter().copied().find(|s| *s == self.command);
         if self.parallel <= 1 || self.apps.len() <= 1 {
-            return each_locked(ctx, &self.apps, work);
+            return each_locked(ctx, &self.apps, source, work);
         }
         let mut failed = Vec::new();
         for batch in self.apps.chunks(self.parallel) {
@@ -131,11 +133,17 @@ impl Selection {
                         let one = move || -> Result<()> {
                             let _lock =
                                 dokku_core::fs::AppLock::for_deploy(&ctx.roots.lib_root, app)?;
-                            work(&Locked {
+                            let recording = source.and_then(|s| Recording::begin(ctx, app, s));
+                            let done = work(&Locked {
                                 ctx,
                                 app,
                                 shared: false,
-                            })
+                                build: recording.as_ref().zip(source),
+                            });
+                            if let Some(recording) = recording {
+                                recording.finish(&done);
+                            }
+                            done
                         };
                         (app, scope.spawn(one))
                     })
@@ -159,22 +167,35 @@ impl Selection {
     }
 }
 
+/// The commands whose deploys are recorded under their own name (others' are recorded
+/// by the deploy they start).
+const BUILD_SOURCES: [&str; 3] = ["ps:rebuild", "ps:restart", "ps:start"];
+
 /// An app whose deploy lock this process holds, and the way to start triggers under it.
 pub(crate) struct Locked<'a> {
     pub ctx: &'a Ctx,
     pub app: &'a str,
-    /// The lock reaches children through this process's environment already (one app at
-    /// a time); otherwise each trigger gets it in its own.
+    /// The lock and the build's recording reach children through this process's
+    /// environment already (one app at a time); otherwise each trigger gets them in its
+    /// own.
     shared: bool,
+    /// The build's recording and what began it, when it is not shared.
+    build: Option<(&'a Recording, &'a str)>,
 }
 
 impl Locked<'_> {
     /// A trigger whose processes run under the app's deploy lock.
     pub fn trigger(&self, name: &str) -> dokku_core::trigger::Trigger {
         let trigger = self.ctx.trigger(name);
-        match self.shared {
-            true => trigger,
-            false => trigger.env(dokku_core::env::DOKKU_DEPLOY_LOCKED, self.app),
+        if self.shared {
+            return trigger;
+        }
+        let trigger = trigger.env(dokku_core::env::DOKKU_DEPLOY_LOCKED, self.app);
+        match self.build {
+            Some((recording, source)) => trigger
+                .env(dokku_core::builds::BUILD_ID, recording.id())
+                .env(dokku_core::builds::BUILD_SOURCE, source),
+            None => trigger,
         }
     }
 }
@@ -188,20 +209,33 @@ pub(crate) fn deploy(locked: &Locked, process: Option<&str>) -> Result<()> {
         .stream()
 }
 
-/// Runs `work` for each app under its deploy lock (shared with the triggers it fires).
+/// Runs `work` for each app under its deploy lock (shared with the triggers it fires),
+/// recorded as a build begun by `source` when one is given.
 pub(crate) fn each_locked(
     ctx: &Ctx,
     apps: &[String],
+    source: Option<&str>,
     work: impl Fn(&Locked) -> Result<()>,
 ) -> Result<()> {
     for app in apps {
         let mut lock = dokku_core::fs::AppLock::for_deploy(&ctx.roots.lib_root, app)?;
         lock.share_with_children(app);
-        work(&Locked {
+        let recording = source.and_then(|source| {
+            let mut recording = Recording::begin(ctx, app, source)?;
+            recording.share_with_children(source);
+            recording.tee_output();
+            Some(recording)
+        });
+        let done = work(&Locked {
             ctx,
             app,
             shared: true,
-        })?;
+            build: None,
+        });
+        if let Some(recording) = recording {
+            recording.finish(&done);
+        }
+        done?;
     }
     Ok(())
 }
@@ -274,7 +308,7 @@ pub(crate) fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
     // One app that cannot come back (locked, its image gone) does not keep the others down.
     let mut failed = Vec::new();
     for app in &wanted {
-        let restored = each_locked(ctx, std::slice::from_ref(app), |locked| {
+        let restored = each_locked(ctx, std::slice::from_ref(app), None, |locked| {
             if dokku_core::ask::is_deployed(ctx, app)? {
                 return locked.trigger("proxy-build-config").arg(app).stream();
             }
@@ -477,6 +511,7 @@ pub(crate) fn scale_command(ctx: &Ctx, args: &[String]) -> Result<()> {
         ctx,
         app,
         shared: true,
+        build: None,
     };
     let mut current = scale(ctx, app)?;
     let mut changed = Vec::new();

@@ -174,7 +174,7 @@ pub(crate) fn rebuild_renamed(ctx: &Ctx, args: &[String]) -> Result<()> {
     {
         return Ok(());
     }
-    each_locked(ctx, std::slice::from_ref(new), |locked| {
+    each_locked(ctx, std::slice::from_ref(new), None, |locked| {
         locked.trigger("receive-app").arg(locked.app).stream()
     })
 }
