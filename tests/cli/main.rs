@@ -36,6 +36,8 @@ mod plugin;
 mod ports;
 /// proxy: enabled or not, its type, ports published without one.
 mod proxy;
+/// registry: image repository names, the server prefix, push settings, login arguments.
+mod registry;
 /// resource: limits and reservations, checked, as docker flags.
 mod resource;
 /// Trust boundaries: every attack found on an installed host, as a regression test.

@@ -140,6 +140,17 @@ fn each_change_is_a_release_and_rollback_redeploys_one_without_building() {
     assert_eq!(web_id(&web), before);
     host.ok(["ps:set", a, "skip-deploy"]);
 
+    // A release also carries the app's registry repository name, when it has its own.
+    let repo = format!("e2e-registry/{a}");
+    host.ok(["registry:set", a, "image-repo", &repo]);
+    host.ok(["config:set", a, "GREETING=named"]);
+    let tagged = docker_ok(&["image", "inspect", &format!("{repo}:latest")]);
+    let _ = docker_ok(&["image", "rm", &format!("{repo}:latest")]);
+    for tag in docker(&["image", "ls", "--format", "{{.Tag}}", &repo]).lines() {
+        let _ = docker_ok(&["image", "rm", &format!("{repo}:{tag}")]);
+    }
+    assert!(tagged, "no {repo}:latest");
+
     host.ok(["--force", "apps:destroy", a]);
     assert!(!host.roots.data_dir("releases", a).exists());
     assert!(!docker_ok(&["image", "inspect", &app.image("latest")]));

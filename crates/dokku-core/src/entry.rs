@@ -135,7 +135,7 @@ pub struct Guard {
 }
 
 /// The plugin's `trigger`, whose first argument is an app (the third for
-/// `post-container-create`), adds nothing when neither the
+/// `post-container-create`, the second for `post-release-builder`), adds nothing when neither the
 /// app nor `--global` has properties in `config/<namespace>` (or, with a `key`, that
 /// property): given empty stdin (nothing for a filter to pass on), the trigger runner
 /// does not start it then (the storage plugin's

@@ -276,11 +276,12 @@ impl Index {
                 .copied()
                 .filter(|app| crate::app::AppName::parse(app).is_ok())
         };
-        // `post-container-create TYPE ID APP PHASE ...` names its app third.
-        let app_arg = if trigger == "post-container-create" {
-            2
-        } else {
-            0
+        // `post-container-create TYPE ID APP PHASE ...` names its app third,
+        // `post-release-builder BUILDER APP IMAGE` second.
+        let app_arg = match trigger {
+            "post-container-create" => 2,
+            "post-release-builder" => 1,
+            _ => 0,
         };
         let scoped = self.app_scoped.get(&key).map(|(namespace, key)| {
             let Some(app) = app_named(app_arg).filter(|_| passes_nothing) else {
