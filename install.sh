@@ -219,6 +219,19 @@ install_sudoers() {
   write_sudoers /etc/sudoers.d/dokku-rs "$DOKKU_SYSTEM_USER ALL=(root) NOPASSWD: $BIN_DIR/dokku-root-helper"
   write_sudoers /etc/sudoers.d/dokku-storage "$DOKKU_SYSTEM_USER ALL=(root) NOPASSWD: $bin/chown-storage-dir, $bin/chmod-storage-dir, $bin/destroy-storage-dir"
 }
+# The event log (events:on) and dokku's other logs are rotated daily, a week kept, where
+# logrotate is installed; where rsyslog is, events plugins send with `logger -t
+# dokku-event` land in the same log.
+install_log_rules() {
+  local rotate=/etc/logrotate.d/dokku filter=/etc/rsyslog.d/99-dokku.conf
+  if [[ -d /etc/logrotate.d && ! -f $rotate ]]; then
+    printf '%s\n' "$DOKKU_LOGS_DIR/*.log {" "        daily" "        missingok" "        rotate 7" \
+      "        compress" "        delaycompress" "        notifempty" "        copytruncate" "}" >"$rotate"
+  fi
+  if [[ -d /etc/rsyslog.d && ! -f $filter ]]; then
+    printf ':syslogtag, contains, "dokku-event" %s\n' "$DOKKU_LOGS_DIR/events.log" >"$filter"
+  fi
+}
 # At boot, once docker runs, every app that was running comes back (ps:restore): a
 # systemd unit where systemd is the init system. Without one nothing starts at boot, and
 # this script, run again, restores them (see below).
@@ -363,6 +376,7 @@ if [[ $SYSTEM == 1 ]]; then
   ((SERVICE_IMAGES)) && ensure_service_images
   install_sudoers
   install_nginx_include
+  install_log_rules
   install_restore_unit
   ensure_builder_image
   "$PREFIX/bin/dokku" ps:restore >/dev/null || echo " !     Some apps did not start again: see dokku ps:report" >&2

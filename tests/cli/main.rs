@@ -20,6 +20,8 @@ mod cron;
 mod dispatch;
 /// Domains: global and app vhosts, validation, ownership, the proxy's triggers.
 mod domains;
+/// events: trigger calls in the event log while it is on.
+mod events;
 /// The git plugin without SSH: repositories, hook, properties, from-archive, sync.
 mod git;
 /// install.sh into a temp root: hermetic, idempotent, ends with a working `dokku`.

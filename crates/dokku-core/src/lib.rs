@@ -36,6 +36,7 @@ pub mod docker;
 pub mod entry;
 pub mod env;
 pub mod error;
+pub mod events;
 pub mod fs;
 pub mod jsonc;
 pub mod log;

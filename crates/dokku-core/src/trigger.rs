@@ -151,6 +151,12 @@ impl Trigger {
             .collect()
     }
 
+    /// [`Trigger::implementers`] of a call that runs them: the call is in the event log.
+    fn called(&self) -> Vec<(String, PathBuf)> {
+        crate::events::trigger_called(&self.roots, &self.name, &self.args);
+        self.implementers()
+    }
+
     /// Does any enabled plugin implement this trigger?
     pub fn exists(&self) -> bool {
         !self.implementers().is_empty()
@@ -183,7 +189,7 @@ impl Trigger {
     /// Captures the implementers' stdout, concatenated in plugin order.
     pub fn output(&self) -> Result<Vec<u8>> {
         let mut stdout = Vec::new();
-        for (plugin, path) in self.implementers() {
+        for (plugin, path) in self.called() {
             let out = self.command(&path).stdout_unchecked()?;
             stdout.extend_from_slice(&out.stdout);
             if out.code != 0 {
@@ -202,6 +208,12 @@ impl Trigger {
         let mut outputs = vec![Vec::new(); calls.len()];
         if calls.is_empty() {
             return Ok(Vec::new());
+        }
+        if crate::events::enabled() {
+            for call in calls {
+                let args: Vec<OsString> = call.iter().map(OsString::from).collect();
+                crate::events::trigger_called(&self.roots, &self.name, &args);
+            }
         }
         for (plugin, path) in self.implementers() {
             let batches = path.parent().is_some_and(|dir| {
@@ -309,7 +321,7 @@ impl Trigger {
     }
 
     pub fn stream(&self) -> Result<()> {
-        for (plugin, path) in self.implementers() {
+        for (plugin, path) in self.called() {
             let code = self.command(&path).status()?;
             if code != 0 {
                 return Err(self.failed(&plugin, code));

@@ -1,0 +1,131 @@
+//! `events`, `events:list`, `events:on`, `events:off`, and the log's place on the host.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use dokku_core::cmd::Cmd;
+use dokku_core::entry::Ctx;
+use dokku_core::{events, log, privilege};
+
+#[derive(Parser)]
+struct Show {
+    /// Follow the log.
+    #[arg(short = 't')]
+    follow: bool,
+}
+
+/// `events [-t]`: the newest 100 events, or the log followed.
+pub fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Show = dokku_core::entry::parse("events", args)?;
+    let path = events::log_path(&ctx.roots);
+    if !path.is_file() {
+        return Ok(());
+    }
+    let tail = match cmd.follow {
+        true => Cmd::new("tail").arg("-F").arg(&path),
+        false => Cmd::new("tail").args(["-n", "100"]).arg(&path),
+    };
+    tail.stream()
+}
+
+/// The file in `.dokkurc` that turns the log on for every later command.
+fn switch(ctx: &Ctx) -> std::path::PathBuf {
+    ctx.roots.dokku_root.join(".dokkurc").join("DOKKU_EVENTS")
+}
+
+/// `events:on`.
+pub fn on(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let _: Empty = dokku_core::entry::parse("events:on", args)?;
+    log::data("Enabling dokku events logger");
+    dokku_core::fs::write_atomic(&switch(ctx), b"export DOKKU_EVENTS=1\n", 0o644)
+}
+
+/// `events:off`.
+pub fn off(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let _: Empty = dokku_core::entry::parse("events:off", args)?;
+    log::data("Disabling dokku events logger");
+    dokku_core::fs::remove_file_if_exists(&switch(ctx))
+}
+
+#[derive(Parser)]
+struct Empty {}
+
+/// `events:list`: the triggers the enabled plugins answer, each logged when called.
+pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let _: Empty = dokku_core::entry::parse("events:list", args)?;
+    if !events::enabled() {
+        log::warn("Events logger disabled");
+        return Ok(());
+    }
+    log::info2_quiet("Events currently logged");
+    let enabled = ctx.roots.plugin_enabled();
+    let mut triggers: Vec<String> = dokku_core::trigger::enabled_plugins(&ctx.roots)
+        .iter()
+        .flat_map(|plugin| {
+            std::fs::read_dir(enabled.join(plugin))
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| dokku_core::fs::is_executable(&entry.path()) && entry.path().is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.') && !NOT_TRIGGERS.contains(&name.as_str()))
+        .collect();
+    triggers.sort();
+    triggers.dedup();
+    for trigger in triggers {
+        log::data(&trigger);
+    }
+    Ok(())
+}
+
+/// Executables of a plugin directory that are no trigger.
+const NOT_TRIGGERS: [&str; 2] = ["commands", "help-functions"];
+
+/// `install`: the event log, `events.log` in the log directory, which belongs to the
+/// dokku user as that directory does (install.sh adds logrotate's rule for it, and
+/// syslog's filter for events sent with `logger -t dokku-event`, where the host has them).
+pub fn install(ctx: &Ctx, _args: &[String]) -> Result<()> {
+    if !privilege::is_root() {
+        return Ok(());
+    }
+    let Some(user) = privilege::system_user(&ctx.roots) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(&ctx.roots.logs_dir)?;
+    let dir = privilege::open_dir_nofollow(&ctx.roots.logs_dir)?;
+    create_log(&dir, user.uid.as_raw(), user.gid.as_raw())
+}
+
+/// `events.log` in the open directory, made when missing (mode 664), never through a
+/// link.
+fn create_log(dir: &std::fs::File, owner: u32, group: u32) -> Result<()> {
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    let flags =
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    match nix::fcntl::openat(
+        Some(dir.as_raw_fd()),
+        Path::new("events.log"),
+        flags,
+        Mode::from_bits_truncate(0o664),
+    ) {
+        Ok(fd) => {
+            let file = privilege_owned(fd);
+            std::os::unix::fs::fchown(&file, Some(owner), Some(group))?;
+            nix::sys::stat::fchmod(file.as_raw_fd(), Mode::from_bits_truncate(0o664))?;
+            Ok(())
+        }
+        Err(nix::errno::Errno::EEXIST) => Ok(()),
+        Err(err) => Err(err).context("creating events.log"),
+    }
+}
+
+#[allow(unsafe_code)]
+fn privilege_owned(fd: std::os::fd::RawFd) -> std::fs::File {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `fd` was just returned by openat(2) and nothing else owns it.
+    unsafe { std::fs::File::from_raw_fd(fd) }
+}
