@@ -50,6 +50,8 @@ mod ssh_keys;
 mod storage;
 /// Third-party plugins (bash and compiled Rust) behave like built-ins.
 mod third_party;
+/// trace: trace mode on and off for later commands.
+mod trace;
 
 use std::path::Path;
 

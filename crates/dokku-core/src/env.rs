@@ -93,6 +93,16 @@ pub fn remove_early(key: &str) {
     unsafe { std::env::remove_var(key) }
 }
 
+/// Turns the flag variable `name` on or off for every later command:
+/// `$DOKKU_ROOT/.dokkurc/NAME` holding `export NAME=1`, which the dispatcher reads.
+pub fn persist_flag(roots: &Roots, name: &str, on: bool) -> anyhow::Result<()> {
+    let path = roots.dokku_root.join(".dokkurc").join(name);
+    match on {
+        true => crate::fs::write_atomic(&path, format!("export {name}=1\n").as_bytes(), 0o644),
+        false => crate::fs::remove_file_if_exists(&path),
+    }
+}
+
 /// True when a flag variable is set to something other than empty, `0` or `false`.
 pub fn flag(name: &str) -> bool {
     var(name).is_some_and(|v| v != "0" && v != "false")

@@ -30,23 +30,18 @@ pub fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
     tail.stream()
 }
 
-/// The file in `.dokkurc` that turns the log on for every later command.
-fn switch(ctx: &Ctx) -> std::path::PathBuf {
-    ctx.roots.dokku_root.join(".dokkurc").join("DOKKU_EVENTS")
-}
-
 /// `events:on`.
 pub fn on(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = dokku_core::entry::parse("events:on", args)?;
     log::data("Enabling dokku events logger");
-    dokku_core::fs::write_atomic(&switch(ctx), b"export DOKKU_EVENTS=1\n", 0o644)
+    dokku_core::env::persist_flag(&ctx.roots, events::DOKKU_EVENTS, true)
 }
 
 /// `events:off`.
 pub fn off(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = dokku_core::entry::parse("events:off", args)?;
     log::data("Disabling dokku events logger");
-    dokku_core::fs::remove_file_if_exists(&switch(ctx))
+    dokku_core::env::persist_flag(&ctx.roots, events::DOKKU_EVENTS, false)
 }
 
 #[derive(Parser)]
