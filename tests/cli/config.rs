@@ -3,7 +3,7 @@ use std::thread;
 use dokku_test_support::{TestHost, workspace_root};
 use insta::assert_snapshot;
 
-use crate::{recorded, recorder, stderr, stdout};
+use crate::{recorded, recorder, refused_in_one_line, stderr, stdout};
 
 /// A host with a global domain, so new apps carry no `NO_VHOST` (see the domains tests),
 /// and the app `demo`.
@@ -479,4 +479,71 @@ fn a_restart_refused_by_a_running_deploy_fails_the_command_and_keeps_the_value()
         "{err}"
     );
     assert_eq!(host.ok(["config:get", "demo", "GREETING"]), "hello\n");
+}
+
+#[test]
+fn import_sets_from_a_file_stdin_or_json_and_replace_keeps_only_those() {
+    let host = host_with_demo();
+    host.ok([
+        "config:set",
+        "--no-restart",
+        "demo",
+        "first_key=first_value",
+    ]);
+    let file = host.path().join("vars.env");
+    std::fs::write(
+        &file,
+        "# a comment\nexport second_key='second value'\nthird=\"3\"\n",
+    )
+    .unwrap();
+    let out = host.ok(["config:import", "demo", file.to_str().unwrap()]);
+    assert!(out.contains("Setting config vars"), "{out}");
+    let get = |key: &str| host.ok(["config:get", "demo", key]);
+    assert_eq!(get("first_key"), "first_value\n");
+    assert_eq!(get("second_key"), "second value\n");
+    assert_eq!(get("third"), "3\n");
+
+    let piped = host
+        .dokku(["config:import", "demo", "-"])
+        .write_stdin("test_var=TESTING2\n")
+        .output()
+        .unwrap();
+    assert!(piped.status.success(), "{}", host.render(&piped));
+    assert_eq!(get("test_var"), "TESTING2\n");
+
+    let json = host.path().join("vars.json");
+    std::fs::write(&json, r#"{"only": "this", "port": 5000}"#).unwrap();
+    host.ok([
+        "config:import",
+        "--replace",
+        "--format",
+        "json",
+        "demo",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(host.ok(["config:keys", "demo"]), "only\nport\n");
+    assert_eq!(get("port"), "5000\n");
+
+    let empty = host.path().join("empty.env");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    let bad_key = host.path().join("bad.env");
+    std::fs::write(&bad_key, "1x=y\n").unwrap();
+    let before = host.state();
+    refused_in_one_line(
+        &host,
+        &[
+            vec!["config:import", "demo", empty.to_str().unwrap()],
+            vec!["config:import", "demo", bad_key.to_str().unwrap()],
+            vec!["config:import", "demo", "/does/not/exist"],
+            vec![
+                "config:import",
+                "--format",
+                "xml",
+                "demo",
+                json.to_str().unwrap(),
+            ],
+            vec!["config:import", "demo"],
+        ],
+    );
+    assert_eq!(host.state(), before);
 }

@@ -172,9 +172,6 @@ fn pairs(words: &[String], encoded: bool) -> Result<Vec<(String, String)>> {
             let Some((key, value)) = word.split_once('=') else {
                 bail!("Invalid env pair: {word}");
             };
-            if !envfile::valid_key(key) {
-                bail!("Invalid key name: '{key}' (keys match [A-Za-z_][A-Za-z0-9_]*)");
-            }
             let value = if encoded {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(value)
@@ -184,12 +181,20 @@ fn pairs(words: &[String], encoded: bool) -> Result<Vec<(String, String)>> {
             } else {
                 value.to_string()
             };
-            if value.contains('\0') {
-                bail!("The value of {key} contains a NUL byte, which no environment can hold");
-            }
-            Ok((key.to_string(), value))
+            checked(key, value)
         })
         .collect()
+}
+
+/// A variable any environment can hold: a shell's key, a value without NUL.
+fn checked(key: &str, value: String) -> Result<(String, String)> {
+    if !envfile::valid_key(key) {
+        bail!("Invalid key name: '{key}' (keys match [A-Za-z_][A-Za-z0-9_]*)");
+    }
+    if value.contains('\0') {
+        bail!("The value of {key} contains a NUL byte, which no environment can hold");
+    }
+    Ok((key.to_string(), value))
 }
 
 /// Whether a change is told to the user: the commands speak, the triggers other plugins
@@ -223,6 +228,85 @@ fn set_vars(ctx: &Ctx, args: &[String], voice: Voice) -> Result<()> {
     let keys: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
     store.update(&target, |env| env.extend(pairs))?;
     after_change(&roots, &target, "set", &keys, args.has("--no-restart"))
+}
+
+/// `config:import [--replace] [--no-restart] [--format envfile|json] APP|--global FILE|-`:
+/// the variables of a dotenv file (or a JSON object), or of stdin, set as `config:set`
+/// sets them; with `--replace`, the only ones left. The file is read as the dokku user.
+pub fn import(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let mut args = Args::parse(
+        "config:import",
+        args,
+        &[GLOBAL, "--replace", "--no-restart", "--format"],
+    )?;
+    let (roots, store) = context(ctx);
+    let target = args.target(&roots)?;
+    let [file] = args.positional.as_slice() else {
+        bail!("Please specify a file to import, or - to read stdin");
+    };
+    let text = if file == "-" {
+        log::info1_quiet("Reading config vars from stdin");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        text
+    } else {
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("Unable to read {file}: {e}"))?
+    };
+    let imported: Env = match args.format.as_deref().unwrap_or("envfile") {
+        "envfile" => {
+            let parsed = envfile::parse(&text)?;
+            if let Some(key) = parsed.invalid_keys.first() {
+                checked(key, String::new())?;
+            }
+            parsed.env
+        }
+        "json" => json_object(&text)?,
+        other => bail!("Unknown format: {other}"),
+    };
+    let imported: Env = imported
+        .into_iter()
+        .map(|(key, value)| checked(&key, value))
+        .collect::<Result<_>>()?;
+    if imported.is_empty() {
+        bail!("No config vars to set");
+    }
+    if !dokku_core::env::quiet() {
+        log::info1("Setting config vars");
+        let rows: Vec<(String, String)> = imported.clone().into_iter().collect();
+        log::verbose(&log::columns(&rows).join("\n"));
+    }
+    let replace = args.has("--replace");
+    let keys = store.update(&target, |env| {
+        let mut keys: Vec<String> = imported.keys().cloned().collect();
+        if replace {
+            keys.extend(env.keys().filter(|k| !imported.contains_key(*k)).cloned());
+            env.clear();
+        }
+        env.extend(imported);
+        keys
+    })?;
+    after_change(&roots, &target, "set", &keys, args.has("--no-restart"))
+}
+
+/// A JSON object's members as variables: strings as they are, numbers and booleans as
+/// written.
+fn json_object(text: &str) -> Result<Env> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("Invalid JSON: {e}"))?;
+    let Some(object) = value.as_object() else {
+        bail!("Invalid JSON: expected an object of KEY: value");
+    };
+    object
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => value.to_string(),
+                _ => bail!("Invalid value for {key}: a string, number or boolean"),
+            };
+            Ok((key.clone(), text))
+        })
+        .collect()
 }
 
 /// `config:unset [--no-restart] APP|--global KEY...`.

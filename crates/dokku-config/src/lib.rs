@@ -36,6 +36,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::get,
         },
         Command {
+            name: "import",
+            args: "[--replace] [--no-restart] [--format envfile|json] <app>|--global <file>|-",
+            help: "Import config vars from a dotenv or JSON file, or stdin",
+            run: commands::import,
+        },
+        Command {
             name: "keys",
             args: SHOW_ARGS,
             help: "Show keys set in environment",
