@@ -327,6 +327,21 @@ fn set_disable_autocreation_is_global_only() {
     host.ok(["apps:set", "--global", "disable-autocreation"]);
     host.ok(["plugin:trigger", "app-maybe-create", "fresh"]);
     assert!(host.roots.app_dir("fresh").is_dir());
+
+    // Where an app's code came from is the app's own to say.
+    host.ok(["apps:set", "demo", "deploy-source", "git"]);
+    assert_eq!(
+        host.ok(["apps:report", "demo", "--app-deploy-source"]),
+        "git\n"
+    );
+    for key in ["deploy-source", "deploy-source-metadata"] {
+        let global = host.run(["apps:set", "--global", key, "x"]);
+        assert!(
+            stderr(&global).contains("Property cannot be specified globally"),
+            "{}",
+            stderr(&global)
+        );
+    }
 }
 
 #[test]

@@ -231,16 +231,38 @@ pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::report::print_for_apps(&request, roots, "apps", |app| app_report(roots, app))
 }
 
-/// What an operator may set: `disable-autocreation` is global only.
+/// What an operator may set: `disable-autocreation` is global only; where an app's code
+/// came from (deploys record it) is the app's own.
 pub const SETTINGS: Settings = Settings {
     namespace: crate::lifecycle::NAMESPACE,
-    table: &[Setting {
-        key: "disable-autocreation",
-        scope: Scope::GlobalOnly,
-        default: "false",
-        validate: settings::boolean,
-    }],
+    table: &[
+        Setting {
+            key: "deploy-source",
+            scope: Scope::AppOnly,
+            default: "",
+            validate: one_line,
+        },
+        Setting {
+            key: "deploy-source-metadata",
+            scope: Scope::AppOnly,
+            default: "",
+            validate: one_line,
+        },
+        Setting {
+            key: "disable-autocreation",
+            scope: Scope::GlobalOnly,
+            default: "false",
+            validate: settings::boolean,
+        },
+    ],
 };
+
+fn one_line(value: &str) -> Result<()> {
+    if value.chars().any(char::is_control) {
+        anyhow::bail!("Invalid value: one line of text");
+    }
+    Ok(())
+}
 
 /// Shared with the triggers: autocreation is on unless disabled globally.
 pub fn autocreation_disabled(ctx: &Ctx) -> Result<bool> {
