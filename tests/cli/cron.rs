@@ -63,6 +63,63 @@ fn scheduled_tasks_reach_the_dokku_users_crontab_and_leave_with_their_app() {
     );
     assert!(crontab.contains(&format!("DOKKU_ROOT={}", host.roots.dokku_root.display())));
 
+    // A suspended task, or an app in maintenance, leaves cron until it resumes.
+    let id = line.split_whitespace().last().unwrap().to_string();
+    host.ok(["cron:suspend", "cronapp", &id]);
+    assert!(!installed_crontab().contains("cron:run cronapp"));
+    assert!(host.ok(["cron:list", "cronapp"]).contains("true (task)"));
+    assert_eq!(
+        host.ok([
+            "cron:report",
+            "cronapp",
+            &format!("--cron-maintenance-{id}")
+        ]),
+        "true\n"
+    );
+    host.ok(["cron:resume", "cronapp", &id]);
+    assert!(installed_crontab().contains(&format!("cron:run cronapp {id}")));
+    host.ok(["cron:set", "cronapp", "maintenance", "true"]);
+    assert!(host.ok(["cron:list", "cronapp"]).contains("true (app)"));
+    assert!(!installed_crontab().contains("cron:run cronapp"));
+    host.ok(["cron:set", "cronapp", "maintenance"]);
+    host.ok(["cron:set", "--global", "mailto", "admin@example.com"]);
+    assert!(installed_crontab().contains("MAILTO=admin@example.com"));
+    let global: serde_json::Value =
+        serde_json::from_str(&host.ok(["cron:report", "--global", "--format", "json"])).unwrap();
+    assert_eq!(global["cron-computed-mailto"], "admin@example.com");
+    assert!(global.get("cron-maintenance").is_none());
+    host.ok(["cron:set", "--global", "mailto"]);
+    assert_eq!(
+        host.ok(["cron:report", "cronapp", "--cron-task-count"]),
+        "1\n"
+    );
+    for (args, says) in [
+        (
+            vec!["cron:set", "--global", "maintenance.x", "true"],
+            "Task maintenance properties cannot be set globally",
+        ),
+        (
+            vec!["cron:set", "cronapp", "maintenance.nope", "true"],
+            "no matching task ID found: maintenance.nope",
+        ),
+        (
+            vec!["cron:set", "cronapp", "mailto", "a@b.c"],
+            "Property cannot be specified on a per-app basis",
+        ),
+        (
+            vec!["cron:suspend", "cronapp", "nope"],
+            "no matching task ID",
+        ),
+    ] {
+        let out = host.run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            host.render(&out)
+        );
+    }
+
     host.ok(["apps:destroy", "--force", "cronapp"]);
     assert!(!installed_crontab().contains("cron:run cronapp"));
 

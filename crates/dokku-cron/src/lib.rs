@@ -8,9 +8,10 @@
 
 mod commands;
 mod schedule;
+mod settings;
 mod triggers;
 
-use dokku_core::entry::{BuildFile, Command, Plugin, TriggerEntry};
+use dokku_core::entry::{BuildFile, Command, Hooks, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "cron",
@@ -24,10 +25,28 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::list,
         },
         Command {
+            name: "resume",
+            args: "<app> <cron-id>",
+            help: "Resume a suspended task",
+            run: commands::resume,
+        },
+        Command {
             name: "run",
             args: "[--detach] <app> <cron-id>",
             help: "Run one of an app's scheduled tasks now",
             run: commands::run_task,
+        },
+        Command {
+            name: "set",
+            args: "[<app>|--global] <key> [<value>]",
+            help: "Set or clear a cron property for an app (maintenance.<cron-id> for one task)",
+            run: commands::set,
+        },
+        Command {
+            name: "suspend",
+            args: "<app> <cron-id>",
+            help: "Keep a task from running at its times until resumed",
+            run: commands::suspend,
         },
     ],
     triggers: &[
@@ -49,6 +68,11 @@ pub const PLUGIN: Plugin = Plugin {
         },
     ],
     // The tasks a release must hold valid are the app.json's.
+    settings: Some(&settings::SETTINGS),
+    hooks: Hooks {
+        report_rows: Some(commands::report_rows),
+        ..Hooks::NONE
+    },
     build_files: &[BuildFile {
         data: "app-json",
         name: "app.json",

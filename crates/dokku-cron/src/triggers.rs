@@ -4,8 +4,11 @@ use anyhow::{Result, bail};
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::log;
 
+use dokku_core::property::GLOBAL;
+
 use crate::commands::app_tasks;
 use crate::schedule;
+use crate::settings::{SETTINGS, maintenance_of};
 
 /// `post-release-builder BUILDER APP IMAGE`: the released app.json's tasks must be valid
 /// before the release deploys.
@@ -20,8 +23,14 @@ pub(crate) fn rewrite(ctx: &Ctx, _args: &[String]) -> Result<()> {
         "# The scheduled tasks of every app's app.json, written by dokku on each deploy:"
             .to_string(),
         "# edits here are lost.".to_string(),
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
     ];
+    let props = SETTINGS.properties(ctx);
+    for (key, variable) in [("mailfrom", "MAILFROM"), ("mailto", "MAILTO")] {
+        if let Some(value) = props.get(GLOBAL, key)?.filter(|v| !v.trim().is_empty()) {
+            lines.push(format!("{variable}={}", value.trim()));
+        }
+    }
+    lines.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string());
     for (key, value) in ctx.roots.exports() {
         if key.starts_with("DOKKU_") && !key.ends_with("_EXIT") && !value.contains('\n') {
             lines.push(format!("{key}={value}"));
@@ -38,6 +47,10 @@ pub(crate) fn rewrite(ctx: &Ctx, _args: &[String]) -> Result<()> {
             }
         };
         for task in tasks {
+            // A task in maintenance (its own, its app's or the host's) does not run.
+            if maintenance_of(ctx, app.as_str(), &task.id)?.is_some() {
+                continue;
+            }
             lines.push(format!(
                 "{} {} cron:run {app} {}",
                 task.schedule,
