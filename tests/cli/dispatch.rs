@@ -52,6 +52,9 @@ fn global_flags_count_anywhere() {
         host.run(["--app", "nope", "apps:exists"]).status.code(),
         Some(20)
     );
+    // Dokku's client names the app both ways: it counts once.
+    host.ok(["--app", "second", "apps:create", "second"]);
+    assert!(host.run(["apps:exists", "second"]).status.success());
     assert!(
         host.run(["apps:destroy", "demo", "--force"])
             .status

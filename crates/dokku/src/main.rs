@@ -260,8 +260,11 @@ fn dispatch(roots: &Roots, index: &Index, mut args: Vec<String>) -> Result<i32> 
         return not_a_command(&args);
     }
     let (route, plugin_dir) = resolve(roots, index, &args);
+    // `--app APP` names the app for a core plugin's command; a command that names the
+    // same app itself (Dokku's client sends `--app APP apps:create APP`) gets it once.
     if let Some(app) = env::var(env::DOKKU_APP_NAME)
         && is_core_plugin(roots, &plugin_dir)
+        && args.get(1) != Some(&app)
     {
         args.insert(1, app);
     }
