@@ -389,7 +389,7 @@ fn older_env_files_are_read_and_migrated_without_loss() {
     let out = host.run(["config:get", "alt", "LEGACY"]);
     assert_eq!(stdout(&out), "true\n");
     assert!(
-        stderr(&out).contains("keys that differ: LEGACY"),
+        stderr(&out).contains("the current config takes precedence for LEGACY"),
         "{}",
         stderr(&out)
     );
@@ -546,4 +546,56 @@ fn import_sets_from_a_file_stdin_or_json_and_replace_keeps_only_those() {
         ],
     );
     assert_eq!(host.state(), before);
+}
+
+#[test]
+fn install_drains_old_env_files_before_plugins_move_their_variables_to_properties() {
+    let host = host_with_demo();
+    // Once drained, the host is on record: an ENV file that shows up later is never
+    // imported over the config set since.
+    host.ok(["plugin:trigger", "config-migrate-env"]);
+    host.ok(["config:set", "--no-restart", "demo", "KEEP=new"]);
+    let legacy = host.roots.app_dir("demo").join("ENV");
+    std::fs::write(&legacy, "export KEEP=old\nexport RESURRECTED=yes\n").unwrap();
+    let out = host.run(["plugin:trigger", "config-migrate-env"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert!(
+        stderr(&out).contains("the current config takes precedence for KEEP RESURRECTED"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("ENV.migrated"), "{}", stderr(&out));
+    assert_eq!(host.ok(["config:get", "demo", "KEEP"]), "new\n");
+    assert!(
+        !host
+            .run(["config:get", "demo", "RESURRECTED"])
+            .status
+            .success()
+    );
+    assert!(!legacy.exists());
+
+    // An app from before: its ENV is drained first, then the checks plugin's variables
+    // become its properties.
+    host.ok(["apps:create", "older"]);
+    let old_env = host.roots.app_dir("older").join("ENV");
+    std::fs::write(
+        &old_env,
+        "export DOKKU_CHECKS_SKIPPED=worker\nexport KEPT=1\n",
+    )
+    .unwrap();
+    let out = host.ok(["plugin:install"]);
+    assert!(
+        out.contains("Migrating deprecated DOKKU_CHECKS_SKIPPED to checks skipped property"),
+        "{out}"
+    );
+    assert_eq!(
+        host.ok(["checks:report", "older", "--checks-skipped-list"]),
+        "worker\n"
+    );
+    let shown = host.ok(["config:show", "older"]);
+    assert!(
+        !shown.contains("DOKKU_CHECKS_SKIPPED") && shown.contains("KEPT"),
+        "{shown}"
+    );
+    assert!(!old_env.exists());
 }

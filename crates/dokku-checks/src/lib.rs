@@ -58,6 +58,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::get_property,
         },
         TriggerEntry {
+            name: "install",
+            run: triggers::install,
+        },
+        TriggerEntry {
             name: "core-post-extract",
             run: triggers::keep_checks_file,
         },

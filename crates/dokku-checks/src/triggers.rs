@@ -47,3 +47,70 @@ pub(crate) fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// `install`: the config variables older releases kept the checks in become the checks'
+/// properties, as Dokku's checks plugin migrates them.
+pub(crate) fn install(ctx: &Ctx, _args: &[String]) -> Result<()> {
+    use dokku_core::ask::ConfigToProperty;
+    let entry = |property, var, global_var| ConfigToProperty {
+        property,
+        var,
+        global_var,
+        transform: None,
+        list: false,
+    };
+    dokku_core::ask::migrate_config_to_property(
+        ctx,
+        "checks",
+        &[
+            ConfigToProperty {
+                transform: Some(|v| {
+                    if v == "true" {
+                        "_all_".into()
+                    } else {
+                        String::new()
+                    }
+                }),
+                ..entry("disabled", Some("DOKKU_SKIP_ALL_CHECKS"), None)
+            },
+            ConfigToProperty {
+                transform: Some(|v| {
+                    if v == "true" {
+                        "_all_".into()
+                    } else {
+                        String::new()
+                    }
+                }),
+                ..entry("skipped", Some("DOKKU_SKIP_DEFAULT_CHECKS"), None)
+            },
+            ConfigToProperty {
+                transform: Some(|v| {
+                    if v == "0" {
+                        "_all_".into()
+                    } else {
+                        String::new()
+                    }
+                }),
+                ..entry("skipped", Some("DOKKU_CHECKS_ENABLED"), None)
+            },
+            entry(
+                "wait-to-retire",
+                Some("DOKKU_WAIT_TO_RETIRE"),
+                Some("DOKKU_WAIT_TO_RETIRE"),
+            ),
+            entry("disabled", Some("DOKKU_CHECKS_DISABLED"), None),
+            entry("skipped", Some("DOKKU_CHECKS_SKIPPED"), None),
+            entry("wait", Some("DOKKU_CHECKS_WAIT"), Some("DOKKU_CHECKS_WAIT")),
+            entry(
+                "timeout",
+                Some("DOKKU_CHECKS_TIMEOUT"),
+                Some("DOKKU_CHECKS_TIMEOUT"),
+            ),
+            entry(
+                "attempts",
+                Some("DOKKU_CHECKS_ATTEMPTS"),
+                Some("DOKKU_CHECKS_ATTEMPTS"),
+            ),
+        ],
+    )
+}

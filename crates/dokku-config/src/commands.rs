@@ -490,14 +490,15 @@ pub fn trigger_export(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `install` and `config-migrate-env`: the global config's directory is made, and every
-/// pre-0.38 ENV file moves into place.
+/// `install` and `config-migrate-env`: the global config's directory is made, and the
+/// pre-0.38 ENV files of the host and every app are drained.
 pub fn trigger_migrate(ctx: &Ctx, _args: &[String]) -> Result<()> {
     // The global config's directory is there from the start, the dokku user's, as Dokku
     // has it: tools that write its ENV as that user expect it.
     std::fs::create_dir_all(ctx.roots.lib_root.join("config").join(GLOBAL))?;
     let (_, store) = context(ctx);
-    for target in store.legacy_targets() {
+    let apps = app::list(&ctx.roots)?.into_iter().map(Target::App);
+    for target in std::iter::once(Target::Global).chain(apps) {
         if let Err(err) = store.migrate(&target) {
             log::warn(&format!("{err:#}"));
         }

@@ -124,18 +124,30 @@ impl Store {
         )
     }
 
-    /// Moves a pre-0.38 ENV file into place (Dokku's `config-migrate-env`), keeping values
-    /// already in the new file. Once recorded as migrated, a reappearing old file is
-    /// deleted when it adds nothing, else set aside as `ENV.migrated` with a warning.
+    /// Drains a pre-0.38 ENV file into place (Dokku's `config-migrate-env`), keeping values
+    /// already in the new file, and records the target as migrated (even with no file:
+    /// the record is what tells a file that appears later from one never migrated). A
+    /// file found after the record is never imported: deleted when it adds nothing, else
+    /// set aside as `ENV.migrated` with a warning naming the keys it disagrees on.
     pub fn migrate(&self, target: &Target) -> Result<()> {
-        if !self.legacy_path(target).exists() {
+        if self.migrated(target)? && !self.legacy_path(target).exists() {
             return Ok(());
         }
         let _lock = self.lock(target)?;
-        self.migrate_locked(target)
+        self.migrate_locked(target)?;
+        self.properties().set(target.slot(), "env-migrated", "true")
     }
 
+    fn migrated(&self, target: &Target) -> Result<bool> {
+        let record = self.properties().get(target.slot(), "env-migrated")?;
+        Ok(record.as_deref() == Some("true"))
+    }
+
+    /// The file's drain, under its lock, when there is a file (a first read or write of
+    /// the target drains it too).
     fn migrate_locked(&self, target: &Target) -> Result<()> {
+        let props = self.properties();
+        let migrated = self.migrated(target)?;
         let legacy = self.legacy_path(target);
         let Some(text) = read_optional(&legacy)? else {
             return Ok(());
@@ -143,9 +155,8 @@ impl Store {
         let old = envfile::parse(&text)
             .with_context(|| format!("migrating {}: the file is kept", legacy.display()))?
             .env;
-        let props = self.properties();
         let mut current = self.read(target)?;
-        if props.get(target.slot(), "env-migrated")?.as_deref() == Some("true") {
+        if migrated {
             let differing: Vec<&str> = old
                 .iter()
                 .filter(|(k, v)| current.get(*k) != Some(*v))
@@ -155,14 +166,17 @@ impl Store {
                 return remove_file_if_exists(&legacy);
             }
             let aside = legacy.with_file_name("ENV.migrated");
+            log::warn(&format!(
+                "Not importing already-migrated ENV file {}: the current config takes precedence for {}",
+                legacy.display(),
+                differing.join(" ")
+            ));
+            log::warn(&format!(
+                "Preserved at {}: re-apply anything still needed with dokku config:set, then delete it - dokku does not read it and it may hold values that were unset on purpose",
+                aside.display()
+            ));
             std::fs::rename(&legacy, &aside)
                 .with_context(|| format!("moving {} aside", legacy.display()))?;
-            log::warn(&format!(
-                "{} reappeared after its migration; kept as {} (keys that differ: {})",
-                legacy.display(),
-                aside.display(),
-                differing.join(", ")
-            ));
             return Ok(());
         }
         for (key, value) in old {

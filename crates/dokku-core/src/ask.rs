@@ -314,3 +314,109 @@ mod app_container_tests {
         assert!(AppContainer::parse("").is_none());
     }
 }
+
+/// A config variable a plugin now keeps as a property (Dokku's `prop
+/// migrate-config-to-property`).
+pub struct ConfigToProperty<'a> {
+    pub property: &'a str,
+    /// The app variable (none: only the global one moves).
+    pub var: Option<&'a str>,
+    /// The global variable that becomes the global property.
+    pub global_var: Option<&'a str>,
+    /// How a value becomes the property's (`None`: as it is).
+    pub transform: Option<fn(&str) -> String>,
+    /// The property is a list: the value's words, one per line.
+    pub list: bool,
+}
+
+/// Moves config variables into `namespace`'s properties, after the pre-0.38 ENV files
+/// were drained (`config-migrate-env`): for the host and every app, a variable that is set
+/// becomes the property unless the property exists already, and is unset (no restart).
+pub fn migrate_config_to_property(
+    ctx: &Ctx,
+    namespace: &str,
+    entries: &[ConfigToProperty],
+) -> Result<()> {
+    if let Err(err) = ctx.trigger("config-migrate-env").stdin(Vec::new()).stream() {
+        crate::log::warn(&format!("Unable to migrate legacy env files: {err:#}"));
+    }
+    let props = crate::property::Properties::new(&ctx.roots, namespace);
+    let apps = crate::app::list(&ctx.roots)?;
+    for entry in entries {
+        let slots = entry
+            .global_var
+            .map(|var| (crate::property::GLOBAL.to_string(), var))
+            .into_iter()
+            .chain(
+                entry
+                    .var
+                    .into_iter()
+                    .flat_map(|var| apps.iter().map(move |app| (app.to_string(), var))),
+            );
+        for (slot, var) in slots {
+            // One app whose config cannot be read (a link where its directory was) keeps
+            // no other from its migration.
+            if let Err(err) = migrate_one(ctx, &props, namespace, entry, &slot, var) {
+                crate::log::warn(&format!("{slot}: {err:#}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn migrate_one(
+    ctx: &Ctx,
+    props: &crate::property::Properties,
+    namespace: &str,
+    entry: &ConfigToProperty,
+    slot: &str,
+    var: &str,
+) -> Result<()> {
+    if props.get(slot, entry.property)?.is_some() {
+        return Ok(());
+    }
+    let global = slot == crate::property::GLOBAL;
+    let value = match global {
+        true => ctx.trigger("config-get-global").arg(var).output_string()?,
+        false => ctx
+            .trigger("config-get")
+            .args([slot, var])
+            .output_string()?,
+    };
+    let value = value.trim_end_matches('\n');
+    if value.is_empty() {
+        return Ok(());
+    }
+    let value = entry.transform.map_or(value.to_string(), |t| t(value));
+    let property = entry.property;
+    let (scope, owner, how) = match global {
+        true => (
+            format!("global {var}"),
+            String::new(),
+            format!("--global {property}"),
+        ),
+        false => (
+            var.to_string(),
+            format!(" for {slot}"),
+            format!("{slot} {property}"),
+        ),
+    };
+    crate::log::info1(&format!(
+        "Migrating deprecated {scope} to {namespace} {property} property{owner}. Use 'dokku {namespace}:set {how} <value>' to manage this going forward."
+    ));
+    if entry.list {
+        let items: Vec<String> = value.split_whitespace().map(String::from).collect();
+        props.set_list(slot, property, &items)?;
+    } else {
+        props.set(slot, property, &value)?;
+    }
+    let unset = ctx
+        .trigger("config-unset")
+        .args(["--no-restart", slot, var])
+        .env(crate::env::DOKKU_QUIET_OUTPUT, "1")
+        .stream();
+    if let Err(err) = unset {
+        crate::log::warn(&format!("{err:#}"));
+    }
+    Ok(())
+}
