@@ -52,65 +52,41 @@ pub(crate) fn adopt_release(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// properties, as Dokku's checks plugin migrates them.
 pub(crate) fn install(ctx: &Ctx, _args: &[String]) -> Result<()> {
     use dokku_core::ask::ConfigToProperty;
-    let entry = |property, var, global_var| ConfigToProperty {
-        property,
-        var,
-        global_var,
-        transform: None,
-        list: false,
-    };
-    dokku_core::ask::migrate_config_to_property(
-        ctx,
-        "checks",
-        &[
-            ConfigToProperty {
-                transform: Some(|v| {
-                    if v == "true" {
-                        "_all_".into()
-                    } else {
-                        String::new()
-                    }
-                }),
-                ..entry("disabled", Some("DOKKU_SKIP_ALL_CHECKS"), None)
-            },
-            ConfigToProperty {
-                transform: Some(|v| {
-                    if v == "true" {
-                        "_all_".into()
-                    } else {
-                        String::new()
-                    }
-                }),
-                ..entry("skipped", Some("DOKKU_SKIP_DEFAULT_CHECKS"), None)
-            },
-            ConfigToProperty {
-                transform: Some(|v| {
-                    if v == "0" {
-                        "_all_".into()
-                    } else {
-                        String::new()
-                    }
-                }),
-                ..entry("skipped", Some("DOKKU_CHECKS_ENABLED"), None)
-            },
-            entry(
-                "wait-to-retire",
-                Some("DOKKU_WAIT_TO_RETIRE"),
-                Some("DOKKU_WAIT_TO_RETIRE"),
-            ),
-            entry("disabled", Some("DOKKU_CHECKS_DISABLED"), None),
-            entry("skipped", Some("DOKKU_CHECKS_SKIPPED"), None),
-            entry("wait", Some("DOKKU_CHECKS_WAIT"), Some("DOKKU_CHECKS_WAIT")),
-            entry(
-                "timeout",
-                Some("DOKKU_CHECKS_TIMEOUT"),
-                Some("DOKKU_CHECKS_TIMEOUT"),
-            ),
-            entry(
-                "attempts",
-                Some("DOKKU_CHECKS_ATTEMPTS"),
-                Some("DOKKU_CHECKS_ATTEMPTS"),
-            ),
-        ],
-    )
+    type Transform = Option<fn(&str) -> String>;
+    let all_when_true: Transform = Some(|v| {
+        if v == "true" {
+            "_all_".into()
+        } else {
+            String::new()
+        }
+    });
+    let all_when_zero: Transform = Some(|v| {
+        if v == "0" {
+            "_all_".into()
+        } else {
+            String::new()
+        }
+    });
+    let table: [(&str, &str, bool, Transform); 9] = [
+        ("disabled", "DOKKU_SKIP_ALL_CHECKS", false, all_when_true),
+        ("skipped", "DOKKU_SKIP_DEFAULT_CHECKS", false, all_when_true),
+        ("skipped", "DOKKU_CHECKS_ENABLED", false, all_when_zero),
+        ("wait-to-retire", "DOKKU_WAIT_TO_RETIRE", true, None),
+        ("disabled", "DOKKU_CHECKS_DISABLED", false, None),
+        ("skipped", "DOKKU_CHECKS_SKIPPED", false, None),
+        ("wait", "DOKKU_CHECKS_WAIT", true, None),
+        ("timeout", "DOKKU_CHECKS_TIMEOUT", true, None),
+        ("attempts", "DOKKU_CHECKS_ATTEMPTS", true, None),
+    ];
+    let entries: Vec<ConfigToProperty> = table
+        .iter()
+        .map(|&(property, var, global, transform)| ConfigToProperty {
+            property,
+            var: Some(var),
+            global_var: global.then_some(var),
+            transform,
+            list: false,
+        })
+        .collect();
+    dokku_core::ask::migrate_config_to_property(ctx, "checks", &entries)
 }

@@ -197,6 +197,44 @@ pub(crate) fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
 }
 
+/// `prop migrate-config-to-property PLUGIN PROPERTY CONFIG_VAR [--global-config-var VAR]
+/// [--list] [--transform NAME]`: Dokku's transforms by name.
+fn migrate(ctx: &Ctx, plugin: &str, args: &[String]) -> Result<()> {
+    let property = component("property", args.first())?;
+    let var = args.get(1).map(String::as_str).filter(|v| !v.is_empty());
+    let mut entry = dokku_core::ask::ConfigToProperty {
+        property,
+        var,
+        global_var: None,
+        transform: None,
+        list: false,
+    };
+    let mut rest = args.iter().skip(2);
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--list" => entry.list = true,
+            "--global-config-var" => entry.global_var = rest.next().map(String::as_str),
+            "--transform" => {
+                entry.transform = Some(match rest.next().map(String::as_str) {
+                    Some("restore-bool") => |v| (if v == "0" { "false" } else { "true" }).into(),
+                    Some("non-empty-to-true") => {
+                        |v| (if v.is_empty() { "" } else { "true" }).into()
+                    }
+                    Some("skip-all-checks-to-disabled") => {
+                        |v| (if v == "true" { "_all_" } else { "" }).into()
+                    }
+                    Some("checks-enabled-to-skipped") => {
+                        |v| (if v == "0" { "_all_" } else { "" }).into()
+                    }
+                    other => bail!("Unknown transform: {}", other.unwrap_or("")),
+                })
+            }
+            other => bail!("prop migrate-config-to-property: unexpected argument {other:?}"),
+        }
+    }
+    dokku_core::ask::migrate_config_to_property(ctx, plugin, &[entry])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,42 +307,4 @@ mod tests {
             assert!(call(&ctx, args).0.is_err(), "{args:?}");
         }
     }
-}
-
-/// `prop migrate-config-to-property PLUGIN PROPERTY CONFIG_VAR [--global-config-var VAR]
-/// [--list] [--transform NAME]`: Dokku's transforms by name.
-fn migrate(ctx: &Ctx, plugin: &str, args: &[String]) -> Result<()> {
-    let property = component("property", args.first())?;
-    let var = args.get(1).map(String::as_str).filter(|v| !v.is_empty());
-    let mut entry = dokku_core::ask::ConfigToProperty {
-        property,
-        var,
-        global_var: None,
-        transform: None,
-        list: false,
-    };
-    let mut rest = args.iter().skip(2);
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--list" => entry.list = true,
-            "--global-config-var" => entry.global_var = rest.next().map(String::as_str),
-            "--transform" => {
-                entry.transform = Some(match rest.next().map(String::as_str) {
-                    Some("restore-bool") => |v| (if v == "0" { "false" } else { "true" }).into(),
-                    Some("non-empty-to-true") => {
-                        |v| (if v.is_empty() { "" } else { "true" }).into()
-                    }
-                    Some("skip-all-checks-to-disabled") => {
-                        |v| (if v == "true" { "_all_" } else { "" }).into()
-                    }
-                    Some("checks-enabled-to-skipped") => {
-                        |v| (if v == "0" { "_all_" } else { "" }).into()
-                    }
-                    other => bail!("Unknown transform: {}", other.unwrap_or("")),
-                })
-            }
-            other => bail!("prop migrate-config-to-property: unexpected argument {other:?}"),
-        }
-    }
-    dokku_core::ask::migrate_config_to_property(ctx, plugin, &[entry])
 }

@@ -296,25 +296,6 @@ pub fn app_containers(ctx: &Ctx, app: &str) -> Result<Vec<AppContainer>> {
         .collect())
 }
 
-#[cfg(test)]
-mod app_container_tests {
-    use super::*;
-
-    #[test]
-    fn lines_keep_their_empty_fields() {
-        let web = AppContainer::parse("web.1 abc 172.17.0.2 5000").unwrap();
-        assert_eq!(
-            (web.kind(), web.ip.as_str(), web.port.as_str()),
-            ("web", "172.17.0.2", "5000")
-        );
-        let stopped = AppContainer::parse("web.2 def  5000").unwrap();
-        assert_eq!((stopped.ip.as_str(), stopped.port.as_str()), ("", "5000"));
-        let worker = AppContainer::parse("worker.1 ghi 172.17.0.3").unwrap();
-        assert_eq!((worker.kind(), worker.port.as_str()), ("worker", ""));
-        assert!(AppContainer::parse("").is_none());
-    }
-}
-
 /// A config variable a plugin now keeps as a property (Dokku's `prop
 /// migrate-config-to-property`).
 pub struct ConfigToProperty<'a> {
@@ -419,4 +400,23 @@ fn migrate_one(
         crate::log::warn(&format!("{err:#}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod app_container_tests {
+    use super::*;
+
+    #[test]
+    fn lines_keep_their_empty_fields() {
+        let web = AppContainer::parse("web.1 abc 172.17.0.2 5000").unwrap();
+        assert_eq!(
+            (web.kind(), web.ip.as_str(), web.port.as_str()),
+            ("web", "172.17.0.2", "5000")
+        );
+        let stopped = AppContainer::parse("web.2 def  5000").unwrap();
+        assert_eq!((stopped.ip.as_str(), stopped.port.as_str()), ("", "5000"));
+        let worker = AppContainer::parse("worker.1 ghi 172.17.0.3").unwrap();
+        assert_eq!((worker.kind(), worker.port.as_str()), ("worker", ""));
+        assert!(AppContainer::parse("").is_none());
+    }
 }
