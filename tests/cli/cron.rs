@@ -134,12 +134,16 @@ fn scheduled_tasks_reach_the_dokku_users_crontab_and_leave_with_their_app() {
     assert!(renewal.starts_with("24 6 * * * "), "{renewal}");
     assert!(
         renewal.ends_with(&format!(
-            ">> {}/letsencrypt.log 2>&1",
+            " &>> {}/letsencrypt.log",
             host.roots.logs_dir.display()
         )),
         "{renewal}"
     );
     assert!(host.ok(["letsencrypt:cron-job"]).contains("is enabled"));
+    let global: serde_json::Value =
+        serde_json::from_str(&host.ok(["cron:list", "--global", "--format", "json"])).unwrap();
+    assert_eq!(global[0]["global"], true, "{global}");
+    assert_eq!(global[0]["schedule"], "24 6 * * *", "{global}");
     host.ok(["letsencrypt:cron-job", "--remove"]);
     assert!(!installed_crontab().contains("letsencrypt:auto-renew"));
     let out = host.run(["letsencrypt:cron-job", "--sometimes"]);

@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use clap::Parser;
 use dokku_core::app::AppName;
-use dokku_core::entry::{AppListing, Ctx, parse};
+use dokku_core::entry::{Ctx, parse};
 use dokku_core::log;
 use dokku_core::property::GLOBAL;
 use dokku_core::settings::SetArgs;
@@ -17,10 +17,14 @@ pub struct Task {
     pub id: String,
     pub schedule: String,
     pub command: String,
+    /// What a run does while the last is still running: `allow`, `forbid` or `replace`.
+    pub concurrency_policy: String,
 }
 
+const POLICIES: [&str; 3] = ["allow", "forbid", "replace"];
+
 /// The tasks of an app.json, each checked; a malformed one is an error.
-pub fn tasks_of(app_json: &serde_json::Value) -> Result<Vec<Task>> {
+pub fn tasks_of(app: &str, app_json: &serde_json::Value) -> Result<Vec<Task>> {
     let Some(entries) = app_json.get("cron") else {
         return Ok(Vec::new());
     };
@@ -41,90 +45,174 @@ pub fn tasks_of(app_json: &serde_json::Value) -> Result<Vec<Task>> {
             shell_words::split(command).map_err(|_| {
                 anyhow::anyhow!("Invalid cron command {command:?}: unbalanced quotes")
             })?;
+            let policy = field("concurrency_policy").unwrap_or("allow");
+            if !POLICIES.contains(&policy) {
+                bail!("Invalid concurrency_policy {policy:?}: allow, forbid or replace");
+            }
             Ok(Task {
-                id: task_id(schedule, command),
+                id: task_id(app, schedule, command),
                 schedule: schedule.to_string(),
                 command: command.to_string(),
+                concurrency_policy: policy.to_string(),
             })
         })
         .collect()
 }
 
-/// A stable id from the schedule and the command (FNV-1a, base 36): the same task keeps
-/// its id across deploys.
-pub(crate) fn task_id(schedule: &str, command: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in schedule.bytes().chain([0]).chain(command.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// A task's id, as Dokku makes it: its app, command and schedule in base 36, so the same
+/// task keeps its id across deploys.
+pub(crate) fn task_id(app: &str, schedule: &str, command: &str) -> String {
+    base36(format!("{app}==={command}==={schedule}").as_bytes())
+}
+
+/// The bytes as one big number in lowercase base 36 (each leading zero byte a `0`).
+pub(crate) fn base36(bytes: &[u8]) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    let mut digits: Vec<u8> = Vec::new();
+    for &byte in &bytes[zeros..] {
+        let mut carry = u32::from(byte);
+        for digit in digits.iter_mut() {
+            let value = u32::from(*digit) * 256 + carry;
+            *digit = (value % 36) as u8;
+            carry = value / 36;
+        }
+        while carry > 0 {
+            digits.push((carry % 36) as u8);
+            carry /= 36;
+        }
     }
-    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut id = Vec::new();
-    while hash > 0 {
-        id.push(digits[(hash % 36) as usize]);
-        hash /= 36;
-    }
-    id.reverse();
-    String::from_utf8_lossy(&id).into_owned()
+    let mut out = "0".repeat(zeros);
+    out.extend(digits.iter().rev().map(|d| DIGITS[*d as usize] as char));
+    out
 }
 
 pub(crate) fn app_tasks(ctx: &Ctx, app: &str) -> Result<Vec<Task>> {
     let text = dokku_core::ask::app_json(ctx, app)?;
     match text.trim() {
         "" => Ok(Vec::new()),
-        text => tasks_of(&serde_json::from_str(text)?),
+        text => tasks_of(app, &serde_json::from_str(text)?),
     }
 }
 
+#[derive(Parser)]
+pub(crate) struct List {
+    #[arg(long)]
+    global: bool,
+    #[arg(long, default_value = "stdout")]
+    format: String,
+    #[arg(value_name = "APP")]
+    app: Option<String>,
+}
+
+/// `cron:list APP|--global [--format stdout|json]`: an app's tasks, or those plugins add
+/// for the host (`cron-entries`).
 pub(crate) fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let cmd: AppListing = parse("cron:list", args)?;
-    let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
-    let tasks = app_tasks(ctx, app.as_str())?;
-    let maintenance = tasks
-        .iter()
-        .map(|t| maintenance_of(ctx, app.as_str(), &t.id))
-        .collect::<Result<Vec<_>>>()?;
-    if cmd.json() {
-        let json: Vec<serde_json::Value> = tasks
-            .iter()
-            .zip(&maintenance)
-            .map(|(t, m)| {
-                serde_json::json!({
-                    "id": t.id,
-                    "app": app.as_str(),
-                    "schedule": t.schedule,
-                    "command": t.command,
-                    "maintenance": m.is_some(),
-                    "task_in_maintenance": *m == Some("task"),
-                    "app_in_maintenance": *m == Some("app"),
+    let cmd: List = parse("cron:list", args)?;
+    if cmd.format != "stdout" && cmd.format != "json" {
+        bail!("Invalid format specified, supported formats: json, stdout");
+    }
+    let (name, listed) = match (cmd.global, cmd.app.as_deref()) {
+        (true, _) | (false, Some(GLOBAL)) => ("global".to_string(), global_tasks(ctx)?),
+        (false, Some(app)) => {
+            let app = dokku_core::app::verify(&ctx.roots, app)?;
+            let listed = app_tasks(ctx, app.as_str())?
+                .into_iter()
+                .map(|task| {
+                    let maintenance = maintenance_of(ctx, app.as_str(), &task.id)?;
+                    Ok(Listed {
+                        app: Some(app.to_string()),
+                        task,
+                        maintenance,
+                    })
                 })
-            })
-            .collect();
-        log::data(&serde_json::to_string_pretty(&json)?);
+                .collect::<Result<Vec<_>>>()?;
+            (app.to_string(), listed)
+        }
+        (false, None) => return Err(dokku_core::Error::MissingApp.into()),
+    };
+    if cmd.format == "json" {
+        let json: Vec<serde_json::Value> = listed.iter().map(Listed::json).collect();
+        log::data(&serde_json::to_string(&json)?);
         return Ok(());
     }
-    log::info2(&format!("{app} cron tasks"));
-    let mut rows = vec![vec![
-        "ID".to_string(),
-        "Schedule".to_string(),
-        "Maintenance".to_string(),
-        "Command".to_string(),
-    ]];
-    for (task, m) in tasks.iter().zip(&maintenance) {
+    log::info2(&format!("{name} cron tasks"));
+    let mut rows = vec![
+        ["ID", "Schedule", "Concurrency", "Maintenance", "Command"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for entry in &listed {
         rows.push(vec![
-            task.id.clone(),
-            task.schedule.clone(),
-            match m {
+            entry.task.id.clone(),
+            entry.task.schedule.clone(),
+            entry.task.concurrency_policy.clone(),
+            match entry.maintenance {
                 Some(why) => format!("true ({why})"),
                 None => "false".to_string(),
             },
-            task.command.clone(),
+            entry.task.command.clone(),
         ]);
     }
     for line in log::table(&rows) {
         log::data(&line);
     }
     Ok(())
+}
+
+/// A task as `cron:list` shows it.
+struct Listed {
+    /// None for the host's tasks.
+    app: Option<String>,
+    task: Task,
+    maintenance: Option<&'static str>,
+}
+
+impl Listed {
+    /// Dokku's JSON, its fields in Dokku's order.
+    fn json(&self) -> serde_json::Value {
+        let mut fields = serde_json::Map::new();
+        fields.insert("id".into(), self.task.id.clone().into());
+        if let Some(app) = &self.app {
+            fields.insert("app".into(), app.clone().into());
+        }
+        fields.insert("command".into(), self.task.command.clone().into());
+        if self.app.is_none() {
+            fields.insert("global".into(), true.into());
+        }
+        fields.insert("schedule".into(), self.task.schedule.clone().into());
+        fields.insert(
+            "concurrency_policy".into(),
+            self.task.concurrency_policy.clone().into(),
+        );
+        fields.insert(
+            "app-in-maintenance".into(),
+            (self.maintenance == Some("app")).into(),
+        );
+        fields.insert(
+            "task-in-maintenance".into(),
+            (self.maintenance == Some("task")).into(),
+        );
+        fields.insert("maintenance".into(), self.maintenance.is_some().into());
+        serde_json::Value::Object(fields)
+    }
+}
+
+/// The host's tasks, as the plugins add them (`cron-entries docker-local`).
+fn global_tasks(ctx: &Ctx) -> Result<Vec<Listed>> {
+    Ok(crate::triggers::plugin_entries(ctx, "docker-local")?
+        .into_iter()
+        .map(|entry| Listed {
+            app: None,
+            task: Task {
+                id: entry.id,
+                schedule: entry.schedule,
+                command: entry.command,
+                concurrency_policy: String::new(),
+            },
+            maintenance: None,
+        })
+        .collect())
 }
 
 /// `cron:set [--global|APP] KEY [VALUE]`: the settings, and `maintenance.<ID>` for one

@@ -16,12 +16,11 @@ use dokku_core::entry::{BuildFile, Command, Hooks, Plugin, TriggerEntry};
 pub const PLUGIN: Plugin = Plugin {
     name: "cron",
     description: "Manage scheduled cron tasks",
-    default_command: Some("list"),
     commands: &[
         Command {
             name: "list",
-            args: "<app> [--format stdout|json]",
-            help: "List the scheduled tasks of an app",
+            args: "<app>|--global [--format stdout|json]",
+            help: "List the scheduled tasks of an app, or those plugins add for the host",
             run: commands::list,
         },
         Command {
@@ -65,6 +64,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "post-release-builder",
             run: triggers::check_release,
+        },
+        TriggerEntry {
+            name: "scheduler-cron-write",
+            run: triggers::rewrite,
         },
     ],
     // The tasks a release must hold valid are the app.json's.

@@ -558,6 +558,15 @@ fn remove_stale_files(app_dir: &Path, started: &[Started], only: Option<&str>) -
     Ok(())
 }
 
+/// `scheduler-uses-host-cron SCHEDULER`: this scheduler's apps run their scheduled tasks
+/// from the host's cron.
+pub fn uses_host_cron(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) == Some(SCHEDULER) {
+        log::data("true");
+    }
+    Ok(())
+}
+
 /// `scheduler-is-deployed SCHEDULER APP`: a container of the app in place is running (one
 /// retiring does not count). For another scheduler's app this plugin has nothing to say
 /// (success), as in Dokku.

@@ -107,6 +107,10 @@ pub const PLUGIN: Plugin = Plugin {
             name: "scheduler-stop",
             run: deploy::stop,
         },
+        TriggerEntry {
+            name: "scheduler-uses-host-cron",
+            run: deploy::uses_host_cron,
+        },
     ],
     settings: Some(&SETTINGS),
     aliases: &["docker-local"],
