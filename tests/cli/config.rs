@@ -333,6 +333,14 @@ fn older_env_files_are_read_and_migrated_without_loss() {
     host.ok(["domains:set-global", "dokku.me"]);
     for app in ["modern", "bashera", "alt"] {
         host.ok(["apps:create", app]);
+        // Apps from before the move have no record of it.
+        let record = host
+            .roots
+            .config_dir()
+            .join("config")
+            .join(app)
+            .join("env-migrated");
+        std::fs::remove_file(record).unwrap();
     }
     let root = &host.roots.dokku_root;
     std::fs::create_dir_all(host.roots.config_dir().join("modern")).unwrap();
@@ -577,6 +585,7 @@ fn install_drains_old_env_files_before_plugins_move_their_variables_to_propertie
     // An app from before: its ENV is drained first, then the checks plugin's variables
     // become its properties.
     host.ok(["apps:create", "older"]);
+    std::fs::remove_file(host.roots.config_dir().join("config/older/env-migrated")).unwrap();
     let old_env = host.roots.app_dir("older").join("ENV");
     std::fs::write(
         &old_env,

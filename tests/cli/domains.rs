@@ -273,3 +273,25 @@ fn url_and_urls_print_where_an_app_answers() {
     assert!(!out.status.success());
     assert!(host.ok(["help"]).contains("    urls "));
 }
+
+#[test]
+fn dotted_app_names_are_their_own_domain_and_nginx_wildcards_are_domains() {
+    let host = TestHost::new();
+    host.ok(["domains:set-global", "dokku.test"]);
+    host.ok(["apps:create", "test.dokku.test"]);
+    host.ok(["domains:reset", "test.dokku.test"]);
+    assert_eq!(
+        host.ok(["domains:report", "test.dokku.test", "--domains-app-vhosts"]),
+        "test.dokku.test\n"
+    );
+    host.ok(["apps:create", "plain"]);
+    assert_eq!(vhosts(&host, "plain"), "plain.dokku.test\n");
+    // nginx's suffix wildcard and catch-all name.
+    host.ok(["domains:add", "plain", ".example.com", "_"]);
+    let listed = host.ok(["domains:report", "plain", "--domains-app-vhosts"]);
+    assert!(
+        listed.contains(".example.com") && listed.contains('_'),
+        "{listed}"
+    );
+    host.ok(["--force", "apps:destroy", "test.dokku.test"]);
+}

@@ -229,7 +229,8 @@ fn plugin_install_migrates_config_as_the_dokku_user() {
     let (uid, gid) = system_user();
     host.ok(["apps:create", "demo"]);
     host.ok(["apps:create", "other"]);
-    // A legacy ENV, as an upgrade from an older Dokku leaves it.
+    // A legacy ENV, as an upgrade from an older Dokku leaves it (no record of a move).
+    std::fs::remove_file(host.roots.config_dir().join("config/demo/env-migrated")).unwrap();
     let legacy = host.roots.app_dir("demo").join("ENV");
     std::fs::write(&legacy, "export OLD='value'\n").unwrap();
     std::os::unix::fs::chown(&legacy, Some(uid), Some(gid)).unwrap();

@@ -506,6 +506,13 @@ pub fn trigger_migrate(ctx: &Ctx, _args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `post-create APP`: a new app never had a pre-0.38 ENV file to drain, and is on record
+/// as such (a file that appears later is not imported).
+pub fn trigger_post_create(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = app::verify(&ctx.roots, args.first().ok_or(Error::MissingApp)?)?;
+    context(ctx).1.migrate(&Target::App(app))
+}
+
 /// `post-delete APP [IMAGE_REPO]`.
 pub fn trigger_post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(Error::MissingApp)?;

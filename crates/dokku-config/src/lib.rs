@@ -108,6 +108,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::trigger_copy,
         },
         TriggerEntry {
+            name: "post-create",
+            run: commands::trigger_post_create,
+        },
+        TriggerEntry {
             name: "post-delete",
             run: commands::trigger_post_delete,
         },

@@ -4,7 +4,8 @@ use std::fmt;
 
 use crate::error::Error;
 
-/// Longest app name: a DNS label, since the name becomes `<app>.<domain>`.
+/// Longest app name (Dokku sets none): it becomes part of hostnames, container and image
+/// names.
 pub const MAX_LEN: usize = 63;
 
 /// Words that would read as something else where app names appear: a CLI keyword, a
@@ -15,7 +16,8 @@ pub const RESERVED: &[&str] = &[
     "all", "default", "dokku", "dokkurc", "global", "help", "tls", "version",
 ];
 
-/// A validated app name: `^[a-z0-9][a-z0-9-]*$`, at most 63 bytes, not reserved.
+/// A validated app name, Dokku's rule: `^[a-z0-9][a-z0-9.-]*$` (a name with a dot is its
+/// own default domain), at most 63 bytes, not reserved.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AppName(String);
 
@@ -39,10 +41,10 @@ impl AppName {
         }
         if !name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         {
             return Err(invalid(
-                "may only contain lowercase alphanumerics and hyphens",
+                "may only contain lowercase alphanumerics, dots, and hyphens",
             ));
         }
         if RESERVED.contains(&name) {
@@ -198,8 +200,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_dns_label_names() {
-        for ok in ["demo", "a", "0app", "my-app-2", &"a".repeat(63)] {
+    fn accepts_dokkus_names() {
+        for ok in [
+            "demo",
+            "a",
+            "0app",
+            "my-app-2",
+            "test.dokku.test",
+            &"a".repeat(63),
+        ] {
             assert_eq!(AppName::parse(ok).unwrap().as_str(), ok);
         }
     }
@@ -208,8 +217,8 @@ mod tests {
     fn rejects_everything_else() {
         let too_long = "a".repeat(64);
         for bad in [
-            "Demo", "a/b", "..", "a..b", "my app", "-app", "app.", "a.b", "a_b", "a;id", "$(id)",
-            "`id`", "a'b", "a\"b", "café", "app\n", &too_long, "global", "help", "dokkurc", "tls",
+            "Demo", "a/b", "..", ".app", "my app", "-app", "a_b", "a;id", "$(id)", "`id`", "a'b",
+            "a\"b", "café", "app\n", &too_long, "global", "help", "dokkurc", "tls",
         ] {
             assert!(
                 matches!(AppName::parse(bad), Err(Error::InvalidAppName { .. })),

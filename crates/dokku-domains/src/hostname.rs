@@ -1,6 +1,7 @@
 //! What may be a domain: RFC 1123 hostnames (labels of letters, digits and inner hyphens,
-//! 63 characters each, 253 in all), optionally a leading `*.` wildcard; IP addresses
-//! only where the global domain is concerned.
+//! 63 characters each, 253 in all), optionally with nginx's leading `*.` or `.` wildcard
+//! (a leading dot: the domain and every name under it), or nginx's catch-all `_`; IP
+//! addresses only where the global domain is concerned.
 
 use std::net::IpAddr;
 
@@ -18,7 +19,13 @@ pub fn parse(domain: &str) -> Result<String> {
     if lower.len() > MAX_LEN {
         bail!("Invalid domain {domain:?}: longer than {MAX_LEN} characters");
     }
-    let rest = lower.strip_prefix("*.").unwrap_or(&lower);
+    if lower == "_" {
+        return Ok(lower);
+    }
+    let rest = lower
+        .strip_prefix("*.")
+        .or_else(|| lower.strip_prefix('.'))
+        .unwrap_or(&lower);
     if rest.is_empty() {
         bail!("Invalid domain {domain:?}: a wildcard needs a domain after \"*.\"");
     }
@@ -63,6 +70,8 @@ mod tests {
             "localhost",
             "xn--bcher-kva.example",
             "*.example.com",
+            ".example.com",
+            "_",
             "1.2.3.4",
             "my-app-2.dokku.me",
         ] {
@@ -82,7 +91,9 @@ mod tests {
             "-app.com",
             "app-.com",
             "a..b",
-            ".example.com",
+            "..example.com",
+            ".*.example.com",
+            "__",
             "example.com.",
             "exa mple.com",
             "ex_ample.com",

@@ -10,7 +10,7 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "domains",
-    description: "Manage vhost domains used by the Dokku proxy",
+    description: "Manage domains used by the proxy",
     default_command: None,
     commands: &[
         Command {

@@ -85,17 +85,23 @@ impl Domains {
     }
 
     /// For every global domain that is a hostname (none for an IP): the name a plugin
-    /// gives through `nginx-hostname APP SUBDOMAIN VHOST`, else `<app>.<global>`.
+    /// gives through `nginx-hostname APP SUBDOMAIN VHOST`, else `<app>.<global>`, or the
+    /// app's own name when it has a dot (Dokku's rule: `test.dokku.test` is its domain).
     pub fn defaults(&self, app: &str) -> Result<Vec<String>> {
         let mut domains = Vec::new();
         for global in self.list(GLOBAL)? {
             if hostname::is_ip(&global) {
                 continue;
             }
+            let subdomain = app
+                .strip_suffix(global.as_str())
+                .and_then(|s| s.strip_suffix('.'))
+                .unwrap_or(app);
             let from_plugin = Trigger::with_roots("nginx-hostname", self.roots.clone())
-                .args([app, app, global.as_str()])
+                .args([app, subdomain, global.as_str()])
                 .output_string()?;
             let domain = match from_plugin.trim() {
+                "" if app.contains('.') => app.to_string(),
                 "" => format!("{app}.{global}"),
                 named => named.to_string(),
             };
