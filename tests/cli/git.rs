@@ -2,7 +2,7 @@ use std::process::Command;
 
 use dokku_test_support::TestHost;
 
-use crate::refused_in_one_line;
+use crate::{refused_in_one_line, stderr};
 
 fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -126,4 +126,69 @@ fn from_archive_and_sync_receive_code() {
         host.ok(["config:get", "demo", "GIT_REV"]),
         format!("{head}\n")
     );
+}
+
+#[test]
+fn netrc_logins_are_set_checked_and_removed_and_the_deploy_key_is_shown() {
+    let host = TestHost::new();
+    let netrc = host.roots.dokku_root.join(".netrc");
+    assert!(!host.run(["git:auth"]).status.success());
+    let missing = host.run(["git:auth", "github.com", "someone"]);
+    assert!(stderr(&missing).contains("Missing password for netrc auth entry"));
+    assert!(
+        host.ok(["git:auth", "github.com", "user", "secret"])
+            .contains("Setting netrc auth entry for host github.com")
+    );
+    host.ok(["git:auth", "other.example.com", "u2", "p2"]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&netrc, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let piped = host
+        .dokku(["git:auth", "github.com", "piped"])
+        .write_stdin("from-stdin\n")
+        .output()
+        .unwrap();
+    assert!(piped.status.success(), "{}", host.render(&piped));
+    let mode = std::fs::metadata(&netrc).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&netrc).unwrap();
+    assert!(
+        text.contains("machine github.com\n  login piped\n  password from-stdin\n"),
+        "{text}"
+    );
+    assert!(
+        host.run(["git:auth-status", "github.com", "piped", "from-stdin"])
+            .status
+            .success()
+    );
+    assert!(
+        !host
+            .run(["git:auth-status", "github.com", "piped", "wrong"])
+            .status
+            .success()
+    );
+    assert!(!host.run(["git:auth-status", "github.com"]).status.success());
+    assert!(
+        host.ok(["git:auth", "github.com"])
+            .contains("Removing netrc auth entry for host github.com")
+    );
+    host.ok(["git:auth-status", "github.com"]);
+    assert!(
+        std::fs::read_to_string(&netrc)
+            .unwrap()
+            .contains("other.example.com")
+    );
+    assert!(
+        !host
+            .run(["git:auth", "bad host", "u", "p"])
+            .status
+            .success()
+    );
+
+    let none = host.run(["git:public-key"]);
+    assert!(!none.status.success());
+    assert!(stderr(&none).contains("There is no deploy key associated with the"));
+    let ssh = host.roots.dokku_root.join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(ssh.join("id_rsa.pub"), "ssh-rsa AAAA dokku\n").unwrap();
+    assert_eq!(host.ok(["git:public-key"]), "ssh-rsa AAAA dokku\n");
 }

@@ -513,18 +513,24 @@ pub fn generate_deploy_key(ctx: &Ctx, args: &[String]) -> Result<()> {
 #[derive(Parser)]
 struct Empty {}
 
-/// `git:public-key`: the public half of the deploy key, to give to a git host.
+/// `git:public-key`: the public half of the deploy key (ed25519, else an older rsa one), to
+/// give to a git host.
 pub fn public_key(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _: Empty = parse("git:public-key", args)?;
-    let roots = &ctx.roots;
-    let path = public_key_path(roots).with_extension("pub");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
+    let ssh = ctx.roots.dokku_root.join(".ssh");
+    for name in ["id_ed25519.pub", "id_rsa.pub"] {
+        if let Ok(text) = std::fs::read_to_string(ssh.join(name)) {
             log::data(text.trim_end());
-            Ok(())
+            return Ok(());
         }
-        Err(_) => bail!("There is no deploy key; create one with git:generate-deploy-key"),
     }
+    log::warn(&format!(
+        "There is no deploy key associated with the {} user.",
+        ctx.roots.system_user
+    ));
+    log::warn("Generate an ssh key with the following command:");
+    log::warn("  dokku git:generate-deploy-key");
+    bail!("As an alternative, configure the netrc authentication via the git:auth command")
 }
 
 /// `post-create APP`: every app starts as an empty bare repository.

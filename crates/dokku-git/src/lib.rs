@@ -3,6 +3,7 @@
 //! `git-hook`, and `receive-app`, where a pushed revision starts its way to a deploy.
 
 mod commands;
+mod netrc;
 mod repo;
 mod sources;
 
@@ -24,6 +25,18 @@ pub const PLUGIN: Plugin = Plugin {
             args: "[--build-dir <dir>] <app> <image> [<user> <email>]",
             help: "Updates an app's git repository with a given docker image and builds it",
             run: sources::from_image,
+        },
+        Command {
+            name: "auth",
+            args: "<host> [<username> [<password>]]",
+            help: "Configures netrc authentication for a git server (the password may come on stdin)",
+            run: netrc::auth,
+        },
+        Command {
+            name: "auth-status",
+            args: "<host> [<username> [<password>]]",
+            help: "Succeeds when the git server's netrc authentication is as given",
+            run: netrc::auth_status,
         },
         Command {
             name: "generate-deploy-key",
