@@ -93,6 +93,8 @@ fn enable_asks_nothing_of_a_server_without_domains_an_address_or_a_site() {
     host.ok(["domains:set", "demo", "demo.example.com"]);
     enable("without an e-mail address");
     host.ok(["letsencrypt:set", "demo", "email", "ops@example.com"]);
+    // (An undeployed app's 502 site answers the challenge too; one without a proxy none.)
+    host.ok(["proxy:disable", "demo"]);
     enable("no nginx site");
     assert!(
         !host.roots.lib_root.join("data/letsencrypt/demo").exists(),

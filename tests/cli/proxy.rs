@@ -103,8 +103,8 @@ fn destroying_an_app_reloads_nginx_only_when_it_had_a_site() {
     let host = TestHost::new();
     dokku_test_support::require_root("nginx is called directly only by root");
     let (calls, path) = recording_nginx(&host);
+    // Without a domain an undeployed app has no site (with one, it answers 502).
     host.ok(["apps:create", "quiet"]);
-    host.ok(["domains:add", "quiet", "quiet.example.com"]);
     let destroy = |app: &str| {
         let out = host
             .dokku(["apps:destroy", app, "--force"])
@@ -336,4 +336,26 @@ fn proxy_set_takes_dokkus_older_positional_type() {
         stderr(&mapping)
     );
     assert_eq!(host.ok(["proxy:report", "demo", "--proxy-type"]), "nginx\n");
+}
+
+#[test]
+fn an_app_not_deployed_yet_answers_502_on_its_domains() {
+    let host = TestHost::new();
+    host.ok(["domains:set-global", "dokku.me"]);
+    host.ok(["apps:create", "fresh"]);
+    let conf = host.roots.app_dir("fresh").join("nginx.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("server_name fresh.dokku.me;"), "{text}");
+    assert!(
+        text.contains("return 502;") && !text.contains("upstream"),
+        "{text}"
+    );
+    host.ok(["domains:add", "fresh", "custom.dokku.me"]);
+    let shown = host.ok(["nginx:show-config", "fresh"]);
+    assert!(
+        shown.contains("custom.dokku.me") && shown.contains("return 502;"),
+        "{shown}"
+    );
+    host.ok(["proxy:disable", "fresh"]);
+    assert!(!conf.exists());
 }

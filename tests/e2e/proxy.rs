@@ -592,7 +592,7 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
         }
         panic!("the container came back on {before} three times");
     };
-    // (While the container is down the app has no config at all.)
+    // (While the container is down the app answers 502: its config names no address.)
     let upstream_is = |ip: &str| {
         let conf = host.run(["nginx:show-config", a]);
         String::from_utf8_lossy(&conf.stdout).contains(&format!("server {ip}:5000;"))

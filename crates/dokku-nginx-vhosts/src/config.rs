@@ -65,18 +65,28 @@ pub fn served(site: &Site) -> Vec<(String, u16, u16)> {
     mappings
 }
 
-/// The config text; empty when the app has nothing to route to (no web container, or no
-/// mapping it can serve).
+/// The config text; empty when the app has no mapping it can serve. An app with domains
+/// but no web container running (not deployed yet, stopped) answers 502 on them, as
+/// Dokku's does, rather than leaving its names to whichever site nginx picks.
 pub fn render(site: &Site) -> String {
-    let mappings = served(site);
-    if mappings.is_empty() || site.web_ips.is_empty() {
+    let mut mappings = served(site);
+    let placeholder = site.web_ips.is_empty();
+    if placeholder {
+        if site.domains.is_empty() {
+            return String::new();
+        }
+        if site.mappings.is_empty() {
+            mappings.push(("http".to_string(), 80, 5000));
+        }
+    }
+    if mappings.is_empty() {
         return String::new();
     }
     let mut out = String::new();
     let mut container_ports: Vec<u16> = mappings.iter().map(|(_, _, c)| *c).collect();
     container_ports.sort_unstable();
     container_ports.dedup();
-    for port in &container_ports {
+    for port in container_ports.iter().filter(|_| !placeholder) {
         out.push_str(&format!(
             "upstream {} {{\n",
             upstream_name(&site.app, *port)
@@ -163,6 +173,11 @@ pub fn render(site: &Site) -> String {
                 "  client_max_body_size {};\n",
                 site.client_max_body_size
             ));
+        }
+        if placeholder {
+            out.push_str("  location / {\n    return 502;\n  }\n");
+            push_plugin_lines(&mut out, site);
+            continue;
         }
         out.push_str("  location / {\n");
         out.push_str(&format!(

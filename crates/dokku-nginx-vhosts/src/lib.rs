@@ -87,6 +87,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::rebuild_for_certs,
         },
         TriggerEntry {
+            name: "post-create",
+            run: triggers::rebuild,
+        },
+        TriggerEntry {
             name: "post-delete",
             run: triggers::post_delete,
         },

@@ -110,14 +110,14 @@ pub(crate) fn changed_directives(ctx: &Ctx, app: &str, place: Place) -> Result<V
 }
 
 /// The app's config text: from a template when it has one, else built in, judged by the
-/// app's rules ([`vetted`]); nothing while no web container runs.
+/// app's rules ([`vetted`]); the built-in 502 one while no web container runs.
 pub(crate) fn render_site(
     ctx: &Ctx,
     site: &config::Site,
     template: Option<&(String, &str)>,
 ) -> Result<String> {
     let text = match template {
-        _ if site.web_ips.is_empty() => String::new(),
+        _ if site.web_ips.is_empty() => config::render(site),
         // A plugin's template may read the host as sigil lets it; one from the app's
         // repository is text only.
         Some((text, source)) => template::render(
