@@ -263,9 +263,11 @@ WantedBy=multi-user.target"
 install_nginx_include() {
   local conf=/etc/nginx/conf.d/dokku.conf text
   mkdir -p /etc/nginx/dokku-rs/apps
-  text="# dokku-rs: every app's nginx config, and 404 for host names no app claims.
+  text="# dokku-rs: every app's nginx config, and 404 for host names no app claims; nginx does
+# not say its version.
 include /etc/nginx/dokku-rs/apps/*.conf;
 server_names_hash_bucket_size 128;
+server_tokens off;
 server {
   listen 80 default_server;
   server_name _;

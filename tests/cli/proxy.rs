@@ -244,6 +244,23 @@ fn nginx_starts_stops_shows_logs_and_finds_the_config_it_refuses() {
     assert!(out.contains("Removed the config of bad"), "{out}");
     assert!(!bad_copy.exists());
     assert!(host.ok(["nginx:validate-config"]).contains("accepts"));
+    // An app's own config edited by hand into something its rules refuse.
+    let own = host.roots.app_dir("good").join("nginx.conf");
+    std::fs::write(&own, "invalid config\n").unwrap();
+    let out = host.run(["nginx:validate-config", "good"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("The nginx config of good is invalid"),
+        "{}",
+        host.render(&out)
+    );
+    let out = host.ok(["nginx:validate-config", "--clean"]);
+    assert!(
+        out.contains("Removed the invalid nginx config of good"),
+        "{out}"
+    );
+    assert!(!own.exists());
+    assert!(host.ok(["nginx:validate-config"]).contains("accepts"));
+    assert!(host.run(["nginx:reload"]).status.success());
 
     let log = conf.with_file_name("good-access.log");
     std::fs::write(&log, "one\ntwo\nthree\n").unwrap();

@@ -9,7 +9,9 @@ use dokku_core::log;
 use crate::control;
 use crate::installed::{self};
 use crate::site::{conf_path, log_file};
-use crate::swap::{Action, has_root_copy, nginx, reload, reload_lock, root_apply, test_without};
+use crate::swap::{
+    Action, has_root_copy, nginx, reload, reload_lock, root_apply, test_without, vetted,
+};
 
 pub(crate) fn show_config(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app] = exactly::<1>("nginx:show-config", args)?;
@@ -40,6 +42,29 @@ pub(crate) fn validate_config(ctx: &Ctx, args: &[String]) -> Result<()> {
         None => dokku_core::app::list(&ctx.roots)?,
     };
     let _lock = reload_lock(ctx)?;
+    // An app's own config that its rules refuse (edited by hand, say) never reached nginx:
+    // it is said, or with --clean removed.
+    let mut refused = Vec::new();
+    for app in &apps {
+        let Some(text) = dokku_core::fs::read_optional(&conf_path(ctx, app.as_str()))? else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let site = crate::site::site(ctx, app.as_str())?;
+        if let Err(err) = vetted(ctx, &site, &text) {
+            refused.push((app, err));
+        }
+    }
+    if let Some((app, err)) = refused.first().filter(|_| !cmd.clean) {
+        bail!("The nginx config of {app} is invalid (--clean removes it): {err:#}");
+    }
+    for (app, _) in &refused {
+        dokku_core::fs::remove_file_if_exists(&conf_path(ctx, app.as_str()))?;
+        root_apply(ctx, app.as_str(), installed::Keep::Yes)?;
+        log::info1(&format!("Removed the invalid nginx config of {app}"));
+    }
     let (code, words) = nginx(Action::Test)?;
     if code == 0 {
         log::info1("nginx accepts the configuration");
@@ -63,6 +88,20 @@ pub(crate) fn validate_config(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     bail!("nginx: {words}");
 }
+
+/// `nginx:reload`: nginx checks its whole configuration and, when it accepts it, reloads.
+pub(crate) fn reload_command(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let _: NoArgs = dokku_core::entry::parse("nginx:reload", args)?;
+    let _lock = reload_lock(ctx)?;
+    let (code, words) = nginx(Action::Test)?;
+    if code != 0 {
+        bail!("nginx refuses its configuration, nothing reloaded: {words}");
+    }
+    reload()
+}
+
+#[derive(clap::Parser)]
+pub(crate) struct NoArgs {}
 
 #[derive(clap::Parser)]
 pub(crate) struct Logs {

@@ -45,6 +45,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::error_logs,
         },
         Command {
+            name: "reload",
+            args: "",
+            help: "Reloads nginx when it accepts its configuration",
+            run: commands::reload_command,
+        },
+        Command {
             name: "show-config",
             args: "<app>",
             help: "Display the app's nginx config",
