@@ -348,11 +348,21 @@ fn proxy_set_takes_dokkus_older_positional_type() {
     assert_eq!(host.ok(["proxy:report", "demo", "--proxy-type"]), "nginx\n");
     let mapping = host.run(["proxy:set", "demo", "http:80:5000"]);
     assert!(
-        stderr(&mapping).contains("port mapping"),
+        stderr(&mapping).contains("Detected potential port mapping instead of proxy type"),
         "{}",
         stderr(&mapping)
     );
     assert_eq!(host.ok(["proxy:report", "demo", "--proxy-type"]), "nginx\n");
+    assert_eq!(host.ok(["proxy:report", "demo", "--proxy-disabled"]), "\n");
+    host.ok(["proxy:disable", "demo"]);
+    assert_eq!(
+        host.ok(["proxy:report", "demo", "--proxy-disabled"]),
+        "true\n"
+    );
+    assert_eq!(
+        host.ok(["proxy:report", "demo", "--proxy-computed-disabled"]),
+        "true\n"
+    );
 }
 
 #[test]

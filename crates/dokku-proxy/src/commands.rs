@@ -91,12 +91,19 @@ pub(crate) fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String
     apps.iter().map(|app| app_report_rows(ctx, app)).collect()
 }
 
-/// `proxy:report`'s row beyond the settings.
+/// `proxy:report`'s rows beyond the settings: whether the proxy is enabled, and the
+/// `disabled` property as stored and as it counts.
 pub(crate) fn app_report_rows(ctx: &Ctx, app: &AppName) -> Result<Vec<(String, String)>> {
-    Ok(vec![(
-        "proxy-enabled".into(),
-        is_enabled(ctx, app.as_str())?.to_string(),
-    )])
+    let enabled = is_enabled(ctx, app.as_str())?;
+    let stored = SETTINGS
+        .properties(ctx)
+        .get(app.as_str(), DISABLED)?
+        .unwrap_or_default();
+    Ok(vec![
+        ("proxy-enabled".into(), enabled.to_string()),
+        ("proxy-disabled".into(), stored.trim().to_string()),
+        ("proxy-computed-disabled".into(), (!enabled).to_string()),
+    ])
 }
 
 /// `proxy:set [<app>|--global] KEY [VALUE]`, and Dokku's older `proxy:set APP TYPE`: a
@@ -111,9 +118,8 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
         && !is_property(word)
     {
         if word.contains(':') {
-            anyhow::bail!(
-                "{word:?} looks like a port mapping, not a proxy type: use ports:set, or name a proxy"
-            );
+            dokku_core::log::warn("Detected potential port mapping instead of proxy type");
+            anyhow::bail!("Consider using ports:set command or specifying a valid proxy");
         }
         words = vec![app.clone(), "type".to_string(), word.clone()];
     }
