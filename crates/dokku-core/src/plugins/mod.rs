@@ -98,7 +98,8 @@ fn git_source(dir: &Path) -> (String, String, String) {
             .unwrap_or_default()
     };
     (
-        ask(&["remote", "get-url", "origin"]),
+        // As the plugin was installed from (`get-url` would rewrite it by git's insteadOf).
+        ask(&["config", "--get", "remote.origin.url"]),
         ask(&["rev-parse", "HEAD"]),
         ask(&["rev-parse", "--abbrev-ref", "HEAD"]),
     )
