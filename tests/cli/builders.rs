@@ -187,6 +187,14 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
         ]),
         "-p 8080:5000\n"
     );
+    // JSON has each phase's options as a list too.
+    let json: serde_json::Value =
+        serde_json::from_str(&host.ok(["docker-options:report", "demo", "--format", "json"]))
+            .unwrap();
+    assert_eq!(json["deploy.web-list"], serde_json::json!(["-p 8080:5000"]));
+    assert_eq!(json["build-list"], serde_json::json!(["--build-arg A=1"]));
+    assert_eq!(json["run-list"], serde_json::json!(["--init"]), "{json}");
+    assert!(json.get("docker-options-deploy-list").is_none(), "{json}");
     // (No log size limit: whether docker takes one depends on this host's log driver.)
     host.ok(["logs:set", "demo", "max-size", "unlimited"]);
     let process = host

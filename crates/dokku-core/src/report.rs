@@ -59,6 +59,11 @@ pub struct Report {
     pub subject: String,
     pub plugin: String,
     pub rows: Vec<(String, String)>,
+    /// The prefix of the rows' flags, when it is not the plugin's name as the heading
+    /// says it (`docker-options-` under "docker options").
+    key_prefix: Option<String>,
+    /// Values only `--format json` shows, as they are (lists as arrays).
+    json_only: Vec<(String, serde_json::Value)>,
 }
 
 impl Report {
@@ -67,11 +72,24 @@ impl Report {
             subject: subject.into(),
             plugin: plugin.into(),
             rows: Vec::new(),
+            key_prefix: None,
+            json_only: Vec::new(),
         }
     }
 
     pub fn row(mut self, key: &str, value: impl Into<String>) -> Report {
         self.rows.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn key_prefix(mut self, prefix: &str) -> Report {
+        self.key_prefix = Some(prefix.to_string());
+        self
+    }
+
+    /// A key only the JSON form has (`deploy-list: [...]`).
+    pub fn json_only(mut self, key: &str, value: serde_json::Value) -> Report {
+        self.json_only.push((key.into(), value));
         self
     }
 
@@ -113,7 +131,10 @@ impl Report {
     /// without the plugin's prefix (`checks-wait-to-retire` and `wait-to-retire`).
     pub fn json_value(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
-        let prefix = format!("{}-", self.plugin);
+        let prefix = format!("{}-", self.key_prefix.as_deref().unwrap_or(&self.plugin));
+        for (key, value) in &self.json_only {
+            map.insert(key.clone(), value.clone());
+        }
         for (key, value) in &self.rows {
             let value = serde_json::Value::String(value.clone());
             if let Some(stripped) = key.strip_prefix(&prefix) {

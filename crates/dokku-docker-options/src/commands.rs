@@ -298,10 +298,13 @@ pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
     let request = ReportRequest::parse(args)?;
     let props = properties(ctx);
     dokku_core::report::print_for_apps(&request, &ctx.roots, "docker-options", |app| {
-        let mut report = Report::new(app.as_str(), "docker options");
+        let mut report = Report::new(app.as_str(), "docker options").key_prefix("docker-options");
+        // Each phase's options as one line, and in JSON also as a list (`deploy-list`).
         for phase in PHASES {
-            let options = props.list(app.as_str(), &key(None, phase))?.join(" ");
-            report = report.row(&format!("docker-options-{phase}"), options);
+            let options = props.list(app.as_str(), &key(None, phase))?;
+            report = report
+                .row(&format!("docker-options-{phase}"), options.join(" "))
+                .json_only(&format!("{phase}-list"), options.into());
         }
         // Then one row per process type with options of its own.
         for stored in props.all(app.as_str())?.keys() {
@@ -309,8 +312,13 @@ pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
                 .strip_suffix(".deploy")
                 .filter(|p| *p != DEFAULT_SCOPE)
             {
-                let options = props.list(app.as_str(), stored)?.join(" ");
-                report = report.row(&format!("docker-options-deploy.{process}"), options);
+                let options = props.list(app.as_str(), stored)?;
+                report = report
+                    .row(
+                        &format!("docker-options-deploy.{process}"),
+                        options.join(" "),
+                    )
+                    .json_only(&format!("deploy.{process}-list"), options.into());
             }
         }
         Ok(report)
