@@ -9,7 +9,21 @@ fn effective(host: &TestHost) -> String {
 #[test]
 fn port_mappings_are_set_detected_and_defaulted() {
     let host = TestHost::new();
+    host.ok(["domains:set-global", "dokku.me"]);
     host.ok(["apps:create", "demo"]);
+    assert_eq!(effective(&host), "http:80:5000\n");
+    // Without vhosts the app answers on a free port of its own, kept, until they are back.
+    host.ok(["domains:disable", "demo"]);
+    let own = effective(&host);
+    assert!(
+        own.starts_with("http:") && !own.starts_with("http:80:"),
+        "{own}"
+    );
+    assert_eq!(effective(&host), own);
+    let port = own.split(':').nth(1).unwrap();
+    let urls = host.ok(["urls", "demo"]);
+    assert!(urls.contains(&format!("http://dokku.me:{port}")), "{urls}");
+    host.ok(["domains:enable", "demo"]);
     assert_eq!(effective(&host), "http:80:5000\n");
     host.ok([
         "plugin:trigger",

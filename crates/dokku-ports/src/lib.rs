@@ -1,7 +1,8 @@
 //! The `ports` plugin: how an app's web process is reached, as `scheme:host-port:container-
 //! port` mappings (Dokku's `ports:*`). The effective map (`ports-get`) is the one set with
 //! `ports:add|set`, else the one the builder detected (`ports-set-detected`, from the
-//! Dockerfile's `EXPOSE`), else `http:80:5000`. Proxies read it; the scheduler takes the web
+//! Dockerfile's `EXPOSE`), else `http:80:5000` (an app without vhosts answers on a port of its
+//! own instead of 80). Proxies read it; the scheduler takes the web
 //! process's `PORT` from its first TCP mapping. Every change fires
 //! `post-proxy-ports-update APP ACTION`.
 
@@ -113,15 +114,48 @@ fn stored(ctx: &Ctx, app: &str, key: &str) -> Result<Vec<Mapping>> {
         .collect()
 }
 
-/// The effective map: set, else detected, else the default.
+/// The effective map: set, else detected, else the default. An app without vhosts (no
+/// name of its own to share port 80 by) whose map was not set answers on a host port of
+/// its own instead of 80 and 443: its `proxy-port` / `proxy-ssl-port`, picked among the
+/// free ones the first time and kept, as Dokku does.
 fn effective(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
-    for key in [MAP, DETECTED] {
-        let map = stored(ctx, app, key)?;
-        if !map.is_empty() {
-            return Ok(map);
+    let set = stored(ctx, app, MAP)?;
+    if !set.is_empty() {
+        return Ok(set);
+    }
+    let mut map = stored(ctx, app, DETECTED)?;
+    if map.is_empty() {
+        map.push(parse_mapping(DEFAULT_MAP)?);
+    }
+    if dokku_core::ask::config_value(ctx, app, "NO_VHOST")?.trim() == "1" {
+        for (standard, key) in [(80, "proxy-port"), (443, "proxy-ssl-port")] {
+            if map.iter().any(|m| m.host_port == standard) {
+                let port = own_port(ctx, app, key)?;
+                for mapping in map.iter_mut().filter(|m| m.host_port == standard) {
+                    mapping.host_port = port;
+                }
+            }
         }
     }
-    Ok(vec![parse_mapping(DEFAULT_MAP)?])
+    Ok(map)
+}
+
+/// The app's own host port kept in the proxy's property `key`, picked now when it has
+/// none: one the kernel hands out as free.
+fn own_port(ctx: &Ctx, app: &str, key: &str) -> Result<u16> {
+    let props = Properties::new(&ctx.roots, "proxy");
+    if let Some(port) = props
+        .get(app, key)?
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .filter(|p| *p > 0)
+    {
+        return Ok(port);
+    }
+    let port = std::net::TcpListener::bind(("0.0.0.0", 0))?
+        .local_addr()?
+        .port();
+    props.set(app, key, &port.to_string())?;
+    Ok(port)
 }
 
 /// Stores a map sorted as Dokku keeps it (by its text).
