@@ -328,9 +328,12 @@ mod tests {
     }
 
     #[test]
-    fn nothing_to_route_to_is_no_config() {
+    fn no_container_answers_502_and_nothing_to_route_to_is_no_config() {
         let mut no_containers = site();
         no_containers.web_ips.clear();
+        let text = render(&no_containers);
+        assert!(text.contains("return 502;") && !text.contains("upstream"), "{text}");
+        no_containers.domains.clear();
         assert_eq!(render(&no_containers), "");
         let mut no_http = site();
         no_http.mappings.retain(|(scheme, _, _)| scheme != "http");
