@@ -154,6 +154,19 @@ fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves()
     assert!(report.contains("-----> herokuish version:"), "{report}");
     assert!(report.contains("herokuish: "), "{report}");
     assert!(report.contains(&format!("image: {image}")), "{report}");
+    // With an app, every plugin's report of it follows (and no report of the reports).
+    let report = host
+        .dokku(["report", a])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{}", host.render(&report));
+    assert!(
+        text.contains(&format!("=====> {a} app information")),
+        "{text}"
+    );
+    assert_eq!(text.matches("-----> uname:").count(), 1, "{text}");
 
     // One-off commands run through /exec: the profile and the config apply.
     host.ok(["config:set", "--no-restart", a, "SECRET=s3cret"]);

@@ -332,7 +332,10 @@ mod tests {
         let mut no_containers = site();
         no_containers.web_ips.clear();
         let text = render(&no_containers);
-        assert!(text.contains("return 502;") && !text.contains("upstream"), "{text}");
+        assert!(
+            text.contains("return 502;") && !text.contains("upstream"),
+            "{text}"
+        );
         no_containers.domains.clear();
         assert_eq!(render(&no_containers), "");
         let mut no_http = site();

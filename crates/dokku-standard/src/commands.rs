@@ -81,12 +81,15 @@ pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     };
     let mut plugins = dokku_core::trigger::enabled_plugins(&ctx.roots);
+    // Every plugin's report but this one's: `report` itself is this command.
     plugins.retain(|p| {
-        ctx.roots
-            .plugin_enabled()
-            .join(p)
-            .join("subcommands/report")
-            .is_file()
+        p != crate::PLUGIN.name
+            && ctx
+                .roots
+                .plugin_enabled()
+                .join(p)
+                .join("subcommands/report")
+                .is_file()
     });
     for plugin in plugins {
         let _ = Cmd::new(dokku_core::env::dokku_bin())
