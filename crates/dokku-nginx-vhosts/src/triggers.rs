@@ -22,10 +22,12 @@ pub(crate) fn rebuild_for_certs(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 pub(crate) fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    // An app being destroyed (or a name that is none) has no config to build.
-    if dokku_core::app::verify(&ctx.roots, app).is_err() {
+    // An app being destroyed (or a name that is none) has no config to build: its
+    // existence lock, held while the config is written, waits out a destroy under way
+    // (whose containers stopping ask for a rebuild), and then the app is gone.
+    let Ok(_present) = dokku_core::app::lock_existing(&ctx.roots, app) else {
         return Ok(());
-    }
+    };
     // What the config is made from is read under the lock too: a rebuild that read the
     // app's containers before another one swapped in a newer config never replaces it.
     let lock = reload_lock(ctx)?;
