@@ -381,7 +381,7 @@ fn ps_commands_over_all_apps_run_some_at_a_time() {
     let out = host.ok(["ps:stop", "--all", "--parallel", "2"]);
     for app in ["one", "two", "three"] {
         assert!(out.contains(&format!("Stopping {app}")), "{out}");
-        assert_eq!(host.ok(["ps:report", app, "--ps-restore"]).trim(), "false");
+        assert_eq!(host.ok(["ps:report", app, "--restore"]).trim(), "false");
     }
     let mut seen: Vec<String> = std::fs::read_to_string(&log)
         .unwrap()

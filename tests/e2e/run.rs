@@ -434,12 +434,12 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
     host.ok(["ps:stop", a]);
     assert!(!running(&web));
-    assert_eq!(host.ok(["ps:report", a, "--ps-running"]), "false\n");
+    assert_eq!(host.ok(["ps:report", a, "--running"]), "false\n");
     host.ok(["ps:restore"]);
     assert!(!running(&web));
     host.ok(["ps:start", a]);
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
-    assert_eq!(host.ok(["ps:report", a, "--ps-running"]), "true\n");
+    assert_eq!(host.ok(["ps:report", a, "--running"]), "true\n");
     let before = web_id();
     host.ok(["ps:restart", a]);
     assert_ne!(web_id(), before);

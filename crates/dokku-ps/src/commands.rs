@@ -371,16 +371,17 @@ pub(crate) fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String
                 .map(|(kind, n)| format!("{kind}={n}"))
                 .collect();
             Ok(vec![
-                ("ps-deployed".into(), (count != "0").to_string()),
-                ("ps-processes".into(), count.to_string()),
+                // Dokku's names for these four have no `ps-` prefix.
+                ("deployed".into(), (count != "0").to_string()),
+                ("processes".into(), count.to_string()),
                 (
-                    "ps-restore".into(),
+                    "restore".into(),
                     SETTINGS
                         .properties(ctx)
                         .get(app, RESTORE)?
                         .unwrap_or_else(|| "true".into()),
                 ),
-                ("ps-running".into(), running.to_string()),
+                ("running".into(), running.to_string()),
                 ("ps-scale".into(), scale.join(" ")),
             ]
             .into_iter()
