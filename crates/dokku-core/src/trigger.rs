@@ -166,7 +166,13 @@ impl Trigger {
         if let Some(log) = crate::env::var(crate::env::DOKKU_SPAWN_LOG) {
             crate::fs::append_line(&log, &self.name);
         }
-        let mut cmd = Cmd::new(path).args(&self.args);
+        // A script without a `#!` line runs as a shell runs one (execve refuses it): by bash,
+        // as plugn runs it.
+        let mut cmd = match has_interpreter_or_binary(path) {
+            true => Cmd::new(path),
+            false => Cmd::new("bash").arg(path),
+        }
+        .args(&self.args);
         for (k, v) in &self.env {
             cmd = cmd.env(k, v);
         }
@@ -344,6 +350,17 @@ impl Trigger {
     }
 }
 
+/// Whether the file starts as something execve runs: a `#!` line or an ELF binary.
+fn has_interpreter_or_binary(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let read = fs::File::open(path).and_then(|mut f| f.read(&mut head));
+    match read {
+        Ok(n) => head[..n].starts_with(b"#!") || head[..n].starts_with(b"\x7fELF"),
+        Err(_) => true,
+    }
+}
+
 /// `plugin:trigger NAME ARGS...`: streams the trigger with the caller's stdin; the
 /// arguments pass through untouched. The dispatcher and the `plugin` plugin both answer it.
 pub fn run_from_cli(roots: &Roots, args: &[String]) -> Result<()> {
@@ -470,6 +487,16 @@ mod tests {
         let t = || Trigger::with_roots("t", roots.clone());
         assert_eq!(t().only("b").output_string().unwrap(), "b");
         assert_eq!(t().except("b").output_string().unwrap(), "a\nc");
+    }
+
+    #[test]
+    fn a_script_without_an_interpreter_line_runs_as_bash_runs_it() {
+        let (_dir, roots) = host();
+        plugin(&roots, "p", "t", "");
+        let path = roots.plugin_available().join("p/t");
+        write_atomic(&path, b"echo \"from $1\"\n", 0o755).unwrap();
+        let out = Trigger::with_roots("t", roots).arg("x").output().unwrap();
+        assert_eq!(out, b"from x\n");
     }
 
     #[test]
