@@ -195,6 +195,26 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
     assert_eq!(json["build-list"], serde_json::json!(["--build-arg A=1"]));
     assert_eq!(json["run-list"], serde_json::json!(["--init"]), "{json}");
     assert!(json.get("docker-options-deploy-list").is_none(), "{json}");
+    // A value the shell passed as one word stays one, spaces and all.
+    host.ok([
+        "docker-options:add",
+        "demo",
+        "deploy",
+        "--label",
+        "com.example.description=my app",
+    ]);
+    let deploy = host.ok(["docker-options:report", "demo", "--docker-options-deploy"]);
+    assert!(
+        deploy.contains("--label 'com.example.description=my app'"),
+        "{deploy}"
+    );
+    host.ok([
+        "docker-options:remove",
+        "demo",
+        "deploy",
+        "--label",
+        "com.example.description=my app",
+    ]);
     // (No log size limit: whether docker takes one depends on this host's log driver.)
     host.ok(["logs:set", "demo", "max-size", "unlimited"]);
     let process = host

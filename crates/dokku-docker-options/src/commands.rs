@@ -69,7 +69,18 @@ fn words(line: &str) -> Result<Vec<String>> {
 /// What `add`/`remove` were given: one stored line per flag, and the process types a
 /// misplaced `--process` among the options named.
 fn split_options(input: &[String]) -> Result<(Vec<String>, Vec<String>)> {
-    let words = words(&input.join(" "))?;
+    // An argument that starts with a dash may hold a whole option (`'-v /a:/b'`); any other
+    // is one value as the shell passed it (`com.example.description=my app`).
+    let mut words = Vec::new();
+    for arg in input {
+        match arg.starts_with('-') {
+            true => words.extend(self::words(arg)?),
+            false if arg.chars().any(|c| c.is_control() && c != '\t') => {
+                bail!("A docker option is one line without control characters")
+            }
+            false => words.push(arg.clone()),
+        }
+    }
     let mut groups: Vec<Vec<String>> = Vec::new();
     for word in words {
         match groups.last_mut() {
