@@ -312,11 +312,12 @@ fn set_disable_autocreation_is_global_only() {
     let maybe = host.run(["plugin:trigger", "app-maybe-create", "fresh"]);
     assert!(!maybe.status.success());
     assert!(stderr(&maybe).contains("automatic creation is disabled"));
+    let per_app = host.run(["apps:set", "demo", "disable-autocreation", "true"]);
+    assert!(!per_app.status.success());
     assert!(
-        !host
-            .run(["apps:set", "demo", "disable-autocreation", "true"])
-            .status
-            .success()
+        stderr(&per_app).contains("Property can only be specified globally"),
+        "{}",
+        stderr(&per_app)
     );
     assert!(
         !host

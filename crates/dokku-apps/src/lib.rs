@@ -67,6 +67,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: subcommands::report,
         },
         Command {
+            name: "set",
+            args: "[<app>|--global] <key> [<value>]",
+            help: "Set or clear an apps property for an app",
+            run: subcommands::set,
+        },
+        Command {
             name: "unlock",
             args: "<app>",
             help: "Unlocks an app for deployment",

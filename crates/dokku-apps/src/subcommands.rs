@@ -257,6 +257,17 @@ pub const SETTINGS: Settings = Settings {
     ],
 };
 
+/// `apps:set [<app>|--global] KEY [VALUE]`: the settings, with Dokku's words for the
+/// host-wide `disable-autocreation` given an app.
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: settings::SetArgs = parse("apps:set", args)?;
+    let app_given = !cmd.global && cmd.rest.first().is_some_and(|w| w != GLOBAL);
+    if app_given && cmd.rest.get(1).map(String::as_str) == Some("disable-autocreation") {
+        anyhow::bail!("Property can only be specified globally");
+    }
+    SETTINGS.set(ctx, cmd.global, &cmd.rest).map(drop)
+}
+
 fn one_line(value: &str) -> Result<()> {
     if value.chars().any(char::is_control) {
         anyhow::bail!("Invalid value: one line of text");
