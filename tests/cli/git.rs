@@ -126,6 +126,42 @@ fn from_archive_and_sync_receive_code() {
         host.ok(["config:get", "demo", "GIT_REV"]),
         format!("{head}\n")
     );
+    let again = host.ok([
+        "git:sync",
+        "--build-if-changes",
+        "demo",
+        upstream.to_str().unwrap(),
+        "release",
+    ]);
+    assert!(
+        again.contains("Skipping build as no changes were detected"),
+        "{again}"
+    );
+
+    // A branch synced into an app without code becomes its deploy branch, unless asked not.
+    host.ok(["apps:create", "fresh"]);
+    let out = host.ok(["git:sync", "fresh", upstream.to_str().unwrap(), "release"]);
+    assert!(
+        out.contains("Detected branch, setting deploy-branch to release"),
+        "{out}"
+    );
+    assert_eq!(
+        host.ok(["git:report", "fresh", "--git-deploy-branch"]),
+        "release\n"
+    );
+    let fresh = host.roots.app_dir("fresh");
+    assert_eq!(git(&fresh, &["rev-parse", "refs/heads/release"]), head);
+    host.ok(["apps:create", "kept"]);
+    let out = host.ok([
+        "git:sync",
+        "--skip-deploy-branch",
+        "kept",
+        upstream.to_str().unwrap(),
+        "release",
+    ]);
+    assert!(out.contains("skipping deploy-branch setting"), "{out}");
+    let kept = host.roots.app_dir("kept");
+    assert_eq!(git(&kept, &["rev-parse", "refs/heads/master"]), head);
 }
 
 #[test]

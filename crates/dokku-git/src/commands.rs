@@ -417,6 +417,12 @@ pub fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
 struct Sync {
     #[arg(long)]
     build: bool,
+    /// Build only when the deploy branch moves.
+    #[arg(long = "build-if-changes")]
+    build_if_changes: bool,
+    /// A branch synced into a new app does not become its deploy branch.
+    #[arg(long = "skip-deploy-branch")]
+    skip_deploy_branch: bool,
     #[arg(value_name = "APP")]
     app: String,
     #[arg(value_name = "REPOSITORY")]
@@ -425,8 +431,10 @@ struct Sync {
     git_ref: Option<String>,
 }
 
-/// `git:sync [--build] APP REPOSITORY [REF]`: fetches REF (default: the remote's HEAD)
-/// into the deploy branch, then builds it with --build.
+/// `git:sync [--build|--build-if-changes] [--skip-deploy-branch] APP REPOSITORY [REF]`:
+/// fetches REF (default: the remote's HEAD) into the deploy branch, then builds it when
+/// asked. A branch synced into an app with no code yet becomes its deploy branch, as
+/// Dokku's clone does.
 pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Sync = parse("git:sync", args)?;
     let roots = &ctx.roots;
@@ -434,27 +442,48 @@ pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     if cmd.url.starts_with('-') || cmd.url.starts_with("ext::") {
         bail!("Invalid repository {:?}", cmd.url);
     }
-    let git_ref = cmd.git_ref.unwrap_or_else(|| "HEAD".into());
+    let git_ref = cmd.git_ref.clone().unwrap_or_else(|| "HEAD".into());
     if git_ref.starts_with('-') {
         bail!("Invalid ref {git_ref:?}");
     }
     repo::initialize(roots, app.as_str())?;
     let dir = roots.app_dir(app.as_str());
     log::info1_quiet(&format!("Syncing {} {git_ref} into {app}", cmd.url));
-    git(&dir)
-        .args([
-            "-c",
-            "protocol.ext.allow=never",
-            "fetch",
-            "-q",
-            &cmd.url,
-            &git_ref,
-        ])
-        .output()?;
+    let fetch = |args: &[&str]| {
+        git(&dir)
+            .args(["-c", "protocol.ext.allow=never"])
+            .args(args)
+            .output()
+    };
+    fetch(&["fetch", "-q", &cmd.url, &git_ref])?;
     let Some(rev) = repo::rev_parse(&dir, "FETCH_HEAD")? else {
         bail!("{git_ref} is not a commit in {}", cmd.url);
     };
-    let branch = advance_deploy_branch(ctx, &app, &rev, cmd.build.then_some("git:sync"))?;
+    let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
+    let current = repo::rev_parse(&dir, &format!("refs/heads/{branch}"))?;
+    if current.is_none() && cmd.git_ref.is_some() {
+        let is_branch = fetch(&["ls-remote", "--exit-code", "--heads", &cmd.url, &git_ref]).is_ok();
+        match (is_branch, cmd.skip_deploy_branch) {
+            (true, false) => {
+                if !repo::valid_branch(&git_ref) {
+                    bail!("Invalid branch name {git_ref:?}");
+                }
+                log::verbose(&format!(
+                    "Detected branch, setting deploy-branch to {git_ref}"
+                ));
+                properties(roots).set(app.as_str(), "deploy-branch", &git_ref)?;
+            }
+            (true, true) => log::verbose(&format!(
+                "Detected branch {git_ref}, skipping deploy-branch setting"
+            )),
+            _ => {}
+        }
+    }
+    let build = cmd.build || (cmd.build_if_changes && current.as_deref() != Some(rev.as_str()));
+    if cmd.build_if_changes && !build {
+        log::verbose("Skipping build as no changes were detected");
+    }
+    let branch = advance_deploy_branch(ctx, &app, &rev, build.then_some("git:sync"))?;
     log::info1_quiet(&format!("{app} {branch} is now at {rev}"));
     Ok(())
 }
