@@ -424,6 +424,9 @@ impl Cmd {
         use std::os::unix::process::CommandExt;
         use std::process::Stdio;
         log::trace(&self.describe());
+        // A process that outlives this one holds nothing this one was handed (a test
+        // runner's output pipe, a caller's lock): whoever waits on those is not kept waiting.
+        close_inherited_on_exec();
         self.std_command()
             .process_group(0)
             .stdin(Stdio::null())
@@ -441,6 +444,22 @@ impl Cmd {
         let mut command = self.std_command();
         let err = command.exec();
         Err(err).with_context(|| format!("executing {}", Path::new(&self.program).display()))
+    }
+}
+
+/// Marks every descriptor above stderr close-on-exec (those this process inherited; its
+/// own are opened that way already).
+fn close_inherited_on_exec() {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     }
 }
 
