@@ -52,7 +52,7 @@ fn parallel_count(value: &str) -> Result<()> {
 
 pub const PLUGIN: Plugin = Plugin {
     name: "scheduler-docker-local",
-    description: "Run apps as containers on this host",
+    description: "Manage the docker-local scheduler integration for an app",
     default_command: None,
     triggers: &[
         TriggerEntry {

@@ -9,7 +9,7 @@ use dokku_core::entry::{Command, Plugin, TriggerEntry};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "ssh-keys",
-    description: "Manage public ssh keys that are allowed to connect to Dokku",
+    description: "Manage public ssh keys used for deployment",
     default_command: None,
     keeps_root: true,
     commands: &[
