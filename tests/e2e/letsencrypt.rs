@@ -201,10 +201,13 @@ fn letsencrypt_gets_renews_and_gives_back_a_certificate_pebble_issued() {
     );
     host.ok(["letsencrypt:set", "--global", "email", "ops@example.com"]);
     host.ok(["letsencrypt:set", "--global", "server", &pebble.directory]);
-    // An app not deployed has no nginx site to answer the challenge.
+    // An app without a proxy has no nginx site to answer the challenge (one not deployed
+    // yet has its 502 site, which answers it).
+    host.ok(["proxy:disable", a]);
     let out = host.run(["letsencrypt:enable", a]);
     assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no nginx site"));
+    host.ok(["proxy:enable", a]);
 
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
@@ -286,6 +289,9 @@ fn letsencrypt_answers_dns_01_through_a_provider_with_its_credentials() {
     let a = app.0.as_str();
     let domain = format!("{a}.example.test");
     host.ok(["apps:create", a]);
+    // DNS-01 needs no site (and this host's nginx logs are not where root's nginx rules
+    // put them).
+    host.ok(["proxy:disable", a]);
     host.ok(["domains:set", a, &domain]);
     host.ok(["letsencrypt:set", a, "email", "ops@example.com"]);
     host.ok(["letsencrypt:set", a, "server", &pebble.directory]);
