@@ -207,13 +207,34 @@ fn dir_flags() -> OFlag {
     OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
 }
 
-#[allow(unsafe_code)]
 fn open_at(dir: Option<&File>, name: &Path, flags: OFlag) -> Result<File> {
+    openat_owned(dir, name, flags, Mode::empty())
+        .with_context(|| format!("opening {}", name.display()))
+}
+
+#[allow(unsafe_code)]
+fn openat_owned(dir: Option<&File>, name: &Path, flags: OFlag, mode: Mode) -> nix::Result<File> {
     use std::os::fd::AsRawFd;
-    let fd = nix::fcntl::openat(dir.map(|d| d.as_raw_fd()), name, flags, Mode::empty())
-        .with_context(|| format!("opening {}", name.display()))?;
+    let fd = nix::fcntl::openat(dir.map(|d| d.as_raw_fd()), name, flags, mode)?;
     // SAFETY: openat just returned this descriptor; nothing else owns it.
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Makes the file `name` in the open directory `parent` (mode `mode`), never through a
+/// link; `None` when something of that name is there already.
+pub fn create_file_at(parent: &File, name: &str, mode: u32) -> Result<Option<File>> {
+    let flags =
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    match openat_owned(
+        Some(parent),
+        Path::new(name),
+        flags,
+        Mode::from_bits_truncate(mode),
+    ) {
+        Ok(file) => Ok(Some(file)),
+        Err(nix::errno::Errno::EEXIST) => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("creating {name}")),
+    }
 }
 
 /// The directory `name` (one component) in the open directory `parent`, never through a
@@ -351,6 +372,18 @@ pub fn remove_tree_at(parent: &File, name: &std::ffi::OsStr) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_file_at_makes_a_new_file_and_never_follows_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = open_dir_nofollow(dir.path()).unwrap();
+        assert!(create_file_at(&open, "new", 0o640).unwrap().is_some());
+        assert!(create_file_at(&open, "new", 0o640).unwrap().is_none());
+        let target = dir.path().join("target");
+        std::os::unix::fs::symlink(&target, dir.path().join("link")).unwrap();
+        assert!(create_file_at(&open, "link", 0o640).unwrap().is_none());
+        assert!(!target.exists());
+    }
 
     #[test]
     fn open_dir_nofollow_refuses_links_anywhere_in_the_path() {

@@ -1,9 +1,6 @@
 //! `events`, `events:list`, `events:on`, `events:off`, and the log's place on the host.
 
-use std::os::fd::AsRawFd;
-use std::path::Path;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use dokku_core::cmd::Cmd;
 use dokku_core::entry::Ctx;
@@ -97,30 +94,10 @@ pub fn install(ctx: &Ctx, _args: &[String]) -> Result<()> {
 /// `events.log` in the open directory, made when missing (mode 664), never through a
 /// link.
 fn create_log(dir: &std::fs::File, owner: u32, group: u32) -> Result<()> {
-    use nix::fcntl::OFlag;
-    use nix::sys::stat::Mode;
-    let flags =
-        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    match nix::fcntl::openat(
-        Some(dir.as_raw_fd()),
-        Path::new("events.log"),
-        flags,
-        Mode::from_bits_truncate(0o664),
-    ) {
-        Ok(fd) => {
-            let file = privilege_owned(fd);
-            std::os::unix::fs::fchown(&file, Some(owner), Some(group))?;
-            nix::sys::stat::fchmod(file.as_raw_fd(), Mode::from_bits_truncate(0o664))?;
-            Ok(())
-        }
-        Err(nix::errno::Errno::EEXIST) => Ok(()),
-        Err(err) => Err(err).context("creating events.log"),
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(file) = privilege::create_file_at(dir, "events.log", 0o664)? {
+        std::os::unix::fs::fchown(&file, Some(owner), Some(group))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o664))?;
     }
-}
-
-#[allow(unsafe_code)]
-fn privilege_owned(fd: std::os::fd::RawFd) -> std::fs::File {
-    use std::os::fd::FromRawFd;
-    // SAFETY: `fd` was just returned by openat(2) and nothing else owns it.
-    unsafe { std::fs::File::from_raw_fd(fd) }
+    Ok(())
 }
