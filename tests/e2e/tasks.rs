@@ -7,7 +7,8 @@ fn app_json(predeploy: &str) -> String {
         r#"{{"scripts": {{"dokku": {{"predeploy": "{predeploy}", "postdeploy": "echo postdeploy saw $GREETING"}},
             "postdeploy": "echo first deploy only"}},
             "formation": {{"web": {{"quantity": 2, "max_parallel": 2}}}},
-            "cron": [{{"schedule": "*/5 * * * *", "command": "sh -c 'echo cron saw $GREETING'"}}]}}"#
+            "cron": [{{"schedule": "*/5 * * * *", "command": "sh -c 'echo cron saw $GREETING'"}},
+                     {{"schedule": "0 0 * * *", "command": "sleep 30", "concurrency_policy": "forbid"}}]}}"#
     )
 }
 
@@ -32,8 +33,8 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
     for line in [
-        "Executing predeploy task: echo baked > /app/predeployed.txt",
-        "Executing release task: echo release saw $GREETING",
+        "Executing predeploy task from app.json: echo baked > /app/predeployed.txt",
+        "Executing release task from Procfile in ephemeral container: echo release saw $GREETING",
         "release saw hello",
         "postdeploy saw hello",
         "first deploy only",
@@ -88,6 +89,64 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
     assert!(host.ok(["cron:list", a]).contains(&id));
     assert!(host.ok(["cron:run", a, &id]).contains("cron saw hello"));
     assert!(!host.run(["cron:run", a, "nosuchid"]).status.success());
+    // A long task run in the background carries its labels; `forbid` refuses a second run
+    // while it goes on, and a run past its deadline is reaped by ps:retire.
+    let long_id = tasks[1]["id"].as_str().unwrap().to_string();
+    let long = host
+        .ok(["cron:run", "--detach", a, &long_id])
+        .trim()
+        .to_string();
+    let label = |name: &str, key: &str| {
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            &format!("{{{{ index .Config.Labels \"{key}\" }}}}"),
+            name,
+        ])
+    };
+    assert_eq!(label(&long, "com.dokku.cron-id"), long_id);
+    assert_eq!(label(&long, "com.dokku.concurrency-policy"), "forbid");
+    assert_eq!(label(&long, "com.dokku.container-type"), "cron");
+    assert_eq!(label(&long, "com.dokku.active-deadline-seconds"), "86400");
+    let refused = host.run(["cron:run", a, &long_id]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains(&format!("currently has a cron lock in place for {long_id}")),
+        "{}",
+        host.render(&refused)
+    );
+    docker(&["container", "rm", "--force", &long]);
+    for bad in ["0", "-1", "x"] {
+        let out = host.run(["cron:run", "--detach", "--ttl-seconds", bad, a, &long_id]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("--ttl-seconds must be a positive integer"),
+            "{}",
+            host.render(&out)
+        );
+    }
+    let expiring = host
+        .ok(["cron:run", "--detach", "--ttl-seconds", "1", a, &long_id])
+        .trim()
+        .to_string();
+    assert_eq!(label(&expiring, "com.dokku.active-deadline-seconds"), "1");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    host.ok(["ps:retire"]);
+    assert!(
+        docker(&[
+            "container",
+            "ls",
+            "--all",
+            "--quiet",
+            "--filter",
+            &format!("name={expiring}")
+        ])
+        .is_empty(),
+        "{expiring} outlived its deadline"
+    );
     let crontab = std::fs::read_to_string(host.roots.lib_root.join("data/cron/crontab")).unwrap();
     let line = crontab
         .lines()
@@ -143,7 +202,7 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(!ok, "{out}");
     assert!(
-        out.contains("The predeploy task failed (exit code 3)"),
+        out.contains("Execution of predeploy task failed (exit code 3)"),
         "{out}"
     );
     assert!(!out.contains("Executing release task"), "{out}");
@@ -164,7 +223,7 @@ fn deployment_tasks_run_once_per_build_and_a_failing_one_keeps_the_old_release()
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(!ok, "{out}");
     assert!(
-        out.contains("The release task failed (exit code 4)"),
+        out.contains("Execution of release task failed (exit code 4)"),
         "{out}"
     );
     assert_eq!(

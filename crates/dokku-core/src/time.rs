@@ -29,6 +29,17 @@ pub fn rfc3339(secs: u64) -> String {
     format!("{}T{}Z", &text[..10], &text[11..19])
 }
 
+/// A one-off container's time to live (`--ttl-seconds`): a positive number of seconds,
+/// at most 30 days, with Dokku's words for anything else.
+pub fn ttl_seconds(text: &str) -> std::result::Result<u64, String> {
+    match text.parse::<i64>() {
+        Ok(n) if n <= 0 => Err("--ttl-seconds must be a positive integer".into()),
+        Ok(n) if n > 30 * 86_400 => Err("--ttl-seconds must be at most 2592000 (30 days)".into()),
+        Ok(n) => Ok(n as u64),
+        Err(_) => Err("--ttl-seconds must be a positive integer".into()),
+    }
+}
+
 /// Seconds since the epoch of `2031-11-29 10:00:00` or `2031-11-29T10:00:00Z` (UTC), the
 /// forms [`utc`], [`rfc3339`] and `openssl x509 -dateopt iso_8601` write; a fraction of a
 /// second (`10:00:00.25Z`, as Go writes times) is dropped.
@@ -85,6 +96,20 @@ fn civil_date(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ttl_seconds_are_positive_and_bounded() {
+        assert_eq!(ttl_seconds("1"), Ok(1));
+        assert_eq!(ttl_seconds("86400"), Ok(86_400));
+        for bad in ["0", "-1", "x", "", "1.5"] {
+            assert_eq!(
+                ttl_seconds(bad).unwrap_err(),
+                "--ttl-seconds must be a positive integer",
+                "{bad}"
+            );
+        }
+        assert!(ttl_seconds("2592001").is_err());
+    }
 
     #[test]
     fn written_dates_read_back() {

@@ -45,6 +45,11 @@ pub fn tasks_of(app: &str, app_json: &serde_json::Value) -> Result<Vec<Task>> {
             shell_words::split(command).map_err(|_| {
                 anyhow::anyhow!("Invalid cron command {command:?}: unbalanced quotes")
             })?;
+            if let Some(operator) = shell_operator(command) {
+                bail!(
+                    "Invalid cron command for app {app} (command {command:?}): {operator:?} is shell syntax; the command runs as words, so wrap it in sh -c '...'"
+                );
+            }
             let policy = field("concurrency_policy").unwrap_or("allow");
             if !POLICIES.contains(&policy) {
                 bail!("Invalid concurrency_policy {policy:?}: allow, forbid or replace");
@@ -57,6 +62,32 @@ pub fn tasks_of(app: &str, app_json: &serde_json::Value) -> Result<Vec<Task>> {
             })
         })
         .collect()
+}
+
+/// The first shell operator outside quotes (`;`, `|`, `&`, redirections, subshells,
+/// command substitution): a task's command is split into words and run without a shell,
+/// so such a character would reach the program as an argument.
+fn shell_operator(command: &str) -> Option<char> {
+    let mut quote: Option<char> = None;
+    let mut chars = command.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (_, '\\') => {
+                chars.next();
+            }
+            (Some('"'), '"') => quote = None,
+            (Some('"'), '`') => return Some('`'),
+            (Some('"'), '$') if chars.peek() == Some(&'(') => return Some('$'),
+            (Some('"'), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`') => return Some(c),
+            (None, '$') if chars.peek() == Some(&'(') => return Some('$'),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A task's id, as Dokku makes it: its app, command and schedule in base 36, so the same
@@ -132,7 +163,7 @@ pub(crate) fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
         (false, None) => return Err(dokku_core::Error::MissingApp.into()),
     };
     if cmd.format == "json" {
-        let json: Vec<serde_json::Value> = listed.iter().map(Listed::json).collect();
+        let json: Vec<ListedJson> = listed.iter().map(Listed::json).collect();
         log::data(&serde_json::to_string(&json)?);
         return Ok(());
     }
@@ -168,33 +199,37 @@ struct Listed {
     maintenance: Option<&'static str>,
 }
 
+/// A task in `cron:list --format json`, its fields in Dokku's order.
+#[derive(serde::Serialize)]
+struct ListedJson<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<&'a str>,
+    command: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    global: bool,
+    schedule: &'a str,
+    concurrency_policy: &'a str,
+    #[serde(rename = "app-in-maintenance")]
+    app_in_maintenance: bool,
+    #[serde(rename = "task-in-maintenance")]
+    task_in_maintenance: bool,
+    maintenance: bool,
+}
+
 impl Listed {
-    /// Dokku's JSON, its fields in Dokku's order.
-    fn json(&self) -> serde_json::Value {
-        let mut fields = serde_json::Map::new();
-        fields.insert("id".into(), self.task.id.clone().into());
-        if let Some(app) = &self.app {
-            fields.insert("app".into(), app.clone().into());
+    fn json(&self) -> ListedJson<'_> {
+        ListedJson {
+            id: &self.task.id,
+            app: self.app.as_deref(),
+            command: &self.task.command,
+            global: self.app.is_none(),
+            schedule: &self.task.schedule,
+            concurrency_policy: &self.task.concurrency_policy,
+            app_in_maintenance: self.maintenance == Some("app"),
+            task_in_maintenance: self.maintenance == Some("task"),
+            maintenance: self.maintenance.is_some(),
         }
-        fields.insert("command".into(), self.task.command.clone().into());
-        if self.app.is_none() {
-            fields.insert("global".into(), true.into());
-        }
-        fields.insert("schedule".into(), self.task.schedule.clone().into());
-        fields.insert(
-            "concurrency_policy".into(),
-            self.task.concurrency_policy.clone().into(),
-        );
-        fields.insert(
-            "app-in-maintenance".into(),
-            (self.maintenance == Some("app")).into(),
-        );
-        fields.insert(
-            "task-in-maintenance".into(),
-            (self.maintenance == Some("task")).into(),
-        );
-        fields.insert("maintenance".into(), self.maintenance.is_some().into());
-        serde_json::Value::Object(fields)
     }
 }
 
@@ -310,13 +345,19 @@ pub(crate) struct Run {
     /// Run in the background and print the container's name.
     #[arg(long)]
     detach: bool,
+    /// Stop the task's container after this many seconds (default: a day).
+    #[arg(long, value_name = "SECONDS", value_parser = dokku_core::time::ttl_seconds, allow_hyphen_values = true)]
+    ttl_seconds: Option<u64>,
     #[arg(value_name = "APP")]
     app: String,
     #[arg(value_name = "CRON_ID")]
     id: String,
 }
 
-/// `cron:run APP ID`: the task as a one-off container of the app (`scheduler-run`).
+/// How long a task may run unless `--ttl-seconds` says otherwise, as in Dokku.
+const DEFAULT_TTL_SECONDS: u64 = 86_400;
+
+/// `cron:run APP ID [--detach] [--ttl-seconds N]`: the task as a one-off container of the app (`scheduler-run`).
 pub(crate) fn run_task(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Run = parse("cron:run", args)?;
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
@@ -335,5 +376,76 @@ pub(crate) fn run_task(ctx: &Ctx, args: &[String]) -> Result<()> {
         .env("DOKKU_RUN_TTY", "false")
         .env("DOKKU_DETACH_CONTAINER", if cmd.detach { "1" } else { "0" })
         .env("DOKKU_CRON_ID", &task.id)
+        .env("DOKKU_CONCURRENCY_POLICY", &task.concurrency_policy)
+        .env(
+            "DOKKU_RUN_TTL_SECONDS",
+            &cmd.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS).to_string(),
+        )
         .stream()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(command: &str) -> Result<Vec<Task>> {
+        tasks_of(
+            "app",
+            &serde_json::json!({"cron": [{"schedule": "@daily", "command": command}]}),
+        )
+    }
+
+    #[test]
+    fn listed_json_keeps_dokkus_field_order() {
+        let task = Task {
+            id: "abc".into(),
+            schedule: "@daily".into(),
+            command: "/bin/true".into(),
+            concurrency_policy: String::new(),
+        };
+        let host = Listed {
+            app: None,
+            task: task.clone(),
+            maintenance: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&host.json()).unwrap(),
+            r#"{"id":"abc","command":"/bin/true","global":true,"schedule":"@daily","concurrency_policy":"","app-in-maintenance":false,"task-in-maintenance":false,"maintenance":false}"#
+        );
+        let app = Listed {
+            app: Some("web".into()),
+            task,
+            maintenance: Some("task"),
+        };
+        assert_eq!(
+            serde_json::to_string(&app.json()).unwrap(),
+            r#"{"id":"abc","app":"web","command":"/bin/true","schedule":"@daily","concurrency_policy":"","app-in-maintenance":false,"task-in-maintenance":true,"maintenance":true}"#
+        );
+    }
+
+    #[test]
+    fn commands_are_words_not_shell_syntax() {
+        for ok in [
+            "python3 task.py",
+            "sh -c 'echo a; echo b > /tmp/x'",
+            "echo \"a|b\" c\\;d",
+            "echo $HOME",
+        ] {
+            assert!(task(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "echo CRON_OK; echo hi > /tmp/x",
+            "a | b",
+            "a && b",
+            "a > f",
+            "echo $(id)",
+            "echo \"`id`\"",
+        ] {
+            let err = task(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("Invalid cron command for app app"),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

@@ -31,7 +31,7 @@ pub const PLUGIN: Plugin = Plugin {
         },
         Command {
             name: "run",
-            args: "[--detach] <app> <cron-id>",
+            args: "[--detach] [--ttl-seconds N] <app> <cron-id>",
             help: "Run one of an app's scheduled tasks now",
             run: commands::run_task,
         },

@@ -331,6 +331,38 @@ pub(crate) fn restore(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `ps:retire [APP]`: retires now what is due, of the app or of every app: containers a
+/// deploy replaced whose `wait-to-retire` has passed, and one-off and cron containers past
+/// their deadline. (Each deploy and run also retires its own in the background.)
+pub(crate) fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = match args {
+        [] => String::new(),
+        [app] => dokku_core::app::verify(&ctx.roots, app)?.to_string(),
+        _ => anyhow::bail!("ps:retire takes at most one app"),
+    };
+    let scheduler = dokku_core::ask::scheduler(
+        ctx,
+        if app.is_empty() {
+            dokku_core::property::GLOBAL
+        } else {
+            &app
+        },
+    )?;
+    let dir = ctx.roots.data_dir("ps", "");
+    std::fs::create_dir_all(&dir)?;
+    let Some(_lock) = dokku_core::fs::FileLock::try_exclusive(&dir.join("retire"))? else {
+        anyhow::bail!("Failed to acquire ps:retire lock");
+    };
+    dokku_core::log::info1("Retiring old containers and images");
+    ctx.trigger("scheduler-retire")
+        .args([scheduler.as_str(), app.as_str()])
+        .stream()?;
+    dokku_core::log::info1("Retiring expired run and cron containers");
+    ctx.trigger("scheduler-run-retire")
+        .args([scheduler.as_str(), app.as_str()])
+        .stream()
+}
+
 /// `ps:stop [--all] APP`: the app's containers stop (and stay, for `ps:start`); it is no
 /// longer one `ps:restore` brings back.
 pub(crate) fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -41,6 +41,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::restore,
         },
         Command {
+            name: "retire",
+            args: "[<app>]",
+            help: "Retire old containers whose time has come, and expired run and cron containers",
+            run: commands::retire,
+        },
+        Command {
             name: "scale",
             args: "[--skip-deploy] [--format stdout|json] <app> [<proc>=<count>...]",
             help: "Get or set how many instances of each process type run",

@@ -12,7 +12,7 @@ pub(crate) struct OneOff {
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
     /// Stop the container after this many seconds (default: a day).
-    #[arg(long, value_name = "SECONDS", value_parser = ttl)]
+    #[arg(long, value_name = "SECONDS", value_parser = dokku_core::time::ttl_seconds, allow_hyphen_values = true)]
     ttl_seconds: Option<u64>,
     #[arg(value_name = "APP")]
     app: String,
@@ -50,14 +50,6 @@ pub(crate) fn env_words(pairs: &[String]) -> Result<Vec<String>> {
         words.push(value.to_string());
     }
     Ok(words)
-}
-
-/// A time to live: 1 second to 30 days.
-pub(crate) fn ttl(text: &str) -> std::result::Result<u64, String> {
-    text.parse()
-        .ok()
-        .filter(|n| (1..=30 * 86_400).contains(n))
-        .ok_or_else(|| format!("{text:?} is not a number of seconds from 1 to 2592000"))
 }
 
 pub(crate) fn start(ctx: &Ctx, how: &OneOff, tty: bool, detach: bool) -> Result<()> {
@@ -160,6 +152,26 @@ pub(crate) fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (app, scheduler) = app_and_scheduler(ctx, cmd.app.as_deref(), container)?;
     ctx.trigger("scheduler-run-stop")
         .args([scheduler, app, container.unwrap_or("").to_string()])
+        .stream()
+}
+
+/// `run:retire [APP]`: one-off and cron containers, of the app or of every app, that ran
+/// past their time to live are stopped and removed.
+pub(crate) fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (app, scheduler) = match args {
+        [] => (
+            String::new(),
+            dokku_core::ask::scheduler(ctx, dokku_core::property::GLOBAL)?,
+        ),
+        [app] => {
+            let app = app::verify(&ctx.roots, app)?.to_string();
+            let scheduler = dokku_core::ask::scheduler(ctx, &app)?;
+            (app, scheduler)
+        }
+        _ => bail!("run:retire takes at most one app"),
+    };
+    ctx.trigger("scheduler-run-retire")
+        .args([scheduler, app])
         .stream()
 }
 

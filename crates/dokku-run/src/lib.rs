@@ -2,7 +2,8 @@
 //! the app's released image, with its config and mounts, through the app's scheduler
 //! (`scheduler-run`). The process's exit code is the command's. `run:detached` runs it in
 //! the background and prints the container's name; `run:list` and `run:stop` list and
-//! stop an app's one-off containers (`scheduler-run-list`, `scheduler-run-stop`).
+//! stop an app's one-off containers (`scheduler-run-list`, `scheduler-run-stop`), and
+//! `run:retire` reaps those past their time to live (`scheduler-run-retire`).
 
 mod commands;
 
@@ -10,7 +11,7 @@ use dokku_core::entry::{Command, Plugin};
 
 pub const PLUGIN: Plugin = Plugin {
     name: "run",
-    description: "Run one-off processes in an app's containers",
+    description: "Run a one-off process inside a container",
     default_command: Some("run"),
     commands: &[
         Command {
@@ -30,6 +31,12 @@ pub const PLUGIN: Plugin = Plugin {
             args: "<app>|--container <container> [-n <lines>] [-t] [-q]",
             help: "Display recent output of an app's one-off containers",
             run: commands::logs,
+        },
+        Command {
+            name: "retire",
+            args: "[<app>]",
+            help: "Stop and remove one-off containers that ran past their --ttl-seconds",
+            run: commands::retire,
         },
         Command {
             name: "run",

@@ -100,6 +100,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: logs::run_logs,
         },
         TriggerEntry {
+            name: "scheduler-run-retire",
+            run: retire::run_retire,
+        },
+        TriggerEntry {
             name: "scheduler-run-stop",
             run: run::stop,
         },

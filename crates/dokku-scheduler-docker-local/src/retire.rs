@@ -93,7 +93,7 @@ pub fn queue(ctx: &Ctx, app: &str, ids: &[String], wait: u64) -> Result<()> {
         .join(PLUGIN)
         .join("scheduler-retire");
     Cmd::new(worker)
-        .args([SCHEDULER, app])
+        .args([SCHEDULER, app, "--wait"])
         .env_remove(dokku_core::env::DOKKU_DEPLOY_LOCKED)
         .spawn_detached()
 }
@@ -103,40 +103,104 @@ pub fn queue(ctx: &Ctx, app: &str, ids: &[String], wait: u64) -> Result<()> {
 /// to wait for exits.
 const LOOK_EVERY: u64 = 60;
 
-/// `scheduler-retire SCHEDULER APP`: stops and removes the app's queued containers as they
-/// fall due, waiting for the last of them.
+/// `scheduler-retire SCHEDULER [APP] [--wait]`: stops and removes the queued containers
+/// that are due, of the app or of every app; with `--wait` (the worker a deploy starts),
+/// goes on until the last of the app's has gone.
 pub fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
-        bail!("scheduler-retire: expected SCHEDULER APP");
+    let Some(scheduler) = args.first() else {
+        bail!("scheduler-retire: expected SCHEDULER [APP] [--wait]");
     };
-    if scheduler != SCHEDULER {
+    if scheduler != SCHEDULER && !scheduler.is_empty() {
+        return Ok(());
+    }
+    let app = args.get(1).map(String::as_str).unwrap_or_default();
+    if args.get(2).map(String::as_str) != Some("--wait") {
+        let apps = if app.is_empty() {
+            queued_apps(ctx)
+        } else {
+            vec![app.to_string()]
+        };
+        for app in apps {
+            retire_due(ctx, &app)?;
+        }
         return Ok(());
     }
     loop {
-        let next_due = {
-            let _lock = lock(ctx, app)?;
-            // A container gone for good leaves the queue (one queued a moment before it
-            // was created is given a minute to appear).
-            let exists = |e: &Entry| {
-                now() < e.queued + LOOK_EVERY
-                    || docker::container_inspect(&e.id).map_or(true, |c| c.is_some())
-            };
-            let (due, later): (Vec<_>, Vec<_>) = read_queue(ctx, app)?
-                .into_iter()
-                .filter(exists)
-                .partition(|e| e.due <= now());
-            let timeout = crate::stop_timeout(ctx, app);
-            for entry in &due {
-                let _ = docker::stop_container(&entry.id, timeout);
-                let _ = docker::force_remove_container(&entry.id);
-            }
-            write_queue(ctx, app, &later)?;
-            later.iter().map(|e| e.due).min()
-        };
-        let Some(at) = next_due else {
+        let Some(at) = retire_due(ctx, app)? else {
             return Ok(());
         };
         let wait = at.saturating_sub(now()).clamp(1, LOOK_EVERY);
         std::thread::sleep(Duration::from_secs(wait));
     }
+}
+
+/// The apps with a retire queue.
+fn queued_apps(ctx: &Ctx) -> Vec<String> {
+    let root = ctx.roots.data_dir(PLUGIN, "");
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("retire").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}
+
+/// Retires the app's containers that are due; when the next of the others is due.
+fn retire_due(ctx: &Ctx, app: &str) -> Result<Option<u64>> {
+    let _lock = lock(ctx, app)?;
+    // A container gone for good leaves the queue (one queued a moment before it was
+    // created is given a minute to appear).
+    let exists = |e: &Entry| {
+        now() < e.queued + LOOK_EVERY
+            || docker::container_inspect(&e.id).map_or(true, |c| c.is_some())
+    };
+    let (due, later): (Vec<_>, Vec<_>) = read_queue(ctx, app)?
+        .into_iter()
+        .filter(exists)
+        .partition(|e| e.due <= now());
+    let timeout = crate::stop_timeout(ctx, app);
+    for entry in &due {
+        let _ = docker::stop_container(&entry.id, timeout);
+        let _ = docker::force_remove_container(&entry.id);
+    }
+    write_queue(ctx, app, &later)?;
+    Ok(later.iter().map(|e| e.due).min())
+}
+
+/// `scheduler-run-retire [SCHEDULER APP]`: stops and removes the one-off and cron
+/// containers (of the app, or of every app) that have run longer than the deadline on
+/// their label, whether or not a retire queue still knows them.
+pub fn run_retire(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let scheduler = args.first().map(String::as_str).unwrap_or_default();
+    if scheduler != SCHEDULER && !scheduler.is_empty() {
+        return Ok(());
+    }
+    let app = args.get(1).map(String::as_str).unwrap_or_default();
+    for kind in ["run", "cron"] {
+        let mut labels = vec![format!("{}={kind}", crate::run::TYPE_LABEL)];
+        if !app.is_empty() {
+            labels.push(format!("{}={app}", docker::APP_LABEL));
+        }
+        for container in docker::containers_labelled(&labels, false)? {
+            let deadline = container["Labels"][crate::run::DEADLINE_LABEL]
+                .as_str()
+                .and_then(|d| d.parse::<u64>().ok());
+            let created = container["Created"].as_u64().unwrap_or(0);
+            let (Some(deadline), Some(id)) = (deadline, container["Id"].as_str()) else {
+                continue;
+            };
+            if created + deadline >= now() {
+                continue;
+            }
+            let owner = container["Labels"][docker::APP_LABEL]
+                .as_str()
+                .unwrap_or_default();
+            log::verbose_quiet(&format!("Retiring container {}", &id[..12.min(id.len())]));
+            let _ = docker::stop_container(id, crate::stop_timeout(ctx, owner));
+            let _ = docker::force_remove_container(id);
+        }
+    }
+    Ok(())
 }

@@ -82,10 +82,21 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
             .filter(|flag| flag.starts_with("--label="))
             .map(String::from),
     );
+    let ttl: u64 = dokku_core::env::var(TTL_ENV)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(DEFAULT_TTL_SECONDS);
+    labels.push(format!("--label={DEADLINE_LABEL}={ttl}"));
+    let kind = match dokku_core::env::var(CRON_ID_ENV).filter(|id| !id.is_empty()) {
+        Some(cron_id) => {
+            labels.extend(cron_labels(ctx, app, &cron_id)?);
+            "cron"
+        }
+        None => "run",
+    };
     let unique = dokku_core::time::now().subsec_nanos();
     let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
     let detach = dokku_core::env::var(DETACH_ENV).as_deref() == Some("1");
-    let name = format!("{app}.run.{unique}");
+    let name = format!("{app}.{kind}.{unique}");
     let cmd = docker::docker()
         .args(["container", "run", "--rm", "--init"])
         .arg(if detach { "--detach" } else { "--interactive" })
@@ -94,7 +105,8 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .arg(&name)
         .args(["--label", "dokku", "--label"])
         .arg(format!("{APP_LABEL}={app}"))
-        .args(["--label", "com.dokku.container-type=run"])
+        .arg("--label")
+        .arg(format!("{TYPE_LABEL}={kind}"))
         .args(&labels);
     let (cmd, _env_file) = docker::pass_env(cmd, &env)?;
     let options = ctx
@@ -103,9 +115,6 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .stdin(Vec::new())
         .output_docker_args(app.as_str(), docker::options::Phase::Container)?;
     let cmd = cmd.args(options).arg(&image).args(&command);
-    let ttl: u64 = dokku_core::env::var(TTL_ENV)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(DEFAULT_TTL_SECONDS);
     crate::retire::queue(ctx, app, std::slice::from_ref(&name), ttl)?;
     if detach {
         cmd.output()?;
@@ -120,6 +129,50 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         code => Err(dokku_core::Error::Exit(code).into()),
     }
 }
+
+/// The labels of a cron task's run (`DOKKU_CRON_ID`), after its concurrency policy
+/// (`DOKKU_CONCURRENCY_POLICY`, default `allow`) had its say: `forbid` refuses to start
+/// while a run of the task is still going, `replace` stops that run first.
+fn cron_labels(ctx: &Ctx, app: &str, cron_id: &str) -> Result<Vec<String>> {
+    let policy = dokku_core::env::var(POLICY_ENV)
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "allow".into());
+    let running: Vec<String> =
+        docker::containers_labelled(&[format!("{CRON_ID_LABEL}={cron_id}")], false)?
+            .iter()
+            .filter_map(|c| c["Id"].as_str().map(String::from))
+            .collect();
+    match policy.as_str() {
+        "forbid" if !running.is_empty() => {
+            dokku_core::log::warn(&format!(
+                "{app} currently has a cron lock in place for {cron_id}. Exiting..."
+            ));
+            bail!(dokku_core::Error::Exit(1));
+        }
+        "replace" if !running.is_empty() => {
+            dokku_core::log::warn(&format!("Replacing running container for {cron_id}"));
+            for id in &running {
+                let _ = docker::stop_container(id, crate::stop_timeout(ctx, app));
+                let _ = docker::force_remove_container(id);
+            }
+        }
+        _ => {}
+    }
+    Ok(vec![
+        format!("--label={CRON_ID_LABEL}={cron_id}"),
+        format!("--label={POLICY_LABEL}={policy}"),
+    ])
+}
+
+/// Set by `cron:run`: the task the container runs.
+const CRON_ID_ENV: &str = "DOKKU_CRON_ID";
+const POLICY_ENV: &str = "DOKKU_CONCURRENCY_POLICY";
+const CRON_ID_LABEL: &str = "com.dokku.cron-id";
+const POLICY_LABEL: &str = "com.dokku.concurrency-policy";
+pub(crate) const TYPE_LABEL: &str = "com.dokku.container-type";
+/// How many seconds a one-off container may run, on the container itself, so that it is
+/// reaped even if the retire queue was lost.
+pub(crate) const DEADLINE_LABEL: &str = "com.dokku.active-deadline-seconds";
 
 /// Set (to `1`) by `run:detached`: the container runs in the background and its name is
 /// printed.
