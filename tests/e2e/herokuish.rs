@@ -104,7 +104,7 @@ fn a_python_app_without_a_dockerfile_builds_with_the_null_buildpack_and_serves()
         "-----> Adding BUILD_ENV to build environment...".to_string(),
         "-----> null app detected".to_string(),
         "Procfile declares types -> custom, web, worker".to_string(),
-        "Executing predeploy task: touch /app/predeploy.test".to_string(),
+        "Executing predeploy task from app.json: touch /app/predeploy.test".to_string(),
     ] {
         assert!(out.contains(&line), "missing {line:?}:\n{out}");
     }

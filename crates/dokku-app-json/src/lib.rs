@@ -80,13 +80,24 @@ fn plain_app_json(text: &str) -> Result<String> {
     }
 }
 
-/// `core-post-extract APP DIR REV`.
+/// `core-post-extract APP DIR REV`. This runs before the builder plugin narrows the tree
+/// to the app's `build-dir`, so the app.json is looked for inside that directory here.
 fn keep_app_json(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::build_files::keep_build_file(
         ctx,
         args,
         SETTINGS.namespace,
-        |app| SETTINGS.computed(ctx, app, "appjson-path"),
+        |app| {
+            let path = SETTINGS.computed(ctx, app, "appjson-path")?;
+            let build_dir = ctx
+                .trigger("builder-get-property")
+                .args([app, "build-dir"])
+                .output_string()?;
+            Ok(match build_dir.trim().trim_matches('/') {
+                "" => path,
+                dir => format!("{dir}/{path}"),
+            })
+        },
         "app.json",
         plain_app_json,
     )

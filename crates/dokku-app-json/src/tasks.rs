@@ -112,7 +112,7 @@ pub fn post_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let first = app_data(ctx, app, FIRST_DEPLOY_DONE);
     if !first.exists() {
         if let Some(command) = script(app_json.as_deref(), &["scripts", "postdeploy"])? {
-            run_task(ctx, app, image.trim(), "first deploy", &command, false)?;
+            run_task(ctx, app, image.trim(), "heroku.postdeploy", &command, false)?;
         }
         dokku_core::fs::write_atomic(&first, b"true", 0o600)?;
     }
@@ -142,7 +142,21 @@ fn run_task(
     script: &str,
     commit: bool,
 ) -> Result<()> {
-    log::info1(&format!("Executing {phase} task: {script}"));
+    let source = if phase == "release" {
+        "Procfile"
+    } else {
+        "app.json"
+    };
+    // Only the predeploy task's container becomes the image; the others are thrown away.
+    let container = if commit {
+        ""
+    } else {
+        " in ephemeral container"
+    };
+    log::info1(&format!(
+        "Executing {phase} task from {source}{container}: {script}"
+    ));
+    let asked = script;
     let info = docker::inspect(image)?.with_context(|| format!("{image} does not exist"))?;
     let entrypoint: Vec<String> = info["Config"]["Entrypoint"]
         .as_array()
@@ -179,7 +193,7 @@ fn run_task(
         .output_docker_args(app, dokku_core::docker::options::Phase::Container)?;
     let name = format!(
         "{app}.{}.{}",
-        phase.replace(' ', "-"),
+        phase.replace('.', "-"),
         dokku_core::time::now().as_nanos()
     );
     let cmd = docker::docker().args(["container", "run", "--init", "--name", &name]);
@@ -206,7 +220,7 @@ fn run_task(
         Ok(0) if commit => docker::commit_container(&name, image, &info["Config"]).map(|_| ()),
         Ok(0) => Ok(()),
         Ok(code) => Err(anyhow::anyhow!(
-            "The {phase} task failed (exit code {code})"
+            "Execution of {phase} task failed (exit code {code}): {asked}"
         )),
         Err(err) => Err(err),
     };
