@@ -126,27 +126,22 @@ pub fn render(site: &Site) -> String {
             out.push_str(&format!("  server_name {names};\n"));
         }
         if site.access_log_format.is_empty() || site.access_log == "off" {
-            out.push_str(&format!("  access_log {};\n", site.access_log));
+            out.push_str(&format!("  access_log  {};\n", site.access_log));
         } else {
             out.push_str(&format!(
-                "  access_log {} {};\n",
+                "  access_log  {} {};\n",
                 site.access_log, site.access_log_format
             ));
         }
-        out.push_str(&format!("  error_log {};\n", site.error_log));
+        out.push_str(&format!("  error_log   {};\n", site.error_log));
         for line in &site.server_directives {
             out.push_str(&format!("  {line}\n"));
         }
         if let (None, Some(port)) = (tls, https_port) {
-            let suffix = if port == 443 {
-                String::new()
-            } else {
-                format!(":{port}")
-            };
             // The redirect is a location, so plugins' own locations (an ACME challenge
             // answered over plain http) still match ahead of it.
             out.push_str(&format!(
-                "  location / {{\n    return 301 https://$host{suffix}$request_uri;\n  }}\n"
+                "  location / {{\n    return 301 https://$host:{port}$request_uri;\n  }}\n"
             ));
             push_plugin_lines(&mut out, site);
             continue;
@@ -305,7 +300,7 @@ mod tests {
             render(&preload).contains("\"max-age=31536000; includeSubdomains; preload\" always;")
         );
         assert_eq!(
-            text.matches("return 301 https://$host$request_uri;")
+            text.matches("return 301 https://$host:443$request_uri;")
                 .count(),
             2,
             "{text}"

@@ -31,7 +31,7 @@ pub const SETTINGS: Settings = Settings {
         Setting {
             key: "client-max-body-size",
             scope: Scope::AppOrGlobal,
-            default: "",
+            default: "1m",
             validate: size,
         },
         Setting {
