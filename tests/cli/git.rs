@@ -44,6 +44,20 @@ fn new_apps_are_bare_repositories_with_the_hook() {
 }
 
 #[test]
+fn status_is_what_git_says_of_the_bare_repository() {
+    let host = TestHost::new();
+    host.ok(["apps:create", "demo"]);
+    let out = host.run(["git:status", "demo"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("must be run in a work tree"),
+        "{}",
+        host.render(&out)
+    );
+    assert!(!host.run(["git:status", "nope"]).status.success());
+}
+
+#[test]
 fn set_validates_and_report() {
     let host = TestHost::new();
     host.ok(["apps:create", "demo"]);

@@ -120,12 +120,23 @@ pub fn keep_build_file(
     if found.is_none() && tree.join(&rel_path).symlink_metadata().is_ok() {
         bail!("{rel_path} must be a file in the repository, not a link or a directory");
     }
-    let text = match found {
+    let bytes = match found {
         Some(path) => {
             if std::fs::metadata(&path)?.len() > MAX_BYTES {
                 bail!("{rel_path} is larger than 1 MiB");
             }
-            let text = std::fs::read_to_string(&path)
+            Some(std::fs::read(&path)?)
+        }
+        // An app deployed from an image (`git:from-image`) has its files in the image.
+        None => match source_image(ctx, app)? {
+            Some(image) => crate::docker::read_image_file(&image, &rel_path)?,
+            None => None,
+        },
+    };
+    let text = match bytes {
+        Some(bytes) if bytes.len() as u64 > MAX_BYTES => bail!("{rel_path} is larger than 1 MiB"),
+        Some(bytes) => {
+            let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{rel_path} is not UTF-8 text"))?;
             Some(prepare(&text)?)
         }
@@ -135,6 +146,15 @@ pub fn keep_build_file(
         return Ok(());
     };
     files.put(name, text.as_deref().map(str::as_bytes))
+}
+
+/// The image the app's source came from (`git:from-image`), if it did.
+fn source_image(ctx: &Ctx, app: &str) -> Result<Option<String>> {
+    let image = ctx
+        .trigger("git-get-property")
+        .args([app, "source-image"])
+        .output_string()?;
+    Ok(Some(image.trim().to_string()).filter(|i| !i.is_empty()))
 }
 
 /// A plugin's `post-release-builder`: the released build's file `name` becomes the app's

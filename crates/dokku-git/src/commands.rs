@@ -608,6 +608,44 @@ pub fn revision(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `git:status APP`: what git says of the app's repository (a bare one: git says it has
+/// no work tree).
+pub fn status(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app] = dokku_core::entry::exactly::<1>("git:status", args)?;
+    let app = app::verify(&ctx.roots, app)?;
+    match git(&ctx.roots.app_dir(app.as_str()))
+        .arg("status")
+        .status()?
+    {
+        0 => Ok(()),
+        code => Err(Error::Exit(code).into()),
+    }
+}
+
+/// `git-get-property APP source-image`: the image the app was last deployed from
+/// (`git:from-image`), empty when its source is anything else.
+pub fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [app, key] = dokku_core::entry::exactly::<2>("git-get-property", args)?;
+    if key != "source-image" {
+        bail!("git-get-property: no property {key:?}");
+    }
+    let image = properties(&ctx.roots).get(app, key)?.unwrap_or_default();
+    log::data(image.trim());
+    Ok(())
+}
+
+/// `deploy-source-set APP TYPE [SOURCE]`: an app deployed from anything but an image has no
+/// source image any more.
+pub fn forget_source_image(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(app), Some(kind)) = (args.first(), args.get(1)) else {
+        bail!("deploy-source-set: expected APP TYPE");
+    };
+    if kind != "docker-image" {
+        properties(&ctx.roots).delete(app, "source-image")?;
+    }
+    Ok(())
+}
+
 /// `git-has-code APP [BRANCH]`: success when the branch (the deploy branch when none is
 /// given) has a commit.
 pub fn has_code(ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -87,6 +87,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::report,
         },
         Command {
+            name: "status",
+            args: "<app>",
+            help: "Displays the git status of an app's repository",
+            run: commands::status,
+        },
+        Command {
             name: "sync",
             args: "[--build] <app> <repository> [<git-ref>]",
             help: "Clone or fetch an app from a remote git repository",
@@ -95,8 +101,16 @@ pub const PLUGIN: Plugin = Plugin {
     ],
     triggers: &[
         TriggerEntry {
+            name: "deploy-source-set",
+            run: commands::forget_source_image,
+        },
+        TriggerEntry {
             name: "git-deploy-branch",
             run: commands::deploy_branch,
+        },
+        TriggerEntry {
+            name: "git-get-property",
+            run: commands::get_property,
         },
         TriggerEntry {
             name: "git-has-code",

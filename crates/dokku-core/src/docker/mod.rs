@@ -316,6 +316,39 @@ pub fn read_container_file(id: &str, path: &str) -> Result<Option<Vec<u8>>> {
     Ok(None)
 }
 
+/// The contents of a file in an image (a relative path is from the image's working
+/// directory), or None when it has none: read from a container created for the purpose
+/// and never started.
+pub fn read_image_file(image: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    let Some(info) = inspect(image)? else {
+        return Ok(None);
+    };
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        let dir = info["Config"]["WorkingDir"]
+            .as_str()
+            .filter(|d| !d.is_empty())
+            .unwrap_or("/");
+        format!("{}/{path}", dir.trim_end_matches('/'))
+    };
+    let created = docker()
+        .args([
+            "container",
+            "create",
+            "--label",
+            "dokku",
+            "--entrypoint",
+            "/",
+        ])
+        .arg(image_path(image)?)
+        .output()?
+        .stdout_trimmed();
+    let read = read_container_file(&created, &path);
+    let _ = force_remove_container(&created);
+    read
+}
+
 /// A volume's labels, or None when there is no volume of that name.
 pub fn volume_labels(name: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
     let reply = engine::request("GET", &format!("/volumes/{}", engine::encode(name)))?;
