@@ -151,6 +151,18 @@ fn from_archive_and_sync_receive_code() {
         again.contains("Skipping build as no changes were detected"),
         "{again}"
     );
+    assert!(
+        again.contains("Fetching remote code for demo from"),
+        "{again}"
+    );
+    // Another branch synced into an app with code is kept under its own name as well.
+    git(&upstream, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(upstream.join("app.txt"), "feature").unwrap();
+    git(&upstream, &["commit", "-q", "-am", "feature"]);
+    let feature = git(&upstream, &["rev-parse", "HEAD"]);
+    host.ok(["git:sync", "demo", upstream.to_str().unwrap(), "feature"]);
+    assert_eq!(git(&repo, &["rev-parse", "refs/heads/feature"]), feature);
+    assert_eq!(git(&repo, &["rev-parse", "refs/heads/master"]), feature);
 
     // A branch synced into an app without code becomes its deploy branch, unless asked not.
     host.ok(["apps:create", "fresh"]);

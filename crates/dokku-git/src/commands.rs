@@ -461,6 +461,26 @@ pub fn sync(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     let (branch, _) = repo::deploy_branch(roots, app.as_str())?;
     let current = repo::rev_parse(&dir, &format!("refs/heads/{branch}"))?;
+    let asked = cmd.git_ref.as_deref().unwrap_or_default();
+    if current.is_some() {
+        log::verbose(&format!(
+            "Fetching remote code for {app} from {}#{asked}",
+            cmd.url
+        ));
+        // A branch of the remote is kept under its own name too, as a mirror would; the
+        // deploy branch itself moves only once a build asked for has passed.
+        let is_branch = !asked.is_empty()
+            && asked != branch
+            && repo::valid_branch(asked)
+            && fetch(&["ls-remote", "--exit-code", "--heads", &cmd.url, asked]).is_ok();
+        if is_branch {
+            git(&dir)
+                .args(["update-ref", &format!("refs/heads/{asked}"), &rev])
+                .output()?;
+        }
+    } else {
+        log::info1_quiet(&format!("Cloning {app} from {}#{asked}", cmd.url));
+    }
     if current.is_none() && cmd.git_ref.is_some() {
         let is_branch = fetch(&["ls-remote", "--exit-code", "--heads", &cmd.url, &git_ref]).is_ok();
         match (is_branch, cmd.skip_deploy_branch) {
