@@ -284,9 +284,18 @@ fn render_into(out: &mut String, directives: &[Directive], depth: usize) {
     for directive in directives {
         let indent = "  ".repeat(depth);
         let _ = write!(out, "{indent}{}", quoted(&directive.name));
-        for arg in &directive.args {
+        for (i, arg) in directive.args.iter().enumerate() {
             if !(directive.name == "if" && arg == ")") {
                 out.push(' ');
+            }
+            // The log directives' values line up as in Dokku's template, which scripts
+            // reading an app's config (`access_log  off;`) expect.
+            if i == 0 {
+                match directive.name.as_str() {
+                    "access_log" => out.push(' '),
+                    "error_log" => out.push_str("  "),
+                    _ => {}
+                }
             }
             out.push_str(&quoted(arg));
         }
