@@ -104,6 +104,35 @@ fn bad_keys_and_duplicates_are_refused_and_change_nothing() {
         .output()
         .unwrap();
     assert_snapshot!("private_key", host.render(&private));
+    // Removing what is not there changes nothing and is no error, as in Dokku.
+    let before = host.state();
     let missing = host.run(["ssh-keys:remove", "nobody"]);
+    assert!(missing.status.success(), "{}", host.render(&missing));
     assert_eq!(stderr(&missing), " !     No ssh key found for nobody\n");
+    assert_eq!(host.state(), before);
+}
+
+#[test]
+fn a_broken_authorized_keys_file_is_refused_not_rewritten() {
+    let host = TestHost::new();
+    let (alice, _) = keypair(&host, "alice");
+    host.ok(["ssh-keys:add", "alice", alice.to_str().unwrap()]);
+    let (_, key) = keypair(&host, "bob");
+    let file = host.roots.dokku_root.join(".ssh/authorized_keys");
+    let mut text = authorized_keys(&host);
+    text.push_str("invalid\n");
+    std::fs::write(&file, &text).unwrap();
+    let add = host
+        .dokku(["ssh-keys:add", "bob"])
+        .write_stdin(key)
+        .output()
+        .unwrap();
+    assert!(!add.status.success(), "{}", host.render(&add));
+    assert!(
+        stderr(&add).contains("line 2 is not a public key"),
+        "{}",
+        host.render(&add)
+    );
+    assert!(!host.run(["ssh-keys:list"]).status.success());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 }

@@ -53,12 +53,18 @@ impl AuthorizedKeys {
             .collect())
     }
 
+    /// The keys, once every line of the file was found to be one: a file someone broke
+    /// by hand is refused rather than rewritten around its damage (as in Dokku).
     fn entries(&self) -> Result<Vec<Entry>> {
-        Ok(self
-            .lines()?
-            .iter()
-            .filter_map(|l| Entry::parse(l))
-            .collect())
+        let lines = self.lines()?;
+        if let Some(n) = lines.iter().position(|l| !is_key_line(l)) {
+            bail!(
+                "{} line {} is not a public key: fix or remove it",
+                self.path.display(),
+                n + 1
+            );
+        }
+        Ok(lines.iter().filter_map(|l| Entry::parse(l)).collect())
     }
 
     fn write(&self, lines: &[String]) -> Result<()> {
@@ -96,7 +102,9 @@ impl AuthorizedKeys {
     }
 
     /// Removes the lines `matches` picks; lines this plugin did not write are kept.
-    fn remove(&self, what: &str, matches: impl Fn(&Entry) -> bool) -> Result<()> {
+    /// Removes the matching keys; whether there were any. Removing what is not there
+    /// leaves the file as it is and is no error (as in Dokku).
+    fn remove(&self, matches: impl Fn(&Entry) -> bool) -> Result<bool> {
         let _lock = self.lock()?;
         let lines = self.lines()?;
         let kept: Vec<String> = lines
@@ -105,10 +113,23 @@ impl AuthorizedKeys {
             .cloned()
             .collect();
         if kept.len() == lines.len() {
-            bail!("No ssh key found for {what}");
+            return Ok(false);
         }
-        self.write(&kept)
+        self.write(&kept)?;
+        Ok(true)
     }
+}
+
+/// A line of authorized_keys that sshd reads as a key (ours, or one added by hand), a
+/// comment, or blank.
+fn is_key_line(line: &str) -> bool {
+    let line = line.trim();
+    line.is_empty()
+        || line.starts_with('#')
+        || Entry::parse(line).is_some()
+        || line
+            .split_whitespace()
+            .any(|w| ["ssh-", "ecdsa-", "sk-"].iter().any(|p| w.starts_with(p)))
 }
 
 /// The dispatcher sshd runs for every key; its path goes into a shell command line.
@@ -171,12 +192,22 @@ struct Remove {
 pub fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Remove = parse("ssh-keys:remove", args)?;
     let file = AuthorizedKeys::new(ctx)?;
-    match (cmd.fingerprint, cmd.name) {
-        (Some(fp), _) => file.remove(&fp, |e| e.fingerprint == fp)?,
-        (None, Some(name)) => file.remove(&name, |e| e.name == name)?,
+    let (what, removed) = match (cmd.fingerprint, cmd.name) {
+        (Some(fp), _) => {
+            let removed = file.remove(|e| e.fingerprint == fp)?;
+            (fp, removed)
+        }
+        (None, Some(name)) => {
+            let removed = file.remove(|e| e.name == name)?;
+            (name, removed)
+        }
         (None, None) => bail!("Specify a key name or --fingerprint"),
+    };
+    if removed {
+        log::info1_quiet("Key removed");
+    } else {
+        log::warn(&format!("No ssh key found for {what}"));
     }
-    log::info1_quiet("Key removed");
     Ok(())
 }
 
@@ -250,7 +281,10 @@ pub fn trigger_remove(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [fp] = args else {
         bail!("ssh-keys-remove: expected FINGERPRINT")
     };
-    AuthorizedKeys::new(ctx)?.remove(fp, |e| e.fingerprint == *fp)
+    if !AuthorizedKeys::new(ctx)?.remove(|e| e.fingerprint == *fp)? {
+        bail!("No ssh key found for {fp}");
+    }
+    Ok(())
 }
 
 /// `ssh-keys-fingerprint` (key on stdin): validates it and prints its fingerprint.
