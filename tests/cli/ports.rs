@@ -25,6 +25,15 @@ fn port_mappings_are_set_detected_and_defaulted() {
     assert!(urls.contains(&format!("http://dokku.me:{port}")), "{urls}");
     host.ok(["domains:enable", "demo"]);
     assert_eq!(effective(&host), "http:80:5000\n");
+    // The proxy's global proxy-port moves the default mapping.
+    host.ok(["proxy:set", "--global", "proxy-port", "30999"]);
+    assert_eq!(effective(&host), "http:30999:5000\n");
+    assert!(
+        host.ok(["urls", "demo"])
+            .contains("http://demo.dokku.me:30999")
+    );
+    host.ok(["proxy:set", "--global", "proxy-port"]);
+    assert_eq!(effective(&host), "http:80:5000\n");
     host.ok([
         "plugin:trigger",
         "ports-set-detected",

@@ -7,7 +7,6 @@ use dokku_core::log;
 use dokku_core::port_map::{Mapping, parse as parse_mapping, port};
 use dokku_core::report::{Report, ReportRequest};
 
-use crate::DEFAULT_MAP;
 use crate::DETECTED;
 use crate::MAP;
 use crate::effective;
@@ -171,7 +170,7 @@ pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
         };
         // Until a build detects one, the detected map is the default, as Dokku reports it.
         let detected = match stored(ctx, app, DETECTED)? {
-            map if map.is_empty() => vec![parse_mapping(DEFAULT_MAP)?],
+            map if map.is_empty() => vec![crate::default_mapping(ctx)?],
             map => map,
         };
         Ok(Report::new(app, "ports")

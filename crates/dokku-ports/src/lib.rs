@@ -125,7 +125,7 @@ fn effective(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
     }
     let mut map = stored(ctx, app, DETECTED)?;
     if map.is_empty() {
-        map.push(parse_mapping(DEFAULT_MAP)?);
+        map.push(default_mapping(ctx)?);
     }
     if dokku_core::ask::config_value(ctx, app, "NO_VHOST")?.trim() == "1" {
         for (standard, key) in [(80, "proxy-port"), (443, "proxy-ssl-port")] {
@@ -138,6 +138,20 @@ fn effective(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
         }
     }
     Ok(map)
+}
+
+/// The mapping of an app nothing was detected for: `http:80:5000`, or on the proxy's
+/// global `proxy-port` when that is set, as in Dokku. (An app's own `proxy-port` is the
+/// port it answers on without vhosts: see [`effective`].)
+pub(crate) fn default_mapping(ctx: &Ctx) -> Result<Mapping> {
+    let mut default = parse_mapping(DEFAULT_MAP)?;
+    let port = Properties::new(&ctx.roots, "proxy")
+        .get(dokku_core::property::GLOBAL, "proxy-port")?
+        .unwrap_or_default();
+    if let Some(port) = port.trim().parse::<u16>().ok().filter(|p| *p > 0) {
+        default.host_port = port;
+    }
+    Ok(default)
 }
 
 /// The app's own host port kept in the proxy's property `key`, picked now when it has
