@@ -140,6 +140,28 @@ fn scheduled_tasks_reach_the_dokku_users_crontab_and_leave_with_their_app() {
         "{renewal}"
     );
     assert!(host.ok(["letsencrypt:cron-job"]).contains("is enabled"));
+    // A plugin whose cron-entries fails (a test that did not match) adds nothing and keeps
+    // nobody else's lines out.
+    for dir in [host.roots.plugin_available(), host.roots.plugin_enabled()] {
+        let plugin = dir.join("k3s-only");
+        std::fs::create_dir_all(&plugin).unwrap();
+        std::fs::write(
+            plugin.join("plugin.toml"),
+            "[plugin]\ndescription = \"test\"\nversion = \"0.0.1\"\n",
+        )
+        .unwrap();
+        let script = plugin.join("cron-entries");
+        std::fs::write(
+            &script,
+            "#!/bin/bash\n[[ $1 == 'k3s' ]] && echo '@daily;/bin/true'\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    host.ok(["plugin:trigger", "scheduler-cron-write"]);
+    assert!(installed_crontab().contains("letsencrypt:auto-renew"));
+    assert!(!installed_crontab().contains("/bin/true"));
     let global: serde_json::Value =
         serde_json::from_str(&host.ok(["cron:list", "--global", "--format", "json"])).unwrap();
     assert_eq!(global[0]["global"], true, "{global}");

@@ -151,7 +151,17 @@ impl PluginEntry {
 /// left out.
 pub(crate) fn plugin_entries(ctx: &Ctx, scheduler: &str) -> Result<Vec<PluginEntry>> {
     let mut entries = Vec::new();
-    for line in ctx.trigger("cron-entries").arg(scheduler).output_lines()? {
+    // A plugin whose `cron-entries` fails adds nothing, and keeps no other plugin's tasks
+    // (or the apps') from cron: such scripts commonly end on a test that did not match
+    // (`[[ $1 == k3s ]] && echo ...`), which Dokku takes as "nothing to add".
+    let trigger = ctx.trigger("cron-entries").arg(scheduler);
+    let lines: Vec<String> = trigger
+        .implementers()
+        .into_iter()
+        .filter_map(|(plugin, _)| trigger.clone().only(&plugin).output_lines().ok())
+        .flatten()
+        .collect();
+    for line in lines {
         if line.trim().is_empty() {
             continue;
         }
