@@ -241,7 +241,8 @@ pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
         log::data(&serde_json::to_string(&rows)?);
         return Ok(());
     }
-    if entries.is_empty() {
+    // No keys at all is worth saying; a name no key has is an empty answer, as in Dokku.
+    if entries.is_empty() && cmd.name.is_none() {
         log::warn("No public keys found.");
         return Err(Error::Exit(1).into());
     }
