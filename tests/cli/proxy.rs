@@ -2,7 +2,8 @@ use dokku_test_support::TestHost;
 
 use crate::{refused_in_one_line, stderr};
 
-/// The `-p` flags among those docker-args-process-deploy prints (other plugins add theirs).
+/// The `-p` flags among those docker-args-process-deploy prints (other plugins add theirs:
+/// a disabled proxy adds none, as in Dokku).
 fn publish_args(host: &TestHost, process: &str) -> String {
     host.ok([
         "plugin:trigger",
@@ -23,7 +24,7 @@ fn publish_args(host: &TestHost, process: &str) -> String {
 }
 
 #[test]
-fn a_disabled_proxy_publishes_the_web_ports_on_the_host() {
+fn a_disabled_proxy_takes_the_app_off_the_proxy_and_publishes_nothing() {
     let host = TestHost::new();
     host.ok(["apps:create", "demo"]);
     assert_eq!(
@@ -45,7 +46,7 @@ fn a_disabled_proxy_publishes_the_web_ports_on_the_host() {
         "false"
     );
     host.ok(["ports:set", "demo", "http:8080:5000", "udp:5353:53"]);
-    assert_eq!(publish_args(&host, "web"), "-p 8080:5000 -p 5353:53/udp");
+    assert_eq!(publish_args(&host, "web"), "");
     assert_eq!(publish_args(&host, "worker"), "");
     assert!(
         host.ok(["proxy:disable", "demo"])

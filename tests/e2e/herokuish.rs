@@ -383,12 +383,9 @@ fn the_dokku_user_builds_a_buildpack_app_beside_a_private_temp_directory() {
     std::fs::create_dir_all(&private).unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
     let app = UniqueApp::new("hk-user");
-    // This test host's nginx logs are not where root's nginx rules put them: no proxy, the
-    // app on a port of its own.
+    // This test host's nginx logs are not where root's nginx rules put them: no proxy.
     host.ok(["apps:create", &app.0]);
     host.ok(["proxy:disable", &app.0]);
-    let port = crate::free_port();
-    host.ok(["ports:set", &app.0, &format!("http:{port}:5000")]);
     let work = host.path().join("work");
     python_app(&work);
     let (ok, out) = push(&sshd, &key, &work, &app.0);

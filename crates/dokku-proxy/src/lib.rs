@@ -1,15 +1,14 @@
 //! The `proxy` plugin: which proxy implementation routes to an app (`type`, default
 //! `nginx`), and whether one does. `proxy:build-config` / `proxy:clear-config` fire
 //! `proxy-build-config` / `proxy-clear-config` for the implementation to answer. With the
-//! proxy disabled, the app's web containers publish their port mappings on the host
-//! (`-p HOST:CONTAINER` through `docker-args-process-deploy`), as Dokku does; the scheduler
-//! then stops the old web containers before starting new ones (a host port has one owner).
+//! proxy disabled nothing routes to the app: its containers are reached at their own
+//! addresses (or on ports the app's docker options publish), as in Dokku.
 
 mod commands;
 mod settings;
 mod triggers;
 
-use dokku_core::entry::{AppScoped, Command, Hooks, Plugin, TriggerEntry};
+use dokku_core::entry::{Command, Hooks, Plugin, TriggerEntry};
 
 use crate::commands::report_rows;
 use crate::settings::SETTINGS;
@@ -53,10 +52,6 @@ pub const PLUGIN: Plugin = Plugin {
     ],
     triggers: &[
         TriggerEntry {
-            name: "docker-args-process-deploy",
-            run: triggers::publish_args,
-        },
-        TriggerEntry {
             name: "proxy-is-enabled",
             run: triggers::is_enabled_trigger,
         },
@@ -70,10 +65,5 @@ pub const PLUGIN: Plugin = Plugin {
         report_rows: Some(report_rows),
         ..Hooks::NONE
     },
-    app_scoped: &[AppScoped {
-        trigger: "docker-args-process-deploy",
-        namespace: "proxy",
-        key: None,
-    }],
     ..Plugin::DEFAULTS
 };

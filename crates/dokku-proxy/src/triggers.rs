@@ -21,17 +21,3 @@ pub(crate) fn type_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `docker-args-process-deploy APP SOURCE TAG PROC [INDEX]`: with the proxy disabled, a
-/// web container publishes the app's port mappings on the host.
-pub(crate) fn publish_args(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let mut extra = String::new();
-    if let (Some(app), Some("web")) = (args.first(), args.get(3).map(String::as_str))
-        && !is_enabled(ctx, app)?
-    {
-        for m in dokku_core::port_map::of_app(ctx, app)? {
-            let udp = if m.scheme == "udp" { "/udp" } else { "" };
-            extra.push_str(&format!(" -p {}:{}{udp}", m.host_port, m.container_port));
-        }
-    }
-    dokku_core::docker::filter_args(&extra)
-}

@@ -390,8 +390,6 @@ fn start_all(
         start_cmd: Some(start_cmd.trim().to_string()).filter(|c| !c.is_empty()),
         ..launch
     };
-    // Without a proxy, web containers publish the app's ports on the host: one owner each.
-    let publishes = !dokku_core::ask::proxy_enabled(ctx, app)?;
     for (kind, count) in scale(ctx, app)? {
         if count == 0 || only.is_some_and(|o| o != kind) {
             continue;
@@ -415,11 +413,6 @@ fn start_all(
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: stopping its old containers first"
             ));
-            stop_old(ctx, app, &kind)?;
-        } else if publishes && kind == "web" {
-            log::verbose(
-                "The proxy is disabled: the old web containers stop first to free their ports",
-            );
             stop_old(ctx, app, &kind)?;
         }
         let port_value = if kind == "web" { port } else { "" };
