@@ -384,6 +384,16 @@ fn an_apps_own_template_is_used_and_a_broken_one_never_replaces_the_config_that_
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(!ok, "{out}");
     assert!(out.contains("nginx refused the new config"), "{out}");
+    // It is checked before anything is built.
+    assert!(
+        out.contains("Pre-validating custom nginx.conf.sigil"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Custom nginx.conf.sigil failed nginx -t validation"),
+        "{out}"
+    );
+    assert!(!out.contains(&format!("Building {a}")), "{out}");
     let response = nginx.expect(&domain, 200);
     assert!(response.contains("version 1"), "{response}");
     assert!(response.contains("X-Template: from-the-app"), "{response}");

@@ -253,6 +253,22 @@ pub(crate) fn template_vars(
     for (key, var, _) in DIRECTIVES {
         vars.insert(var.to_string(), SETTINGS.computed(ctx, app, key)?);
     }
+    // The other process types' containers, `DOKKU_APP_<TYPE>_LISTENERS` (`ip:port` each),
+    // for templates that route to them too.
+    let mut others: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for container in dokku_core::ask::app_containers(ctx, app)? {
+        if container.kind() == "web" || container.ip.parse::<std::net::IpAddr>().is_err() {
+            continue;
+        }
+        let name = container.kind().to_ascii_uppercase().replace('-', "_");
+        others
+            .entry(format!("DOKKU_APP_{name}_LISTENERS"))
+            .or_default()
+            .push(format!("{}:{listen_port}", container.ip));
+    }
+    for (key, listeners) in others {
+        vars.insert(key, listeners.join(" "));
+    }
     Ok(vars)
 }
 
@@ -266,7 +282,40 @@ pub(crate) fn keep_template(ctx: &Ctx, args: &[String]) -> Result<()> {
         |app| SETTINGS.computed(ctx, app, "nginx-conf-sigil-path"),
         TEMPLATE,
         |text| template::check(text).map(|()| text.to_string()),
-    )
+    )?;
+    pre_validate(ctx, &args[0])
+}
+
+/// Before anything is built, the build's own template is rendered for the app (a stand-in
+/// container where none runs yet) and nginx checks the result, so a template nginx would
+/// refuse fails the deploy at once rather than after the build, as in Dokku.
+fn pre_validate(ctx: &Ctx, app: &str) -> Result<()> {
+    let Some(build) = dokku_core::build_files::BuildFiles::current(&ctx.roots, FILES, app) else {
+        return Ok(());
+    };
+    let Some(text) = build.get(TEMPLATE)? else {
+        return Ok(());
+    };
+    if !routes(ctx, app)? || SETTINGS.computed(ctx, app, "disable-custom-config")? == "true" {
+        return Ok(());
+    }
+    dokku_core::log::info1("Pre-validating custom nginx.conf.sigil");
+    let mut site = site(ctx, app)?;
+    if site.web_ips.is_empty() {
+        site.web_ips.push("127.0.0.1".into());
+    }
+    let checked =
+        render_site(ctx, &site, Some(&(text, "app-supplied"))).and_then(|rendered| match rendered
+            .is_empty()
+        {
+            true => Ok(()),
+            false => check_only(ctx, app, &rendered),
+        });
+    if let Err(err) = checked {
+        dokku_core::log::warn(&format!("{err:#}"));
+        anyhow::bail!("Custom nginx.conf.sigil failed nginx -t validation");
+    }
+    Ok(())
 }
 
 /// `post-release-builder BUILDER APP IMAGE`: before the release replaces anything, the
