@@ -1,6 +1,6 @@
 use dokku_test_support::TestHost;
 
-use crate::refused_in_one_line;
+use crate::{refused_in_one_line, stderr};
 
 #[test]
 fn builder_settings_set_report_and_travel_with_the_app() {
@@ -248,6 +248,34 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
             .status
             .success()
     );
+    // An option for a process type the Procfile does not declare is kept, with a warning.
+    let procfile = host.roots.data_dir("ps", "demo").join("Procfile");
+    std::fs::create_dir_all(procfile.parent().unwrap()).unwrap();
+    std::fs::write(&procfile, "web: python3 web.py\n").unwrap();
+    let undeclared = host.run([
+        "docker-options:add",
+        "--process",
+        "nonexistent",
+        "demo",
+        "deploy",
+        "--label x=1",
+    ]);
+    assert!(undeclared.status.success(), "{}", host.render(&undeclared));
+    assert!(
+        stderr(&undeclared)
+            .contains("Process type \"nonexistent\" is not declared in the Procfile for demo"),
+        "{}",
+        host.render(&undeclared)
+    );
+    let declared = host.run([
+        "docker-options:add",
+        "--process",
+        "web",
+        "demo",
+        "deploy",
+        "--init",
+    ]);
+    assert!(stderr(&declared).is_empty(), "{}", host.render(&declared));
     host.ok(["docker-options:remove", "demo", "deploy", "--build-arg A=1"]);
     host.ok(["docker-options:clear", "demo", "run"]);
     assert_eq!(

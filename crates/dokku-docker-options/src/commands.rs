@@ -193,6 +193,30 @@ fn change(ctx: &Ctx, name: &str, args: &[String], add: bool) -> Result<()> {
             }
         }
     }
+    if add {
+        warn_undeclared(ctx, app.as_str(), &scopes)?;
+    }
+    Ok(())
+}
+
+/// Options for a process type the app's Procfile does not declare are kept (the next
+/// Procfile may), with a warning, as in Dokku.
+fn warn_undeclared(ctx: &Ctx, app: &str, scopes: &[Option<String>]) -> Result<()> {
+    let processes: Vec<&str> = scopes.iter().flatten().map(String::as_str).collect();
+    if processes.is_empty() || !ctx.trigger("procfile-exists").arg(app).succeeds()? {
+        return Ok(());
+    }
+    for process in processes {
+        let command = ctx
+            .trigger("procfile-get-raw-command")
+            .args([app, process])
+            .output_string()?;
+        if command.trim().is_empty() {
+            log::warn(&format!(
+                "Process type \"{process}\" is not declared in the Procfile for {app}"
+            ));
+        }
+    }
     Ok(())
 }
 
