@@ -66,6 +66,13 @@ fn set_validates_and_report() {
         git(&host.roots.app_dir("demo"), &["symbolic-ref", "HEAD"]),
         "refs/heads/main"
     );
+    host.ok(["git:set", "demo", "source-image", "alpine:3.20"]);
+    assert_eq!(
+        host.ok(["git:report", "demo", "--git-source-image"]),
+        "alpine:3.20\n"
+    );
+    host.ok(["git:set", "demo", "source-image"]);
+    assert_eq!(host.ok(["git:report", "demo", "--git-source-image"]), "\n");
     host.ok(["git:set", "--global", "deploy-branch", "trunk"]);
     assert_eq!(
         host.ok(["git:report", "demo", "--git-global-deploy-branch"]),
@@ -79,6 +86,8 @@ fn set_validates_and_report() {
             vec!["git:set", "demo", "deploy-branch", "-x"],
             vec!["git:set", "demo", "keep-git-dir", "maybe"],
             vec!["git:set", "demo", "rev-env-var", "1BAD"],
+            vec!["git:set", "demo", "source-image", "--privileged"],
+            vec!["git:set", "--global", "source-image", "alpine:3.20"],
             vec!["git:set", "demo", "unknown", "x"],
             vec!["git:set", "nope", "deploy-branch", "main"],
             vec!["git:sync", "demo", "--upload-pack=touch /tmp/x"],
