@@ -328,6 +328,45 @@ pub fn domains_list(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `core-post-deploy APP ...`: an app served by nginx under an IP address, on a host whose
+/// nginx still has its stock default site, may be answered by that site instead: say so,
+/// as Dokku does.
+pub fn warn_ip_domains(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let app = first(args)?;
+    if !std::path::Path::new(STOCK_NGINX_SITE).exists() {
+        return Ok(());
+    }
+    let proxy = ctx.trigger("proxy-type").arg(app).output_string()?;
+    if !matches!(proxy.trim(), "" | "nginx") {
+        return Ok(());
+    }
+    let domains = Domains::new(ctx);
+    let mut names = domains.list(app)?;
+    names.extend(domains.list(GLOBAL)?);
+    if let Some(family) = ip_family(&names) {
+        log::warn(&format!(
+            "Detected {family} domain name with nginx proxy enabled."
+        ));
+        log::warn("Ensure the default nginx site is removed before continuing.");
+    }
+    Ok(())
+}
+
+/// `IPv4` when one of the names is an IPv4 address, else `IPv6` when one is an IPv6 one.
+fn ip_family(names: &[String]) -> Option<&'static str> {
+    let addresses: Vec<std::net::IpAddr> = names.iter().filter_map(|n| n.parse().ok()).collect();
+    if addresses.iter().any(|a| a.is_ipv4()) {
+        Some("IPv4")
+    } else if addresses.iter().any(|a| a.is_ipv6()) {
+        Some("IPv6")
+    } else {
+        None
+    }
+}
+
+/// The site Debian's nginx package enables.
+const STOCK_NGINX_SITE: &str = "/etc/nginx/sites-enabled/default";
+
 /// `domains-urls APP [url|urls]`: the URLs the app answers on (`url`: the first): each
 /// vhost on each http port mapping, and https ones first when the app has a certificate
 /// (an `http:80` mapping then also answers on 443, as the proxy serves it). An app
@@ -417,4 +456,21 @@ pub fn report_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     let domains = Domains::new(ctx);
     let app = first(args)?;
     app_report(&domains, app, domains.vhost_enabled(app)?)?.print(&ReportRequest::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_domains_are_told_apart_from_names() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(ip_family(&names(&["app.dokku.me", "dokku.me"])), None);
+        assert_eq!(
+            ip_family(&names(&["app.dokku.me", "127.0.0.1"])),
+            Some("IPv4")
+        );
+        assert_eq!(ip_family(&names(&["::1"])), Some("IPv6"));
+        assert_eq!(ip_family(&names(&["::1", "10.0.0.2"])), Some("IPv4"));
+    }
 }

@@ -88,6 +88,10 @@ pub const PLUGIN: Plugin = Plugin {
     ],
     triggers: &[
         TriggerEntry {
+            name: "core-post-deploy",
+            run: commands::warn_ip_domains,
+        },
+        TriggerEntry {
             name: "domains-list",
             run: commands::domains_list,
         },
