@@ -55,7 +55,7 @@ fn create_rejects_bad_names_and_changes_nothing() {
     let long = "a".repeat(64);
     for bad in [
         "Demo", "a/b", "..", "my app", "-app", &long, "a;id", "$(id)", "`id`", "app'x", "global",
-        ".b",
+        ".b", "test_app",
     ] {
         let out = host.run(["apps:create", bad]);
         assert!(!out.status.success(), "{bad:?} accepted");
@@ -80,6 +80,25 @@ fn create_rejects_bad_names_and_changes_nothing() {
         "create_unknown_flag",
         host.render(&host.run(["apps:create", "demo", "--bogus"]))
     );
+}
+
+#[test]
+fn an_app_named_before_the_underscore_rule_is_still_served() {
+    let host = TestHost::new();
+    std::fs::create_dir_all(host.roots.app_dir("test_app")).unwrap();
+    host.ok(["plugin:trigger", "post-create", "test_app"]);
+    assert!(host.ok(["apps:list"]).contains("test_app"));
+    host.ok(["config:set", "--no-restart", "test_app", "A=1"]);
+    assert_eq!(host.ok(["config:get", "test_app", "A"]), "1\n");
+    // It can be renamed to a name of today's rule, not cloned to another old-style one.
+    assert!(
+        !host
+            .run(["apps:clone", "test_app", "other_app"])
+            .status
+            .success()
+    );
+    host.ok(["apps:rename", "--skip-deploy", "test_app", "test-app"]);
+    assert_eq!(host.ok(["config:get", "test-app", "A"]), "1\n");
 }
 
 #[test]

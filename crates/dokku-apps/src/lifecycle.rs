@@ -22,6 +22,7 @@ pub fn properties(roots: &Roots) -> Properties {
 /// Holds the app's existence lock throughout, so a racing destroy of the same name waits
 /// for the app to be whole and never leaves half of it behind.
 pub fn create(roots: &Roots, app: &AppName) -> Result<()> {
+    app.check_new()?;
     let _presence = AppPresence::exclusive(&roots.lib_root, app.as_str())?;
     std::fs::create_dir_all(&roots.dokku_root)
         .with_context(|| format!("creating {}", roots.dokku_root.display()))?;

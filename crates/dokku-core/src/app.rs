@@ -17,7 +17,9 @@ pub const RESERVED: &[&str] = &[
 ];
 
 /// A validated app name, Dokku's rule: `^[a-z0-9][a-z0-9.-]*$` (a name with a dot is its
-/// own default domain), at most 63 bytes, not reserved.
+/// own default domain), at most 63 bytes, not reserved. Names from before that rule may
+/// also hold underscores: such an app is still named (and served), but no new app is
+/// created with one ([`AppName::check_new`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AppName(String);
 
@@ -39,10 +41,9 @@ impl AppName {
                 "must begin with a lowercase alphanumeric character",
             ));
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        {
+        if !name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_'
+        }) {
             return Err(invalid(
                 "may only contain lowercase alphanumerics, dots, and hyphens",
             ));
@@ -51,6 +52,18 @@ impl AppName {
             return Err(invalid("is a reserved word"));
         }
         Ok(AppName(name.to_string()))
+    }
+
+    /// The rule for a name a new app takes: no underscore (only apps named before the
+    /// rule keep one).
+    pub fn check_new(&self) -> Result<(), Error> {
+        if self.0.contains('_') {
+            return Err(Error::InvalidAppName {
+                name: self.0.clone(),
+                reason: "may only contain lowercase alphanumerics, dots, and hyphens".into(),
+            });
+        }
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {
@@ -217,7 +230,7 @@ mod tests {
     fn rejects_everything_else() {
         let too_long = "a".repeat(64);
         for bad in [
-            "Demo", "a/b", "..", ".app", "my app", "-app", "a_b", "a;id", "$(id)", "`id`", "a'b",
+            "Demo", "a/b", "..", ".app", "my app", "-app", "_app", "a;id", "$(id)", "`id`", "a'b",
             "a\"b", "café", "app\n", &too_long, "global", "help", "dokkurc", "tls",
         ] {
             assert!(
@@ -226,6 +239,14 @@ mod tests {
             );
         }
         assert!(matches!(AppName::parse(""), Err(Error::MissingApp)));
+    }
+
+    #[test]
+    fn underscores_name_old_apps_only() {
+        let old = AppName::parse("test_app").unwrap();
+        assert_eq!(old.as_str(), "test_app");
+        assert!(matches!(old.check_new(), Err(Error::InvalidAppName { .. })));
+        assert!(AppName::parse("test-app").unwrap().check_new().is_ok());
     }
 
     #[test]
