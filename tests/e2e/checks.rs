@@ -98,6 +98,27 @@ fn healthchecks_gate_the_cutover_and_a_failing_one_keeps_the_old_release() {
         );
     }
 
+    // A web process on another port than the app's fails its default check in seconds,
+    // not at the end of the wait, and the old release keeps serving.
+    commit(&work, "Procfile", "web: python3 -m http.server 5001\n");
+    let started = std::time::Instant::now();
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("container listening on expected IPv4 interface with an unexpected port: expected=5000 actual=5001"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{out}"
+    );
+    assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+    commit(
+        &work,
+        "Procfile",
+        "web: python3 -m http.server $PORT\nworker: sleep infinity\n",
+    );
+
     // The legacy CHECKS file, when app.json declares nothing.
     remove(&work, "app.json");
     std::fs::write(work.join("CHECKS"), "WAIT=0\nATTEMPTS=1\n/ version 3\n").unwrap();

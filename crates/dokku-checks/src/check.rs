@@ -88,7 +88,9 @@ pub fn run(ctx: &Ctx, dyno: &Dyno) -> Result<()> {
 
 /// The default check: still running, never restarted, and for web, its port accepts a
 /// connection (at most [`WEB_READY_WITHIN`]); other processes must stay up for
-/// [`SETTLE_TIME`].
+/// [`SETTLE_TIME`]. A web process listening on other ports only fails at once (it will not
+/// be reachable); one that listens on nothing at all by the end is let through with a
+/// warning, as Dokku's listening check only warns (a web process may serve nothing).
 fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()> {
     let started = Instant::now();
     let web_port = port.filter(|_| kind == "web");
@@ -97,6 +99,7 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
     } else {
         SETTLE_TIME
     };
+    let mut elsewhere_since: Option<Instant> = None;
     loop {
         let Some(info) = docker::container_inspect(container)? else {
             bail!("the container is gone");
@@ -119,7 +122,30 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
                 if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
                     return Ok(());
                 }
+                let listening = state["Pid"]
+                    .as_u64()
+                    .and_then(|pid| listening_ports(pid as u32));
+                match listening.as_deref() {
+                    Some([first, ..])
+                        if !listening.as_deref().unwrap_or_default().contains(&port) =>
+                    {
+                        let since = *elsewhere_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= ELSEWHERE_GRACE {
+                            bail!(
+                                "Failure in name='port listening check': container listening on expected IPv4 interface with an unexpected port: expected={port} actual={first}"
+                            );
+                        }
+                    }
+                    _ => elsewhere_since = None,
+                }
                 if started.elapsed() >= limit {
+                    if listening.as_deref() == Some(&[]) {
+                        log::warn(&format!(
+                            "The web process listens on no port after {} s: deploying it anyway, as it may serve nothing",
+                            limit.as_secs()
+                        ));
+                        return Ok(());
+                    }
                     bail!(
                         "nothing listened on port {port} within {} s",
                         limit.as_secs()
@@ -131,6 +157,42 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// How long a web process may listen on other ports only before it counts as listening
+/// on the wrong one (an app may open several, its own last).
+const ELSEWHERE_GRACE: Duration = Duration::from_secs(5);
+
+/// The TCP ports a process's network namespace listens on (on any address), sorted; None
+/// when they cannot be read.
+fn listening_ports(pid: u32) -> Option<Vec<u16>> {
+    let mut ports = Vec::new();
+    let mut read_any = false;
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        read_any = true;
+        ports.extend(parse_listening(&text));
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    read_any.then_some(ports)
+}
+
+/// The local ports of the LISTEN rows (state `0A`) of a `/proc/net/tcp` table.
+fn parse_listening(table: &str) -> Vec<u16> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            (state == "0A").then_some(())?;
+            u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()
+        })
+        .collect()
 }
 
 /// The healthchecks of a process type: app.json's, else (web only) the CHECKS file's.
@@ -215,4 +277,19 @@ pub fn run_command(ctx: &Ctx, app: &str, only: Option<&str>) -> Result<()> {
         log::verbose(&format!("All checks successful ({kind}.{index})"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_rows_give_their_ports() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 00000000:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n\
+   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 100 0 0 10 0\n\
+   2: 020011AC:1389 010011AC:C350 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 20 4 30 10 -1\n";
+        assert_eq!(parse_listening(table), vec![5000, 8080]);
+        assert_eq!(parse_listening("header only\n"), Vec::<u16>::new());
+    }
 }
