@@ -33,6 +33,16 @@ fn unknown_command_prints_two_lines_and_exits_1() {
 }
 
 #[test]
+fn a_bare_words_help_is_its_help_line() {
+    let host = TestHost::new();
+    let out = host.ok(["cleanup:help"]);
+    assert_eq!(
+        out.trim(),
+        "cleanup [<app>]  Cleans up exited/dead Docker containers and removes dangling images"
+    );
+}
+
+#[test]
 fn version() {
     let host = TestHost::new();
     let expected = format!("dokku version {}\n", env!("CARGO_PKG_VERSION"));

@@ -527,6 +527,14 @@ fn commands(ctx: &Ctx, plugin: &Plugin, args: &[String]) -> Result<()> {
         print_usage(plugin);
         return Ok(());
     }
+    // `cleanup:help`: the help line of a bare word's command.
+    if let Some((word, "help")) = first.split_once(':')
+        && plugin.words.contains(&word)
+        && let Some(c) = visible(plugin).into_iter().find(|c| c.name == word)
+    {
+        log::data(&format!("    {}  {}", synopsis(plugin, &c), c.help));
+        return Ok(());
+    }
     if bare && let Some(default) = plugin.default_command {
         return run_command(ctx, plugin, default, rest);
     }

@@ -27,7 +27,7 @@ pub const PLUGIN: Plugin = Plugin {
         Command {
             name: "cleanup",
             args: "[<app>]",
-            help: "Cleans up exited containers and untagged images",
+            help: "Cleans up exited/dead Docker containers and removes dangling images",
             run: commands::cleanup,
         },
         Command {
