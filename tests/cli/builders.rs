@@ -276,6 +276,21 @@ fn docker_options_are_kept_per_phase_and_handed_to_each_phase() {
         "--init",
     ]);
     assert!(stderr(&declared).is_empty(), "{}", host.render(&declared));
+    // An option an older release stored verbatim, unquoted, is removed as it is written.
+    let stored = host
+        .roots
+        .lib_root
+        .join("config/docker-options/demo/_default_.deploy");
+    let mut lines = std::fs::read_to_string(&stored).unwrap();
+    lines.push_str("--group-add $(getent group docker | cut -d: -f3)\n");
+    std::fs::write(&stored, &lines).unwrap();
+    host.ok([
+        "docker-options:remove",
+        "demo",
+        "deploy",
+        "--group-add $(getent group docker | cut -d: -f3)",
+    ]);
+    assert!(!std::fs::read_to_string(&stored).unwrap().contains("getent"));
     host.ok(["docker-options:remove", "demo", "deploy", "--build-arg A=1"]);
     host.ok(["docker-options:clear", "demo", "run"]);
     assert_eq!(

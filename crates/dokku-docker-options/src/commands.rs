@@ -155,6 +155,9 @@ fn change(ctx: &Ctx, name: &str, args: &[String], add: bool) -> Result<()> {
     let cmd: Change = parse(name, args)?;
     let app = app::verify(&ctx.roots, &cmd.app)?;
     let phases = phases(&cmd.phases)?;
+    if !add && remove_verbatim(ctx, &app, &cmd, &phases)? {
+        return Ok(());
+    }
     let (options, lifted) = split_options(&cmd.option)?;
     if options.is_empty() {
         bail!(
@@ -218,6 +221,33 @@ fn warn_undeclared(ctx: &Ctx, app: &str, scopes: &[Option<String>]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Removes an option stored exactly as given: older releases copied options out of
+/// Dokku's `DOCKER_OPTIONS_*` files verbatim, unquoted (`--group-add $(getent ...)`), in a
+/// form the option parser would now read as several. Whether one was.
+fn remove_verbatim(ctx: &Ctx, app: &app::AppName, cmd: &Change, phases: &[&str]) -> Result<bool> {
+    let raw = cmd.option.join(" ");
+    let scopes: Vec<Option<&str>> = match cmd.processes.as_slice() {
+        [] => vec![None],
+        processes => processes.iter().map(|p| Some(p.as_str())).collect(),
+    };
+    let _app = app::lock_existing(&ctx.roots, app.as_str())?;
+    let props = properties(ctx);
+    let mut removed = false;
+    for scope in &scopes {
+        for phase in phases {
+            let key = key(*scope, phase);
+            let mut list = props.list(app.as_str(), &key)?;
+            let before = list.len();
+            list.retain(|o| o.trim() != raw.trim());
+            if list.len() != before {
+                props.set_list(app.as_str(), &key, &list)?;
+                removed = true;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 pub fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
