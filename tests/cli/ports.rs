@@ -28,12 +28,20 @@ fn port_mappings_are_set_detected_and_defaulted() {
     // The proxy's global proxy-port moves the default mapping.
     host.ok(["proxy:set", "--global", "proxy-port", "30999"]);
     assert_eq!(effective(&host), "http:30999:5000\n");
+    assert_eq!(
+        host.ok(["plugin:trigger", "ports-get-property", "demo", "proxy-port"]),
+        "30999\n"
+    );
     assert!(
         host.ok(["urls", "demo"])
             .contains("http://demo.dokku.me:30999")
     );
     host.ok(["proxy:set", "--global", "proxy-port"]);
     assert_eq!(effective(&host), "http:80:5000\n");
+    assert_eq!(
+        host.ok(["plugin:trigger", "ports-get-property", "demo", "proxy-port"]),
+        "80\n"
+    );
     host.ok([
         "plugin:trigger",
         "ports-set-detected",

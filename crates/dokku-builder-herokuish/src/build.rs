@@ -202,8 +202,14 @@ pub fn build(ctx: &Ctx, args: &[String]) -> Result<()> {
     let _ = docker::force_remove_container(&container);
     committed?;
 
+    // The web process on the proxy's port for the app (80 unless set), as Dokku maps it.
+    let port = ctx
+        .trigger("ports-get-property")
+        .args([app, "proxy-port"])
+        .output_string()?;
+    let port = Some(port.trim()).filter(|p| !p.is_empty()).unwrap_or("80");
     ctx.trigger("ports-set-detected")
-        .args([app, "http:80:5000"])
+        .args([app, &format!("http:{port}:5000")])
         .stream()?;
     ctx.trigger("post-build-buildpack")
         .args([app, dir])

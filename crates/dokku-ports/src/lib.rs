@@ -69,6 +69,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::get,
         },
         TriggerEntry {
+            name: "ports-get-property",
+            run: triggers::get_property,
+        },
+        TriggerEntry {
             name: "ports-set-detected",
             run: triggers::set_detected,
         },

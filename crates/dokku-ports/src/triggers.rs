@@ -26,6 +26,26 @@ pub(crate) fn get(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `ports-get-property APP proxy-port|proxy-ssl-port`: the host port a builder maps the
+/// web process to, as Dokku's builders ask for it: the proxy's global port, `80` / `443`
+/// when it has none. (An app's own `proxy-port` is the port it answers on without vhosts,
+/// which the effective map applies by itself.)
+pub(crate) fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [_app, key] = exactly::<2>("ports-get-property", args)?;
+    let standard = match key.as_str() {
+        "proxy-port" => "80",
+        "proxy-ssl-port" => "443",
+        _ => anyhow::bail!("ports-get-property: no property {key:?}"),
+    };
+    let port = dokku_core::property::Properties::new(&ctx.roots, "proxy")
+        .get(dokku_core::property::GLOBAL, key)?
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| standard.to_string());
+    log::data(&port);
+    Ok(())
+}
+
 /// `ports-set-detected APP MAPPING...` (or one argument of space-separated mappings): what
 /// the builder found. A malformed one is skipped with a warning: the build stands.
 pub(crate) fn set_detected(ctx: &Ctx, args: &[String]) -> Result<()> {
