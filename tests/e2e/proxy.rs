@@ -138,6 +138,45 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
         assert!(nginx.expect(domain, 200).contains("version 1"));
     }
 
+    // An app served by something else on this host (a static web listener) is routed
+    // there, with no container of its own.
+    let listener_port = crate::free_port();
+    let served = host.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::write(served.join("index.html"), "served from the host\n").unwrap();
+    let mut server = crate::spawn_listening(
+        Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(listener_port.to_string())
+            .current_dir(&served),
+        listener_port,
+    );
+    let proxied = crate::build::UniqueApp::new("pxs");
+    let p = proxied.0.as_str();
+    let five = format!("{p}.example.test");
+    host.ok(["apps:create", p]);
+    host.ok(["builder:set", p, "selected", "null"]);
+    host.ok(["domains:set", p, &five]);
+    host.ok([
+        "network:set",
+        p,
+        "static-web-listener",
+        &format!("127.0.0.1:{listener_port}"),
+    ]);
+    host.ok([
+        "ports:set",
+        p,
+        &format!("http:{}:{listener_port}", nginx.port),
+    ]);
+    host.ok(["proxy:build-config", p]);
+    assert!(
+        host.ok(["nginx:show-config", p])
+            .contains(&format!("server 127.0.0.1:{listener_port};"))
+    );
+    assert!(nginx.expect(&five, 200).contains("served from the host"));
+    let _ = server.kill();
+    let _ = server.wait();
+
     // A plugin adds a line to the app's server blocks through nginx-config.
     let extra = host.path().join("extra-header");
     std::fs::create_dir_all(&extra).unwrap();

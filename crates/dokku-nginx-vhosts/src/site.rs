@@ -30,12 +30,26 @@ pub(crate) fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         .into_iter()
         .map(|m| (m.scheme, m.host_port, m.container_port))
         .collect();
-    let web_ips = dokku_core::ask::app_containers(ctx, app)?
-        .into_iter()
-        .filter(|c| c.kind() == "web")
-        .map(|c| c.ip)
-        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-        .collect();
+    // An app served by something else on this host (`network:set APP static-web-listener
+    // IP:PORT`) is routed there instead of to containers.
+    let static_listener = ctx
+        .trigger("network-get-property")
+        .args([app, "static-web-listener"])
+        .output_string()?;
+    let static_ip = static_listener
+        .trim()
+        .rsplit_once(':')
+        .map(|(ip, _)| ip.trim_matches(['[', ']']).to_string())
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    let web_ips = match static_ip {
+        Some(ip) => vec![ip],
+        None => dokku_core::ask::app_containers(ctx, app)?
+            .into_iter()
+            .filter(|c| c.kind() == "web")
+            .map(|c| c.ip)
+            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+            .collect(),
+    };
     let domains = ctx
         .trigger("domains-list")
         .arg(app)
