@@ -517,6 +517,9 @@ fn a_procfile_without_web_deploys_and_its_worker_runs_once_scaled() {
         "{out}"
     );
     assert!(!running(&format!("{a}.web.1")));
+    // Deployed, though nothing runs yet.
+    assert_eq!(host.ok(["ps:report", a, "--deployed"]).trim(), "true");
+    assert_eq!(host.ok(["ps:report", a, "--processes"]).trim(), "0");
     host.ok(["ps:scale", a, "worker=1"]);
     let out = host.ok(["ps:start", a]);
     assert!(running(&format!("{a}.worker.1")), "{out}");

@@ -286,6 +286,8 @@ pub(crate) fn start(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// Whether `ps:restore` brings the app back: true once deployed, false after `ps:stop`.
 pub(crate) const RESTORE: &str = "restore";
+/// Set once a deploy of the app has finished (kept when it is later scaled to nothing).
+pub(crate) const DEPLOYED: &str = "deployed";
 
 /// `ps:restore [APP]`: every app (or the one named) that was running when it last changed
 /// and has no container running now (the engine restarted, the host rebooted) is deployed
@@ -404,7 +406,12 @@ pub(crate) fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String
                 .collect();
             Ok(vec![
                 // Dokku's names for these four have no `ps-` prefix.
-                ("deployed".into(), (count != "0").to_string()),
+                (
+                    "deployed".into(),
+                    (count != "0"
+                        || SETTINGS.properties(ctx).get(app, DEPLOYED)?.as_deref() == Some("true"))
+                    .to_string(),
+                ),
                 ("processes".into(), count.to_string()),
                 (
                     "restore".into(),

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use dokku_core::entry::Ctx;
 
-use crate::commands::{RESTORE, each_locked, formation, processes, procfile_path, scale};
+use crate::commands::{DEPLOYED, RESTORE, each_locked, formation, processes, procfile_path, scale};
 use crate::settings::SETTINGS;
 
 pub(crate) fn valid_procfile(text: &str) -> Result<()> {
@@ -182,5 +182,7 @@ pub(crate) fn rebuild_renamed(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `core-post-deploy APP ...`: a deployed app is one to restore.
 pub(crate) fn mark_running(ctx: &Ctx, args: &[String]) -> Result<()> {
     let app = args.first().ok_or(dokku_core::Error::MissingApp)?;
-    SETTINGS.properties(ctx).set(app, RESTORE, "true")
+    let props = SETTINGS.properties(ctx);
+    props.set(app, DEPLOYED, "true")?;
+    props.set(app, RESTORE, "true")
 }
