@@ -2,7 +2,7 @@
 //! them. A container that starts again (its restart policy, an engine restart) gets a new
 //! address, and the address it had may go to another app's container; the proxy config
 //! written at deploy time would then send one app's traffic to another. This service
-//! watches the engine's container events for apps' containers (`start`, `die`) and has
+//! watches the engine's container events for apps' deployed containers (`start`, `die`) and has
 //! the app's proxy config built again (`dokku proxy:build-config APP`, which reads the
 //! live addresses), and builds every app's again whenever it (re)connects to the engine,
 //! since events during an outage are lost.
@@ -65,6 +65,9 @@ fn follow_events() -> Result<()> {
         .args(["events", "--filter", "type=container"])
         .args(["--filter", "event=start", "--filter", "event=die"])
         .args(["--filter", "label=com.dokku.app-name"])
+        // Only the containers a deploy puts in place are routed to: one-off, cron and task
+        // containers come and go without concerning the proxy.
+        .args(["--filter", "label=com.dokku.container-type=deploy"])
         .args([
             "--format",
             "{{index .Actor.Attributes \"com.dokku.app-name\"}}",
