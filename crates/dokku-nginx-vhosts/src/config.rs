@@ -13,6 +13,9 @@ pub struct Site {
     /// The web containers' addresses.
     pub web_ips: Vec<String>,
     pub bind_address: String,
+    /// An IPv6 address to listen on as well, when one was set for the app or the host
+    /// (`bind-address-ipv6`): never by default, so a host without IPv6 keeps working.
+    pub bind_address_v6: Option<String>,
     pub client_max_body_size: String,
     pub proxy_read_timeout: String,
     pub access_log: String,
@@ -118,10 +121,11 @@ pub fn render(site: &Site) -> String {
             None
         };
         out.push_str("server {\n");
-        match tls {
-            Some(_) => out.push_str(&format!("  listen {bind}{host_port} ssl http2;\n")),
-            None => out.push_str(&format!("  listen {bind}{host_port};\n")),
+        let tls_flags = if tls.is_some() { " ssl http2" } else { "" };
+        if let Some(v6) = &site.bind_address_v6 {
+            out.push_str(&format!("  listen [{v6}]:{host_port}{tls_flags};\n"));
         }
+        out.push_str(&format!("  listen {bind}{host_port}{tls_flags};\n"));
         if !names.is_empty() {
             out.push_str(&format!("  server_name {names};\n"));
         }
@@ -235,6 +239,7 @@ mod tests {
             domains: vec!["demo.example.com".into(), "www.example.com".into()],
             web_ips: vec!["172.17.0.2".into(), "172.17.0.3".into()],
             bind_address: "127.0.0.1".into(),
+            bind_address_v6: None,
             client_max_body_size: "10m".into(),
             proxy_read_timeout: "60s".into(),
             access_log: "/var/log/nginx/demo-access.log".into(),
@@ -265,6 +270,10 @@ mod tests {
         assert_eq!(text.matches("upstream demo-5000 {").count(), 1);
         assert!(text.contains("  server 172.17.0.2:5000;\n  server 172.17.0.3:5000;\n"));
         assert!(text.contains("listen 127.0.0.1:80;"));
+        assert!(!text.contains("listen ["));
+        let mut v6 = site();
+        v6.bind_address_v6 = Some("::1".into());
+        assert!(render(&v6).contains("  listen [::1]:80;\n  listen 127.0.0.1:80;"));
         assert!(text.contains("listen 127.0.0.1:8080;"));
         assert!(!text.contains(":443"), "https needs a certificate: {text}");
         assert_eq!(

@@ -64,6 +64,19 @@ pub(crate) fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         domains,
         web_ips,
         bind_address: setting("bind-address-ipv4")?,
+        bind_address_v6: {
+            let props = SETTINGS.properties(ctx);
+            let set = |slot: &str| -> Result<Option<String>> {
+                Ok(props
+                    .get(slot, "bind-address-ipv6")?
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty()))
+            };
+            match set(app)? {
+                Some(v6) => Some(v6),
+                None => set(dokku_core::property::GLOBAL)?,
+            }
+        },
         client_max_body_size: setting("client-max-body-size")?,
         proxy_read_timeout: setting("proxy-read-timeout")?,
         access_log: log_file(ctx, app, "access")?,
