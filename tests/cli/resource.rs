@@ -80,6 +80,26 @@ fn limits_and_reservations_become_docker_flags_per_process_type() {
     // A build takes only what was set for builds, and a Dockerfile build memory only.
     let build = filtered(&host, &["docker-args-process-build", "demo", "dockerfile"]);
     assert_eq!(build.trim(), "--memory=2g");
+    // A buildpack build runs in a container: every limit set for builds applies.
+    host.ok([
+        "resource:limit",
+        "--process-type",
+        "build",
+        "--cpu",
+        "1",
+        "demo",
+    ]);
+    let buildpack = filtered(&host, &["docker-args-process-build", "demo", "herokuish"]);
+    assert_eq!(
+        buildpack.split_whitespace().collect::<Vec<_>>(),
+        ["--cpus=1", "--memory=2g"]
+    );
+    let dockerfile = filtered(&host, &["docker-args-process-build", "demo", "dockerfile"]);
+    assert_eq!(dockerfile.trim(), "--memory=2g");
+    assert_eq!(
+        filtered(&host, &["docker-args-process-build", "demo", "pack"]).trim(),
+        ""
+    );
 
     let shown = host.ok(["resource:limit", "--process-type", "worker", "demo"]);
     assert!(

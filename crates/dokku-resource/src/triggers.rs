@@ -59,11 +59,18 @@ pub(crate) fn deploy_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     dokku_core::docker::filter_args(&extra)
 }
 
-/// `docker-args-process-build APP BUILDER`: the `build` type's memory limits, for
-/// Dockerfile builds.
+/// `docker-args-process-build APP BUILDER`: the `build` type's limits, as Dokku gives
+/// them: all of them for a buildpack build (it runs in a container), memory only for a
+/// Dockerfile build (`docker build` takes no cpu or gpu limit), none for other builders.
 pub(crate) fn build_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     let extra = match (args.first(), args.get(1).map(String::as_str)) {
         (Some(app), Some("dockerfile")) => flags(ctx, app, BUILD_TYPE, &["memory", "memory-swap"])?,
+        (Some(app), Some("herokuish")) => flags(
+            ctx,
+            app,
+            BUILD_TYPE,
+            &["cpu", "memory", "memory-swap", "nvidia-gpu"],
+        )?,
         _ => String::new(),
     };
     dokku_core::docker::filter_args(&extra)
