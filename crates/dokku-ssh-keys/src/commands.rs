@@ -241,9 +241,12 @@ pub fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
         log::data(&serde_json::to_string(&rows)?);
         return Ok(());
     }
-    // No keys at all is worth saying; a name no key has is an empty answer, as in Dokku.
-    if entries.is_empty() && cmd.name.is_none() {
-        log::warn("No public keys found.");
+    // No keys at all is worth saying; a name no key has is an empty answer and a failure,
+    // as grep gives it (and Dokku).
+    if entries.is_empty() {
+        if cmd.name.is_none() {
+            log::warn("No public keys found.");
+        }
         return Err(Error::Exit(1).into());
     }
     for e in entries {
