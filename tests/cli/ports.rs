@@ -131,6 +131,14 @@ fn a_certificate_brings_https_443_and_takes_it_away() {
     host.ok(["certs:remove", "demo"]);
     assert_eq!(map(), "http:80:5000\n");
     assert_eq!(ssl("--ssl-enabled"), "false\n");
+    // A map never set follows the certificate by itself: its own map stays empty.
+    host.ok(["ports:clear", "demo"]);
+    let detected = || host.ok(["ports:report", "demo", "--ports-map-detected"]);
+    host.ok(["certs:generate", "demo", "demo.example.com"]);
+    assert_eq!(map(), "\n");
+    assert_eq!(detected(), "http:80:5000 https:443:5000\n");
+    host.ok(["certs:remove", "demo"]);
+    assert_eq!(detected(), "http:80:5000\n");
     let out = host.run(["plugin:trigger", "certs-remove", "demo"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("SSL endpoint is not defined"),

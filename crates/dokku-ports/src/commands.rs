@@ -7,7 +7,6 @@ use dokku_core::log;
 use dokku_core::port_map::{Mapping, parse as parse_mapping, port};
 use dokku_core::report::{Report, ReportRequest};
 
-use crate::DETECTED;
 use crate::MAP;
 use crate::effective;
 use crate::store;
@@ -169,10 +168,7 @@ pub(crate) fn report(ctx: &Ctx, args: &[String]) -> Result<()> {
             .to_string()
         };
         // Until a build detects one, the detected map is the default, as Dokku reports it.
-        let detected = match stored(ctx, app, DETECTED)? {
-            map if map.is_empty() => vec![crate::default_mapping(ctx)?],
-            map => map,
-        };
+        let detected = crate::detected(ctx, app)?;
         Ok(Report::new(app, "ports")
             .row("ports-map", joined(&stored(ctx, app, MAP)?))
             .row("ports-map-detected", joined(&detected))

@@ -127,10 +127,7 @@ fn effective(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
     if !set.is_empty() {
         return Ok(set);
     }
-    let mut map = stored(ctx, app, DETECTED)?;
-    if map.is_empty() {
-        map.push(default_mapping(ctx)?);
-    }
+    let mut map = detected(ctx, app)?;
     if dokku_core::ask::config_value(ctx, app, "NO_VHOST")?.trim() == "1" {
         for (standard, key) in [(80, "proxy-port"), (443, "proxy-ssl-port")] {
             if map.iter().any(|m| m.host_port == standard) {
@@ -139,6 +136,44 @@ fn effective(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
                     mapping.host_port = port;
                 }
             }
+        }
+    }
+    Ok(map)
+}
+
+/// The detected map (or the default one), as an app with a certificate serves it: each
+/// `http:80` mapping gains its `https` twin on the proxy's ssl port (443 unless set), or,
+/// without one, every http mapping becomes https (Dokku's rule).
+pub(crate) fn detected(ctx: &Ctx, app: &str) -> Result<Vec<Mapping>> {
+    let mut map = stored(ctx, app, DETECTED)?;
+    if map.is_empty() {
+        map.push(default_mapping(ctx)?);
+    }
+    if ctx.trigger("certs-exists").arg(app).output_string()?.trim() != "true" {
+        return Ok(map);
+    }
+    let ssl_port = Properties::new(&ctx.roots, "proxy")
+        .get(dokku_core::property::GLOBAL, "proxy-ssl-port")?
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .filter(|p| *p > 0)
+        .unwrap_or(443);
+    let twins: Vec<Mapping> = map
+        .iter()
+        .filter(|m| m.scheme == "http" && m.host_port == 80)
+        .map(|m| Mapping {
+            scheme: "https".into(),
+            host_port: ssl_port,
+            container_port: m.container_port,
+        })
+        .collect();
+    if twins.is_empty() {
+        for mapping in map.iter_mut().filter(|m| m.scheme == "http") {
+            mapping.scheme = "https".into();
+        }
+    }
+    for twin in twins {
+        if !map.contains(&twin) {
+            map.push(twin);
         }
     }
     Ok(map)
@@ -186,11 +221,12 @@ fn store(ctx: &Ctx, app: &str, key: &str, map: &[Mapping]) -> Result<()> {
     properties(ctx).set_list(app, key, &lines)
 }
 
-/// `post-certs-update APP`: with a certificate, each `http:80:X` gains its `https:443:X`
-/// in the app's map, unless some mapping already serves 443 (Dokku's rule).
+/// `post-certs-update APP`: with a certificate, each `http:80:X` of the app's own map
+/// gains its `https:443:X`, unless some mapping already serves 443 (Dokku's rule; a map
+/// that was never set follows the certificate by itself, see [`detected`]).
 fn add_https_443(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app] = exactly::<1>("post-certs-update", args)?;
-    let mut map = effective(ctx, app)?;
+    let mut map = stored(ctx, app, MAP)?;
     if map
         .iter()
         .any(|m| m.scheme == "https" && m.host_port == 443)
@@ -205,12 +241,15 @@ fn add_https_443(ctx: &Ctx, args: &[String]) -> Result<()> {
             host_port: 443,
             container_port: m.container_port,
         })
-        .take(1)
         .collect();
     if twins.is_empty() {
         return Ok(());
     }
-    map.extend(twins);
+    for twin in twins {
+        if !map.contains(&twin) {
+            map.push(twin);
+        }
+    }
     store(ctx, app, MAP, &map)
 }
 
