@@ -33,9 +33,45 @@ pub fn render(
     Ok(out.trim_start_matches('\n').to_string())
 }
 
+/// What a template still uses that Dokku has deprecated, in Dokku's words.
+pub fn deprecations(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (old, new) in [
+        ("DOKKU_APP_LISTENERS", "DOKKU_APP_WEB_LISTENERS"),
+        ("NGINX_SSL_PORT", "PROXY_SSL_PORT"),
+        ("NGINX_PORT", "PROXY_PORT"),
+    ] {
+        if text.contains(old) {
+            out.push(format!(
+                "Deprecated: Usage of {old} within nginx.conf.sigil templates is deprecated in favor of {new}"
+            ));
+        }
+    }
+    let http2_listen = text.lines().any(|line| {
+        let mut words = line.split_whitespace();
+        words.next() == Some("listen")
+            && words.any(|w| w == "http2" || w == "http2;" || w.starts_with("http2;"))
+    });
+    if http2_listen {
+        out.push("Deprecated: Usage of 'listen ... http2' within nginx.conf.sigil templates is deprecated since nginx 1.25.1 in favor of the standalone 'http2 on;' directive".into());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deprecated_usages_are_named() {
+        assert!(deprecations("server {\n  listen 80;\n}\n").is_empty());
+        let found = deprecations(
+            "server {\n  listen [::]:443 ssl http2;\n  x {{ $.DOKKU_APP_LISTENERS }} {{ $.NGINX_PORT }}\n}\n",
+        );
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[2].contains("'listen ... http2'"));
+        assert!(deprecations("  listen 443 ssl http2;").len() == 1);
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -36,6 +36,11 @@ pub(crate) fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Re
     }
     let site = site(ctx, app)?;
     let template = template_source(ctx, app)?;
+    if let Some((text, _)) = &template {
+        for warning in crate::template::deprecations(text) {
+            log::warn(&warning);
+        }
+    }
     let text = render_site(ctx, &site, template.as_ref())?;
     if !text.is_empty() && !site.web_ips.is_empty() {
         let source = template.as_ref().map_or("built-in", |(_, source)| source);
