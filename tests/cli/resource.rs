@@ -100,6 +100,33 @@ fn limits_and_reservations_become_docker_flags_per_process_type() {
         filtered(&host, &["docker-args-process-build", "demo", "pack"]).trim(),
         ""
     );
+    // A reservation is for running containers, never a build's.
+    host.ok([
+        "resource:reserve",
+        "--process-type",
+        "build",
+        "--memory",
+        "128m",
+        "demo",
+    ]);
+    assert!(
+        !filtered(&host, &["docker-args-process-build", "demo", "herokuish"])
+            .contains("reservation")
+    );
+    // DOKKU_OMIT_RESOURCE_ARGS=1 leaves every resource flag out.
+    let omitted = host
+        .dokku([
+            "plugin:trigger",
+            "docker-args-process-build",
+            "demo",
+            "herokuish",
+        ])
+        .env("DOKKU_OMIT_RESOURCE_ARGS", "1")
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(omitted.status.success(), "{}", host.render(&omitted));
+    assert_eq!(String::from_utf8_lossy(&omitted.stdout).trim(), "");
 
     let shown = host.ok(["resource:limit", "--process-type", "worker", "demo"]);
     assert!(

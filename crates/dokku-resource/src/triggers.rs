@@ -14,7 +14,13 @@ pub(crate) const BUILD_TYPE: &str = "build";
 pub(crate) fn flags(ctx: &Ctx, app: &str, process: &str, allowed: &[&str]) -> Result<String> {
     let props = properties(ctx);
     let mut out = String::new();
-    for kind in [Kind::Limit, Kind::Reserve] {
+    // Reservations are for running containers; a build gets its limits only.
+    let kinds: &[Kind] = if process == BUILD_TYPE {
+        &[Kind::Limit]
+    } else {
+        &[Kind::Limit, Kind::Reserve]
+    };
+    for &kind in kinds {
         for resource in allowed {
             let own = props.get(app, &format!("{process}.{}.{resource}", kind.key()))?;
             let value = match own {
@@ -45,9 +51,16 @@ pub(crate) fn flags(ctx: &Ctx, app: &str, process: &str, allowed: &[&str]) -> Re
     Ok(out)
 }
 
+/// `DOKKU_OMIT_RESOURCE_ARGS=1`: the resource triggers add nothing (Dokku's switch for
+/// callers that set their own limits).
+fn omitted() -> bool {
+    dokku_core::env::var("DOKKU_OMIT_RESOURCE_ARGS").as_deref() == Some("1")
+}
+
 /// `docker-args-process-deploy APP IMAGE_SOURCE_TYPE TAG PROC [INDEX]`.
 pub(crate) fn deploy_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     let extra = match (args.first(), args.get(3).filter(|p| !p.is_empty())) {
+        _ if omitted() => String::new(),
         (Some(app), Some(process)) if process != BUILD_TYPE => flags(
             ctx,
             app,
@@ -64,6 +77,7 @@ pub(crate) fn deploy_args(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// Dockerfile build (`docker build` takes no cpu or gpu limit), none for other builders.
 pub(crate) fn build_args(ctx: &Ctx, args: &[String]) -> Result<()> {
     let extra = match (args.first(), args.get(1).map(String::as_str)) {
+        _ if omitted() => String::new(),
         (Some(app), Some("dockerfile")) => flags(ctx, app, BUILD_TYPE, &["memory", "memory-swap"])?,
         (Some(app), Some("herokuish")) => flags(
             ctx,
