@@ -520,6 +520,9 @@ fn a_procfile_without_web_deploys_and_its_worker_runs_once_scaled() {
     // Deployed, though nothing runs yet.
     assert_eq!(host.ok(["ps:report", a, "--deployed"]).trim(), "true");
     assert_eq!(host.ok(["ps:report", a, "--processes"]).trim(), "0");
+    // A config change releases it again, as for any deployed app.
+    let out = host.ok(["config:set", a, "FOO=bar"]);
+    assert!(out.contains(&format!("Releasing {a}")), "{out}");
     host.ok(["ps:scale", a, "worker=1"]);
     let out = host.ok(["ps:start", a]);
     assert!(running(&format!("{a}.worker.1")), "{out}");

@@ -394,7 +394,7 @@ fn after_change(
     let ctx = Ctx {
         roots: roots.clone(),
     };
-    if no_restart || !dokku_core::ask::is_deployed(&ctx, app.as_str())? {
+    if no_restart || !dokku_core::ask::was_deployed(&ctx, app.as_str())? {
         return Ok(());
     }
     log::info1_quiet(&format!("Restarting app {app}"));

@@ -246,6 +246,17 @@ pub fn is_deployed(ctx: &Ctx, app: &str) -> Result<bool> {
         .succeeds()
 }
 
+/// Whether the app is deployed: its containers run, or a deploy of it finished and it was
+/// not stopped since, even if nothing runs (scaled to zero, a process type only run on
+/// demand).
+pub fn was_deployed(ctx: &Ctx, app: &str) -> Result<bool> {
+    let recorded = ctx
+        .trigger("ps-get-property")
+        .args([app, "deployed"])
+        .output_string()?;
+    Ok(recorded.trim() == "true" || is_deployed(ctx, app)?)
+}
+
 /// One of an app's containers in place, as its scheduler lists it
 /// (`scheduler-app-containers`).
 #[derive(Debug, Clone, PartialEq, Eq)]

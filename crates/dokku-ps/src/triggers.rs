@@ -84,6 +84,15 @@ pub(crate) fn restart_args(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `ps-get-property APP KEY`: a setting's computed value.
 pub(crate) fn get_property(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app, key] = dokku_core::entry::exactly::<2>("ps-get-property", args)?;
+    // `deployed`: whether a deploy of the app finished (kept when scaled to nothing) and
+    // the app was not stopped since (`ps:stop`).
+    if key == DEPLOYED {
+        let props = SETTINGS.properties(ctx);
+        let deployed = props.get(app, DEPLOYED)?.as_deref() == Some("true")
+            && props.get(app, RESTORE)?.as_deref() != Some("false");
+        dokku_core::log::data(&deployed.to_string());
+        return Ok(());
+    }
     dokku_core::log::data(&SETTINGS.computed(ctx, app, key)?);
     Ok(())
 }
