@@ -311,3 +311,55 @@ fn app_json_env_is_set_on_the_first_deploy_and_sync_values_on_every_one() {
         "{out}"
     );
 }
+
+/// An image with an entrypoint of its own gets a task's words as its arguments, predeploy
+/// included (whose container becomes the image), as Dokku runs them; the app's config
+/// reaches the task but not the image.
+#[test]
+fn an_images_own_entrypoint_runs_the_tasks() {
+    let (host, sshd, key, app, work) = web_scenario("entry");
+    let a = app.0.as_str();
+    std::fs::write(
+        work.join("entrypoint"),
+        "#!/bin/sh\necho \"entrypoint saw $* with $GREETING\"\nexec \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        work.join("entrypoint"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let dockerfile = std::fs::read_to_string(work.join("Dockerfile")).unwrap();
+    std::fs::write(
+        work.join("Dockerfile"),
+        format!("{dockerfile}ENTRYPOINT [\"/app/entrypoint\"]\n"),
+    )
+    .unwrap();
+    commit(
+        &work,
+        "app.json",
+        r#"{"scripts": {"dokku": {"predeploy": "touch /app/predeployed.txt"}}}"#,
+    );
+    host.ok(["apps:create", a]);
+    host.ok(["config:set", "--no-restart", a, "GREETING=hello"]);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("entrypoint saw touch /app/predeployed.txt with hello"),
+        "{out}"
+    );
+    let web = format!("{a}.web.1");
+    assert_eq!(
+        docker(&["container", "exec", &web, "ls", "/app/predeployed.txt"]),
+        "/app/predeployed.txt"
+    );
+    let config = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config}}",
+        &app.image("latest"),
+    ]);
+    assert!(!config.contains("hello"), "{config}");
+    assert!(config.contains("/app/entrypoint"), "{config}");
+}

@@ -176,14 +176,26 @@ fn run_task(
     };
     let script = script.as_str();
     let shell = |script: &str| vec!["/bin/sh".to_string(), "-c".into(), script.to_string()];
-    let command = if commit {
+    let own_entrypoint = !entrypoint.is_empty() && !wraps_command(&entrypoint);
+    let mut replaced_entrypoint = false;
+    let command = if commit && own_entrypoint {
+        // The image's entrypoint gets the task's words, as for any task; the config comes
+        // in on stdin, read by a shell that then runs that entrypoint.
+        replaced_entrypoint = true;
+        let mut words: Vec<String> = ["-c", "set -a; . /dev/stdin; set +a; exec \"$@\"", "task"]
+            .map(String::from)
+            .to_vec();
+        words.extend(entrypoint.iter().cloned());
+        words.extend(shell_words::split(script).context("the task has unbalanced quotes")?);
+        words
+    } else if commit {
         let mut words = shell("set -a; . /dev/stdin; set +a; exec /bin/sh -c \"$1\"");
         words.extend(["task".to_string(), script.to_string()]);
         words
-    } else if entrypoint.is_empty() || wraps_command(&entrypoint) {
-        shell(script)
-    } else {
+    } else if own_entrypoint {
         shell_words::split(script).context("the task has unbalanced quotes")?
+    } else {
+        shell(script)
     };
     let tag = image.rsplit_once(':').map_or("latest", |(_, t)| t);
     let options = ctx
@@ -197,6 +209,11 @@ fn run_task(
         dokku_core::time::now().as_nanos()
     );
     let cmd = docker::docker().args(["container", "run", "--init", "--name", &name]);
+    let cmd = if replaced_entrypoint {
+        cmd.args(["--entrypoint", "/bin/sh"])
+    } else {
+        cmd
+    };
     let cmd = if commit {
         let exports: String = env
             .iter()
