@@ -94,8 +94,8 @@ fn keep_app_json(ctx: &Ctx, args: &[String]) -> Result<()> {
                 .args([app, "build-dir"])
                 .output_string()?;
             Ok(match build_dir.trim().trim_matches('/') {
-                "" => path,
-                dir => format!("{dir}/{path}"),
+                "" => (path, "app.json".into()),
+                dir => (format!("{dir}/{path}"), format!("{dir}/app.json")),
             })
         },
         "app.json",

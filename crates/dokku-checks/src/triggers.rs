@@ -29,7 +29,7 @@ pub(crate) fn keep_checks_file(ctx: &Ctx, args: &[String]) -> Result<()> {
         ctx,
         args,
         SETTINGS.namespace,
-        |_| Ok(check::CHECKS_FILE.into()),
+        |_| Ok((check::CHECKS_FILE.into(), check::CHECKS_FILE.into())),
         check::CHECKS_FILE,
         |text| Ok(text.to_string()),
     )

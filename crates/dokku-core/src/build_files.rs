@@ -100,21 +100,27 @@ pub fn kept_or_adopted(
     kept || app_dir.join(name).exists()
 }
 
-/// A plugin's `core-post-extract APP DIR REV`: the file at the path `rel_path` gives for
-/// the app (never reached through a link) is checked by `prepare`, and what `prepare` makes
-/// of it is kept with the build as `name`, in the plugin's data dir; a tree without it
-/// keeps nothing. A file that fails its check fails the build.
+/// A plugin's `core-post-extract APP DIR REV`: the file at the path `paths` gives for the
+/// app (never reached through a link) is checked by `prepare`, and what `prepare` makes of
+/// it is kept with the build as `name`, in the plugin's data dir; a tree without it keeps
+/// nothing. A file that fails its check fails the build. `paths` gives the configured
+/// path and the file's default place in the tree: when they differ, the tree's default
+/// file becomes the configured one (or goes, when the configured one does not exist), so
+/// a builder reading the default place reads what was chosen, as in Dokku.
 pub fn keep_build_file(
     ctx: &Ctx,
     args: &[String],
     plugin: &str,
-    rel_path: impl Fn(&str) -> Result<String>,
+    paths: impl Fn(&str) -> Result<(String, String)>,
     name: &str,
     prepare: fn(&str) -> Result<String>,
 ) -> Result<()> {
     let [app, tree, _rev] = crate::entry::exactly::<3>("core-post-extract", args)?;
-    let rel_path = rel_path(app)?;
+    let (rel_path, default_path) = paths(app)?;
     let tree = Path::new(tree);
+    if rel_path.trim_matches('/') != default_path.trim_matches('/') {
+        put_in_default_place(tree, &rel_path, &default_path)?;
+    }
     const MAX_BYTES: u64 = 1024 * 1024;
     let found = crate::fs::inside_tree(tree, &rel_path).filter(|p| p.is_file());
     if found.is_none() && tree.join(&rel_path).symlink_metadata().is_ok() {
@@ -146,6 +152,29 @@ pub fn keep_build_file(
         return Ok(());
     };
     files.put(name, text.as_deref().map(str::as_bytes))
+}
+
+/// The configured file copied over the default one in the tree, or the default one
+/// removed when the configured one is not there; neither is reached through a link.
+fn put_in_default_place(tree: &Path, configured: &str, default: &str) -> Result<()> {
+    let Some(target) = crate::fs::inside_tree(tree, default) else {
+        return Ok(());
+    };
+    if target.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        return Ok(());
+    }
+    match crate::fs::inside_tree(tree, configured).filter(|p| p.is_file()) {
+        Some(source) => {
+            let bytes = std::fs::read(&source)?;
+            crate::fs::remove_file_if_exists(&target)?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, bytes)?;
+        }
+        None => crate::fs::remove_file_if_exists(&target)?,
+    }
+    Ok(())
 }
 
 /// The image the app's source came from (`git:from-image`), if it did.
@@ -196,4 +225,27 @@ pub fn asks_for_buildpacks(ctx: &Ctx, app: &str, tree: &Path) -> Result<bool> {
         return Ok(true);
     }
     Ok(!crate::ask::config_value(ctx, app, "BUILDPACK_URL")?.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configured_file_takes_the_default_place_or_the_default_goes() {
+        let tree = tempfile::tempdir().unwrap();
+        let dir = tree.path();
+        std::fs::write(dir.join("Procfile"), "web: one\n").unwrap();
+        std::fs::write(dir.join("second.Procfile"), "web: two\n").unwrap();
+        put_in_default_place(dir, "second.Procfile", "Procfile").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("Procfile")).unwrap(),
+            "web: two\n"
+        );
+        put_in_default_place(dir, "missing.Procfile", "Procfile").unwrap();
+        assert!(!dir.join("Procfile").exists());
+        // Nothing outside the tree is read or written.
+        assert!(put_in_default_place(dir, "../../etc/passwd", "Procfile").is_ok());
+        assert!(!dir.join("Procfile").exists());
+    }
 }

@@ -306,7 +306,12 @@ pub(crate) fn keep_template(ctx: &Ctx, args: &[String]) -> Result<()> {
         ctx,
         args,
         FILES,
-        |app| SETTINGS.computed(ctx, app, "nginx-conf-sigil-path"),
+        |app| {
+            Ok((
+                SETTINGS.computed(ctx, app, "nginx-conf-sigil-path")?,
+                TEMPLATE.into(),
+            ))
+        },
         TEMPLATE,
         |text| template::check(text).map(|()| text.to_string()),
     )?;

@@ -20,4 +20,3 @@ pub(crate) fn type_trigger(ctx: &Ctx, args: &[String]) -> Result<()> {
     log::data(&SETTINGS.computed(ctx, app, "type")?);
     Ok(())
 }
-

@@ -16,7 +16,12 @@ pub(crate) fn keep_procfile(ctx: &Ctx, args: &[String]) -> Result<()> {
         ctx,
         args,
         SETTINGS.namespace,
-        |app| SETTINGS.computed(ctx, app, "procfile-path"),
+        |app| {
+            Ok((
+                SETTINGS.computed(ctx, app, "procfile-path")?,
+                "Procfile".into(),
+            ))
+        },
         "Procfile",
         |text| valid_procfile(text).map(|()| text.to_string()),
     )
