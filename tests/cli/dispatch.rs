@@ -43,6 +43,19 @@ fn a_bare_words_help_is_its_help_line() {
 }
 
 #[test]
+fn a_plugins_usage_may_word_it_apart_from_its_listing() {
+    let host = TestHost::new();
+    assert!(
+        host.ok(["buildpacks:help"])
+            .contains("\nManage buildpacks settings for an app\n")
+    );
+    assert!(
+        host.ok(["help"])
+            .contains("Manage buildpack settings for an app")
+    );
+}
+
+#[test]
 fn version() {
     let host = TestHost::new();
     let expected = format!("dokku version {}\n", env!("CARGO_PKG_VERSION"));

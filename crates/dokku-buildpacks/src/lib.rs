@@ -11,7 +11,8 @@ use dokku_core::entry::{AppScoped, BuildFile, Command, Hooks, Plugin, TriggerEnt
 
 pub const PLUGIN: Plugin = Plugin {
     name: "buildpacks",
-    description: "Manage buildpacks settings for an app",
+    description: "Manage buildpack settings for an app",
+    usage: Some("Manage buildpacks settings for an app"),
     commands: &[
         Command {
             name: "add",

@@ -65,6 +65,9 @@ pub struct TriggerEntry {
 pub struct Plugin {
     pub name: &'static str,
     pub description: &'static str,
+    /// What `<plugin>:help` says the plugin is, where Dokku words it apart from the
+    /// description `dokku help` lists (none: the description).
+    pub usage: Option<&'static str>,
     /// The subcommand a bare `dokku <plugin> ARGS` runs (`config` -> `show`); help if none.
     pub default_command: Option<&'static str>,
     /// Run as root by root. Every other plugin binary started by root switches to the dokku
@@ -108,6 +111,7 @@ impl Plugin {
     pub const DEFAULTS: Plugin = Plugin {
         name: "",
         description: "",
+        usage: None,
         default_command: None,
         keeps_root: false,
         root_commands: &[],
@@ -590,7 +594,8 @@ fn synopsis(plugin: &Plugin, c: &Listed) -> String {
 fn print_usage(plugin: &Plugin) {
     log::data(&format!(
         "Usage: dokku {}[:COMMAND]\n\n{}\n\nAdditional commands:",
-        plugin.name, plugin.description
+        plugin.name,
+        plugin.usage.unwrap_or(plugin.description)
     ));
     let rows: Vec<(String, String)> = visible(plugin)
         .into_iter()
