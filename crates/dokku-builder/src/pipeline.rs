@@ -63,6 +63,7 @@ fn step(text: &str) -> Result<()> {
 pub fn build(ctx: &Ctx, app: &str, dir: &Path, rev: &str) -> Result<()> {
     stop_requested();
     let tag = next_build_tag(app)?;
+    BuildFiles::clear_tag(&ctx.roots, app, &tag)?;
     let trigger = |name: &str| ctx.trigger(name).env(BUILD_TAG_ENV, &tag);
     let dir_arg = dir.display().to_string();
     trigger("core-post-extract")

@@ -62,6 +62,26 @@ impl BuildFiles {
         crate::fs::read_optional(&self.dir.join(name))
     }
 
+    /// Removes, in every plugin's data, what a build of this tag left before (a build that
+    /// failed before it made its image leaves its tag to the next one): a new build starts
+    /// with none, whichever plugins it reaches.
+    pub fn clear_tag(roots: &Roots, app: &str, tag: &str) -> Result<()> {
+        if build_number(tag).is_none() {
+            return Ok(());
+        }
+        let Ok(plugins) = std::fs::read_dir(roots.lib_root.join("data")) else {
+            return Ok(());
+        };
+        for plugin in plugins.filter_map(|e| e.ok()) {
+            let name = plugin.file_name().to_string_lossy().into_owned();
+            let leftover = BuildFiles::builds_dir(roots, &name, app).join(tag);
+            if leftover.symlink_metadata().is_ok() {
+                crate::fs::remove_dir_all_if_exists(&leftover)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes, in every plugin's data, the app's files of builds other than `kept` (the
     /// builds whose images stay; a failed build has none).
     pub fn prune(roots: &Roots, app: &str, kept: &[String]) -> Result<()> {
