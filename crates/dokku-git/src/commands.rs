@@ -296,24 +296,10 @@ pub const SETTINGS: Settings = Settings {
             key: "source-image",
             scope: Scope::AppOnly,
             default: "",
-            validate: image_reference,
+            validate: crate::sources::image_reference,
         },
     ],
 };
-
-/// An image reference as docker names one (`alpine:3.20`, `registry:5000/app@sha256:...`):
-/// the image an app's build files are read from.
-fn image_reference(value: &str) -> Result<()> {
-    let plain = !value.starts_with(['-', '/', '.', ':', '@'])
-        && value.len() <= 255
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
-    if !plain {
-        bail!("Invalid image {value:?}");
-    }
-    Ok(())
-}
 
 /// A whole number above zero (archive limits).
 fn whole_number(value: &str) -> Result<()> {

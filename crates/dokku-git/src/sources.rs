@@ -190,7 +190,7 @@ struct FromImage {
 }
 
 /// An image reference docker could name: no spaces, options or control characters.
-fn image_reference(image: &str) -> Result<()> {
+pub(crate) fn image_reference(image: &str) -> Result<()> {
     let valid = !image.is_empty()
         && !image.starts_with('-')
         && image
