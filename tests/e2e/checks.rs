@@ -109,6 +109,10 @@ fn healthchecks_gate_the_cutover_and_a_failing_one_keeps_the_old_release() {
         "{out}"
     );
     assert!(
+        out.contains("Running healthcheck name='port listening check' attempts=3 port=5000 retries=2 timeout=5 type='listening' wait=5"),
+        "{out}"
+    );
+    assert!(
         started.elapsed() < std::time::Duration::from_secs(40),
         "{out}"
     );

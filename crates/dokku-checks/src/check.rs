@@ -88,9 +88,11 @@ pub fn run(ctx: &Ctx, dyno: &Dyno) -> Result<()> {
 
 /// The default check: still running, never restarted, and for web, its port accepts a
 /// connection (at most [`WEB_READY_WITHIN`]); other processes must stay up for
-/// [`SETTLE_TIME`]. A web process listening on other ports only fails at once (it will not
-/// be reachable); one that listens on nothing at all by the end is let through with a
-/// warning, as Dokku's listening check only warns (a web process may serve nothing).
+/// [`SETTLE_TIME`]. Meanwhile the port listening check (Dokku's name and parameters) looks
+/// at the ports the web process listens on: listening on other ports only, at each of
+/// [`Listening::ATTEMPTS`] looks [`Listening::WAIT`] seconds apart, fails the deploy (it will
+/// not be reachable); listening on nothing at all by the end is let through with a warning,
+/// as Dokku's listening check only warns (a web process may serve nothing).
 fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()> {
     let started = Instant::now();
     let web_port = port.filter(|_| kind == "web");
@@ -99,7 +101,16 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
     } else {
         SETTLE_TIME
     };
-    let mut elsewhere_since: Option<Instant> = None;
+    if let Some(port) = web_port {
+        log::verbose(&format!(
+            "Running healthcheck name='port listening check' attempts={} port={port} retries={} timeout={} type='listening' wait={}",
+            Listening::ATTEMPTS,
+            Listening::ATTEMPTS - 1,
+            Listening::TIMEOUT.as_secs(),
+            Listening::WAIT.as_secs()
+        ));
+    }
+    let mut elsewhere = Listening::default();
     loop {
         let Some(info) = docker::container_inspect(container)? else {
             bail!("the container is gone");
@@ -119,7 +130,7 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
                 let address: SocketAddr = format!("{ip}:{port}")
                     .parse()
                     .with_context(|| format!("the address {ip}:{port}"))?;
-                if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                if TcpStream::connect_timeout(&address, Listening::TIMEOUT).is_ok() {
                     return Ok(());
                 }
                 let listening = state["Pid"]
@@ -129,14 +140,13 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
                     Some([first, ..])
                         if !listening.as_deref().unwrap_or_default().contains(&port) =>
                     {
-                        let since = *elsewhere_since.get_or_insert_with(Instant::now);
-                        if since.elapsed() >= ELSEWHERE_GRACE {
+                        if elsewhere.failed_attempt() {
                             bail!(
                                 "Failure in name='port listening check': container listening on expected IPv4 interface with an unexpected port: expected={port} actual={first}"
                             );
                         }
                     }
-                    _ => elsewhere_since = None,
+                    _ => elsewhere = Listening::default(),
                 }
                 if started.elapsed() >= limit {
                     if listening.as_deref() == Some(&[]) {
@@ -159,9 +169,31 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
     }
 }
 
-/// How long a web process may listen on other ports only before it counts as listening
-/// on the wrong one (an app may open several, its own last).
-const ELSEWHERE_GRACE: Duration = Duration::from_secs(5);
+/// The port listening check's failed looks in a row: a web process listening on other
+/// ports only fails at the last of [`Listening::ATTEMPTS`] looks [`Listening::WAIT`] apart
+/// (an app may open several ports, its own last); one seen on its port starts it over.
+#[derive(Default)]
+struct Listening {
+    failed: u32,
+    last: Option<Instant>,
+}
+
+impl Listening {
+    const ATTEMPTS: u32 = 3;
+    const WAIT: Duration = Duration::from_secs(5);
+    /// How long one connection attempt to the port may take.
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Counts a look that found the process listening elsewhere, at most one per
+    /// [`Listening::WAIT`]; true when that was the last attempt.
+    fn failed_attempt(&mut self) -> bool {
+        if self.last.is_none_or(|last| last.elapsed() >= Self::WAIT) {
+            self.failed += 1;
+            self.last = Some(Instant::now());
+        }
+        self.failed >= Self::ATTEMPTS
+    }
+}
 
 /// The TCP ports a process's network namespace listens on (on any address), sorted; None
 /// when they cannot be read.
@@ -282,6 +314,21 @@ pub fn run_command(ctx: &Ctx, app: &str, only: Option<&str>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listening_check_fails_at_its_last_attempt_not_at_the_first_looks() {
+        let mut check = Listening::default();
+        assert!(!check.failed_attempt());
+        assert!(
+            !check.failed_attempt(),
+            "looks within the wait are one attempt"
+        );
+        let earlier = |by: u64| Instant::now().checked_sub(Duration::from_secs(by));
+        check.last = earlier(Listening::WAIT.as_secs());
+        assert!(!check.failed_attempt());
+        check.last = earlier(Listening::WAIT.as_secs());
+        assert!(check.failed_attempt());
+    }
 
     #[test]
     fn listening_rows_give_their_ports() {
