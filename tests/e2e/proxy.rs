@@ -682,3 +682,102 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
     }
     host.ok(["--force", "apps:destroy", a]);
 }
+
+/// A request through `nginx` for `path` with this `Host`, waiting up to 30 s for the
+/// answer: the response, or the error that ended it.
+fn slow_get(nginx_port: u16, host: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", nginx_port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    match stream.read_to_string(&mut response) {
+        Ok(_) => response,
+        Err(err) => format!("{err}: {response}"),
+    }
+}
+
+fn container_state(id: &str) -> String {
+    crate::build::docker(&["container", "inspect", "--format", "{{.State.Status}}", id])
+}
+
+#[test]
+fn old_containers_are_told_to_stop_once_nginx_has_no_request_in_flight_to_them() {
+    let (host, sshd, key, app, work) = web_scenario("drain");
+    let a = app.0.as_str();
+    let nginx = Nginx::start(&host);
+    let domain = routed_app(&host, &nginx, a);
+    // A server that dies at once on SIGTERM (python's default), with a slow page.
+    std::fs::write(
+        work.join("serve.py"),
+        "import http.server, os, time\n\
+         class Page(http.server.BaseHTTPRequestHandler):\n\
+         \x20   def do_GET(self):\n\
+         \x20       if self.path == '/slow':\n\
+         \x20           time.sleep(8)\n\
+         \x20       body = open('index.html', 'rb').read()\n\
+         \x20       self.send_response(200)\n\
+         \x20       self.send_header('Content-Length', str(len(body)))\n\
+         \x20       self.end_headers()\n\
+         \x20       self.wfile.write(body)\n\
+         http.server.ThreadingHTTPServer(('', int(os.environ['PORT'])), Page).serve_forever()\n",
+    )
+    .unwrap();
+    commit(&work, "Procfile", "web: python3 serve.py\n");
+    host.ok(["checks:set", a, "wait-to-retire", "600"]);
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    nginx.expect(&domain, 200);
+    let old = crate::build::docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        &format!("{a}.web.1"),
+    ]);
+
+    // A request in flight to the old container when the traffic switches finishes: the old
+    // container is signalled only once nginx's old worker has let it go.
+    let port = nginx.port;
+    let in_flight = {
+        let domain = domain.clone();
+        std::thread::spawn(move || slow_get(port, &domain, "/slow"))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let out = host.ok(["ps:restart", a]);
+    assert!(
+        out.contains("Shutting down old containers in 600 seconds"),
+        "{out}"
+    );
+    assert_eq!(
+        container_state(&old),
+        "running",
+        "signalled with a request in flight"
+    );
+    let response = in_flight.join().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("version 1"), "{response}");
+
+    // Then it is told at once, and exits long before its wait-to-retire ends; it is not
+    // removed until then, and the new container serves.
+    let started = std::time::Instant::now();
+    while container_state(&old) != "exited" {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the old container still runs: {}",
+            container_state(&old)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let web = crate::build::docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        &format!("{a}.web.1"),
+    ]);
+    assert_ne!(web, old);
+    assert_eq!(container_state(&web), "running");
+    nginx.expect(&domain, 200);
+}

@@ -144,7 +144,8 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     assert!(seen.contains("GET / HTTP/1.0"), "{seen}");
 
     // A new release takes over only once it answers; the old one keeps serving meanwhile
-    // and is retired in the background (still running right after the push).
+    // and is retired in the background: told to stop as soon as no proxy sends it requests
+    // (none does here), removed only once its wait to retire ends.
     commit(&work, "index.html", "<h1>version 2</h1>\n");
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
@@ -155,16 +156,24 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
     let second = docker(&["container", "inspect", "--format", "{{.Id}}", &web]);
     assert_ne!(second, first);
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
-    assert_eq!(
+    let started = std::time::Instant::now();
+    let state = || {
         docker(&[
             "container",
             "inspect",
             "--format",
-            "{{.State.Running}}",
-            &first
-        ]),
-        "true"
-    );
+            "{{.State.Status}}",
+            &first,
+        ])
+    };
+    while state() != "exited" {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the old container was not told to stop: {}",
+            state()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // With no wait to retire, the replaced container goes as soon as its successor is in
     // place (the one queued before keeps its own 60 s).

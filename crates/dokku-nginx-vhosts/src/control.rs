@@ -71,6 +71,52 @@ fn parent(pid: u32) -> Option<u32> {
     after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The workers of `master`, serving or shutting down, that started before `since_ms`
+/// (milliseconds since the epoch).
+fn workers_from_before(master: u32, since_ms: u64) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent(*pid) == Some(master))
+        .filter(|pid| started_at_ms(*pid).is_some_and(|at| at < since_ms))
+        .collect()
+}
+
+/// When `pid` started, in milliseconds since the epoch, to the 10 ms of the kernel's
+/// clock ticks: `/proc/<pid>/stat` counts its start in ticks since boot (the twenty-second
+/// field; the kernel reports them at 100 a second), `/proc/uptime` the time since boot now.
+fn started_at_ms(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let start_ticks: u64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+    let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+    let uptime_ms = (uptime.split_whitespace().next()?.parse::<f64>().ok()? * 1000.0) as u64;
+    let now_ms = dokku_core::time::now().as_millis() as u64;
+    Some(now_ms.saturating_sub(uptime_ms.saturating_sub(start_ticks * 10)))
+}
+
+/// Waits until no worker of the nginx of `pid_file` that started before `since_ms` is
+/// left, at most `limit`: an old worker exits once the requests it took have finished, so
+/// then nothing the configuration of before sent anywhere is still in flight. True when
+/// none is left (or no nginx of this pid file runs).
+pub fn wait_old_workers_gone(pid_file: &Path, since_ms: u64, limit: Duration) -> bool {
+    let started = Instant::now();
+    loop {
+        let Some(master) = running_master(pid_file) else {
+            return true;
+        };
+        if workers_from_before(master, since_ms).is_empty() {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// How long a reload may take to reach every worker before it counts as [`NOT_TAKEN`].
 pub const RELOAD_LIMIT: Duration = Duration::from_secs(3);
 
@@ -148,6 +194,22 @@ mod tests {
         }
         std::fs::write(&pid_file, format!("{}\n", std::process::id())).expect("write");
         assert!(is_running(&pid_file));
+    }
+
+    #[test]
+    fn a_process_start_time_is_read_from_proc() {
+        let now = dokku_core::time::now().as_millis() as u64;
+        let child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        let at = started_at_ms(child.id()).expect("its start");
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(at + 1000 > now && at < now + 1000, "{at} vs {now}");
+        let me = started_at_ms(std::process::id()).expect("my start");
+        assert!(me <= at, "a process started before its child");
     }
 
     #[test]

@@ -124,6 +124,10 @@ pub const PLUGIN: Plugin = Plugin {
             name: "proxy-disable",
             run: triggers::clear,
         },
+        TriggerEntry {
+            name: "proxy-wait-drained",
+            run: triggers::wait_drained,
+        },
     ],
     helpers: &[TriggerEntry {
         name: "nginx-helper",

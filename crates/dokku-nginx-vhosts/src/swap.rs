@@ -28,8 +28,7 @@ pub(crate) enum Action {
 /// [`control`] reads them) and nginx's words.
 pub(crate) fn nginx(action: Action) -> Result<(i32, String)> {
     let out = if dokku_core::privilege::is_root() {
-        let conf = dokku_core::env::var("DOKKU_NGINX_CONF")
-            .unwrap_or_else(|| "/etc/nginx/nginx.conf".into());
+        let conf = served_conf();
         let pid_file = control::pid_file(std::path::Path::new(&conf));
         let bin =
             dokku_core::cmd::find_program("nginx").unwrap_or_else(|| "/usr/sbin/nginx".into());
@@ -75,14 +74,19 @@ pub(crate) fn reload() -> Result<()> {
     Ok(())
 }
 
-/// Where root's copies of this host's app configs are, and its nginx log directory.
-pub(crate) fn root_copies() -> installed::Installed {
-    // The root helper always serves the system's nginx; root itself, the configured one.
-    let conf = match dokku_core::privilege::is_root() {
+/// The configuration of the nginx this process's configs serve in: the root helper always
+/// serves the system's nginx; root itself, `DOKKU_NGINX_CONF` from its own environment.
+pub(crate) fn served_conf() -> String {
+    match dokku_core::privilege::is_root() {
         true => dokku_core::env::var("DOKKU_NGINX_CONF"),
         false => None,
     }
-    .unwrap_or_else(|| control::SYSTEM_NGINX_CONF.into());
+    .unwrap_or_else(|| control::SYSTEM_NGINX_CONF.into())
+}
+
+/// Where root's copies of this host's app configs are, and its nginx log directory.
+pub(crate) fn root_copies() -> installed::Installed {
+    let conf = served_conf();
     installed::Installed {
         dir: installed::dir_for(std::path::Path::new(&conf)),
         log_dir: log_dir(),

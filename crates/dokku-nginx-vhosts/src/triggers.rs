@@ -1,7 +1,9 @@
 //! The triggers that rebuild, clear or remove an app's config when what it is built from
 //! changes.
 
-use anyhow::Result;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
 use dokku_core::entry::Ctx;
 use dokku_core::log;
 
@@ -64,4 +66,30 @@ pub(crate) fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     // The app's directory is still there: an app that had a site loses it (and nginx
     // reloads); one that never had one leaves nginx alone.
     swap(ctx, app, "", false)
+}
+
+/// `proxy-wait-drained APP SINCE_MS SECONDS`: returns once the requests nginx took for the
+/// app under a configuration older than SINCE_MS (milliseconds since the epoch) have
+/// finished, that is once every nginx worker started before then has exited, or after
+/// SECONDS; at once for an app nginx does not route.
+pub(crate) fn wait_drained(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some([app, since, seconds]) = args.get(..3) else {
+        bail!("proxy-wait-drained: expected APP SINCE_MS SECONDS");
+    };
+    let since: u64 = since
+        .parse()
+        .with_context(|| format!("the time {since:?}"))?;
+    let seconds: u64 = seconds
+        .parse()
+        .with_context(|| format!("the seconds {seconds:?}"))?;
+    if !routes(ctx, app)? {
+        return Ok(());
+    }
+    let conf = crate::swap::served_conf();
+    crate::control::wait_old_workers_gone(
+        &crate::control::pid_file(std::path::Path::new(&conf)),
+        since,
+        Duration::from_secs(seconds),
+    );
+    Ok(())
 }

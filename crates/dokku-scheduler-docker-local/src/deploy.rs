@@ -132,6 +132,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         return Err(err);
     }
+    let switched_ms = dokku_core::time::now().as_millis() as u64;
     cut_over(ctx, app, &started, only)?;
     ctx.trigger("core-post-deploy")
         .args([app.as_str(), "", "", tag])
@@ -155,7 +156,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
             }
         }
     }
-    crate::retire::schedule(ctx, app, &retiring, checks.wait_to_retire)
+    crate::retire::schedule(ctx, app, &retiring, checks.wait_to_retire, switched_ms)
 }
 
 /// The checks plugin's settings a deploy follows, asked in one round.

@@ -1,5 +1,7 @@
-//! Old containers retire after a deploy: they keep serving for `wait-to-retire` seconds
-//! (requests in flight finish), then stop and go. The queue is
+//! Old containers retire after a deploy: once nginx no longer has requests in flight to
+//! them (every worker of the configuration of before has exited) they are told to shut
+//! down (SIGTERM, as Dokku sends at the switch: an app can drain and flush), and after
+//! `wait-to-retire` seconds they stop and go. The queue is
 //! `data/scheduler-docker-local/<app>/retire`, one `<container> <unix time due> <unix time
 //! queued>` line each; `scheduler-retire` empties what is due, started in the background by the deploy
 //! (which never waits for it) and safe to run again at any time.
@@ -60,19 +62,33 @@ fn lock(ctx: &Ctx, app: &str) -> Result<FileLock> {
     FileLock::wait(&dir.join(".retire.lock"))
 }
 
-/// Queues `ids` (containers replaced by a deploy) to retire in `wait` seconds, says so,
-/// and starts the worker that will do it.
-pub fn schedule(ctx: &Ctx, app: &str, ids: &[String], wait: u64) -> Result<()> {
+/// The worker's flag before the switch time and the ids it signals once drained.
+const TERM_ONCE_DRAINED: &str = "--term-once-drained";
+
+/// Queues `ids` (containers replaced by a deploy whose traffic switched at `switched_ms`,
+/// milliseconds since the epoch) to retire in `wait` seconds, says so, and starts the
+/// worker that signals them once drained and retires them when due.
+pub fn schedule(ctx: &Ctx, app: &str, ids: &[String], wait: u64, switched_ms: u64) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
     log::info1(&format!("Shutting down old containers in {wait} seconds"));
-    queue(ctx, app, ids, wait)
+    queue_and_start(ctx, app, ids, wait, Some(switched_ms))
 }
 
 /// Queues containers (ids or names) to be stopped and removed in `wait` seconds, unless
 /// they are gone by then, and starts the worker that will do it.
 pub fn queue(ctx: &Ctx, app: &str, ids: &[String], wait: u64) -> Result<()> {
+    queue_and_start(ctx, app, ids, wait, None)
+}
+
+fn queue_and_start(
+    ctx: &Ctx,
+    app: &str,
+    ids: &[String],
+    wait: u64,
+    switched_ms: Option<u64>,
+) -> Result<()> {
     {
         let _lock = lock(ctx, app)?;
         let mut queue = read_queue(ctx, app)?;
@@ -92,8 +108,14 @@ pub fn queue(ctx: &Ctx, app: &str, ids: &[String], wait: u64) -> Result<()> {
         .plugin_enabled()
         .join(PLUGIN)
         .join("scheduler-retire");
-    Cmd::new(worker)
-        .args([SCHEDULER, app, "--wait"])
+    let mut worker = Cmd::new(worker).args([SCHEDULER, app, "--wait"]);
+    // Due at once, they stop at once: there is nothing to signal before.
+    if let Some(switched_ms) = switched_ms.filter(|_| wait > 0) {
+        worker = worker
+            .args([TERM_ONCE_DRAINED, &switched_ms.to_string()])
+            .args(ids);
+    }
+    worker
         .env_remove(dokku_core::env::DOKKU_DEPLOY_LOCKED)
         .spawn_detached()
 }
@@ -103,9 +125,10 @@ pub fn queue(ctx: &Ctx, app: &str, ids: &[String], wait: u64) -> Result<()> {
 /// to wait for exits.
 const LOOK_EVERY: u64 = 60;
 
-/// `scheduler-retire SCHEDULER [APP] [--wait]`: stops and removes the queued containers
-/// that are due, of the app or of every app; with `--wait` (the worker a deploy starts),
-/// goes on until the last of the app's has gone.
+/// `scheduler-retire SCHEDULER [APP] [--wait [--term-once-drained SWITCHED_MS ID...]]`:
+/// stops and removes the queued containers that are due, of the app or of every app; with
+/// `--wait` (the worker a deploy starts), goes on until the last of the app's has gone,
+/// first signalling the given containers to shut down once the proxy has drained them.
 pub fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
     let Some(scheduler) = args.first() else {
         bail!("scheduler-retire: expected SCHEDULER [APP] [--wait]");
@@ -125,6 +148,11 @@ pub fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
         return Ok(());
     }
+    if let Some([flag, switched_ms, ids @ ..]) = args.get(3..)
+        && flag == TERM_ONCE_DRAINED
+    {
+        term_once_drained(ctx, app, switched_ms, ids)?;
+    }
     loop {
         let Some(at) = retire_due(ctx, app)? else {
             return Ok(());
@@ -132,6 +160,34 @@ pub fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
         let wait = at.saturating_sub(now()).clamp(1, LOOK_EVERY);
         std::thread::sleep(Duration::from_secs(wait));
     }
+}
+
+/// Waits (until the first of them is due at most) for the proxy to finish the requests it
+/// sent before the switch, then tells the containers still queued to shut down: an app
+/// that drains on SIGTERM gets its whole `wait-to-retire`, and no request in flight to it
+/// is cut short by one that exits at once.
+fn term_once_drained(ctx: &Ctx, app: &str, switched_ms: &str, ids: &[String]) -> Result<()> {
+    let first_due = {
+        let _lock = lock(ctx, app)?;
+        read_queue(ctx, app)?
+            .iter()
+            .filter(|e| ids.contains(&e.id))
+            .map(|e| e.due)
+            .min()
+    };
+    let Some(first_due) = first_due else {
+        return Ok(());
+    };
+    let seconds = first_due.saturating_sub(now()).to_string();
+    ctx.trigger("proxy-wait-drained")
+        .args([app, switched_ms, &seconds])
+        .stream()?;
+    let _lock = lock(ctx, app)?;
+    let queued = read_queue(ctx, app)?;
+    for id in ids.iter().filter(|id| queued.iter().any(|e| e.id == **id)) {
+        let _ = docker::signal_stop(id);
+    }
+    Ok(())
 }
 
 /// The apps with a retire queue.

@@ -485,6 +485,32 @@ pub fn stop_container(id: &str, seconds: u32) -> Result<()> {
     Ok(())
 }
 
+/// Tells a running container to shut down, as `docker stop` first does (its image's stop
+/// signal, SIGTERM when it names none), without waiting for it or killing it; the engine
+/// does not restart a container that exits on that signal. One not running is left be.
+pub fn signal_stop(id: &str) -> Result<()> {
+    let Some(container) = container_inspect(id)? else {
+        return Ok(());
+    };
+    let signal = container["Config"]["StopSignal"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("SIGTERM");
+    let reply = engine::request(
+        "POST",
+        &format!(
+            "/containers/{}/kill?signal={}",
+            image_path(id)?,
+            engine::encode(signal)
+        ),
+    )?;
+    if matches!(reply.status, 404 | 409) {
+        return Ok(());
+    }
+    reply.ok(&format!("signalling container {id} to stop"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
