@@ -112,17 +112,9 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
     }
     let mut elsewhere = Listening::default();
     loop {
-        let Some(info) = docker::container_inspect(container)? else {
-            bail!("the container is gone");
-        };
-        let state = &info["State"];
-        let restarted = info["RestartCount"].as_u64().unwrap_or(0) > 0
-            || state["Restarting"].as_bool() == Some(true);
-        if state["Running"].as_bool() != Some(true) || restarted {
-            bail!(
-                "the container exited with code {}",
-                state["ExitCode"].as_i64().unwrap_or(-1)
-            );
+        let state = State::of(container)?;
+        if !state.running {
+            bail!("the container exited with code {}", state.exit_code);
         }
         match web_port {
             Some(port) => {
@@ -133,9 +125,7 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
                 if TcpStream::connect_timeout(&address, Listening::TIMEOUT).is_ok() {
                     return Ok(());
                 }
-                let listening = state["Pid"]
-                    .as_u64()
-                    .and_then(|pid| listening_ports(pid as u32));
+                let listening = state.pid.and_then(listening_ports);
                 match listening.as_deref() {
                     Some([first, ..])
                         if !listening.as_deref().unwrap_or_default().contains(&port) =>
@@ -166,6 +156,41 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
             None => {}
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the default check reads of a container: on this host's engine, or a swarm task
+/// (the manager knows its state; its processes run on another host).
+struct State {
+    /// Running, and never restarted (a restart is a crash the engine hid).
+    running: bool,
+    exit_code: i64,
+    /// The process on this host, whose network namespace tells the ports it listens on.
+    pid: Option<u32>,
+}
+
+impl State {
+    fn of(container: &str) -> Result<State> {
+        if let Some(info) = docker::container_inspect(container)? {
+            let state = &info["State"];
+            let restarted = info["RestartCount"].as_u64().unwrap_or(0) > 0
+                || state["Restarting"].as_bool() == Some(true);
+            return Ok(State {
+                running: state["Running"].as_bool() == Some(true) && !restarted,
+                exit_code: state["ExitCode"].as_i64().unwrap_or(-1),
+                pid: state["Pid"].as_u64().map(|pid| pid as u32),
+            });
+        }
+        // A task the orchestrator restarted is another task: this one then is not running.
+        let Some(task) = docker::swarm_task(container)? else {
+            bail!("the container is gone");
+        };
+        let status = &task["Status"];
+        Ok(State {
+            running: status["State"].as_str() == Some("running"),
+            exit_code: status["ContainerStatus"]["ExitCode"].as_i64().unwrap_or(-1),
+            pid: None,
+        })
     }
 }
 

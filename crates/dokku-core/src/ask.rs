@@ -266,8 +266,12 @@ pub struct AppContainer {
     pub id: String,
     /// Empty when the container has no address (it is not running).
     pub ip: String,
-    /// The port web containers listen on; empty for other types.
+    /// The port a web container is reached on at `ip`; empty for other types.
     pub port: String,
+    /// When `port` is a host port the container's own port is published on (a container
+    /// on another host, reached through that host's address): the container port and the
+    /// host port. None: `ip` is the container's own address, every port its own.
+    pub published: Option<(u16, u16)>,
 }
 
 impl AppContainer {
@@ -278,19 +282,36 @@ impl AppContainer {
             .map_or(&self.dyno, |(kind, _)| kind)
     }
 
-    /// One `<dyno> <id> <ip> <port>` line; fields are single-space separated and may be
-    /// empty, so the words are not squeezed.
-    fn parse(line: &str) -> Option<AppContainer> {
+    /// Where the container's `container_port` is reached: `ip:port` when that is the
+    /// port published at `port`, else the container's own port at `ip`.
+    pub fn address(&self, container_port: u16) -> String {
+        match self.published {
+            Some((target, host)) if target == container_port => format!("{}:{host}", self.ip),
+            _ => format!("{}:{container_port}", self.ip),
+        }
+    }
+
+    /// One `<dyno> <id> <ip> <port> [<container port>]` line (the last when `port` is
+    /// the host port that container port is published on); fields are single-space
+    /// separated and may be empty, so the words are not squeezed.
+    pub fn parse(line: &str) -> Option<AppContainer> {
         let mut fields = line.split(' ');
         let (dyno, id) = (fields.next()?, fields.next()?);
         if dyno.is_empty() || id.is_empty() {
             return None;
         }
+        let ip = fields.next().unwrap_or_default().to_string();
+        let port = fields.next().unwrap_or_default().to_string();
+        let published = fields
+            .next()
+            .and_then(|target| target.parse().ok())
+            .zip(port.parse().ok());
         Some(AppContainer {
             dyno: dyno.to_string(),
             id: id.to_string(),
-            ip: fields.next().unwrap_or_default().to_string(),
-            port: fields.next().unwrap_or_default().to_string(),
+            ip,
+            port,
+            published,
         })
     }
 }
@@ -429,5 +450,24 @@ mod app_container_tests {
         let worker = AppContainer::parse("worker.1 ghi 172.17.0.3").unwrap();
         assert_eq!((worker.kind(), worker.port.as_str()), ("worker", ""));
         assert!(AppContainer::parse("").is_none());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_line_says_where_each_port_is_reached() {
+        let local = AppContainer::parse("web.1 abc 172.17.0.2 5000").unwrap();
+        assert_eq!(local.published, None);
+        assert_eq!(local.address(5000), "172.17.0.2:5000");
+        assert_eq!(local.address(8080), "172.17.0.2:8080");
+        let remote = AppContainer::parse("web.2 def 10.0.0.12 32768 5000").unwrap();
+        assert_eq!(remote.published, Some((5000, 32768)));
+        assert_eq!(remote.address(5000), "10.0.0.12:32768");
+        let worker = AppContainer::parse("worker.1 ghi 172.17.0.3 ").unwrap();
+        assert_eq!((worker.kind(), worker.port.as_str()), ("worker", ""));
+        assert!(AppContainer::parse(" abc").is_none());
     }
 }

@@ -187,6 +187,30 @@ impl Cmd {
         })
     }
 
+    /// Runs this command with its stdout fed to `next`'s stdin (`docker save | docker load`),
+    /// capturing what `next` prints and both commands' errors; a failure of either (the
+    /// last one's status, else the first's) is a `CommandFailed` error.
+    pub fn pipe_into(&self, next: &Cmd) -> Result<Output> {
+        let out = self
+            .expression()
+            .pipe(next.expression())
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .with_context(|| {
+                format!("running {} | {}", self.program_name(), next.program_name())
+            })?;
+        if !out.status.success() {
+            return Err(next.failed(out.status, &out.stderr).into());
+        }
+        Ok(Output {
+            code: 0,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
     /// Captures stdout only; stderr goes to the user. Returns the exit code with the output.
     pub fn stdout_unchecked(&self) -> Result<Output> {
         let out = self.run(self.expression().stdout_capture())?;
@@ -594,6 +618,23 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(out.stdout_trimmed(), "a b");
+    }
+
+    #[test]
+    fn a_pipe_feeds_one_into_the_next_and_fails_when_either_does() {
+        let out = Cmd::new("printf")
+            .arg("one\ntwo\n")
+            .pipe_into(&Cmd::new("wc").arg("-l"))
+            .unwrap();
+        assert_eq!(out.stdout_trimmed(), "2");
+        let first_fails = Cmd::new("sh")
+            .args(["-c", "echo half; exit 4"])
+            .pipe_into(&Cmd::new("cat"));
+        assert!(first_fails.is_err());
+        let next_fails = Cmd::new("echo")
+            .arg("x")
+            .pipe_into(&Cmd::new("sh").args(["-c", "cat >/dev/null; echo no >&2; exit 5"]));
+        assert!(format!("{:#}", next_fails.unwrap_err()).contains("no"));
     }
 
     #[test]

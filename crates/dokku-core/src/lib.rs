@@ -37,6 +37,7 @@ pub mod entry;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod formation;
 pub mod fs;
 pub mod jsonc;
 pub mod log;

@@ -45,17 +45,7 @@ pub const SETTINGS: Settings = Settings {
     ],
 };
 
-/// A docker network's name: what `docker network create` takes.
-pub fn network_name(value: &str) -> Result<()> {
-    let mut chars = value.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        && value.len() <= 128;
-    if !valid {
-        bail!("Invalid network name {value:?}: letters, digits, '_', '.' and '-'");
-    }
-    Ok(())
-}
+pub use dokku_core::docker::network_name;
 
 /// Comma-separated network names; never docker's `host` or `bridge`, which a running
 /// container cannot join.

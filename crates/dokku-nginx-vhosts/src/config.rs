@@ -3,6 +3,20 @@
 //! (`domains-list`), proxying to an upstream of every web container in place
 //! (`scheduler-app-containers`). With a certificate, http answers with a redirect to https.
 
+use dokku_core::ask::AppContainer;
+
+/// A web container reached at its own address, every port its own (a static listener,
+/// a stand-in while none runs).
+pub fn at_address(ip: &str) -> AppContainer {
+    AppContainer {
+        dyno: "web.1".into(),
+        id: String::new(),
+        ip: ip.into(),
+        port: String::new(),
+        published: None,
+    }
+}
+
 /// What one app's config is made from.
 #[derive(Debug, Default)]
 pub struct Site {
@@ -10,8 +24,8 @@ pub struct Site {
     /// `(scheme, host port, container port)`.
     pub mappings: Vec<(String, u16, u16)>,
     pub domains: Vec<String>,
-    /// The web containers' addresses.
-    pub web_ips: Vec<String>,
+    /// The web containers, with where each is reached.
+    pub web: Vec<AppContainer>,
     pub bind_address: String,
     /// An IPv6 address to listen on as well, when one was set for the app or the host
     /// (`bind-address-ipv6`): never by default, so a host without IPv6 keeps working.
@@ -73,7 +87,7 @@ pub fn served(site: &Site) -> Vec<(String, u16, u16)> {
 /// Dokku's does, rather than leaving its names to whichever site nginx picks.
 pub fn render(site: &Site) -> String {
     let mut mappings = served(site);
-    let placeholder = site.web_ips.is_empty();
+    let placeholder = site.web.is_empty();
     if placeholder {
         if site.domains.is_empty() {
             return String::new();
@@ -97,8 +111,8 @@ pub fn render(site: &Site) -> String {
         if !site.keepalive.is_empty() {
             out.push_str(&format!("  keepalive {};\n", site.keepalive));
         }
-        for ip in &site.web_ips {
-            out.push_str(&format!("  server {ip}:{port};\n"));
+        for container in &site.web {
+            out.push_str(&format!("  server {};\n", container.address(*port)));
         }
         out.push_str("}\n\n");
     }
@@ -237,7 +251,7 @@ mod tests {
                 ("http".into(), 8080, 5000),
             ],
             domains: vec!["demo.example.com".into(), "www.example.com".into()],
-            web_ips: vec!["172.17.0.2".into(), "172.17.0.3".into()],
+            web: vec![at_address("172.17.0.2"), at_address("172.17.0.3")],
             bind_address: "127.0.0.1".into(),
             bind_address_v6: None,
             client_max_body_size: "10m".into(),
@@ -332,9 +346,21 @@ mod tests {
     }
 
     #[test]
+    fn a_container_on_another_host_is_reached_at_its_published_port() {
+        let mut spread = site();
+        spread.web = vec![
+            at_address("172.17.0.2"),
+            AppContainer::parse("web.2 task 10.0.0.12 32768 5000").unwrap(),
+        ];
+        let text = render(&spread);
+        assert!(text.contains("  server 172.17.0.2:5000;\n"), "{text}");
+        assert!(text.contains("  server 10.0.0.12:32768;\n"), "{text}");
+    }
+
+    #[test]
     fn no_container_answers_502_and_nothing_to_route_to_is_no_config() {
         let mut no_containers = site();
-        no_containers.web_ips.clear();
+        no_containers.web.clear();
         let text = render(&no_containers);
         assert!(
             text.contains("return 502;") && !text.contains("upstream"),

@@ -41,13 +41,12 @@ pub(crate) fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         .rsplit_once(':')
         .map(|(ip, _)| ip.trim_matches(['[', ']']).to_string())
         .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
-    let web_ips = match static_ip {
-        Some(ip) => vec![ip],
+    let web = match static_ip {
+        Some(ip) => vec![config::at_address(&ip)],
         None => dokku_core::ask::app_containers(ctx, app)?
             .into_iter()
             .filter(|c| c.kind() == "web")
-            .map(|c| c.ip)
-            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+            .filter(|c| c.ip.parse::<std::net::IpAddr>().is_ok())
             .collect(),
     };
     let domains = ctx
@@ -62,7 +61,7 @@ pub(crate) fn site(ctx: &Ctx, app: &str) -> Result<config::Site> {
         app: app.to_string(),
         mappings,
         domains,
-        web_ips,
+        web,
         bind_address: setting("bind-address-ipv4")?,
         bind_address_v6: {
             let props = SETTINGS.properties(ctx);
@@ -144,7 +143,7 @@ pub(crate) fn render_site(
     template: Option<&(String, &str)>,
 ) -> Result<String> {
     let text = match template {
-        _ if site.web_ips.is_empty() => config::render(site),
+        _ if site.web.is_empty() => config::render(site),
         // A plugin's template may read the host as sigil lets it; one from the app's
         // repository is text only.
         Some((text, source)) => template::render(
@@ -213,9 +212,9 @@ pub(crate) fn template_vars(
     upstream_ports.dedup();
     let listen_port = upstream_ports.first().copied().unwrap_or(5000);
     let listeners = join(
-        site.web_ips
+        site.web
             .iter()
-            .map(|ip| format!("{ip}:{listen_port}"))
+            .map(|container| container.address(listen_port))
             .collect(),
     );
     let tls = site.tls.is_some();
@@ -291,7 +290,7 @@ pub(crate) fn template_vars(
         others
             .entry(format!("DOKKU_APP_{name}_LISTENERS"))
             .or_default()
-            .push(format!("{}:{listen_port}", container.ip));
+            .push(container.address(listen_port));
     }
     for (key, listeners) in others {
         vars.insert(key, listeners.join(" "));
@@ -333,8 +332,8 @@ fn pre_validate(ctx: &Ctx, app: &str) -> Result<()> {
     }
     dokku_core::log::info1("Pre-validating custom nginx.conf.sigil");
     let mut site = site(ctx, app)?;
-    if site.web_ips.is_empty() {
-        site.web_ips.push("127.0.0.1".into());
+    if site.web.is_empty() {
+        site.web.push(config::at_address("127.0.0.1"));
     }
     let checked =
         render_site(ctx, &site, Some(&(text, "app-supplied"))).and_then(|rendered| match rendered

@@ -44,7 +44,7 @@ pub(crate) fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Re
         }
     }
     let text = render_site(ctx, &site, template.as_ref())?;
-    if !text.is_empty() && !site.web_ips.is_empty() {
+    if !text.is_empty() && !site.web.is_empty() {
         let source = template.as_ref().map_or("built-in", |(_, source)| source);
         log::info1(&format!(
             "Configuring {}...(using {source} template)",

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use dokku_core::docker;
 use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::{Ctx, exactly};
+use dokku_core::formation::Launcher;
 use dokku_core::log;
 
 use crate::SCHEDULER;
@@ -33,50 +34,6 @@ struct Started {
     id: String,
     ip: String,
     port: String,
-}
-
-/// The app's scale (`type=count`), web first; `web=1` when ps has none.
-fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
-    let mut scale: Vec<(String, u32)> = ctx
-        .trigger("ps-current-scale")
-        .arg(app)
-        .output_lines()?
-        .iter()
-        .filter_map(|line| {
-            let (kind, count) = line.split_once('=')?;
-            Some((kind.to_string(), count.trim().parse().ok()?))
-        })
-        .collect();
-    if scale.is_empty() {
-        scale.push(("web".into(), 1));
-    }
-    scale.sort_by_key(|(kind, _)| kind != "web");
-    Ok(scale)
-}
-
-/// The port a web process listens on: the container port of the app's first TCP port
-/// mapping (`ports-get`), else the image's first exposed TCP port, else 5000.
-fn web_port(ctx: &Ctx, app: &str, image: &str) -> Result<String> {
-    let mapped = dokku_core::port_map::of_app(ctx, app)?
-        .into_iter()
-        .find(|m| m.scheme != "udp")
-        .map(|m| m.container_port.to_string());
-    if let Some(port) = mapped {
-        return Ok(port);
-    }
-    Ok(docker::exposed_ports(image)?
-        .iter()
-        .find_map(|spec| spec.strip_suffix("/tcp").map(String::from))
-        .unwrap_or_else(|| "5000".into()))
-}
-
-/// A filter trigger's words (`docker-args-deploy APP ...`), judged before they reach
-/// docker.
-fn trigger_words(ctx: &Ctx, name: &str, args: &[&str]) -> Result<Vec<String>> {
-    ctx.trigger(name)
-        .args(args)
-        .stdin(Vec::new())
-        .output_docker_args(args[0], dokku_core::docker::options::Phase::Container)
 }
 
 /// `scheduler-deploy SCHEDULER APP TAG [PROC]`: every process type, or only PROC (whose
@@ -111,7 +68,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         .filter_map(|c| c["Id"].as_str().map(String::from))
         .collect();
     let env = dokku_core::ask::app_config(ctx, app)?;
-    let port = web_port(ctx, app, &image)?;
+    let port = dokku_core::formation::web_port(ctx, app, &image)?;
     let checks = ChecksSettings::of(ctx, app)?;
     let mut started: Vec<Started> = Vec::new();
     let result = start_all(
@@ -208,16 +165,8 @@ struct Launch<'a> {
     env: &'a BTreeMap<String, String>,
     deploy_args: Vec<String>,
     init: bool,
-    /// The builder that made the image (`com.dokku.builder-type`).
-    builder: String,
-    /// The app's own start command (`ps:set start-cmd` for herokuish images,
-    /// `dockerfile-start-cmd` for others), in place of every process type's.
-    start_cmd: Option<String>,
+    launcher: Launcher,
 }
-
-/// The builder whose image starts its processes itself, `/start TYPE` (the Procfile in
-/// the slug, with `.profile.d` sourced).
-pub(crate) const HEROKUISH: &str = "herokuish";
 
 impl Launch<'_> {
     /// Starts and checks one container: the container (when it started) and the outcome.
@@ -234,26 +183,24 @@ impl Launch<'_> {
             "DYNO" => Some(dyno.clone()),
             _ => self.env.get(name).cloned(),
         };
-        let expanded =
-            dokku_core::procfile::expand(self.start_cmd.as_deref().unwrap_or(command), lookup);
-        let words = if self.builder == HEROKUISH && self.start_cmd.is_none() {
-            vec!["/start".to_string(), kind.to_string()]
-        } else {
-            let Ok(words) = shell_words::split(&expanded) else {
-                return (
-                    None,
-                    Err(anyhow::anyhow!("the {kind} command has unbalanced quotes")),
-                );
-            };
-            words
-        };
-        let started = trigger_words(
-            self.ctx,
-            "docker-args-process-deploy",
-            &[app, &self.builder, self.tag, kind, &index.to_string()],
-        )
-        .and_then(|process_args| self.run_container(kind, index, port, &process_args, &words))
-        .and_then(|id| Ok((container_ip(&id)?, id)));
+        let started = self
+            .launcher
+            .words(kind, command, lookup)
+            .and_then(|words| {
+                let process_args = dokku_core::formation::docker_args(
+                    self.ctx,
+                    "docker-args-process-deploy",
+                    &[
+                        app,
+                        &self.launcher.builder,
+                        self.tag,
+                        kind,
+                        &index.to_string(),
+                    ],
+                )?;
+                self.run_container(kind, index, port, &process_args, &words)
+            })
+            .and_then(|id| Ok((container_ip(&id)?, id)));
         let (ip, id) = match started {
             Ok(pair) => pair,
             Err(err) => return (None, Err(err)),
@@ -373,42 +320,17 @@ fn start_all(
         tag,
         image,
         env,
-        deploy_args: trigger_words(ctx, "docker-args-deploy", &[app, tag])?,
+        deploy_args: dokku_core::formation::docker_args(ctx, "docker-args-deploy", &[app, tag])?,
         init: crate::SETTINGS.computed(ctx, app, "init-process")? == "true",
-        start_cmd: None,
-        builder: docker::image_label(image, docker::BUILDER_LABEL)?
-            .unwrap_or_else(|| "dockerfile".into()),
+        launcher: Launcher::of(ctx, app, image)?,
     };
-    let start_key = match launch.builder.as_str() {
-        HEROKUISH => "start-cmd",
-        _ => "dockerfile-start-cmd",
-    };
-    let start_cmd = ctx
-        .trigger("ps-get-property")
-        .args([app, start_key])
-        .output_string()?;
-    let launch = Launch {
-        start_cmd: Some(start_cmd.trim().to_string()).filter(|c| !c.is_empty()),
-        ..launch
-    };
-    for (kind, count) in scale(ctx, app)? {
+    for (kind, count) in dokku_core::formation::scale(ctx, app)? {
         if count == 0 || only.is_some_and(|o| o != kind) {
             continue;
         }
-        let command = ctx
-            .trigger("procfile-get-raw-command")
-            .args([app, &kind])
-            .output_string()?;
-        // A type the Procfile lacks has nothing to run; without a Procfile, web runs the
-        // image's own command.
-        if command.trim().is_empty()
-            && (kind != "web" || ctx.trigger("procfile-exists").arg(app).succeeds()?)
-        {
-            log::warn(&format!(
-                "Skipping {kind} as it is missing from the current Procfile"
-            ));
+        let Some(command) = Launcher::procfile_command(ctx, app, &kind)? else {
             continue;
-        }
+        };
         log::info1(&format!("Deploying {kind} (count={count})"));
         if zero_downtime_disabled(disabled, &kind) {
             log::verbose(&format!(

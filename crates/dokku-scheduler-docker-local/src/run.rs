@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         ));
     }
     let herokuish = docker::image_label(&image, docker::BUILDER_LABEL)?.as_deref()
-        == Some(crate::deploy::HEROKUISH);
+        == Some(dokku_core::formation::HEROKUISH);
     let mut command: Vec<String> = match &process {
         Some(process) if herokuish => process.split_whitespace().map(String::from).collect(),
         Some(process) => {
@@ -348,8 +348,8 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     // A buildpack container runs the command through its /exec, in the slug's environment
     // (its labels are its image's).
-    let herokuish =
-        container["Labels"][docker::BUILDER_LABEL].as_str() == Some(crate::deploy::HEROKUISH);
+    let herokuish = container["Labels"][docker::BUILDER_LABEL].as_str()
+        == Some(dokku_core::formation::HEROKUISH);
     match docker::docker()
         .args(["container", "exec", "--interactive"])
         .args(if tty { &["--tty"][..] } else { &[] })

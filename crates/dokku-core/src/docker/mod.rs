@@ -372,6 +372,28 @@ pub fn container_inspect(id: &str) -> Result<Option<serde_json::Value>> {
     ))
 }
 
+/// A docker network's name: what `docker network create` takes.
+pub fn network_name(value: &str) -> Result<()> {
+    let mut chars = value.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && value.len() <= 128;
+    if !valid {
+        anyhow::bail!("Invalid network name {value:?}: letters, digits, '_', '.' and '-'");
+    }
+    Ok(())
+}
+
+/// `docker inspect TASK` of a swarm task (the engine must be a swarm manager); None when
+/// there is no such task or no swarm.
+pub fn swarm_task(id: &str) -> Result<Option<serde_json::Value>> {
+    let reply = engine::request("GET", &format!("/tasks/{}", image_path(id)?))?;
+    if matches!(reply.status, 404 | 503) {
+        return Ok(None);
+    }
+    Ok(Some(reply.ok(&format!("inspecting task {id}"))?.json()?))
+}
+
 /// The address a container is reached at, from its description: on the network it was
 /// created on (`--network`, else docker's bridge), loopback on the host's network, None
 /// when it has none (not running).

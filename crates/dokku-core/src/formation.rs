@@ -1,0 +1,121 @@
+//! What a scheduler deploys, whichever runs it: the process types and counts, the port a
+//! web process listens on, and the docker options plugins add, asked of the plugins that
+//! keep them.
+
+use anyhow::Result;
+
+use crate::docker;
+use crate::entry::Ctx;
+
+/// The app's scale (`type=count`), web first; `web=1` when ps has none.
+pub fn scale(ctx: &Ctx, app: &str) -> Result<Vec<(String, u32)>> {
+    let mut scale: Vec<(String, u32)> = ctx
+        .trigger("ps-current-scale")
+        .arg(app)
+        .output_lines()?
+        .iter()
+        .filter_map(|line| {
+            let (kind, count) = line.split_once('=')?;
+            Some((kind.to_string(), count.trim().parse().ok()?))
+        })
+        .collect();
+    if scale.is_empty() {
+        scale.push(("web".into(), 1));
+    }
+    scale.sort_by_key(|(kind, _)| kind != "web");
+    Ok(scale)
+}
+
+/// The port a web process listens on: the container port of the app's first TCP port
+/// mapping (`ports-get`), else the image's first exposed TCP port, else 5000.
+pub fn web_port(ctx: &Ctx, app: &str, image: &str) -> Result<String> {
+    let mapped = crate::port_map::of_app(ctx, app)?
+        .into_iter()
+        .find(|m| m.scheme != "udp")
+        .map(|m| m.container_port.to_string());
+    if let Some(port) = mapped {
+        return Ok(port);
+    }
+    Ok(docker::exposed_ports(image)?
+        .iter()
+        .find_map(|spec| spec.strip_suffix("/tcp").map(String::from))
+        .unwrap_or_else(|| "5000".into()))
+}
+
+/// A filter trigger's docker options (`docker-args-deploy APP ...`), judged before they
+/// reach docker.
+pub fn docker_args(ctx: &Ctx, name: &str, args: &[&str]) -> Result<Vec<String>> {
+    ctx.trigger(name)
+        .args(args)
+        .stdin(Vec::new())
+        .output_docker_args(args[0], docker::options::Phase::Container)
+}
+
+/// The builder whose image starts its processes itself, `/start TYPE` (the Procfile in
+/// the slug, with `.profile.d` sourced).
+pub const HEROKUISH: &str = "herokuish";
+
+/// How the processes of a released image start: its builder's way, or the app's own
+/// start command (`ps:set start-cmd` for herokuish images, `dockerfile-start-cmd` for
+/// others) in place of every process type's.
+pub struct Launcher {
+    /// The builder that made the image (`com.dokku.builder-type`).
+    pub builder: String,
+    pub start_cmd: Option<String>,
+}
+
+impl Launcher {
+    pub fn of(ctx: &Ctx, app: &str, image: &str) -> Result<Launcher> {
+        let builder = docker::image_label(image, docker::BUILDER_LABEL)?
+            .unwrap_or_else(|| "dockerfile".into());
+        let start_key = match builder.as_str() {
+            HEROKUISH => "start-cmd",
+            _ => "dockerfile-start-cmd",
+        };
+        let start_cmd = ctx
+            .trigger("ps-get-property")
+            .args([app, start_key])
+            .output_string()?;
+        Ok(Launcher {
+            builder,
+            start_cmd: Some(start_cmd.trim().to_string()).filter(|c| !c.is_empty()),
+        })
+    }
+
+    /// The Procfile's command of a process type; None, with a warning, for a type the
+    /// Procfile lacks (nothing to run). Without a Procfile, web runs the image's own
+    /// command (an empty one).
+    pub fn procfile_command(ctx: &Ctx, app: &str, kind: &str) -> Result<Option<String>> {
+        let command = ctx
+            .trigger("procfile-get-raw-command")
+            .args([app, kind])
+            .output_string()?;
+        if command.trim().is_empty()
+            && (kind != "web" || ctx.trigger("procfile-exists").arg(app).succeeds()?)
+        {
+            crate::log::warn(&format!(
+                "Skipping {kind} as it is missing from the current Procfile"
+            ));
+            return Ok(None);
+        }
+        Ok(Some(command))
+    }
+
+    /// The words a container of `kind` runs: `/start TYPE` in a herokuish image, else the
+    /// command (the app's start command when it has one) with its variables expanded
+    /// from `lookup`.
+    pub fn words(
+        &self,
+        kind: &str,
+        command: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<String>> {
+        if self.builder == HEROKUISH && self.start_cmd.is_none() {
+            return Ok(vec!["/start".to_string(), kind.to_string()]);
+        }
+        let expanded =
+            crate::procfile::expand(self.start_cmd.as_deref().unwrap_or(command), lookup);
+        shell_words::split(&expanded)
+            .map_err(|_| anyhow::anyhow!("the {kind} command has unbalanced quotes"))
+    }
+}
