@@ -34,7 +34,7 @@ done
 log() { echo "-----> $*"; }
 fail() { echo " !     $*" >&2; exit 1; }
 
-APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron openssl lego pebble)
+APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron openssl lego pebble iproute2 util-linux)
 
 install_packages() {
   local missing=()

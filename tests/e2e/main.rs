@@ -29,6 +29,8 @@ mod run;
 mod security;
 /// Dokku's postgres and redis plugins, unmodified, serving a pushed app.
 mod services;
+/// Apps across the nodes of a Docker Swarm: the swarm scheduler behind this host's nginx.
+mod swarm;
 /// Deployment tasks: predeploy, the Procfile's release, postdeploy.
 mod tasks;
 

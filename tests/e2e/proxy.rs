@@ -77,7 +77,7 @@ impl Nginx {
 
 /// Creates `app` with the domain `<app>.example.test` (returned), served by `nginx` on its
 /// port.
-fn routed_app(host: &TestHost, nginx: &Nginx, app: &str) -> String {
+pub(crate) fn routed_app(host: &TestHost, nginx: &Nginx, app: &str) -> String {
     let domain = format!("{app}.example.test");
     host.ok(["apps:create", app]);
     host.ok(["domains:set", app, &domain]);

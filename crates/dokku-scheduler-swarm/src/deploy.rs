@@ -1,0 +1,464 @@
+//! `scheduler-deploy swarm APP TAG [TYPE]`: blue/green across the swarm. For each process
+//! type a new service runs the released image (`<app>-<type>-<deploy id>`, as many tasks
+//! as the scale says); every task is checked from this host (`check-deploy`, at its
+//! node's address and published port); only when all are ready does each new service
+//! take its type's place (`SERVICE.<type>`), nginx follow, and the old services retire
+//! after `wait-to-retire`. A task that fails removes every service this deploy made and
+//! the old ones keep serving. Swarm's own rolling update is not used: it stops old tasks
+//! as soon as new ones run, before nginx has moved to them.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use dokku_core::docker::{self, APP_LABEL};
+use dokku_core::entry::Ctx;
+use dokku_core::formation::Launcher;
+use dokku_core::log;
+use serde_json::Value;
+
+use crate::tasks::{self, published_port, running, service_file, services_in_place};
+use crate::{SCHEDULER, cluster};
+
+/// The label on a web service naming the container port its tasks publish.
+pub const PORT_LABEL: &str = "com.dokku.web-port";
+
+/// How long old services keep serving after the new ones took over, when the checks
+/// plugin does not say (Dokku's default).
+const WAIT_TO_RETIRE_SECONDS: u64 = 60;
+
+/// A service this deploy made, its tasks checked.
+struct Made {
+    kind: String,
+    service: String,
+}
+
+/// `scheduler-deploy swarm APP TAG [TYPE]`.
+pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
+        bail!("scheduler-deploy: expected SCHEDULER APP TAG");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let tag = args
+        .get(2)
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
+    let only = args.get(3).map(String::as_str).filter(|p| !p.is_empty());
+    let image = docker::app_image(app, tag);
+    if !docker::image_exists(&image)? {
+        bail!("{image} does not exist: build the app first");
+    }
+    cluster::require_manager()?;
+    log::info1(&format!("Deploying {app} via the swarm scheduler..."));
+    dokku_core::deploy_gate::hold_stop_requests();
+    distribute(ctx, app, &image)?;
+    let checks = checks_settings(ctx, app)?;
+    let mut made: Vec<Made> = Vec::new();
+    let result = start_all(ctx, app, tag, &image, &checks.disabled, only, &mut made)
+        .and_then(|()| dokku_core::deploy_gate::commit_deploy());
+    if let Err(err) = result {
+        for new in &made {
+            remove_service(&new.service);
+        }
+        return Err(err);
+    }
+    let retiring = cut_over(ctx, app, &made, only)?;
+    ctx.trigger("core-post-deploy")
+        .args([app.as_str(), "", "", tag])
+        .stream()?;
+    ctx.trigger("post-deploy")
+        .args([app.as_str(), "", "", tag])
+        .stream()?;
+    crate::retire::schedule(ctx, app, &retiring, checks.wait_to_retire)
+}
+
+/// The checks plugin's settings a deploy follows.
+struct ChecksSettings {
+    /// The process types whose zero-downtime checks are off (`_all_`, `web,worker`).
+    disabled: String,
+    wait_to_retire: u64,
+}
+
+fn checks_settings(ctx: &Ctx, app: &str) -> Result<ChecksSettings> {
+    let calls = [
+        vec![app.to_string(), "disabled".into()],
+        vec![app.to_string(), "wait-to-retire".into()],
+    ];
+    let answers = ctx.trigger("checks-get-property").output_each(&calls)?;
+    let answer = |i: usize| answers.get(i).map(|a| a.trim()).unwrap_or_default();
+    Ok(ChecksSettings {
+        disabled: answer(0).to_string(),
+        wait_to_retire: answer(1).parse().unwrap_or(WAIT_TO_RETIRE_SECONDS),
+    })
+}
+
+/// Every node added here that lacks the image gets it (`image-distribution load`): the
+/// manager's own engine built it; the others load what it saves.
+fn distribute(ctx: &Ctx, app: &str, image: &str) -> Result<()> {
+    if crate::SETTINGS.computed(ctx, app, "image-distribution")? != "load" {
+        bail!("image-distribution registry is not supported yet: use load");
+    }
+    let Some(id) = docker::image_id(image)? else {
+        bail!("{image} does not exist");
+    };
+    for (node, address) in cluster::engines(ctx)? {
+        let theirs = cluster::docker_at(&address)
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+            .output_unchecked()?;
+        if theirs.code == 0 && theirs.stdout_trimmed() == id {
+            continue;
+        }
+        log::verbose(&format!("Sending {image} to node {node}"));
+        docker::docker()
+            .args(["image", "save", image])
+            .pipe_into(&cluster::docker_at(&address).args(["image", "load", "--quiet"]))
+            .with_context(|| format!("sending {image} to node {node} ({address})"))?;
+    }
+    Ok(())
+}
+
+/// A deploy's id, part of its services' names: unique for this app, short.
+fn deploy_id() -> String {
+    let now = dokku_core::time::now();
+    format!("{:x}{:03x}", now.as_secs(), now.subsec_millis())
+}
+
+fn zero_downtime_disabled(disabled: &str, kind: &str) -> bool {
+    disabled == "_all_" || disabled.split(',').any(|k| k == kind)
+}
+
+fn start_all(
+    ctx: &Ctx,
+    app: &str,
+    tag: &str,
+    image: &str,
+    disabled: &str,
+    only: Option<&str>,
+    made: &mut Vec<Made>,
+) -> Result<()> {
+    let env = dokku_core::ask::app_config(ctx, app)?;
+    let port = dokku_core::formation::web_port(ctx, app, image)?;
+    let launcher = Launcher::of(ctx, app, image)?;
+    let deploy_id = deploy_id();
+    let in_place = services_in_place(ctx, app)?;
+    let timeout = Duration::from_secs(
+        crate::SETTINGS
+            .computed(ctx, app, "deploy-timeout")?
+            .parse()
+            .unwrap_or(300),
+    );
+    for (kind, count) in dokku_core::formation::scale(ctx, app)? {
+        if count == 0 || only.is_some_and(|o| o != kind) {
+            continue;
+        }
+        let Some(command) = Launcher::procfile_command(ctx, app, &kind)? else {
+            continue;
+        };
+        log::info1(&format!("Deploying {kind} (count={count})"));
+        if zero_downtime_disabled(disabled, &kind)
+            && let Some(old) = in_place.get(&kind)
+        {
+            log::verbose(&format!(
+                "Zero downtime is disabled for {kind}: removing its old service first"
+            ));
+            remove_service(old);
+        }
+        let web_port = (kind == "web").then_some(port.as_str());
+        let lookup = |name: &str| match name {
+            "PORT" => web_port.map(String::from),
+            _ => env.get(name).cloned(),
+        };
+        let words = launcher.words(&kind, &command, lookup)?;
+        let service = format!("{app}-{kind}-{deploy_id}");
+        create_service(
+            ctx, app, tag, image, &env, &kind, count, web_port, &words, &service,
+        )?;
+        made.push(Made {
+            kind: kind.clone(),
+            service: service.clone(),
+        });
+        let ready = wait_running(&service, count, web_port, timeout)?;
+        check_tasks(ctx, app, &kind, &service, &ready, web_port)?;
+        ctx.trigger("scheduler-post-deploy-process")
+            .args([app, kind.as_str()])
+            .stream()?;
+    }
+    if made.is_empty() && only.is_none() {
+        log::warn(&format!(
+            "{app} has no process to run: scale a process type its Procfile declares"
+        ));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create_service(
+    ctx: &Ctx,
+    app: &str,
+    tag: &str,
+    image: &str,
+    env: &BTreeMap<String, String>,
+    kind: &str,
+    count: u32,
+    web_port: Option<&str>,
+    words: &[String],
+    service: &str,
+) -> Result<()> {
+    let network = crate::SETTINGS.computed(ctx, app, "network")?;
+    let stop_grace = ctx
+        .trigger("ps-get-property")
+        .args([app, "stop-timeout-seconds"])
+        .output_string()?
+        .trim()
+        .parse::<u32>()
+        .unwrap_or(30);
+    let labels = [
+        format!("{APP_LABEL}={app}"),
+        "com.dokku.container-type=deploy".to_string(),
+        format!("com.dokku.process-type={kind}"),
+        format!("com.dokku.image-tag={tag}"),
+    ];
+    let mut cmd = docker::docker()
+        .args([
+            "service",
+            "create",
+            "--detach",
+            "--quiet",
+            "--no-resolve-image",
+        ])
+        .args(["--name", service, "--replicas", &count.to_string()])
+        .args(["--endpoint-mode", "dnsrr", "--network", &network])
+        .args(["--init", "--restart-condition", "any"])
+        .arg(format!("--stop-grace-period={stop_grace}s"))
+        .args(["--label", "dokku", "--container-label", "dokku"]);
+    for label in &labels {
+        cmd = cmd
+            .args(["--label", label])
+            .args(["--container-label", label]);
+    }
+    cmd = cmd
+        .arg("--env")
+        .arg(format!("DYNO={kind}.{{{{.Task.Slot}}}}"));
+    let mut all = env.clone();
+    if let Some(port) = web_port {
+        all.insert("PORT".into(), port.to_string());
+        cmd = cmd
+            .arg("--publish")
+            .arg(format!("mode=host,target={port},protocol=tcp"))
+            .args(["--label", &format!("{PORT_LABEL}={port}")]);
+    }
+    let (cmd, _env_file) = docker::pass_env(cmd, &all)?;
+    cmd.arg(image)
+        .args(words)
+        .output()
+        .with_context(|| format!("creating the service {service}"))?;
+    Ok(())
+}
+
+/// Waits until `count` tasks of the service run (web ones with their port published),
+/// at most `timeout`; a task that failed fails the deploy with the engine's reason and
+/// the service's output.
+fn wait_running(
+    service: &str,
+    count: u32,
+    web_port: Option<&str>,
+    timeout: Duration,
+) -> Result<Vec<Value>> {
+    let target: Option<u16> = web_port.and_then(|p| p.parse().ok());
+    let started = Instant::now();
+    loop {
+        let tasks = tasks::tasks(service)?;
+        let ready: Vec<Value> = tasks
+            .iter()
+            .filter(|t| running(t))
+            .filter(|t| target.is_none_or(|p| published_port(t, p).is_some()))
+            .cloned()
+            .collect();
+        if ready.len() >= count as usize {
+            return Ok(ready);
+        }
+        if let Some(reason) = failure(service)? {
+            show_output(service);
+            bail!("a task of {service} failed: {reason}");
+        }
+        if started.elapsed() >= timeout {
+            show_output(service);
+            bail!(
+                "{} of {count} tasks of {service} ran within {} s",
+                ready.len(),
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Why a task of the service failed, if one did.
+fn failure(service: &str) -> Result<Option<String>> {
+    let filters = serde_json::json!({ "service": [service] });
+    let reply = docker::engine::request(
+        "GET",
+        &format!(
+            "/tasks?filters={}",
+            docker::engine::encode(&filters.to_string())
+        ),
+    )?
+    .ok(&format!("listing the tasks of {service}"))?;
+    Ok(reply.json()?.as_array().and_then(|all| {
+        all.iter()
+            .find(|t| matches!(t["Status"]["State"].as_str(), Some("failed" | "rejected")))
+            .map(|t| {
+                let status = &t["Status"];
+                let err = status["Err"].as_str().unwrap_or_default();
+                match status["ContainerStatus"]["ExitCode"].as_i64() {
+                    Some(code) if err.is_empty() => format!("exit code {code}"),
+                    _ => err.to_string(),
+                }
+            })
+    }))
+}
+
+fn show_output(service: &str) {
+    log::info2(&format!("Start of {service} output"));
+    let _ = docker::docker()
+        .args(["service", "logs", "--raw", "--tail", "100", service])
+        .stream_lines("       ");
+    log::info2(&format!("End of {service} output"));
+}
+
+/// Every task passes the checks, run from this host against its node's address.
+fn check_tasks(
+    ctx: &Ctx,
+    app: &str,
+    kind: &str,
+    service: &str,
+    ready: &[Value],
+    web_port: Option<&str>,
+) -> Result<()> {
+    let addresses = cluster::node_addresses()?;
+    let target: Option<u16> = web_port.and_then(|p| p.parse().ok());
+    for task in ready {
+        let id = task["ID"].as_str().unwrap_or_default();
+        let slot = task["Slot"].as_u64().unwrap_or(0).to_string();
+        let node = task["NodeID"].as_str().unwrap_or_default();
+        let address = addresses.get(node).cloned().unwrap_or_default();
+        let port = target
+            .and_then(|p| published_port(task, p))
+            .map_or(String::new(), |p| p.to_string());
+        let dyno = format!("{kind}.{slot}");
+        log::verbose(&format!(
+            "Attempting pre-flight checks ({dyno} on {address})"
+        ));
+        let checked = ctx
+            .trigger("check-deploy")
+            .args([app, id, kind, &port, &address, &slot])
+            .stream();
+        if let Err(err) = checked {
+            show_output(service);
+            if !matches!(
+                err.downcast_ref(),
+                Some(dokku_core::Error::TriggerFailed { .. })
+            ) {
+                log::warn(&format!("{err:#}"));
+            }
+            log::warn(&format!("Could not start due to a failed check ({dyno})"));
+            return Err(dokku_core::Error::Exit(1).into());
+        }
+        log::verbose(&format!("All checks successful ({dyno})"));
+    }
+    Ok(())
+}
+
+/// The new services take their types' places; the answer is the services they replaced
+/// (and, for a whole deploy, those of types no longer scaled).
+fn cut_over(ctx: &Ctx, app: &str, made: &[Made], only: Option<&str>) -> Result<Vec<String>> {
+    let in_place = services_in_place(ctx, app)?;
+    let mut retiring = Vec::new();
+    for new in made {
+        dokku_core::fs::write_atomic(
+            &service_file(ctx, app, &new.kind),
+            new.service.as_bytes(),
+            0o644,
+        )?;
+        if let Some(old) = in_place.get(&new.kind).filter(|old| **old != new.service) {
+            retiring.push(old.clone());
+        }
+    }
+    if only.is_none() {
+        for (kind, old) in &in_place {
+            if !made.iter().any(|m| m.kind == *kind) {
+                dokku_core::fs::remove_file_if_exists(&service_file(ctx, app, kind))?;
+                retiring.push(old.clone());
+            }
+        }
+    }
+    Ok(retiring)
+}
+
+/// `docker service rm`; one already gone is fine.
+pub fn remove_service(service: &str) {
+    let _ = docker::docker()
+        .args(["service", "rm", service])
+        .output_unchecked();
+}
+
+/// The app's services, in place or retiring.
+fn app_services(app: &str) -> Result<Vec<String>> {
+    let filters = serde_json::json!({ "label": [format!("{APP_LABEL}={app}")] });
+    let reply = docker::engine::request(
+        "GET",
+        &format!(
+            "/services?filters={}",
+            docker::engine::encode(&filters.to_string())
+        ),
+    )?;
+    if reply.status == 503 {
+        return Ok(Vec::new());
+    }
+    Ok(reply
+        .ok("listing services")?
+        .json()?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["Spec"]["Name"].as_str().map(String::from))
+        .collect())
+}
+
+/// `scheduler-stop swarm APP [REMOVE]`: the app's services scale to nothing (and go,
+/// with `true`).
+pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some(app) = args.get(1) else {
+        bail!("scheduler-stop: expected SCHEDULER APP [REMOVE]");
+    };
+    let remove = args.get(2).is_some_and(|r| r == "true");
+    for service in app_services(app)? {
+        if remove {
+            remove_service(&service);
+        } else {
+            docker::docker()
+                .args(["service", "scale", "--detach", &format!("{service}=0")])
+                .output()?;
+        }
+    }
+    if remove {
+        for kind in services_in_place(ctx, app)?.keys() {
+            dokku_core::fs::remove_file_if_exists(&service_file(ctx, app, kind))?;
+        }
+    }
+    Ok(())
+}
+
+/// `scheduler-post-delete swarm APP TAG`: every service of the app goes.
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some(app) = args.get(1) else {
+        bail!("scheduler-post-delete: expected SCHEDULER APP");
+    };
+    for service in app_services(app)? {
+        remove_service(&service);
+    }
+    dokku_core::fs::remove_dir_all_if_exists(&ctx.roots.data_dir(crate::SETTINGS.namespace, app))
+}
