@@ -567,16 +567,18 @@ fn an_app_on_a_host_without_a_global_domain_answers_on_the_host_name() {
 
 /// The event listener, run as install.sh runs it, for this host; its process group is
 /// stopped when dropped.
-struct EventListener(std::process::Child);
+pub(crate) struct EventListener(std::process::Child);
 
 impl EventListener {
-    fn start(host: &TestHost) -> EventListener {
+    /// Started with `env` added to the host's environment (a test engine's DOCKER_HOST).
+    pub(crate) fn start(host: &TestHost, env: &[(&str, &str)]) -> EventListener {
         use std::io::BufRead;
         use std::os::unix::process::CommandExt;
         let mut child = Command::new(dokku_test_support::binary("dokku-event-listener"))
             .env_clear()
             .envs(host.env())
             .env("DOKKU_BIN", dokku_test_support::binary("dokku"))
+            .envs(env.iter().copied())
             .process_group(0)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -662,7 +664,7 @@ fn routing_follows_containers_that_come_back_with_new_addresses() {
     );
 
     // With the listener, routing follows by itself.
-    let _listener = EventListener::start(&host);
+    let _listener = EventListener::start(&host, &[]);
     let intruder2 = format!("{a}-intruder-2");
     let live = come_back(&intruder2);
     let started = std::time::Instant::now();

@@ -3,7 +3,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::build::{UniqueApp, push};
-use crate::proxy::{Nginx, routed_app};
+use crate::proxy::{EventListener, Nginx, routed_app};
 use crate::push::setup_building;
 use crate::{commit, run};
 use dokku_test_support::{docker_bin, workspace_root};
@@ -72,12 +72,78 @@ impl Drop for Rig {
     }
 }
 
-/// `GET /` through nginx with this `Host`, up to 10 s for a 200: the body.
-fn answer(nginx: &Nginx, domain: &str) -> String {
-    let response = nginx.expect(domain, 200);
-    response
+/// `GET /` with this `Host` at `addr:port`: the status (0 when there was no answer) and
+/// the body.
+fn get(addr: &str, port: u16, domain: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect((addr, port)) else {
+        return (0, String::new());
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    if write!(stream, "GET / HTTP/1.0\r\nHost: {domain}\r\n\r\n").is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
         .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, body)| body.trim().to_string())
+        .map_or(String::new(), |(_, body)| body.trim().to_string());
+    (status, body)
+}
+
+/// The app's answer through nginx on this host's address on the rig, once it is a 200
+/// (at most 20 s).
+fn answer(rig: &Rig, nginx: &Nginx, domain: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let (status, body) = get(rig.value("RIG_HOST_ADDR"), nginx.port, domain);
+        if status == 200 {
+            return body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{domain}: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Requests from inside a node's network namespace through nginx on this host, one after
+/// another until `stop` exists (at most 4000): one status code a line, `000` for none.
+fn request_loop(
+    rig: &Rig,
+    node: u32,
+    nginx: &Nginx,
+    domain: &str,
+    stop: &std::path::Path,
+) -> std::process::Child {
+    let script = format!(
+        "i=0; while [ $i -lt 4000 ] && [ ! -e {stop} ]; do \
+         curl -s -o /dev/null -w '%{{http_code}}\\n' --max-time 10 -H 'Host: {domain}' \
+         http://{addr}:{port}/; i=$((i+1)); done",
+        stop = stop.display(),
+        addr = rig.value("RIG_HOST_ADDR"),
+        port = nginx.port,
+    );
+    Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            rig.value(&format!("RIG_NODE{node}_NS")),
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// The nodes the running tasks of the app's web service in place are on, as the
@@ -173,7 +239,15 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     let app = UniqueApp::new("sw");
     let a = app.0.as_str();
     let domain = routed_app(&host, &nginx, a);
+    // nginx listens on this host's address on the rig: the nodes reach it there.
+    host.ok([
+        "nginx:set",
+        "--global",
+        "bind-address-ipv4",
+        rig.value("RIG_HOST_ADDR"),
+    ]);
     host.ok(["scheduler:set", a, "selected", "swarm"]);
+    host.ok(["checks:set", a, "wait-to-retire", "5"]);
     let work = host.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     run(Command::new("git")
@@ -196,7 +270,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     assert!(ok, "{out}");
     assert!(out.contains("Deploying web (count=1)"), "{out}");
     assert!(out.contains("All checks successful (web.1)"), "{out}");
-    assert!(answer(&nginx, &domain).starts_with("version 1 from "));
+    assert!(answer(&rig, &nginx, &domain).starts_with("version 1 from "));
 
     // Three web tasks spread over the nodes; nginx reaches each at its node's address.
     let out = host.ok(["ps:scale", a, "web=3"]);
@@ -219,7 +293,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         "nginx never reached all three tasks",
         Duration::from_secs(20),
         || {
-            served.insert(answer(&nginx, &domain));
+            served.insert(answer(&rig, &nginx, &domain));
             served.len() == 3
         },
     );
@@ -235,6 +309,130 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     );
     host.ok(["ps:scale", a, "web=3"]);
     assert_eq!(web_nodes(&rig, &host, a).len(), 3);
+
+    // No request fails across three redeploys, asked from a node's namespace.
+    let stop = host.path().join("stop-requests");
+    let looping = request_loop(&rig, 2, &nginx, &domain, &stop);
+    std::thread::sleep(Duration::from_secs(1));
+    for _ in 0..3 {
+        host.ok(["ps:restart", a]);
+    }
+    std::fs::write(&stop, "").unwrap();
+    let out = looping.wait_with_output().unwrap();
+    let codes = String::from_utf8_lossy(&out.stdout);
+    let failed: Vec<&str> = codes.lines().filter(|c| *c != "200").collect();
+    assert!(codes.lines().count() > 50, "too few requests: {codes}");
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        codes.lines().count()
+    );
+    eprintln!(
+        "{} requests across three redeploys, none failed",
+        codes.lines().count()
+    );
+
+    // A release whose health check fails never serves; the old one goes on.
+    std::fs::write(
+        work.join("app.json"),
+        r#"{"healthchecks": {"web": [
+            {"name": "version page", "path": "/", "content": "version 3", "attempts": 2, "wait": 1}
+        ]}}"#,
+    )
+    .unwrap();
+    commit(&work, "VERSION", "version 2\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("Could not start due to a failed check"),
+        "{out}"
+    );
+    for _ in 0..6 {
+        assert!(answer(&rig, &nginx, &domain).starts_with("version 1 from "));
+    }
+    let left = rig.docker(
+        1,
+        &[
+            "service",
+            "ls",
+            "--quiet",
+            "--filter",
+            &format!("label=com.dokku.app-name={a}"),
+        ],
+    );
+    assert!(
+        left.lines().count() <= 2,
+        "the failed release's service stayed: {left}"
+    );
+    commit(&work, "VERSION", "version 3\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(out.contains("Running healthcheck: version page"), "{out}");
+    assert!(answer(&rig, &nginx, &domain).starts_with("version 3 from "));
+    // A rollback deploys the earlier release's image again, without a build.
+    let out = host.ok(["releases:rollback", a]);
+    assert!(!out.contains("Building"), "{out}");
+    wait_until("the rollback never served", Duration::from_secs(20), || {
+        answer(&rig, &nginx, &domain).starts_with("version 1 from ")
+    });
+
+    // A node that runs a web task goes down: nginx skips it at once, and once the swarm
+    // has started its tasks elsewhere, nginx no longer lists it.
+    let _listener = EventListener::start(&host, &[("DOCKER_HOST", &rig.socket(1))]);
+    let victim = web_nodes(&rig, &host, a)
+        .into_iter()
+        .find(|n| !n.ends_with("-n1"))
+        .expect("a web task on a node other than the manager");
+    let v: u32 = victim.rsplit('n').next().unwrap().parse().unwrap();
+    let lan = format!("{}-lan", rig.name);
+    run(Command::new("ip").args([
+        "-n",
+        &lan,
+        "link",
+        "set",
+        &format!("{}-v{v}", rig.name),
+        "down",
+    ]));
+    let down = Instant::now();
+    for _ in 0..6 {
+        assert!(answer(&rig, &nginx, &domain).starts_with("version 1 from "));
+    }
+    let dead = format!("server {}:", rig.addr(v));
+    wait_until(
+        "nginx still lists the dead node",
+        Duration::from_secs(60),
+        || !host.ok(["nginx:show-config", a]).contains(&dead),
+    );
+    eprintln!(
+        "nginx dropped the dead node {} s after it went down",
+        down.elapsed().as_secs()
+    );
+    wait_until(
+        "the swarm never ran three web tasks again",
+        Duration::from_secs(60),
+        || {
+            web_nodes(&rig, &host, a)
+                .iter()
+                .filter(|n| **n != victim)
+                .count()
+                == 3
+        },
+    );
+
+    // ps:inspect shows each task with its node; stop and start.
+    let inspected: serde_json::Value = serde_json::from_str(&host.ok(["ps:inspect", a])).unwrap();
+    let tasks = inspected[0]["Tasks"].as_array().unwrap();
+    assert!(
+        tasks.iter().all(|t| t["NodeAddr"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("10.213."))),
+        "{inspected}"
+    );
+    host.ok(["ps:stop", a]);
+    assert_eq!(host.ok(["ps:report", a, "--running"]).trim(), "false");
+    host.ok(["ps:start", a]);
+    assert!(answer(&rig, &nginx, &domain).starts_with("version 1 from "));
 
     // Destroying the app removes every service it had.
     host.ok(["--force", "apps:destroy", a]);

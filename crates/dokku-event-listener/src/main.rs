@@ -7,6 +7,11 @@
 //! live addresses), and builds every app's again whenever it (re)connects to the engine,
 //! since events during an outage are lost.
 //!
+//! On a swarm's manager it also follows the tasks of the apps' services, wherever they
+//! run (the engine reports no events of containers on other hosts): every few seconds
+//! it reads the tasks meant to run and the nodes' states, and an app whose tasks moved
+//! (a node went down and Swarm started them elsewhere) has its config built again.
+//!
 //! One runs per host: a second exits at once. install.sh starts it, and where no init
 //! system restarts it a cron line starts it every minute (a no-op while one runs). Root
 //! starting it hands it to the dokku user first.
@@ -39,16 +44,108 @@ fn run() -> Result<()> {
         log::verbose("an event listener already runs on this host");
         return Ok(());
     };
+    let (send, receive) = mpsc::channel::<Changed>();
+    let tasks = send.clone();
+    std::thread::spawn(move || follow_swarm_tasks(&tasks));
     loop {
         if engine_answers() {
             log::info1("Connected to the docker engine: building every app's routing again");
             build_config(&["--all"]);
-            if let Err(err) = follow_events() {
+            if let Err(err) = follow_events(&send, &receive) {
                 log::warn(&format!("docker events: {err:#}"));
             }
         }
         std::thread::sleep(RETRY);
     }
+}
+
+/// What the listener hears from its watchers.
+enum Changed {
+    /// The app's containers or tasks changed.
+    App(String),
+    /// The engine's event stream ended.
+    EventsEnded,
+}
+
+/// How often the swarm's tasks are read.
+const SWARM_POLL: Duration = Duration::from_secs(3);
+
+/// Every [`SWARM_POLL`], while this engine manages a swarm: which of each app's deployed
+/// tasks run where, and on which nodes that are up; an app whose answer changed is sent.
+fn follow_swarm_tasks(send: &mpsc::Sender<Changed>) {
+    let mut known: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    loop {
+        if let Ok(now) = swarm_tasks() {
+            for (app, tasks) in &now {
+                if known.get(app) != Some(tasks) && known.contains_key(app) {
+                    let _ = send.send(Changed::App(app.clone()));
+                }
+            }
+            for app in known.keys().filter(|app| !now.contains_key(*app)) {
+                let _ = send.send(Changed::App(app.clone()));
+            }
+            known = now;
+        }
+        std::thread::sleep(SWARM_POLL);
+    }
+}
+
+/// Each app's running deployed tasks (`id node node-state port...`, sorted), when this
+/// engine manages a swarm.
+fn swarm_tasks() -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    use dokku_core::docker::engine;
+    let mut apps: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let nodes = engine::request("GET", "/nodes")?;
+    if nodes.status != 200 {
+        return Ok(apps);
+    }
+    let node_state: std::collections::BTreeMap<String, String> = nodes
+        .json()?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| {
+            Some((
+                n["ID"].as_str()?.to_string(),
+                n["Status"]["State"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let filters = serde_json::json!({"desired-state": ["running"]}).to_string();
+    let tasks = engine::request(
+        "GET",
+        &format!("/tasks?filters={}", engine::encode(&filters)),
+    )?
+    .ok("listing the swarm's tasks")?
+    .json()?;
+    for task in tasks.as_array().into_iter().flatten() {
+        let labels = &task["Spec"]["ContainerSpec"]["Labels"];
+        if labels["com.dokku.container-type"].as_str() != Some("deploy") {
+            continue;
+        }
+        let Some(app) = labels["com.dokku.app-name"].as_str() else {
+            continue;
+        };
+        let node = task["NodeID"].as_str().unwrap_or_default();
+        let ports: Vec<String> = task["Status"]["PortStatus"]["Ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["PublishedPort"].as_u64().map(|p| p.to_string()))
+            .collect();
+        apps.entry(app.to_string()).or_default().push(format!(
+            "{} {} {} {} {}",
+            task["ID"].as_str().unwrap_or_default(),
+            task["Status"]["State"].as_str().unwrap_or_default(),
+            node,
+            node_state.get(node).map_or("", String::as_str),
+            ports.join(",")
+        ));
+    }
+    for tasks in apps.values_mut() {
+        tasks.sort();
+    }
+    Ok(apps)
 }
 
 fn engine_answers() -> bool {
@@ -59,8 +156,8 @@ fn engine_answers() -> bool {
 }
 
 /// Follows the engine's events until the stream ends (the engine stopped), building the
-/// config of each app whose containers started or died.
-fn follow_events() -> Result<()> {
+/// config of each app whose containers started or died (or whose tasks moved).
+fn follow_events(send: &mpsc::Sender<Changed>, receive: &mpsc::Receiver<Changed>) -> Result<()> {
     let reader = dokku_core::docker::docker()
         .args(["events", "--filter", "type=container"])
         .args(["--filter", "event=start", "--filter", "event=die"])
@@ -73,19 +170,27 @@ fn follow_events() -> Result<()> {
             "{{index .Actor.Attributes \"com.dokku.app-name\"}}",
         ])
         .reader()?;
-    let (send, receive) = mpsc::channel::<String>();
+    let events = send.clone();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(reader).lines() {
             let Ok(line) = line else { break };
-            if send.send(line).is_err() {
+            if events.send(Changed::App(line)).is_err() {
                 break;
             }
         }
+        let _ = events.send(Changed::EventsEnded);
     });
-    while let Ok(first) = receive.recv() {
+    while let Ok(Changed::App(first)) = receive.recv() {
         let mut apps = vec![first];
+        let mut ended = false;
         while let Ok(more) = receive.recv_timeout(SETTLE) {
-            apps.push(more);
+            match more {
+                Changed::App(app) => apps.push(app),
+                Changed::EventsEnded => {
+                    ended = true;
+                    break;
+                }
+            }
         }
         apps.sort();
         apps.dedup();
@@ -93,6 +198,9 @@ fn follow_events() -> Result<()> {
             if dokku_core::app::AppName::parse(&app).is_ok() {
                 build_config(&[&app]);
             }
+        }
+        if ended {
+            break;
         }
     }
     Ok(())

@@ -17,6 +17,10 @@ pub fn at_address(ip: &str) -> AppContainer {
     }
 }
 
+/// How long nginx waits for a connection to a container on another host before it tries
+/// the next one.
+const REMOTE_CONNECT_TIMEOUT: &str = "3s";
+
 /// What one app's config is made from.
 #[derive(Debug, Default)]
 pub struct Site {
@@ -219,6 +223,19 @@ pub fn render(site: &Site) -> String {
         for line in &site.proxy_directives {
             out.push_str(&format!("    {line}\n"));
         }
+        // Containers on other hosts: a host that went down answers nothing, and nginx
+        // tries the next server only once its connection attempt times out (a minute by
+        // default), unless the app set its own.
+        let remote = site.web.iter().any(|c| c.published.is_some());
+        let own_timeout = site
+            .proxy_directives
+            .iter()
+            .any(|l| l.starts_with("proxy_connect_timeout "));
+        if remote && !own_timeout {
+            out.push_str(&format!(
+                "    proxy_connect_timeout {REMOTE_CONNECT_TIMEOUT};\n"
+            ));
+        }
         out.push_str(&format!(
             "    proxy_read_timeout {};\n",
             site.proxy_read_timeout
@@ -355,6 +372,12 @@ mod tests {
         let text = render(&spread);
         assert!(text.contains("  server 172.17.0.2:5000;\n"), "{text}");
         assert!(text.contains("  server 10.0.0.12:32768;\n"), "{text}");
+        assert!(text.contains("proxy_connect_timeout 3s;"), "{text}");
+        spread.proxy_directives = vec!["proxy_connect_timeout 20s;".into()];
+        let own = render(&spread);
+        assert_eq!(own.matches("proxy_connect_timeout").count(), 2, "{own}");
+        assert!(!own.contains("proxy_connect_timeout 3s;"), "{own}");
+        assert!(!render(&site()).contains("proxy_connect_timeout"));
     }
 
     #[test]

@@ -210,8 +210,19 @@ pub fn nodes() -> Result<Vec<Value>> {
 
 /// The address each node is reached at, by node id.
 pub fn node_addresses() -> Result<BTreeMap<String, String>> {
+    addresses(|_| true)
+}
+
+/// The address of each node the manager hears from (its state `ready`), by node id: a
+/// task on a node that went down may still be listed as running for a while.
+pub fn ready_node_addresses() -> Result<BTreeMap<String, String>> {
+    addresses(|n| n["Status"]["State"].as_str() == Some("ready"))
+}
+
+fn addresses(keep: impl Fn(&Value) -> bool) -> Result<BTreeMap<String, String>> {
     Ok(nodes()?
         .iter()
+        .filter(|n| keep(n))
         .filter_map(|n| {
             Some((
                 n["ID"].as_str()?.to_string(),

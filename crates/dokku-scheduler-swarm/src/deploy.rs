@@ -431,9 +431,12 @@ fn app_services(app: &str) -> Result<Vec<String>> {
 /// `scheduler-stop swarm APP [REMOVE]`: the app's services scale to nothing (and go,
 /// with `true`).
 pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let Some(app) = args.get(1) else {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-stop: expected SCHEDULER APP [REMOVE]");
     };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
     let remove = args.get(2).is_some_and(|r| r == "true");
     for service in app_services(app)? {
         if remove {
@@ -454,9 +457,12 @@ pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `scheduler-post-delete swarm APP TAG`: every service of the app goes.
 pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let Some(app) = args.get(1) else {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-post-delete: expected SCHEDULER APP");
     };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
     for service in app_services(app)? {
         remove_service(&service);
     }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use dokku_core::cmd::Cmd;
 use dokku_core::entry::Ctx;
 use dokku_core::fs::FileLock;
@@ -90,8 +90,11 @@ fn retire_due(ctx: &Ctx, app: &str) -> Result<Option<u64>> {
 
 /// `scheduler-retire swarm APP [--wait]`.
 pub fn retire(ctx: &Ctx, args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) != Some(SCHEDULER) {
+        return Ok(());
+    }
     let Some(app) = args.get(1).filter(|a| !a.is_empty()) else {
-        bail!("scheduler-retire: expected SCHEDULER APP [--wait]");
+        return Ok(());
     };
     let wait = args.get(2).is_some_and(|a| a == "--wait");
     loop {

@@ -88,8 +88,9 @@ pub fn service_port(service: &str) -> Result<Option<u16>> {
 }
 
 /// `scheduler-app-containers swarm APP`: a `<type>.<slot> <task id> <node address>
-/// <host port> <container port>` line per running task of the services in place (the
-/// ports for web only): nginx on this host reaches each task through its node.
+/// <host port> <container port>` line per running task of the services in place on a
+/// node that is up (the ports for web only): nginx on this host reaches each task
+/// through its node.
 pub fn app_containers(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [scheduler, app] = exactly::<2>("scheduler-app-containers", args)?;
     if scheduler != SCHEDULER {
@@ -99,14 +100,16 @@ pub fn app_containers(ctx: &Ctx, args: &[String]) -> Result<()> {
     if services.is_empty() {
         return Ok(());
     }
-    let addresses = crate::cluster::node_addresses()?;
+    let addresses = crate::cluster::ready_node_addresses()?;
     for (kind, service) in services {
         let port = service_port(&service)?;
         for task in tasks(&service)?.iter().filter(|t| running(t)) {
             let slot = task["Slot"].as_u64().unwrap_or(0);
             let id = task["ID"].as_str().unwrap_or_default();
             let node = task["NodeID"].as_str().unwrap_or_default();
-            let address = addresses.get(node).map_or("", String::as_str);
+            let Some(address) = addresses.get(node) else {
+                continue;
+            };
             let line = match port.and_then(|p| Some((p, published_port(task, p)?))) {
                 Some((target, host)) => format!("{kind}.{slot} {id} {address} {host} {target}"),
                 None => format!("{kind}.{slot} {id} {address}"),
@@ -131,7 +134,10 @@ fn counts(ctx: &Ctx, app: &str) -> Result<(usize, usize)> {
 
 /// `scheduler-is-deployed swarm APP`: a task of a service in place runs.
 pub fn is_deployed(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [_, app] = exactly::<2>("scheduler-is-deployed", args)?;
+    let [scheduler, app] = exactly::<2>("scheduler-is-deployed", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
     if counts(ctx, app)?.1 == 0 {
         return Err(dokku_core::Error::Exit(1).into());
     }
@@ -140,7 +146,10 @@ pub fn is_deployed(ctx: &Ctx, args: &[String]) -> Result<()> {
 
 /// `scheduler-app-status swarm APP`: `<tasks> <true|false|mixed>`.
 pub fn app_status(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [_, app] = exactly::<2>("scheduler-app-status", args)?;
+    let [scheduler, app] = exactly::<2>("scheduler-app-status", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
     let (meant, up) = counts(ctx, app)?;
     let state = match up {
         0 => "false",
@@ -154,7 +163,10 @@ pub fn app_status(ctx: &Ctx, args: &[String]) -> Result<()> {
 /// `scheduler-inspect swarm APP`: the services in place and their tasks, each task with
 /// the node it runs on.
 pub fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [_, app] = exactly::<2>("scheduler-inspect", args)?;
+    let [scheduler, app] = exactly::<2>("scheduler-inspect", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
     let addresses = crate::cluster::node_addresses()?;
     let mut described = Vec::new();
     for service in services_in_place(ctx, app)?.values() {
