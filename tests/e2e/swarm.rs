@@ -261,7 +261,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     std::fs::write(
         work.join("serve.sh"),
         "mkdir -p /tmp/www\necho \"$(cat /app/VERSION) from $(hostname)\" >/tmp/www/index.html\n\
-         exec httpd -f -p \"$PORT\" -h /tmp/www\n",
+         echo \"serving $(cat /app/VERSION) as $DYNO\"\nexec httpd -f -p \"$PORT\" -h /tmp/www\n",
     )
     .unwrap();
     std::fs::write(work.join("Procfile"), "web: sh /app/serve.sh\n").unwrap();
@@ -299,6 +299,56 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     );
     let status = host.ok(["ps:report", a, "--running"]);
     assert_eq!(status.trim(), "true", "{status}");
+
+    // enter, logs and run reach the tasks wherever they run.
+    let service = std::fs::read_to_string(host.roots.app_dir(a).join("SERVICE.web")).unwrap();
+    let placed = rig.docker(
+        1,
+        &[
+            "service",
+            "ps",
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.Name}} {{.Node}}",
+            service.trim(),
+        ],
+    );
+    let (slot, node) = placed
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(_, node)| !node.ends_with("-n1"))
+        .map(|(name, node)| {
+            (
+                name.rsplit('.').next().unwrap().to_string(),
+                node.to_string(),
+            )
+        })
+        .expect("a task on another node");
+    let n: u32 = node.rsplit('n').next().unwrap().parse().unwrap();
+    let inside = host.ok(["enter", a, &format!("web.{slot}"), "hostname"]);
+    rig.docker(
+        n,
+        &["container", "inspect", "--format", "{{.Id}}", inside.trim()],
+    );
+    let logs = host.ok(["logs", a]);
+    for slot in 1..=3 {
+        assert!(
+            logs.contains(&format!("{a}[web.{slot}]: serving version 1 as web.{slot}")),
+            "{logs}"
+        );
+    }
+    let only = host.ok(["logs", a, "-p", &format!("web.{slot}")]);
+    assert_eq!(only.lines().count(), 1, "{only}");
+    assert_eq!(host.ok(["run", a, "cat", "/app/VERSION"]), "version 1\n");
+    let through = host.ok([
+        "run",
+        a,
+        "wget",
+        "-qO-",
+        &format!("http://{}:5000/", service.trim()),
+    ]);
+    assert!(through.starts_with("version 1 from "), "{through}");
 
     // Down to one and back.
     host.ok(["ps:scale", a, "web=1"]);

@@ -273,6 +273,11 @@ impl Cmd {
     /// [`Cmd::stream_lines`] with each line rewritten by `map` (a log line gets its
     /// container's name after its timestamp).
     pub fn stream_mapped(&self, map: impl Fn(&str) -> String) -> Result<i32> {
+        self.stream_filter_mapped(|line| Some(map(line)))
+    }
+
+    /// [`Cmd::stream_mapped`], leaving out the lines `map` gives nothing for.
+    pub fn stream_filter_mapped(&self, map: impl Fn(&str) -> Option<String>) -> Result<i32> {
         use std::io::{BufRead, BufReader, Write};
         use std::os::fd::AsFd;
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -301,9 +306,11 @@ impl Cmd {
                         return Ok(());
                     }
                     let text = String::from_utf8_lossy(&line);
+                    let Some(shown) = map(text.trim_end_matches(['\n', '\r'])) else {
+                        continue;
+                    };
                     let mut stdout = std::io::stdout().lock();
-                    let written = writeln!(stdout, "{}", map(text.trim_end_matches(['\n', '\r'])))
-                        .and_then(|()| stdout.flush());
+                    let written = writeln!(stdout, "{shown}").and_then(|()| stdout.flush());
                     if written.is_err() {
                         closed.store(true, Ordering::Relaxed);
                         let _ = reader.kill();

@@ -8,7 +8,9 @@
 
 mod cluster;
 mod deploy;
+mod logs;
 mod retire;
+mod run;
 mod tasks;
 
 use anyhow::{Result, bail};
@@ -55,10 +57,17 @@ const OWN: &[&str] = &[
     "scheduler-app-containers",
     "scheduler-app-status",
     "scheduler-deploy",
+    "scheduler-enter",
     "scheduler-inspect",
     "scheduler-is-deployed",
+    "scheduler-logs",
     "scheduler-post-delete",
     "scheduler-retire",
+    "scheduler-run",
+    "scheduler-run-list",
+    "scheduler-run-logs",
+    "scheduler-run-retire",
+    "scheduler-run-stop",
     "scheduler-stop",
 ];
 
@@ -109,6 +118,10 @@ pub const PLUGIN: Plugin = Plugin {
     ],
     triggers: &[
         TriggerEntry {
+            name: "docker-args-run",
+            run: run::run_args,
+        },
+        TriggerEntry {
             name: "scheduler-app-containers",
             run: tasks::app_containers,
         },
@@ -121,6 +134,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: deploy::deploy,
         },
         TriggerEntry {
+            name: "scheduler-enter",
+            run: run::enter,
+        },
+        TriggerEntry {
             name: "scheduler-inspect",
             run: tasks::inspect,
         },
@@ -129,12 +146,36 @@ pub const PLUGIN: Plugin = Plugin {
             run: tasks::is_deployed,
         },
         TriggerEntry {
+            name: "scheduler-logs",
+            run: logs::logs,
+        },
+        TriggerEntry {
             name: "scheduler-post-delete",
             run: deploy::post_delete,
         },
         TriggerEntry {
             name: "scheduler-retire",
             run: retire::retire,
+        },
+        TriggerEntry {
+            name: "scheduler-run",
+            run: run::run,
+        },
+        TriggerEntry {
+            name: "scheduler-run-list",
+            run: run::run_list,
+        },
+        TriggerEntry {
+            name: "scheduler-run-logs",
+            run: run::run_logs,
+        },
+        TriggerEntry {
+            name: "scheduler-run-retire",
+            run: run::run_retire,
+        },
+        TriggerEntry {
+            name: "scheduler-run-stop",
+            run: run::run_stop,
         },
         TriggerEntry {
             name: "scheduler-stop",

@@ -1,0 +1,134 @@
+//! `scheduler-logs swarm APP PROC TAIL PRETTY NUM`: the output of the tasks of the
+//! app's services in place, wherever they run (the manager gathers it from every node),
+//! Dokku's way: `<timestamp> <app>[<type>.<slot>]: <line>`, or the bare lines when not
+//! PRETTY; with TAIL every service is followed at once until the reader goes.
+
+use anyhow::{Result, bail};
+use dokku_core::docker;
+use dokku_core::entry::Ctx;
+
+use crate::SCHEDULER;
+use crate::tasks::services_in_place;
+
+pub fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app, process, tail, pretty, num] = args else {
+        bail!("scheduler-logs: expected SCHEDULER APP PROC TAIL PRETTY NUM");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    let lines: u32 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?;
+    let (kind, slot) = match process.split_once('.') {
+        Some((kind, slot)) => (kind, Some(slot)),
+        None => (process.as_str(), None),
+    };
+    let services: Vec<(String, String)> = services_in_place(ctx, app)?
+        .into_iter()
+        .filter(|(k, _)| kind.is_empty() || k == kind)
+        .collect();
+    if services.is_empty() {
+        bail!(
+            "{app} has no running service{}",
+            if process.is_empty() {
+                String::new()
+            } else {
+                format!(" of {process}")
+            }
+        );
+    }
+    let follow = tail == "true";
+    let pretty = pretty == "true";
+    let one = |kind: &str, service: &str| -> Result<i32> {
+        let mut cmd = docker::docker().args([
+            "service",
+            "logs",
+            "--no-task-ids",
+            "--tail",
+            &lines.to_string(),
+        ]);
+        if follow {
+            cmd = cmd.arg("--follow");
+        }
+        if !pretty && slot.is_none() {
+            return cmd
+                .args(["--raw", service])
+                .stream_mapped(|l| l.to_string());
+        }
+        let app_name = app.clone();
+        cmd.args(["--timestamps", service])
+            .stream_filter_mapped(|line| pretty_line(&app_name, kind, service, slot, pretty, line))
+    };
+    if !follow {
+        for (kind, service) in &services {
+            one(kind, service)?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let followers: Vec<_> = services
+            .iter()
+            .map(|(kind, service)| scope.spawn(|| one(kind, service)))
+            .collect();
+        for follower in followers {
+            if let Ok(Err(err)) = follower.join() {
+                return Err(err);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// One line of `docker service logs --no-task-ids --timestamps`
+/// (`<timestamp> <service>.<slot>@<node>    | <line>`) as Dokku shows it; None (left
+/// out) when it is another slot's than the one asked for.
+fn pretty_line(
+    app: &str,
+    kind: &str,
+    service: &str,
+    slot: Option<&str>,
+    pretty: bool,
+    line: &str,
+) -> Option<String> {
+    let Some((stamp, rest)) = line.split_once(' ') else {
+        return Some(line.to_string());
+    };
+    let Some((context, text)) = rest.split_once(" | ") else {
+        return Some(line.to_string());
+    };
+    let task_slot = context
+        .trim()
+        .strip_prefix(&format!("{service}."))
+        .and_then(|s| s.split('@').next())
+        .unwrap_or_default();
+    if slot.is_some_and(|s| s != task_slot) {
+        return None;
+    }
+    Some(match pretty {
+        true => format!("{stamp} {app}[{kind}.{task_slot}]: {text}"),
+        false => text.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_log_line_reads_as_dokkus() {
+        let line = "2026-12-07T20:01:30.19Z app-web-1a.2@node-3    | hello there";
+        assert_eq!(
+            pretty_line("app", "web", "app-web-1a", None, true, line).as_deref(),
+            Some("2026-12-07T20:01:30.19Z app[web.2]: hello there")
+        );
+        assert_eq!(
+            pretty_line("app", "web", "app-web-1a", Some("2"), false, line).as_deref(),
+            Some("hello there")
+        );
+        assert_eq!(
+            pretty_line("app", "web", "app-web-1a", Some("1"), true, line),
+            None
+        );
+    }
+}
