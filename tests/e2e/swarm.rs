@@ -392,6 +392,22 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     )
     .unwrap();
     commit(&work, "VERSION", "version 2\n");
+    let services = || -> std::collections::BTreeSet<String> {
+        rig.docker(
+            1,
+            &[
+                "service",
+                "ls",
+                "--quiet",
+                "--filter",
+                &format!("label=com.dokku.app-name={a}"),
+            ],
+        )
+        .lines()
+        .map(String::from)
+        .collect()
+    };
+    let before = services();
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(!ok, "{out}");
     assert!(
@@ -401,19 +417,10 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     for _ in 0..6 {
         assert!(answer(&rig, &nginx, &domain).starts_with("version 1 from "));
     }
-    let left = rig.docker(
-        1,
-        &[
-            "service",
-            "ls",
-            "--quiet",
-            "--filter",
-            &format!("label=com.dokku.app-name={a}"),
-        ],
-    );
+    let after = services();
     assert!(
-        left.lines().count() <= 2,
-        "the failed release's service stayed: {left}"
+        after.is_subset(&before),
+        "the failed release's service stayed: {after:?}, before {before:?}"
     );
     commit(&work, "VERSION", "version 3\n");
     let (ok, out) = push(&sshd, &key, &work, a);
@@ -469,6 +476,15 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
                 == 3
         },
     );
+
+    let out = host.ok(["scheduler-swarm:reconcile"]);
+    assert!(
+        out.contains(&format!("Reconciling the routing of {a}")),
+        "{out}"
+    );
+    let config = host.ok(["nginx:show-config", a]);
+    assert_eq!(config.matches("  server 10.213.").count(), 3, "{config}");
+    assert!(!config.contains(&dead), "{config}");
 
     // ps:inspect shows each task with its node; stop and start.
     let inspected: serde_json::Value = serde_json::from_str(&host.ok(["ps:inspect", a])).unwrap();

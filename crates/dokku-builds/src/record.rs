@@ -18,7 +18,7 @@ pub const STATUSES: [&str; 5] = [RUNNING, SUCCEEDED, FAILED, CANCELED, ABANDONED
 
 /// What may begin a build, and the kind of work it is: the sources that make a new image
 /// are builds, the others deploy an image made before.
-const SOURCES: [(&str, &str); 11] = [
+const SOURCES: [(&str, &str); 12] = [
     ("git-hook", "build"),
     ("ps:rebuild", "build"),
     ("git:sync", "build"),
@@ -29,6 +29,7 @@ const SOURCES: [(&str, &str); 11] = [
     ("ps:start", "deploy"),
     ("deploy", "deploy"),
     ("config-redeploy", "deploy"),
+    ("rollback", "deploy"),
     ("unknown", "deploy"),
 ];
 
@@ -236,6 +237,7 @@ mod tests {
     #[test]
     fn sources_have_their_kind() {
         assert_eq!(kind_of("git-hook"), Some("build"));
+        assert_eq!(kind_of("rollback"), Some("deploy"));
         assert_eq!(kind_of("ps:restart"), Some("deploy"));
         assert_eq!(kind_of("rm -rf"), None);
     }

@@ -104,19 +104,34 @@ fn distribute(ctx: &Ctx, app: &str, image: &str) -> Result<()> {
     let Some(id) = docker::image_id(image)? else {
         bail!("{image} does not exist");
     };
-    for (node, address) in cluster::engines(ctx)? {
-        let theirs = cluster::docker_at(&address)
-            .args(["image", "inspect", "--format", "{{.Id}}", image])
-            .output_unchecked()?;
-        if theirs.code == 0 && theirs.stdout_trimmed() == id {
-            continue;
+    // Every node at once: a deploy waits for the slowest, not for the sum.
+    let engines = cluster::engines(ctx)?;
+    std::thread::scope(|scope| {
+        let sends: Vec<_> = engines
+            .iter()
+            .map(|(node, address)| scope.spawn(|| send_image(image, &id, node, address)))
+            .collect();
+        for send in sends {
+            send.join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("sending {image} failed")))?;
         }
-        log::verbose(&format!("Sending {image} to node {node}"));
-        docker::docker()
-            .args(["image", "save", image])
-            .pipe_into(&cluster::docker_at(&address).args(["image", "load", "--quiet"]))
-            .with_context(|| format!("sending {image} to node {node} ({address})"))?;
+        Ok(())
+    })
+}
+
+/// The image into one node's engine, unless it has it already.
+fn send_image(image: &str, id: &str, node: &str, address: &str) -> Result<()> {
+    let theirs = cluster::docker_at(address)
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .output_unchecked()?;
+    if theirs.code == 0 && theirs.stdout_trimmed() == id {
+        return Ok(());
     }
+    log::verbose(&format!("Sending {image} to node {node}"));
+    docker::docker()
+        .args(["image", "save", image])
+        .pipe_into(&cluster::docker_at(address).args(["image", "load", "--quiet"]))
+        .with_context(|| format!("sending {image} to node {node} ({address})"))?;
     Ok(())
 }
 
@@ -292,7 +307,7 @@ fn wait_running(
                 timeout.as_secs()
             );
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -329,7 +344,8 @@ fn show_output(service: &str) {
     log::info2(&format!("End of {service} output"));
 }
 
-/// Every task passes the checks, run from this host against its node's address.
+/// Every task passes the checks, run from this host against its node's address, all
+/// tasks at once.
 fn check_tasks(
     ctx: &Ctx,
     app: &str,
@@ -340,7 +356,7 @@ fn check_tasks(
 ) -> Result<()> {
     let addresses = cluster::node_addresses()?;
     let target: Option<u16> = web_port.and_then(|p| p.parse().ok());
-    for task in ready {
+    let check = |task: &Value| -> Result<()> {
         let id = task["ID"].as_str().unwrap_or_default();
         let slot = task["Slot"].as_u64().unwrap_or(0).to_string();
         let node = task["NodeID"].as_str().unwrap_or_default();
@@ -357,7 +373,6 @@ fn check_tasks(
             .args([app, id, kind, &port, &address, &slot])
             .stream();
         if let Err(err) = checked {
-            show_output(service);
             if !matches!(
                 err.downcast_ref(),
                 Some(dokku_core::Error::TriggerFailed { .. })
@@ -368,8 +383,25 @@ fn check_tasks(
             return Err(dokku_core::Error::Exit(1).into());
         }
         log::verbose(&format!("All checks successful ({dyno})"));
+        Ok(())
+    };
+    let outcome = std::thread::scope(|scope| {
+        let checks: Vec<_> = ready.iter().map(|t| scope.spawn(|| check(t))).collect();
+        let mut first_failure = None;
+        for check in checks {
+            let result = check
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a check failed")));
+            if let Err(err) = result {
+                first_failure.get_or_insert(err);
+            }
+        }
+        first_failure.map_or(Ok(()), Err)
+    });
+    if outcome.is_err() {
+        show_output(service);
     }
-    Ok(())
+    outcome
 }
 
 /// The new services take their types' places; the answer is the services they replaced

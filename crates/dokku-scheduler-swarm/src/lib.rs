@@ -110,6 +110,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: cluster::list,
         },
         Command {
+            name: "reconcile",
+            args: "[<app>]",
+            help: "Routes an app (every swarm app) to its tasks as they run now",
+            run: tasks::reconcile,
+        },
+        Command {
             name: "cluster:remove",
             args: "<node id|hostname>",
             help: "Removes a node from the swarm",

@@ -203,3 +203,25 @@ pub fn inspect(ctx: &Ctx, args: &[String]) -> Result<()> {
     log::data(&serde_json::to_string_pretty(&described)?);
     Ok(())
 }
+
+/// `scheduler-swarm:reconcile [APP]`: the routing of the app (of every app with services
+/// in place) follows its tasks as they are now, wherever Swarm moved them (the event
+/// listener does it within seconds of a move; `ps:restore` too).
+pub fn reconcile(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let apps: Vec<String> = match args {
+        [] => dokku_core::app::list(&ctx.roots)?
+            .into_iter()
+            .map(|a| a.to_string())
+            .collect(),
+        [app] => vec![dokku_core::app::verify(&ctx.roots, app)?.to_string()],
+        _ => anyhow::bail!("scheduler-swarm:reconcile takes at most one app"),
+    };
+    for app in apps {
+        if services_in_place(ctx, &app)?.is_empty() {
+            continue;
+        }
+        log::info1(&format!("Reconciling the routing of {app} with its tasks"));
+        ctx.trigger("proxy-build-config").arg(&app).stream()?;
+    }
+    Ok(())
+}
