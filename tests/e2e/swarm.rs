@@ -72,6 +72,52 @@ impl Drop for Rig {
     }
 }
 
+/// Debian's docker registry on this host's leg of the rig (plain HTTP, port 5000), its
+/// storage in the test host; stopped when dropped.
+struct Registry {
+    address: String,
+    child: std::process::Child,
+}
+
+impl Registry {
+    fn start(rig: &Rig, host: &dokku_test_support::TestHost) -> Registry {
+        let bin =
+            dokku_test_support::require_tool("docker-registry", "apt-get install docker-registry");
+        let address = format!("{}:5000", rig.value("RIG_HOST_ADDR"));
+        let dir = host.path().join("registry");
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+                dir.join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until(
+            "the registry never listened",
+            Duration::from_secs(20),
+            || std::net::TcpStream::connect(&address).is_ok(),
+        );
+        Registry { address, child }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `GET /` with this `Host` at `addr:port`: the status (0 when there was no answer) and
 /// the body.
 fn get(addr: &str, port: u16, domain: &str) -> (u16, String) {
@@ -499,6 +545,44 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     assert_eq!(host.ok(["ps:report", a, "--running"]).trim(), "false");
     host.ok(["ps:start", a]);
     assert!(answer(&rig, &nginx, &domain).starts_with("version 1 from "));
+
+    // Through a registry: the release is pushed as <server>/<repo>:<N> and every node
+    // pulls it from there.
+    let registry = Registry::start(&rig, &host);
+    host.ok(["registry:set", a, "server", &registry.address]);
+    host.ok(["registry:set", a, "push-on-release", "true"]);
+    host.ok(["scheduler-swarm:set", a, "image-distribution", "registry"]);
+    std::fs::remove_file(work.join("app.json")).unwrap();
+    commit(&work, "VERSION", "version 4\n");
+    let (ok, out) = push(&sshd, &key, &work, a);
+    assert!(ok, "{out}");
+    assert!(out.contains("Pushing image to registry"), "{out}");
+    assert!(answer(&rig, &nginx, &domain).starts_with("version 4 from "));
+    let service = std::fs::read_to_string(host.roots.app_dir(a).join("SERVICE.web")).unwrap();
+    let image = rig.docker(
+        1,
+        &[
+            "service",
+            "inspect",
+            "--format",
+            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+            service.trim(),
+        ],
+    );
+    assert!(
+        image.starts_with(&format!("{}/dokku/{a}:", registry.address)),
+        "{image}"
+    );
+    for n in [2, 3] {
+        let pulled = rig.docker(n, &["image", "ls", "--format", "{{.Repository}}"]);
+        let worked = web_nodes(&rig, &host, a)
+            .iter()
+            .any(|node| node.ends_with(&format!("-n{n}")));
+        assert!(
+            !worked || pulled.contains(&format!("{}/dokku/{a}", registry.address)),
+            "node {n} runs a task but has no image from the registry: {pulled}"
+        );
+    }
 
     // Destroying the app removes every service it had.
     host.ok(["--force", "apps:destroy", a]);

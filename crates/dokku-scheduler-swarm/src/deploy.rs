@@ -52,12 +52,11 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         bail!("{image} does not exist: build the app first");
     }
     cluster::require_manager()?;
-    log::info1(&format!("Deploying {app} via the swarm scheduler..."));
     dokku_core::deploy_gate::hold_stop_requests();
-    distribute(ctx, app, &image)?;
+    let source = distribute(ctx, app, &image)?;
     let checks = checks_settings(ctx, app)?;
     let mut made: Vec<Made> = Vec::new();
-    let result = start_all(ctx, app, tag, &image, &checks.disabled, only, &mut made)
+    let result = start_all(ctx, app, tag, &source, &checks.disabled, only, &mut made)
         .and_then(|()| dokku_core::deploy_gate::commit_deploy());
     if let Err(err) = result {
         for new in &made {
@@ -95,15 +94,24 @@ fn checks_settings(ctx: &Ctx, app: &str) -> Result<ChecksSettings> {
     })
 }
 
-/// Every node added here that lacks the image gets it (`image-distribution load`): the
-/// manager's own engine built it; the others load what it saves.
-fn distribute(ctx: &Ctx, app: &str, image: &str) -> Result<()> {
-    if crate::SETTINGS.computed(ctx, app, "image-distribution")? != "load" {
-        bail!("image-distribution registry is not supported yet: use load");
-    }
+/// Where the services' tasks get the released image.
+struct Source {
+    /// The image the services run: the app's own, or its name in the registry.
+    reference: String,
+    /// Whether the nodes pull it from a registry (else every node was given it).
+    pulled: bool,
+}
+
+/// The image reaches every node: `image-distribution load` hands it to each node added
+/// here that lacks it (the manager's own engine built it); `registry` names the version
+/// the registry plugin pushed when it was released, which each node pulls.
+fn distribute(ctx: &Ctx, app: &str, image: &str) -> Result<Source> {
     let Some(id) = docker::image_id(image)? else {
         bail!("{image} does not exist");
     };
+    if crate::SETTINGS.computed(ctx, app, "image-distribution")? == "registry" {
+        return pushed_release(ctx, app, &id);
+    }
     // Every node at once: a deploy waits for the slowest, not for the sum.
     let engines = cluster::engines(ctx)?;
     std::thread::scope(|scope| {
@@ -115,7 +123,42 @@ fn distribute(ctx: &Ctx, app: &str, image: &str) -> Result<()> {
             send.join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("sending {image} failed")))?;
         }
-        Ok(())
+        Ok::<(), anyhow::Error>(())
+    })?;
+    Ok(Source {
+        reference: image.to_string(),
+        pulled: false,
+    })
+}
+
+/// The registry name of the release being deployed (image `id`): the version the
+/// registry plugin pushed last, which must be this very image.
+fn pushed_release(ctx: &Ctx, app: &str, id: &str) -> Result<Source> {
+    let ask = |trigger: &str| -> Result<String> {
+        Ok(ctx
+            .trigger(trigger)
+            .arg(app)
+            .output_string()?
+            .trim()
+            .to_string())
+    };
+    let (server, repo, version) = (
+        ask("deployed-app-repository")?,
+        ask("deployed-app-image-repo")?,
+        ask("deployed-app-image-tag")?,
+    );
+    if server.is_empty() || version.is_empty() {
+        bail!(
+            "image-distribution registry needs a registry: registry:set {app} server ADDRESS and registry:set {app} push-on-release true"
+        );
+    }
+    let reference = format!("{server}{repo}:{version}");
+    if docker::image_id(&reference)?.as_deref() != Some(id) {
+        bail!("{reference} is not the release being deployed: it was not pushed to the registry");
+    }
+    Ok(Source {
+        reference,
+        pulled: true,
     })
 }
 
@@ -149,14 +192,15 @@ fn start_all(
     ctx: &Ctx,
     app: &str,
     tag: &str,
-    image: &str,
+    source: &Source,
     disabled: &str,
     only: Option<&str>,
     made: &mut Vec<Made>,
 ) -> Result<()> {
+    let image = docker::app_image(app, tag);
     let env = dokku_core::ask::app_config(ctx, app)?;
-    let port = dokku_core::formation::web_port(ctx, app, image)?;
-    let launcher = Launcher::of(ctx, app, image)?;
+    let port = dokku_core::formation::web_port(ctx, app, &image)?;
+    let launcher = Launcher::of(ctx, app, &image)?;
     let deploy_id = deploy_id();
     let in_place = services_in_place(ctx, app)?;
     let timeout = Duration::from_secs(
@@ -189,7 +233,7 @@ fn start_all(
         let words = launcher.words(&kind, &command, lookup)?;
         let service = format!("{app}-{kind}-{deploy_id}");
         create_service(
-            ctx, app, tag, image, &env, &kind, count, web_port, &words, &service,
+            ctx, app, tag, source, &env, &kind, count, web_port, &words, &service,
         )?;
         made.push(Made {
             kind: kind.clone(),
@@ -214,7 +258,7 @@ fn create_service(
     ctx: &Ctx,
     app: &str,
     tag: &str,
-    image: &str,
+    source: &Source,
     env: &BTreeMap<String, String>,
     kind: &str,
     count: u32,
@@ -237,13 +281,12 @@ fn create_service(
         format!("com.dokku.image-tag={tag}"),
     ];
     let mut cmd = docker::docker()
-        .args([
-            "service",
-            "create",
-            "--detach",
-            "--quiet",
-            "--no-resolve-image",
-        ])
+        .args(["service", "create", "--detach", "--quiet"])
+        .arg(match source.pulled {
+            // Swarm pins the registry's digest: every node runs the same bits.
+            true => "--with-registry-auth",
+            false => "--no-resolve-image",
+        })
         .args(["--name", service, "--replicas", &count.to_string()])
         .args(["--endpoint-mode", "dnsrr", "--network", &network])
         .args(["--init", "--restart-condition", "any"])
@@ -266,7 +309,7 @@ fn create_service(
             .args(["--label", &format!("{PORT_LABEL}={port}")]);
     }
     let (cmd, _env_file) = docker::pass_env(cmd, &all)?;
-    cmd.arg(image)
+    cmd.arg(&source.reference)
         .args(words)
         .output()
         .with_context(|| format!("creating the service {service}"))?;
