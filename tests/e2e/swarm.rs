@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -6,53 +5,21 @@ use crate::build::{UniqueApp, push};
 use crate::proxy::{EventListener, Nginx, routed_app};
 use crate::push::setup_building;
 use crate::{commit, run};
-use dokku_test_support::{docker_bin, workspace_root};
+use dokku_test_support::{SwarmRig, docker_bin, workspace_root};
 
-/// A swarm of engines on this machine (`tests/swarm-rig`): each in a network namespace
-/// of its own on a private bridge, this host on it too. Stopped and removed when dropped.
-struct Rig {
-    name: String,
-    values: BTreeMap<String, String>,
+/// The rig of engines, with `docker` against one of them.
+struct Rig(SwarmRig);
+
+impl std::ops::Deref for Rig {
+    type Target = SwarmRig;
+    fn deref(&self) -> &SwarmRig {
+        &self.0
+    }
 }
 
 impl Rig {
     fn up(nodes: u32) -> Rig {
-        let id = std::process::id();
-        let name = format!("sw{}", id % 100_000);
-        let net = (id % 200 + 20).to_string();
-        let out = Command::new(workspace_root().join("tests/swarm-rig"))
-            .args(["up", &name, &net, &nodes.to_string()])
-            .output()
-            .unwrap();
-        let rig = Rig {
-            name,
-            values: String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        };
-        assert!(
-            out.status.success(),
-            "tests/swarm-rig could not start {nodes} docker engines (it needs root, iproute2, \
-             util-linux and docker.io):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        rig
-    }
-
-    fn value(&self, key: &str) -> &str {
-        self.values
-            .get(key)
-            .unwrap_or_else(|| panic!("the rig says nothing of {key}"))
-    }
-
-    fn socket(&self, node: u32) -> String {
-        format!("unix://{}", self.value(&format!("RIG_NODE{node}_SOCKET")))
-    }
-
-    fn addr(&self, node: u32) -> &str {
-        self.value(&format!("RIG_NODE{node}_ADDR"))
+        Rig(SwarmRig::up("sw", nodes).unwrap_or_else(|err| panic!("{err}")))
     }
 
     /// `docker ARGS` against a node's engine: its output, asserted to succeed.
@@ -61,14 +28,6 @@ impl Rig {
             .args(["--host", &self.socket(node)])
             .args(args));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        let _ = Command::new(workspace_root().join("tests/swarm-rig"))
-            .args(["down", &self.name])
-            .output();
     }
 }
 

@@ -119,3 +119,114 @@ impl Launcher {
             .map_err(|_| anyhow::anyhow!("the {kind} command has unbalanced quotes"))
     }
 }
+
+/// How long old processes keep serving after the new ones took over, when the checks
+/// plugin does not say (Dokku's default).
+const WAIT_TO_RETIRE_SECONDS: u64 = 60;
+
+/// What the checks plugin says about a deploy's zero downtime, asked in one round.
+pub struct ZeroDowntime {
+    /// The process types whose zero-downtime checks are off (`_all_`, `web,worker`).
+    disabled: String,
+    /// Seconds the old processes keep serving after the cutover.
+    pub wait_to_retire: u64,
+}
+
+impl ZeroDowntime {
+    pub fn of(ctx: &Ctx, app: &str) -> Result<ZeroDowntime> {
+        let calls = [
+            vec![app.to_string(), "disabled".into()],
+            vec![app.to_string(), "wait-to-retire".into()],
+        ];
+        let answers = ctx.trigger("checks-get-property").output_each(&calls)?;
+        let answer = |i: usize| answers.get(i).map(|a| a.trim()).unwrap_or_default();
+        Ok(ZeroDowntime {
+            disabled: answer(0).to_string(),
+            wait_to_retire: answer(1).parse().unwrap_or(WAIT_TO_RETIRE_SECONDS),
+        })
+    }
+
+    /// Whether a process type deploys without zero downtime (its old processes stop
+    /// before the new ones start).
+    pub fn disabled_for(&self, kind: &str) -> bool {
+        self.disabled == "_all_" || self.disabled.split(',').any(|k| k == kind)
+    }
+}
+
+/// One new process to check: `check-deploy APP ID TYPE PORT IP INDEX`.
+pub struct Checked<'a> {
+    pub app: &'a str,
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub port: &'a str,
+    pub ip: &'a str,
+    pub index: &'a str,
+}
+
+/// Runs the checks of one new process; a failure shows what `show_output` shows (the
+/// process's output), is said in Dokku's words and is the deploy's (exit 1).
+pub fn check_deploy(ctx: &Ctx, process: &Checked, show_output: impl FnOnce()) -> Result<()> {
+    let Checked {
+        app,
+        id,
+        kind,
+        port,
+        ip,
+        index,
+    } = *process;
+    let dyno = format!("{kind}.{index}");
+    let checked = ctx
+        .trigger("check-deploy")
+        .args([app, id, kind, port, ip, index])
+        .stream();
+    if let Err(err) = checked {
+        show_output();
+        if !matches!(err.downcast_ref(), Some(crate::Error::TriggerFailed { .. })) {
+            crate::log::warn(&format!("{err:#}"));
+        }
+        crate::log::warn(&format!("Could not start due to a failed check ({dyno})"));
+        return Err(crate::Error::Exit(1).into());
+    }
+    crate::log::verbose(&format!("All checks successful ({dyno})"));
+    Ok(())
+}
+
+/// What `scheduler-deploy SCHEDULER APP [TAG] [TYPE]` asks of a scheduler.
+pub struct DeployRequest<'a> {
+    pub app: &'a str,
+    /// `latest` when none was given.
+    pub tag: &'a str,
+    /// The one process type to deploy, if any.
+    pub only: Option<&'a str>,
+    /// The released image, which exists.
+    pub image: String,
+}
+
+/// The request of `scheduler-deploy` arguments for `scheduler`; None for another
+/// scheduler's app.
+pub fn deploy_request<'a>(
+    scheduler: &str,
+    args: &'a [String],
+) -> Result<Option<DeployRequest<'a>>> {
+    let (Some(named), Some(app)) = (args.first(), args.get(1)) else {
+        anyhow::bail!("scheduler-deploy: expected SCHEDULER APP TAG");
+    };
+    if named != scheduler {
+        return Ok(None);
+    }
+    let tag = args
+        .get(2)
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
+    let image = docker::app_image(app, tag);
+    if !docker::image_exists(&image)? {
+        anyhow::bail!("{image} does not exist: build the app first");
+    }
+    Ok(Some(DeployRequest {
+        app,
+        tag,
+        only: args.get(3).map(String::as_str).filter(|p| !p.is_empty()),
+        image,
+    }))
+}

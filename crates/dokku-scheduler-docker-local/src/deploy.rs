@@ -11,14 +11,12 @@ use anyhow::{Context, Result, bail};
 use dokku_core::docker;
 use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::{Ctx, exactly};
-use dokku_core::formation::Launcher;
+use dokku_core::formation::{
+    Checked, DeployRequest, Launcher, ZeroDowntime, check_deploy, deploy_request,
+};
 use dokku_core::log;
 
 use crate::SCHEDULER;
-
-/// How long old containers keep serving after the new ones took over, when the checks
-/// plugin does not say (Dokku's default).
-const WAIT_TO_RETIRE_SECONDS: u64 = 60;
 
 fn deploy_labels(app: &str) -> Vec<String> {
     vec![
@@ -39,22 +37,15 @@ struct Started {
 /// `scheduler-deploy SCHEDULER APP TAG [PROC]`: every process type, or only PROC (whose
 /// containers then are the only ones replaced).
 pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
-        bail!("scheduler-deploy: expected SCHEDULER APP TAG");
-    };
-    if scheduler != SCHEDULER {
+    let Some(DeployRequest {
+        app,
+        tag,
+        only,
+        image,
+    }) = deploy_request(SCHEDULER, args)?
+    else {
         return Ok(());
-    }
-    let tag = args
-        .get(2)
-        .map(String::as_str)
-        .filter(|t| !t.is_empty())
-        .unwrap_or("latest");
-    let image = docker::app_image(app, tag);
-    if !docker::image_exists(&image)? {
-        bail!("{image} does not exist: build the app first");
-    }
-    let only = args.get(3).map(String::as_str).filter(|p| !p.is_empty());
+    };
     // A stop (the pusher went) is answered at the cutover: the containers this deploy
     // started go, or, once it switched, it completes.
     dokku_core::deploy_gate::hold_stop_requests();
@@ -69,7 +60,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         .collect();
     let env = dokku_core::ask::app_config(ctx, app)?;
     let port = dokku_core::formation::web_port(ctx, app, &image)?;
-    let checks = ChecksSettings::of(ctx, app)?;
+    let checks = ZeroDowntime::of(ctx, app)?;
     let mut started: Vec<Started> = Vec::new();
     let result = start_all(
         ctx,
@@ -78,7 +69,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         &image,
         &env,
         &port,
-        &checks.disabled,
+        &checks,
         only,
         &mut started,
     )
@@ -92,10 +83,10 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     let switched_ms = dokku_core::time::now().as_millis() as u64;
     cut_over(ctx, app, &started, only)?;
     ctx.trigger("core-post-deploy")
-        .args([app.as_str(), "", "", tag])
+        .args([app, "", "", tag])
         .stream()?;
     ctx.trigger("post-deploy")
-        .args([app.as_str(), "", "", tag])
+        .args([app, "", "", tag])
         .stream()?;
     let retiring: Vec<String> = old
         .into_iter()
@@ -114,29 +105,6 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
     }
     crate::retire::schedule(ctx, app, &retiring, checks.wait_to_retire, switched_ms)
-}
-
-/// The checks plugin's settings a deploy follows, asked in one round.
-struct ChecksSettings {
-    /// The process types whose zero-downtime checks are off (`_all_`, `web,worker`).
-    disabled: String,
-    /// Seconds the old containers keep serving after the cutover.
-    wait_to_retire: u64,
-}
-
-impl ChecksSettings {
-    fn of(ctx: &Ctx, app: &str) -> Result<ChecksSettings> {
-        let calls = [
-            vec![app.to_string(), "disabled".into()],
-            vec![app.to_string(), "wait-to-retire".into()],
-        ];
-        let answers = ctx.trigger("checks-get-property").output_each(&calls)?;
-        let answer = |i: usize| answers.get(i).map(|a| a.trim()).unwrap_or_default();
-        Ok(ChecksSettings {
-            disabled: answer(0).to_string(),
-            wait_to_retire: answer(1).parse().unwrap_or(WAIT_TO_RETIRE_SECONDS),
-        })
-    }
 }
 
 /// Containers an interrupted deploy started and never put in place (deploys of an app
@@ -213,23 +181,17 @@ impl Launch<'_> {
             port: port.to_string(),
         };
         log::verbose(&format!("Attempting pre-flight checks ({dyno})"));
-        let checked = self
-            .ctx
-            .trigger("check-deploy")
-            .args([app, &id, kind, port, &ip, &index.to_string()])
-            .stream();
-        if let Err(err) = checked {
-            show_output(app, &dyno, &id);
-            if !matches!(
-                err.downcast_ref(),
-                Some(dokku_core::Error::TriggerFailed { .. })
-            ) {
-                log::warn(&format!("{err:#}"));
-            }
-            log::warn(&format!("Could not start due to a failed check ({dyno})"));
-            return (Some(container), Err(dokku_core::Error::Exit(1).into()));
+        let process = Checked {
+            app,
+            id: &id,
+            kind,
+            port,
+            ip: &ip,
+            index: &index.to_string(),
+        };
+        if let Err(err) = check_deploy(self.ctx, &process, || show_output(app, &dyno, &id)) {
+            return (Some(container), Err(err));
         }
-        log::verbose(&format!("All checks successful ({dyno})"));
         (Some(container), Ok(()))
     }
 
@@ -310,7 +272,7 @@ fn start_all(
     image: &str,
     env: &BTreeMap<String, String>,
     port: &str,
-    disabled: &str,
+    checks: &ZeroDowntime,
     only: Option<&str>,
     started: &mut Vec<Started>,
 ) -> Result<()> {
@@ -332,7 +294,7 @@ fn start_all(
             continue;
         };
         log::info1(&format!("Deploying {kind} (count={count})"));
-        if zero_downtime_disabled(disabled, &kind) {
+        if checks.disabled_for(&kind) {
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: stopping its old containers first"
             ));
@@ -386,10 +348,6 @@ fn container_ip(id: &str) -> Result<String> {
         bail!("the container is gone");
     };
     Ok(docker::container_address(&container).unwrap_or_else(|| "127.0.0.1".to_string()))
-}
-
-fn zero_downtime_disabled(disabled: &str, kind: &str) -> bool {
-    disabled == "_all_" || disabled.split(',').any(|k| k == kind)
 }
 
 /// Stops the app's containers of one process type (a deploy without zero downtime).

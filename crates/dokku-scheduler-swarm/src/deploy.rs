@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use dokku_core::docker::{self, APP_LABEL};
 use dokku_core::entry::Ctx;
-use dokku_core::formation::Launcher;
+use dokku_core::formation::{
+    Checked, DeployRequest, Launcher, ZeroDowntime, check_deploy, deploy_request,
+};
 use dokku_core::log;
 use serde_json::Value;
 
@@ -23,10 +25,6 @@ use crate::{SCHEDULER, cluster};
 /// The label on a web service naming the container port its tasks publish.
 pub const PORT_LABEL: &str = "com.dokku.web-port";
 
-/// How long old services keep serving after the new ones took over, when the checks
-/// plugin does not say (Dokku's default).
-const WAIT_TO_RETIRE_SECONDS: u64 = 60;
-
 /// A service this deploy made, its tasks checked.
 struct Made {
     kind: String,
@@ -35,28 +33,21 @@ struct Made {
 
 /// `scheduler-deploy swarm APP TAG [TYPE]`.
 pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
-        bail!("scheduler-deploy: expected SCHEDULER APP TAG");
-    };
-    if scheduler != SCHEDULER {
+    let Some(DeployRequest {
+        app,
+        tag,
+        only,
+        image,
+    }) = deploy_request(SCHEDULER, args)?
+    else {
         return Ok(());
-    }
-    let tag = args
-        .get(2)
-        .map(String::as_str)
-        .filter(|t| !t.is_empty())
-        .unwrap_or("latest");
-    let only = args.get(3).map(String::as_str).filter(|p| !p.is_empty());
-    let image = docker::app_image(app, tag);
-    if !docker::image_exists(&image)? {
-        bail!("{image} does not exist: build the app first");
-    }
+    };
     cluster::require_manager()?;
     dokku_core::deploy_gate::hold_stop_requests();
     let source = distribute(ctx, app, &image)?;
-    let checks = checks_settings(ctx, app)?;
+    let checks = ZeroDowntime::of(ctx, app)?;
     let mut made: Vec<Made> = Vec::new();
-    let result = start_all(ctx, app, tag, &source, &checks.disabled, only, &mut made)
+    let result = start_all(ctx, app, tag, &source, &checks, only, &mut made)
         .and_then(|()| dokku_core::deploy_gate::commit_deploy());
     if let Err(err) = result {
         for new in &made {
@@ -66,32 +57,12 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let retiring = cut_over(ctx, app, &made, only)?;
     ctx.trigger("core-post-deploy")
-        .args([app.as_str(), "", "", tag])
+        .args([app, "", "", tag])
         .stream()?;
     ctx.trigger("post-deploy")
-        .args([app.as_str(), "", "", tag])
+        .args([app, "", "", tag])
         .stream()?;
     crate::retire::schedule(ctx, app, &retiring, checks.wait_to_retire)
-}
-
-/// The checks plugin's settings a deploy follows.
-struct ChecksSettings {
-    /// The process types whose zero-downtime checks are off (`_all_`, `web,worker`).
-    disabled: String,
-    wait_to_retire: u64,
-}
-
-fn checks_settings(ctx: &Ctx, app: &str) -> Result<ChecksSettings> {
-    let calls = [
-        vec![app.to_string(), "disabled".into()],
-        vec![app.to_string(), "wait-to-retire".into()],
-    ];
-    let answers = ctx.trigger("checks-get-property").output_each(&calls)?;
-    let answer = |i: usize| answers.get(i).map(|a| a.trim()).unwrap_or_default();
-    Ok(ChecksSettings {
-        disabled: answer(0).to_string(),
-        wait_to_retire: answer(1).parse().unwrap_or(WAIT_TO_RETIRE_SECONDS),
-    })
 }
 
 /// Where the services' tasks get the released image.
@@ -184,16 +155,12 @@ fn deploy_id() -> String {
     format!("{:x}{:03x}", now.as_secs(), now.subsec_millis())
 }
 
-fn zero_downtime_disabled(disabled: &str, kind: &str) -> bool {
-    disabled == "_all_" || disabled.split(',').any(|k| k == kind)
-}
-
 fn start_all(
     ctx: &Ctx,
     app: &str,
     tag: &str,
     source: &Source,
-    disabled: &str,
+    checks: &ZeroDowntime,
     only: Option<&str>,
     made: &mut Vec<Made>,
 ) -> Result<()> {
@@ -217,7 +184,7 @@ fn start_all(
             continue;
         };
         log::info1(&format!("Deploying {kind} (count={count})"));
-        if zero_downtime_disabled(disabled, &kind)
+        if checks.disabled_for(&kind)
             && let Some(old) = in_place.get(&kind)
         {
             log::verbose(&format!(
@@ -407,26 +374,18 @@ fn check_tasks(
         let port = target
             .and_then(|p| published_port(task, p))
             .map_or(String::new(), |p| p.to_string());
-        let dyno = format!("{kind}.{slot}");
         log::verbose(&format!(
-            "Attempting pre-flight checks ({dyno} on {address})"
+            "Attempting pre-flight checks ({kind}.{slot} on {address})"
         ));
-        let checked = ctx
-            .trigger("check-deploy")
-            .args([app, id, kind, &port, &address, &slot])
-            .stream();
-        if let Err(err) = checked {
-            if !matches!(
-                err.downcast_ref(),
-                Some(dokku_core::Error::TriggerFailed { .. })
-            ) {
-                log::warn(&format!("{err:#}"));
-            }
-            log::warn(&format!("Could not start due to a failed check ({dyno})"));
-            return Err(dokku_core::Error::Exit(1).into());
-        }
-        log::verbose(&format!("All checks successful ({dyno})"));
-        Ok(())
+        let process = Checked {
+            app,
+            id,
+            kind,
+            port: &port,
+            ip: &address,
+            index: &slot,
+        };
+        check_deploy(ctx, &process, || {})
     };
     let outcome = std::thread::scope(|scope| {
         let checks: Vec<_> = ready.iter().map(|t| scope.spawn(|| check(t))).collect();

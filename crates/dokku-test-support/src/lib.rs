@@ -12,6 +12,9 @@ use std::process::Output;
 use dokku_core::env::Roots;
 use dokku_core::plugins::{self, BinaryMode};
 
+mod swarm_rig;
+pub use swarm_rig::SwarmRig;
+
 /// Gives a tree to `uid:gid`, links themselves and not what they point at.
 pub fn chown_tree(dir: &Path, uid: u32, gid: u32) {
     let mut stack = vec![dir.to_path_buf()];

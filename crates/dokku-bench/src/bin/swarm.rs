@@ -13,7 +13,6 @@
 //! image (tests/base-image).
 #![allow(clippy::disallowed_methods, clippy::print_stdout)]
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dokku_bench::{AppImages, BenchHost, PrivateNginx, git, median_of, profile};
+use dokku_test_support::SwarmRig;
 
 const CONNECTIONS: usize = 8;
 const MAX_REQUESTS: u64 = 200_000;
@@ -34,63 +34,6 @@ const WEB: u32 = 3;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The swarm of engines on this machine, removed when dropped.
-struct Rig {
-    name: String,
-    values: BTreeMap<String, String>,
-}
-
-impl Rig {
-    fn up() -> Result<Rig> {
-        let name = format!("bs{}", std::process::id() % 100_000);
-        let out = Command::new(workspace().join("tests/swarm-rig"))
-            .args([
-                "up",
-                &name,
-                &(std::process::id() % 200 + 20).to_string(),
-                "3",
-            ])
-            .output()?;
-        let rig = Rig {
-            name,
-            values: String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        };
-        if !out.status.success() {
-            bail!(
-                "tests/swarm-rig: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(rig)
-    }
-
-    fn value(&self, key: &str) -> Result<&str> {
-        self.values
-            .get(key)
-            .map(String::as_str)
-            .with_context(|| format!("the rig says nothing of {key}"))
-    }
-
-    fn socket(&self, node: u32) -> Result<String> {
-        Ok(format!(
-            "unix://{}",
-            self.value(&format!("RIG_NODE{node}_SOCKET"))?
-        ))
-    }
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        let _ = Command::new(workspace().join("tests/swarm-rig"))
-            .args(["down", &self.name])
-            .output();
-    }
 }
 
 /// The benchmark's app, committed in `work`: busybox's httpd serving `index.html`.
@@ -259,18 +202,18 @@ fn main() -> Result<()> {
     let on_local = measure(&local, &local_nginx, &app, redeploys)?;
     drop(local_nginx);
 
-    let rig = Rig::up()?;
-    let manager = rig.socket(1)?;
+    let rig = SwarmRig::up("bs", 3).map_err(anyhow::Error::msg)?;
+    let manager = rig.socket(1);
     load_app_image(&local.docker, &manager)?;
     let mut swarm = BenchHost::new("dokku-bench-swarm-")?;
     swarm.set_env("DOCKER_HOST", &manager);
     swarm.dokku(&[
         "scheduler-swarm:initialize",
         "--advertise-addr",
-        rig.value("RIG_NODE1_ADDR")?,
+        rig.value("RIG_NODE1_ADDR"),
     ])?;
     for node in [2, 3] {
-        swarm.dokku(&["scheduler-swarm:cluster:add", &rig.socket(node)?])?;
+        swarm.dokku(&["scheduler-swarm:cluster:add", &rig.socket(node)])?;
     }
     let swarm_nginx = PrivateNginx::start(&swarm)?;
     swarm.dokku(&["apps:create", &app])?;
