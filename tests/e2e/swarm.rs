@@ -304,6 +304,13 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     );
     let status = host.ok(["ps:report", a, "--running"]);
     assert_eq!(status.trim(), "true", "{status}");
+    let report = host.ok(["ps:report", a]);
+    for slot in 1..=3 {
+        assert!(
+            report.contains(&format!("Status web {slot}:")) && report.contains(", on 10.213."),
+            "{report}"
+        );
+    }
 
     // enter, logs and run reach the tasks wherever they run.
     let service = std::fs::read_to_string(host.roots.app_dir(a).join("SERVICE.web")).unwrap();

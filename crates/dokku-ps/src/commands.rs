@@ -430,11 +430,22 @@ pub(crate) fn report_rows(ctx: &Ctx, apps: &[AppName]) -> Result<Vec<Vec<(String
         .collect()
 }
 
-/// `status-TYPE.N` rows of a docker-local app: each container it last deployed (its
-/// `CONTAINER.TYPE.N` file) and the state the engine gives it, `missing` once it is gone.
+/// `status-TYPE.N` rows: of a docker-local app, each container it last deployed (its
+/// `CONTAINER.TYPE.N` file) and the state the engine gives it, `missing` once it is gone;
+/// of another scheduler's, each process its scheduler lists as running, with the address
+/// it runs at (a swarm task's node).
 fn container_statuses(ctx: &Ctx, app: &str, scheduler: &str) -> Result<Vec<(String, String)>> {
     if scheduler != "docker-local" {
-        return Ok(Vec::new());
+        return Ok(dokku_core::ask::app_containers(ctx, app)?
+            .into_iter()
+            .map(|c| {
+                let short: String = c.id.chars().take(11).collect();
+                (
+                    format!("status-{}", c.dyno),
+                    format!("running (CID: {short}, on {})", c.ip),
+                )
+            })
+            .collect());
     }
     let Ok(entries) = std::fs::read_dir(ctx.roots.app_dir(app)) else {
         return Ok(Vec::new());
