@@ -395,6 +395,30 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         codes.lines().count()
     );
 
+    // A service a deploy made and never put in place (the deploy was killed) goes at the
+    // next deploy.
+    let stray = format!("{a}-web-stray");
+    rig.docker(
+        1,
+        &[
+            "service",
+            "create",
+            "--detach",
+            "--quiet",
+            "--no-resolve-image",
+            "--name",
+            &stray,
+            "--label",
+            &format!("com.dokku.app-name={a}"),
+            "dokku-rs/busybox:1.35",
+            "sleep",
+            "600",
+        ],
+    );
+    host.ok(["ps:restart", a]);
+    let names = rig.docker(1, &["service", "ls", "--format", "{{.Name}}"]);
+    assert!(!names.lines().any(|n| n == stray), "{names}");
+
     // A release whose health check fails never serves; the old one goes on.
     std::fs::write(
         work.join("app.json"),

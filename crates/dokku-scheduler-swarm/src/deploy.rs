@@ -44,6 +44,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     cluster::require_manager()?;
     dokku_core::deploy_gate::hold_stop_requests();
+    remove_leftovers(ctx, app)?;
     let source = distribute(ctx, app, &image)?;
     let checks = ZeroDowntime::of(ctx, app)?;
     let mut made: Vec<Made> = Vec::new();
@@ -437,6 +438,34 @@ pub fn remove_service(service: &str) {
     let _ = docker::docker()
         .args(["service", "rm", service])
         .output_unchecked();
+}
+
+/// Services an interrupted deploy made and never put in place (deploys of an app never
+/// overlap, so any found now are strays: neither in place nor retiring) are removed
+/// before a new deploy starts, and before `ps:restore` brings the app back.
+fn remove_leftovers(ctx: &Ctx, app: &str) -> Result<()> {
+    let in_place = services_in_place(ctx, app)?;
+    let retiring = crate::retire::read_queue(ctx, app)?;
+    for service in app_services(app)? {
+        let known =
+            in_place.values().any(|s| *s == service) || retiring.iter().any(|(s, _)| *s == service);
+        if !known {
+            log::verbose(&format!(
+                "Removing {service}, left by a deploy that never finished"
+            ));
+            remove_service(&service);
+        }
+    }
+    Ok(())
+}
+
+/// `scheduler-pre-restore swarm APP`: what an interrupted deploy left goes.
+pub fn pre_restore(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app] = dokku_core::entry::exactly::<2>("scheduler-pre-restore", args)?;
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    remove_leftovers(ctx, app)
 }
 
 /// The app's services, in place or retiring.

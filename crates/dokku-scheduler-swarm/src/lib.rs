@@ -62,6 +62,7 @@ const OWN: &[&str] = &[
     "scheduler-is-deployed",
     "scheduler-logs",
     "scheduler-post-delete",
+    "scheduler-pre-restore",
     "scheduler-retire",
     "scheduler-run",
     "scheduler-run-list",
@@ -158,6 +159,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "scheduler-post-delete",
             run: deploy::post_delete,
+        },
+        TriggerEntry {
+            name: "scheduler-pre-restore",
+            run: deploy::pre_restore,
         },
         TriggerEntry {
             name: "scheduler-retire",

@@ -22,7 +22,7 @@ fn dir(ctx: &Ctx, app: &str) -> std::path::PathBuf {
     ctx.roots.data_dir(crate::SETTINGS.namespace, app)
 }
 
-fn read_queue(ctx: &Ctx, app: &str) -> Result<Vec<(String, u64)>> {
+pub fn read_queue(ctx: &Ctx, app: &str) -> Result<Vec<(String, u64)>> {
     let text = dokku_core::fs::read_optional(&dir(ctx, app).join("retire"))?.unwrap_or_default();
     Ok(text
         .lines()
