@@ -48,6 +48,8 @@ mod security;
 mod ssh_keys;
 /// Storage and volumes: bind mounts, named volumes, path rules, docker args, data kept.
 mod storage;
+/// scheduler-swarm: its settings and the node addresses it takes, checked.
+mod swarm;
 /// Third-party plugins (bash and compiled Rust) behave like built-ins.
 mod third_party;
 /// trace: trace mode on and off for later commands.
