@@ -362,6 +362,35 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     ]);
     assert!(through.starts_with("version 1 from "), "{through}");
 
+    // A detached run is a Swarm job: listed, its output read, stopped.
+    let job = host.ok([
+        "run:detached",
+        a,
+        "sh",
+        "-c",
+        "echo the job says $(cat /app/VERSION); sleep 120",
+    ]);
+    let job = job.trim().to_string();
+    assert!(job.starts_with(&format!("{a}-run-")), "{job}");
+    assert!(host.ok(["run:list", a]).contains(&job));
+    let listed: serde_json::Value =
+        serde_json::from_str(&host.ok(["run:list", "--format", "json", a])).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == job.as_str()),
+        "{listed}"
+    );
+    wait_until("the job said nothing", Duration::from_secs(30), || {
+        host.ok(["run:logs", "--container", &job])
+            .contains("the job says version 1")
+    });
+    assert_eq!(host.ok(["run:stop", "--container", &job]).trim(), job);
+    let names = rig.docker(1, &["service", "ls", "--format", "{{.Name}}"]);
+    assert!(!names.lines().any(|n| n == job), "{names}");
+
     // Down to one and back.
     host.ok(["ps:scale", a, "web=1"]);
     wait_until(

@@ -230,3 +230,180 @@ pub fn deploy_request<'a>(
         image,
     }))
 }
+
+/// The label with the seconds a one-off container may run, on the container itself, so
+/// that it is reaped even if a retire queue was lost.
+pub const DEADLINE_LABEL: &str = "com.dokku.active-deadline-seconds";
+/// Set (to `1`) by `run:detached` and cron: the run goes on in the background and its name
+/// is printed.
+pub const DETACH_ENV: &str = "DOKKU_DETACH_CONTAINER";
+/// Set by `cron:run`: the task a run is.
+pub const CRON_ID_ENV: &str = "DOKKU_CRON_ID";
+/// How long a one-off run may last (`--ttl-seconds`); a day by default, as in Dokku.
+const TTL_ENV: &str = "DOKKU_RUN_TTL_SECONDS";
+const DEFAULT_TTL_SECONDS: u64 = 86_400;
+
+/// A one-off command, as `scheduler-run SCHEDULER APP ENV_COUNT KEY VALUE... -- CMD...`
+/// asks it: the released image, the app's config with the run's own variables, the words
+/// (a first word naming a Procfile process type runs that type's command, followed by the
+/// other words; a buildpack image runs them through its `/exec`), and its `--label=`
+/// options (the process type, the caller's `dokku --label=...`, the deadline).
+pub struct OneOff {
+    pub image: String,
+    pub env: std::collections::BTreeMap<String, String>,
+    pub command: Vec<String>,
+    pub labels: Vec<String>,
+    /// Seconds it may run.
+    pub ttl: u64,
+}
+
+impl OneOff {
+    pub fn of(ctx: &Ctx, app: &str, args: &[String]) -> Result<OneOff> {
+        use anyhow::Context;
+        let count: usize = args
+            .get(2)
+            .context("scheduler-run: expected SCHEDULER APP ENV_COUNT")?
+            .parse()
+            .context("scheduler-run: ENV_COUNT")?;
+        let pairs = args
+            .get(3..3 + 2 * count)
+            .context("scheduler-run: missing variables")?;
+        let rest = &args[3 + 2 * count..];
+        let Some(("--", command)) = rest.split_first().map(|(d, c)| (d.as_str(), c)) else {
+            anyhow::bail!("scheduler-run: expected -- before the command");
+        };
+        let Some((first, rest)) = command.split_first() else {
+            anyhow::bail!("Please specify a command to run");
+        };
+        let image = docker::app_image(app, "latest");
+        if !docker::image_exists(&image)? {
+            anyhow::bail!("{app} has not been deployed: there is no image to run");
+        }
+        let mut env = crate::ask::app_config(ctx, app)?;
+        for pair in pairs.chunks(2) {
+            env.insert(pair[0].clone(), pair[1].clone());
+        }
+        let process = ctx
+            .trigger("procfile-get-raw-command")
+            .args([app, first.as_str()])
+            .output_string()?;
+        let process = Some(process.trim().to_string()).filter(|p| !p.is_empty());
+        if process.is_some() {
+            crate::log::info1_quiet(&format!(
+                "Found '{first}' in Procfile, running that command"
+            ));
+        }
+        let herokuish =
+            docker::image_label(&image, docker::BUILDER_LABEL)?.as_deref() == Some(HEROKUISH);
+        let mut words: Vec<String> = match &process {
+            Some(process) if herokuish => process.split_whitespace().map(String::from).collect(),
+            Some(process) => {
+                let expanded = crate::procfile::expand(process, |name| env.get(name).cloned());
+                shell_words::split(&expanded)
+                    .context("the process command has unbalanced quotes")?
+            }
+            None => vec![first.clone()],
+        };
+        words.extend(rest.iter().cloned());
+        if herokuish {
+            words.insert(0, "/exec".into());
+        }
+        let mut labels: Vec<String> = process
+            .iter()
+            .map(|_| format!("--label=com.dokku.process-type={first}"))
+            .collect();
+        labels.extend(
+            crate::env::var(crate::env::DOKKU_GLOBAL_FLAGS)
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter(|flag| flag.starts_with("--label="))
+                .map(String::from),
+        );
+        let ttl: u64 = crate::env::var(TTL_ENV)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(DEFAULT_TTL_SECONDS);
+        labels.push(format!("--label={DEADLINE_LABEL}={ttl}"));
+        Ok(OneOff {
+            image,
+            env,
+            command: words,
+            labels,
+            ttl,
+        })
+    }
+}
+
+/// One of an app's one-off runs, as `run:list` shows it.
+pub struct RunRow {
+    pub name: String,
+    pub state: String,
+    pub command: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+}
+
+/// `run:list` of the app's runs: JSON (`name`, `state`, `command`, `created_at`) or a table.
+pub fn print_runs(app: &str, rows: &[RunRow], format: &str) -> Result<()> {
+    if format == "json" {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.name,
+                    "state": r.state,
+                    "command": r.command,
+                    "created_at": crate::time::utc(r.created),
+                })
+            })
+            .collect();
+        crate::log::data(&serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    crate::log::info2_quiet(&format!("{app} run containers"));
+    let width = |column: fn(&RunRow) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| column(r).len())
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let name_w = width(|r| &r.name, "NAMES");
+    let command_w = width(|r| &r.command, "COMMAND");
+    if !crate::env::quiet() {
+        crate::log::data(&format!(
+            "{:<name_w$}  {:<command_w$}  CREATED",
+            "NAMES", "COMMAND"
+        ));
+    }
+    for row in rows {
+        crate::log::data(&format!(
+            "{:<name_w$}  {:<command_w$}  {}",
+            row.name,
+            row.command,
+            crate::time::utc(row.created)
+        ));
+    }
+    Ok(())
+}
+
+/// The app's one-off containers on this host's engine (`com.dokku.container-type=run`),
+/// running or not.
+pub fn local_runs(app: &str) -> Result<Vec<RunRow>> {
+    let labels = [
+        format!("{}={app}", docker::APP_LABEL),
+        "com.dokku.container-type=run".to_string(),
+    ];
+    Ok(docker::containers_labelled(&labels, true)?
+        .iter()
+        .map(|c| RunRow {
+            name: c["Names"][0]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            state: c["State"].as_str().unwrap_or_default().to_string(),
+            command: c["Command"].as_str().unwrap_or_default().to_string(),
+            created: c["Created"].as_u64().unwrap_or(0),
+        })
+        .collect())
+}

@@ -127,7 +127,12 @@ pub(crate) fn app_and_scheduler(
 pub(crate) fn app_of(app: Option<&str>, container: Option<&str>) -> Result<String> {
     match (app, container) {
         (Some(app), _) => Ok(app.to_string()),
-        (None, Some(container)) => match container.split_once(".run.") {
+        // A container on this host's engine, `<app>.run.<n>`, or a swarm job,
+        // `<app>-run-<id>` (an app's name may hold `-run-` too: the id never does).
+        (None, Some(container)) => match container
+            .split_once(".run.")
+            .or_else(|| container.rsplit_once("-run-"))
+        {
             Some((app, _)) => Ok(app.to_string()),
             None => {
                 bail!("Invalid container {container:?}: one-off containers are named <app>.run.<n>")

@@ -240,7 +240,7 @@ pub fn run_retire(ctx: &Ctx, args: &[String]) -> Result<()> {
             labels.push(format!("{}={app}", docker::APP_LABEL));
         }
         for container in docker::containers_labelled(&labels, false)? {
-            let deadline = container["Labels"][crate::run::DEADLINE_LABEL]
+            let deadline = container["Labels"][dokku_core::formation::DEADLINE_LABEL]
                 .as_str()
                 .and_then(|d| d.parse::<u64>().ok());
             let created = container["Created"].as_u64().unwrap_or(0);

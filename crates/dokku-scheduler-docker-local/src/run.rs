@@ -7,85 +7,28 @@
 //! the Procfile runs that process's command, followed by the other words.
 //! `scheduler-enter`: a command in a running container.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use dokku_core::docker;
 use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::Ctx;
+use dokku_core::formation::{CRON_ID_ENV, DETACH_ENV, OneOff};
 
 use crate::SCHEDULER;
 
 pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let (Some(scheduler), Some(app), Some(count)) = (args.first(), args.get(1), args.get(2)) else {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-run: expected SCHEDULER APP ENV_COUNT KEY VALUE... -- CMD...");
     };
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    let count: usize = count.parse().context("scheduler-run: ENV_COUNT")?;
-    let pairs = args
-        .get(3..3 + 2 * count)
-        .context("scheduler-run: missing variables")?;
-    let rest = &args[3 + 2 * count..];
-    let Some(("--", command)) = rest.split_first().map(|(d, c)| (d.as_str(), c)) else {
-        bail!("scheduler-run: expected -- before the command");
-    };
-    if command.is_empty() {
-        bail!("Please specify a command to run");
-    }
-    let image = docker::app_image(app, "latest");
-    if !docker::image_exists(&image)? {
-        bail!("{app} has not been deployed: there is no image to run");
-    }
-    let mut env = dokku_core::ask::app_config(ctx, app)?;
-    for pair in pairs.chunks(2) {
-        env.insert(pair[0].clone(), pair[1].clone());
-    }
-    // A command whose first word names a process type runs that type's command, with
-    // the rest of the words after it.
-    let (first, rest) = command
-        .split_first()
-        .context("Please specify a command to run")?;
-    let process = ctx
-        .trigger("procfile-get-raw-command")
-        .args([app.as_str(), first.as_str()])
-        .output_string()?;
-    let process = Some(process.trim().to_string()).filter(|p| !p.is_empty());
-    if process.is_some() {
-        dokku_core::log::info1_quiet(&format!(
-            "Found '{first}' in Procfile, running that command"
-        ));
-    }
-    let herokuish = docker::image_label(&image, docker::BUILDER_LABEL)?.as_deref()
-        == Some(dokku_core::formation::HEROKUISH);
-    let mut command: Vec<String> = match &process {
-        Some(process) if herokuish => process.split_whitespace().map(String::from).collect(),
-        Some(process) => {
-            let expanded = dokku_core::procfile::expand(process, |name| env.get(name).cloned());
-            shell_words::split(&expanded).context("the process command has unbalanced quotes")?
-        }
-        None => vec![first.clone()],
-    };
-    command.extend(rest.iter().cloned());
-    // A buildpack image runs commands through its own /exec, in the slug's environment.
-    if herokuish {
-        command.insert(0, "/exec".into());
-    }
-    let mut labels: Vec<String> = process
-        .iter()
-        .map(|_| format!("--label=com.dokku.process-type={first}"))
-        .collect();
-    // `dokku --label=KEY=VALUE run ...` labels the container.
-    labels.extend(
-        dokku_core::env::var(dokku_core::env::DOKKU_GLOBAL_FLAGS)
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter(|flag| flag.starts_with("--label="))
-            .map(String::from),
-    );
-    let ttl: u64 = dokku_core::env::var(TTL_ENV)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(DEFAULT_TTL_SECONDS);
-    labels.push(format!("--label={DEADLINE_LABEL}={ttl}"));
+    let OneOff {
+        image,
+        env,
+        command,
+        mut labels,
+        ttl,
+    } = OneOff::of(ctx, app, args)?;
     let kind = match dokku_core::env::var(CRON_ID_ENV).filter(|id| !id.is_empty()) {
         Some(cron_id) => {
             labels.extend(cron_labels(ctx, app, &cron_id)?);
@@ -164,23 +107,10 @@ fn cron_labels(ctx: &Ctx, app: &str, cron_id: &str) -> Result<Vec<String>> {
     ])
 }
 
-/// Set by `cron:run`: the task the container runs.
-const CRON_ID_ENV: &str = "DOKKU_CRON_ID";
 const POLICY_ENV: &str = "DOKKU_CONCURRENCY_POLICY";
 const CRON_ID_LABEL: &str = "com.dokku.cron-id";
 const POLICY_LABEL: &str = "com.dokku.concurrency-policy";
 pub(crate) const TYPE_LABEL: &str = "com.dokku.container-type";
-/// How many seconds a one-off container may run, on the container itself, so that it is
-/// reaped even if the retire queue was lost.
-pub(crate) const DEADLINE_LABEL: &str = "com.dokku.active-deadline-seconds";
-
-/// Set (to `1`) by `run:detached`: the container runs in the background and its name is
-/// printed.
-const DETACH_ENV: &str = "DOKKU_DETACH_CONTAINER";
-/// How long a one-off container may run (`--ttl-seconds`), after which it is stopped; a
-/// day by default, as in Dokku.
-const TTL_ENV: &str = "DOKKU_RUN_TTL_SECONDS";
-const DEFAULT_TTL_SECONDS: u64 = 86_400;
 
 fn run_labels(app: &str) -> Vec<String> {
     vec![
@@ -219,53 +149,7 @@ pub fn list(_ctx: &Ctx, args: &[String]) -> Result<()> {
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    let containers = docker::containers_labelled(&run_labels(app), true)?;
-    if format == "json" {
-        let json: Vec<serde_json::Value> = containers
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "name": name_of(c),
-                    "state": c["State"],
-                    "command": c["Command"],
-                    "created_at": dokku_core::time::utc(c["Created"].as_u64().unwrap_or(0)),
-                })
-            })
-            .collect();
-        dokku_core::log::data(&serde_json::to_string_pretty(&json)?);
-        return Ok(());
-    }
-    dokku_core::log::info2_quiet(&format!("{app} run containers"));
-    let rows: Vec<[String; 3]> = containers
-        .iter()
-        .map(|c| {
-            [
-                name_of(c),
-                c["Command"].as_str().unwrap_or_default().to_string(),
-                dokku_core::time::utc(c["Created"].as_u64().unwrap_or(0)),
-            ]
-        })
-        .collect();
-    let width = |i: usize, title: &str| {
-        rows.iter()
-            .map(|r| r[i].len())
-            .chain([title.len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let (name_w, command_w) = (width(0, "NAMES"), width(1, "COMMAND"));
-    if !dokku_core::env::quiet() {
-        dokku_core::log::data(&format!(
-            "{:<name_w$}  {:<command_w$}  CREATED",
-            "NAMES", "COMMAND"
-        ));
-    }
-    for [name, command, created] in rows {
-        dokku_core::log::data(&format!(
-            "{name:<name_w$}  {command:<command_w$}  {created}"
-        ));
-    }
-    Ok(())
+    dokku_core::formation::print_runs(app, &dokku_core::formation::local_runs(app)?, format)
 }
 
 /// `scheduler-run-stop docker-local APP [CONTAINER]`: one of the app's one-off containers

@@ -67,17 +67,17 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
 }
 
 /// Where the services' tasks get the released image.
-struct Source {
+pub struct Source {
     /// The image the services run: the app's own, or its name in the registry.
-    reference: String,
+    pub reference: String,
     /// Whether the nodes pull it from a registry (else every node was given it).
-    pulled: bool,
+    pub pulled: bool,
 }
 
 /// The image reaches every node: `image-distribution load` hands it to each node added
 /// here that lacks it (the manager's own engine built it); `registry` names the version
 /// the registry plugin pushed when it was released, which each node pulls.
-fn distribute(ctx: &Ctx, app: &str, image: &str) -> Result<Source> {
+pub fn distribute(ctx: &Ctx, app: &str, image: &str) -> Result<Source> {
     let Some(id) = docker::image_id(image)? else {
         bail!("{image} does not exist");
     };
@@ -446,7 +446,7 @@ pub fn remove_service(service: &str) {
 fn remove_leftovers(ctx: &Ctx, app: &str) -> Result<()> {
     let in_place = services_in_place(ctx, app)?;
     let retiring = crate::retire::read_queue(ctx, app)?;
-    for service in app_services(app)? {
+    for service in app_services(app, None)?.iter().map(service_name) {
         let known =
             in_place.values().any(|s| *s == service) || retiring.iter().any(|(s, _)| *s == service);
         if !known {
@@ -468,9 +468,12 @@ pub fn pre_restore(ctx: &Ctx, args: &[String]) -> Result<()> {
     remove_leftovers(ctx, app)
 }
 
-/// The app's services, in place or retiring.
-fn app_services(app: &str) -> Result<Vec<String>> {
-    let filters = serde_json::json!({ "label": [format!("{APP_LABEL}={app}")] });
+/// The app's services of a container type (`deploy`: in place or retiring; `run`:
+/// one-off jobs), or all of them.
+pub fn app_services(app: &str, container_type: Option<&str>) -> Result<Vec<Value>> {
+    let mut labels = vec![format!("{APP_LABEL}={app}")];
+    labels.extend(container_type.map(|t| format!("com.dokku.container-type={t}")));
+    let filters = serde_json::json!({ "label": labels });
     let reply = docker::engine::request(
         "GET",
         &format!(
@@ -487,8 +490,16 @@ fn app_services(app: &str) -> Result<Vec<String>> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|s| s["Spec"]["Name"].as_str().map(String::from))
+        .cloned()
         .collect())
+}
+
+/// A service's name, from its description.
+pub fn service_name(service: &Value) -> String {
+    service["Spec"]["Name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// `scheduler-stop swarm APP [REMOVE]`: the app's services scale to nothing (and go,
@@ -501,7 +512,8 @@ pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     let remove = args.get(2).is_some_and(|r| r == "true");
-    for service in app_services(app)? {
+    let kind = if remove { None } else { Some("deploy") };
+    for service in app_services(app, kind)?.iter().map(service_name) {
         if remove {
             remove_service(&service);
         } else {
@@ -526,7 +538,7 @@ pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    for service in app_services(app)? {
+    for service in app_services(app, None)?.iter().map(service_name) {
         remove_service(&service);
     }
     dokku_core::fs::remove_dir_all_if_exists(&ctx.roots.data_dir(crate::SETTINGS.namespace, app))

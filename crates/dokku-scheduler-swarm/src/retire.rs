@@ -54,6 +54,12 @@ pub fn schedule(ctx: &Ctx, app: &str, services: &[String], wait: u64) -> Result<
         return Ok(());
     }
     log::info1(&format!("Shutting down old services in {wait} seconds"));
+    queue(ctx, app, services, wait)
+}
+
+/// Queues services (a deploy's old ones, a one-off job) to be removed in `wait` seconds,
+/// and starts the worker that removes them.
+pub fn queue(ctx: &Ctx, app: &str, services: &[String], wait: u64) -> Result<()> {
     {
         let _lock = lock(ctx, app)?;
         let mut queue = read_queue(ctx, app)?;
