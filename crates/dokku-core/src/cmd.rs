@@ -614,6 +614,33 @@ pub fn git() -> Cmd {
     cmd
 }
 
+/// The output of several streams (`docker logs` of each container): one after another,
+/// or with `follow` all at once until the reader goes, the first failure the answer.
+pub fn show_streams<T: Sync>(
+    items: &[T],
+    follow: bool,
+    show: impl Fn(&T) -> Result<i32> + Sync,
+) -> Result<()> {
+    if !follow {
+        for item in items {
+            show(item)?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let followers: Vec<_> = items
+            .iter()
+            .map(|item| scope.spawn(|| show(item)))
+            .collect();
+        for follower in followers {
+            if let Ok(Err(err)) = follower.join() {
+                return Err(err);
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -407,3 +407,36 @@ pub fn local_runs(app: &str) -> Result<Vec<RunRow>> {
         })
         .collect())
 }
+
+/// Deploys each process type of the app's scale that has something to run (only `only`,
+/// when given) with `deploy(kind, count, procfile command)`, saying so in Dokku's words,
+/// and fires `scheduler-post-deploy-process APP TYPE` after each; warns when a whole
+/// deploy had nothing to run.
+pub fn deploy_each_type(
+    ctx: &Ctx,
+    app: &str,
+    only: Option<&str>,
+    mut deploy: impl FnMut(&str, u32, &str) -> Result<()>,
+) -> Result<()> {
+    let mut deployed = false;
+    for (kind, count) in scale(ctx, app)? {
+        if count == 0 || only.is_some_and(|o| o != kind) {
+            continue;
+        }
+        let Some(command) = Launcher::procfile_command(ctx, app, &kind)? else {
+            continue;
+        };
+        crate::log::info1(&format!("Deploying {kind} (count={count})"));
+        deploy(&kind, count, &command)?;
+        deployed = true;
+        ctx.trigger("scheduler-post-deploy-process")
+            .args([app, kind.as_str()])
+            .stream()?;
+    }
+    if !deployed && only.is_none() {
+        crate::log::warn(&format!(
+            "{app} has no process to run: scale a process type its Procfile declares"
+        ));
+    }
+    Ok(())
+}

@@ -286,28 +286,21 @@ fn start_all(
         init: crate::SETTINGS.computed(ctx, app, "init-process")? == "true",
         launcher: Launcher::of(ctx, app, image)?,
     };
-    for (kind, count) in dokku_core::formation::scale(ctx, app)? {
-        if count == 0 || only.is_some_and(|o| o != kind) {
-            continue;
-        }
-        let Some(command) = Launcher::procfile_command(ctx, app, &kind)? else {
-            continue;
-        };
-        log::info1(&format!("Deploying {kind} (count={count})"));
-        if checks.disabled_for(&kind) {
+    dokku_core::formation::deploy_each_type(ctx, app, only, |kind, count, command| {
+        if checks.disabled_for(kind) {
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: stopping its old containers first"
             ));
-            stop_old(ctx, app, &kind)?;
+            stop_old(ctx, app, kind)?;
         }
         let port_value = if kind == "web" { port } else { "" };
         let indexes: Vec<u32> = (1..=count).collect();
-        for batch in indexes.chunks(parallelism(ctx, app, &kind)?) {
+        for batch in indexes.chunks(parallelism(ctx, app, kind)?) {
             let outcomes: Vec<(Option<Started>, Result<()>)> = std::thread::scope(|scope| {
                 let runs: Vec<_> = batch
                     .iter()
                     .map(|&index| {
-                        let (launch, kind, command) = (&launch, &kind, &command);
+                        let launch = &launch;
                         scope.spawn(move || launch.one(kind, index, command, port_value))
                     })
                     .collect();
@@ -330,16 +323,8 @@ fn start_all(
                 return Err(err);
             }
         }
-        ctx.trigger("scheduler-post-deploy-process")
-            .args([app, kind.as_str()])
-            .stream()?;
-    }
-    if started.is_empty() && only.is_none() {
-        log::warn(&format!(
-            "{app} has no process to run: scale a process type its Procfile declares"
-        ));
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The container's address (see [`docker::container_address`]).

@@ -78,24 +78,7 @@ fn show(
                 None => format!("{label} {line}"),
             })
     };
-    if !follow {
-        for (dyno, id) in containers {
-            one(dyno, id)?;
-        }
-        return Ok(());
-    }
-    std::thread::scope(|scope| {
-        let followers: Vec<_> = containers
-            .iter()
-            .map(|(dyno, id)| scope.spawn(|| one(dyno, id)))
-            .collect();
-        for follower in followers {
-            if let Ok(Err(err)) = follower.join() {
-                return Err(err);
-            }
-        }
-        Ok(())
-    })
+    dokku_core::cmd::show_streams(containers, follow, |(dyno, id)| one(dyno, id))
 }
 
 /// `scheduler-run-logs docker-local APP CONTAINER TAIL PRETTY NUM`: the output of the app's

@@ -177,16 +177,9 @@ fn start_all(
             .parse()
             .unwrap_or(300),
     );
-    for (kind, count) in dokku_core::formation::scale(ctx, app)? {
-        if count == 0 || only.is_some_and(|o| o != kind) {
-            continue;
-        }
-        let Some(command) = Launcher::procfile_command(ctx, app, &kind)? else {
-            continue;
-        };
-        log::info1(&format!("Deploying {kind} (count={count})"));
-        if checks.disabled_for(&kind)
-            && let Some(old) = in_place.get(&kind)
+    dokku_core::formation::deploy_each_type(ctx, app, only, |kind, count, command| {
+        if checks.disabled_for(kind)
+            && let Some(old) = in_place.get(kind)
         {
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: removing its old service first"
@@ -198,27 +191,19 @@ fn start_all(
             "PORT" => web_port.map(String::from),
             _ => env.get(name).cloned(),
         };
-        let words = launcher.words(&kind, &command, lookup)?;
+        let words = launcher.words(kind, command, lookup)?;
         let service = format!("{app}-{kind}-{deploy_id}");
         create_service(
-            ctx, app, tag, source, &env, &kind, count, web_port, &words, &service,
+            ctx, app, tag, source, &env, kind, count, web_port, &words, &service,
         )?;
         made.push(Made {
-            kind: kind.clone(),
+            kind: kind.to_string(),
             service: service.clone(),
         });
         let ready = wait_running(&service, count, web_port, timeout)?;
-        check_tasks(ctx, app, &kind, &service, &ready, web_port)?;
-        ctx.trigger("scheduler-post-deploy-process")
-            .args([app, kind.as_str()])
-            .stream()?;
-    }
-    if made.is_empty() && only.is_none() {
-        log::warn(&format!(
-            "{app} has no process to run: scale a process type its Procfile declares"
-        ));
-    }
-    Ok(())
+        check_tasks(ctx, app, kind, &service, &ready, web_port)?;
+        Ok(())
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -60,24 +60,7 @@ pub fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
         cmd.args(["--timestamps", service])
             .stream_filter_mapped(|line| pretty_line(&app_name, kind, service, slot, pretty, line))
     };
-    if !follow {
-        for (kind, service) in &services {
-            one(kind, service)?;
-        }
-        return Ok(());
-    }
-    std::thread::scope(|scope| {
-        let followers: Vec<_> = services
-            .iter()
-            .map(|(kind, service)| scope.spawn(|| one(kind, service)))
-            .collect();
-        for follower in followers {
-            if let Ok(Err(err)) = follower.join() {
-                return Err(err);
-            }
-        }
-        Ok(())
-    })
+    dokku_core::cmd::show_streams(&services, follow, |(kind, service)| one(kind, service))
 }
 
 /// One line of `docker service logs --no-task-ids --timestamps`
