@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dokku_core::entry::Ctx;
+use dokku_core::formation::Dyno;
 use dokku_core::{docker, log};
 
 use crate::healthcheck::{self, Healthcheck, Target};
@@ -22,16 +23,6 @@ const SETTLE_TIME: Duration = Duration::from_secs(1);
 
 /// The legacy CHECKS file of the app's current release.
 pub const CHECKS_FILE: &str = "CHECKS";
-
-/// One container to check.
-pub struct Dyno<'a> {
-    pub app: &'a str,
-    pub container: &'a str,
-    pub kind: &'a str,
-    pub index: &'a str,
-    pub port: &'a str,
-    pub ip: &'a str,
-}
 
 /// `check-deploy APP CID PROC_TYPE PORT IP [INDEX]`.
 pub fn check_deploy(ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -153,31 +153,32 @@ impl ZeroDowntime {
     }
 }
 
-/// One new process to check: `check-deploy APP ID TYPE PORT IP INDEX`.
-pub struct Checked<'a> {
+/// One process to check (`check-deploy APP CONTAINER TYPE PORT IP INDEX`): a container on
+/// this host, or a swarm task, reached at `ip:port`.
+pub struct Dyno<'a> {
     pub app: &'a str,
-    pub id: &'a str,
+    pub container: &'a str,
     pub kind: &'a str,
+    pub index: &'a str,
     pub port: &'a str,
     pub ip: &'a str,
-    pub index: &'a str,
 }
 
 /// Runs the checks of one new process; a failure shows what `show_output` shows (the
 /// process's output), is said in Dokku's words and is the deploy's (exit 1).
-pub fn check_deploy(ctx: &Ctx, process: &Checked, show_output: impl FnOnce()) -> Result<()> {
-    let Checked {
+pub fn check_deploy(ctx: &Ctx, process: &Dyno, show_output: impl FnOnce()) -> Result<()> {
+    let Dyno {
         app,
-        id,
+        container,
         kind,
+        index,
         port,
         ip,
-        index,
     } = *process;
     let dyno = format!("{kind}.{index}");
     let checked = ctx
         .trigger("check-deploy")
-        .args([app, id, kind, port, ip, index])
+        .args([app, container, kind, port, ip, index])
         .stream();
     if let Err(err) = checked {
         show_output();
@@ -439,4 +440,39 @@ pub fn deploy_each_type(
         ));
     }
     Ok(())
+}
+
+/// What `scheduler-logs` and `scheduler-run-logs` (`SCHEDULER APP WHICH TAIL PRETTY NUM`)
+/// ask of a scheduler.
+pub struct LogsRequest<'a> {
+    pub app: &'a str,
+    /// The process type or dyno (`scheduler-logs`), the container (`scheduler-run-logs`);
+    /// empty for all.
+    pub which: &'a str,
+    pub follow: bool,
+    pub pretty: bool,
+    pub lines: u32,
+}
+
+/// The request of `trigger`'s arguments for `scheduler`; None for another scheduler's.
+pub fn logs_request<'a>(
+    trigger: &str,
+    scheduler: &str,
+    args: &'a [String],
+) -> Result<Option<LogsRequest<'a>>> {
+    let [named, app, which, tail, pretty, num] = args else {
+        anyhow::bail!("{trigger}: expected SCHEDULER APP PROC TAIL PRETTY NUM");
+    };
+    if named != scheduler {
+        return Ok(None);
+    }
+    Ok(Some(LogsRequest {
+        app,
+        which,
+        follow: tail == "true",
+        pretty: pretty == "true",
+        lines: num
+            .parse()
+            .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?,
+    }))
 }

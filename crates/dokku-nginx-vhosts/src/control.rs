@@ -47,15 +47,22 @@ pub fn is_running(pid_file: &Path) -> bool {
     running_master(pid_file).is_some()
 }
 
-/// The workers of `master` that still take connections (an old worker's title says it
-/// is shutting down once it has stopped listening).
-fn serving_workers(master: u32) -> Vec<u32> {
+/// The processes `master` started (its workers, serving or shutting down).
+fn workers(master: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| parent(*pid) == Some(master))
+        .collect()
+}
+
+/// The workers of `master` that still take connections (an old worker's title says it
+/// is shutting down once it has stopped listening).
+fn serving_workers(master: u32) -> Vec<u32> {
+    workers(master)
+        .into_iter()
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
                 .is_ok_and(|title| !String::from_utf8_lossy(&title).contains("shutting down"))
@@ -74,12 +81,8 @@ fn parent(pid: u32) -> Option<u32> {
 /// The workers of `master`, serving or shutting down, that started before `since_ms`
 /// (milliseconds since the epoch).
 fn workers_from_before(master: u32, since_ms: u64) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| parent(*pid) == Some(master))
+    workers(master)
+        .into_iter()
         .filter(|pid| started_at_ms(*pid).is_some_and(|at| at < since_ms))
         .collect()
 }

@@ -12,7 +12,7 @@ use dokku_core::docker;
 use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::{Ctx, exactly};
 use dokku_core::formation::{
-    Checked, DeployRequest, Launcher, ZeroDowntime, check_deploy, deploy_request,
+    DeployRequest, Dyno, Launcher, ZeroDowntime, check_deploy, deploy_request,
 };
 use dokku_core::log;
 
@@ -181,9 +181,9 @@ impl Launch<'_> {
             port: port.to_string(),
         };
         log::verbose(&format!("Attempting pre-flight checks ({dyno})"));
-        let process = Checked {
+        let process = Dyno {
             app,
-            id: &id,
+            container: &id,
             kind,
             port,
             ip: &ip,

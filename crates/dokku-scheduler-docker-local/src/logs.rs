@@ -6,22 +6,22 @@
 use anyhow::{Result, bail};
 use dokku_core::docker;
 use dokku_core::entry::Ctx;
+use dokku_core::formation::{LogsRequest, logs_request};
 
 use crate::SCHEDULER;
 use crate::deploy::containers_in_place;
 
 pub fn logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [scheduler, app, process, tail, pretty, num] = args else {
-        bail!("scheduler-logs: expected SCHEDULER APP PROC TAIL PRETTY NUM");
-    };
-    if scheduler != SCHEDULER {
+    let Some(LogsRequest {
+        app,
+        which: process,
+        follow,
+        pretty,
+        lines,
+    }) = logs_request("scheduler-logs", SCHEDULER, args)?
+    else {
         return Ok(());
-    }
-    let lines: u32 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?;
-    let follow = tail == "true";
-    let pretty = pretty == "true";
+    };
     let mut containers: Vec<(String, String)> = containers_in_place(app)?
         .iter()
         .filter_map(|c| {
@@ -84,15 +84,16 @@ fn show(
 /// `scheduler-run-logs docker-local APP CONTAINER TAIL PRETTY NUM`: the output of the app's
 /// running one-off containers, or of the one named (only one of them).
 pub fn run_logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [scheduler, app, container, tail, pretty, num] = args else {
-        bail!("scheduler-run-logs: expected SCHEDULER APP CONTAINER TAIL PRETTY NUM");
-    };
-    if scheduler != SCHEDULER {
+    let Some(LogsRequest {
+        app,
+        which: container,
+        follow,
+        pretty,
+        lines,
+    }) = logs_request("scheduler-run-logs", SCHEDULER, args)?
+    else {
         return Ok(());
-    }
-    let lines: u32 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?;
+    };
     let containers: Vec<(String, String)> = crate::run::one_off_containers(app, container)?
         .into_iter()
         .map(|(name, id)| {
@@ -106,5 +107,5 @@ pub fn run_logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
     if containers.is_empty() {
         bail!("{app} has no running one-off container");
     }
-    show(app, &containers, tail == "true", pretty == "true", lines)
+    show(app, &containers, follow, pretty, lines)
 }

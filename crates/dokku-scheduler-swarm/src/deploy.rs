@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use dokku_core::docker::{self, APP_LABEL};
 use dokku_core::entry::Ctx;
 use dokku_core::formation::{
-    Checked, DeployRequest, Launcher, ZeroDowntime, check_deploy, deploy_request,
+    DeployRequest, Dyno, Launcher, ZeroDowntime, check_deploy, deploy_request,
 };
 use dokku_core::log;
 use serde_json::Value;
@@ -363,9 +363,9 @@ fn check_tasks(
         log::verbose(&format!(
             "Attempting pre-flight checks ({kind}.{slot} on {address})"
         ));
-        let process = Checked {
+        let process = Dyno {
             app,
-            id,
+            container: id,
             kind,
             port: &port,
             ip: &address,

@@ -6,23 +6,25 @@
 use anyhow::{Result, bail};
 use dokku_core::docker;
 use dokku_core::entry::Ctx;
+use dokku_core::formation::{LogsRequest, logs_request};
 
 use crate::SCHEDULER;
 use crate::tasks::services_in_place;
 
 pub fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let [scheduler, app, process, tail, pretty, num] = args else {
-        bail!("scheduler-logs: expected SCHEDULER APP PROC TAIL PRETTY NUM");
-    };
-    if scheduler != SCHEDULER {
+    let Some(LogsRequest {
+        app,
+        which: process,
+        follow,
+        pretty,
+        lines,
+    }) = logs_request("scheduler-logs", SCHEDULER, args)?
+    else {
         return Ok(());
-    }
-    let lines: u32 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?;
+    };
     let (kind, slot) = match process.split_once('.') {
         Some((kind, slot)) => (kind, Some(slot)),
-        None => (process.as_str(), None),
+        None => (process, None),
     };
     let services: Vec<(String, String)> = services_in_place(ctx, app)?
         .into_iter()
@@ -38,8 +40,6 @@ pub fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
             }
         );
     }
-    let follow = tail == "true";
-    let pretty = pretty == "true";
     let one = |kind: &str, service: &str| -> Result<i32> {
         let mut cmd = docker::docker().args([
             "service",
@@ -56,9 +56,8 @@ pub fn logs(ctx: &Ctx, args: &[String]) -> Result<()> {
                 .args(["--raw", service])
                 .stream_mapped(|l| l.to_string());
         }
-        let app_name = app.clone();
         cmd.args(["--timestamps", service])
-            .stream_filter_mapped(|line| pretty_line(&app_name, kind, service, slot, pretty, line))
+            .stream_filter_mapped(|line| pretty_line(app, kind, service, slot, pretty, line))
     };
     dokku_core::cmd::show_streams(&services, follow, |(kind, service)| one(kind, service))
 }
