@@ -343,6 +343,17 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         n,
         &["container", "inspect", "--format", "{{.Id}}", inside.trim()],
     );
+    // The app's config reaches the tasks (a change redeploys them).
+    host.ok(["config:set", a, "GREETING=hello from the config"]);
+    let greeting = host.ok([
+        "enter",
+        a,
+        &format!("web.{slot}"),
+        "sh",
+        "-c",
+        "echo $GREETING",
+    ]);
+    assert_eq!(greeting.trim(), "hello from the config");
     let logs = host.ok(["logs", a]);
     for slot in 1..=3 {
         assert!(
