@@ -271,6 +271,28 @@ fn nginx_starts_stops_shows_logs_and_finds_the_config_it_refuses() {
     );
     let out = host.run(["nginx:error-logs", "good"]);
     assert_eq!(out.status.code(), Some(1), "no error log yet");
+    // A scheduler other than docker-local answers for its apps' proxy; the swarm
+    // scheduler's apps are served by this host's nginx, which it asks.
+    std::fs::write(&own, "# the config of good\n").unwrap();
+    host.ok(["scheduler:set", "good", "selected", "swarm"]);
+    assert_eq!(
+        host.ok(["nginx:show-config", "good"]),
+        "# the config of good\n"
+    );
+    assert_eq!(
+        host.ok(["nginx:access-logs", "good", "-n", "2"]),
+        "two\nthree\n"
+    );
+    host.ok(["scheduler:set", "good", "selected", ""]);
+    host.ok(["proxy:set", "good", "caddy"]);
+    let out = host.run(["nginx:show-config", "good"]);
+    assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("good is served by the caddy proxy"),
+        "{}",
+        host.render(&out)
+    );
+    host.ok(["proxy:set", "good", "nginx"]);
 
     host.ok(["nginx:stop"]);
     wait_for(port, false);

@@ -16,7 +16,46 @@ use crate::swap::{
 pub(crate) fn show_config(ctx: &Ctx, args: &[String]) -> Result<()> {
     let [app] = exactly::<1>("nginx:show-config", args)?;
     let app = dokku_core::app::verify(&ctx.roots, app)?;
-    match dokku_core::fs::read_optional(&conf_path(ctx, app.as_str()))? {
+    let proxy = ProxyOf::app(ctx, app.as_str())?;
+    if let Some(scheduler) = &proxy.elsewhere {
+        return ctx
+            .trigger("scheduler-proxy-config")
+            .args([scheduler, app.as_str(), &proxy.kind])
+            .stream();
+    }
+    local_config(ctx, app.as_str(), &proxy.kind)
+}
+
+/// Where an app's proxy runs: a scheduler other than docker-local (and `null`, which runs
+/// nothing) answers for its apps' proxies, as in Dokku, even when that proxy is this
+/// host's nginx.
+struct ProxyOf {
+    kind: String,
+    elsewhere: Option<String>,
+}
+
+impl ProxyOf {
+    fn app(ctx: &Ctx, app: &str) -> Result<ProxyOf> {
+        let scheduler = dokku_core::ask::scheduler(ctx, app)?;
+        let kind = ctx.trigger("proxy-type").arg(app).output_string()?;
+        Ok(ProxyOf {
+            kind: kind.trim().to_string(),
+            elsewhere: (!matches!(scheduler.as_str(), LOCAL | "null")).then_some(scheduler),
+        })
+    }
+}
+
+fn require_nginx(app: &str, proxy_kind: &str) -> Result<()> {
+    if !matches!(proxy_kind, "" | "nginx") {
+        bail!("{app} is served by the {proxy_kind} proxy: this command is for apps nginx serves");
+    }
+    Ok(())
+}
+
+/// The app's config as this host's nginx has it.
+fn local_config(ctx: &Ctx, app: &str, proxy_kind: &str) -> Result<()> {
+    require_nginx(app, proxy_kind)?;
+    match dokku_core::fs::read_optional(&conf_path(ctx, app))? {
         Some(text) => log::raw(text.as_bytes()),
         None => bail!("{app} has no nginx config"),
     }
@@ -122,23 +161,76 @@ pub(crate) fn error_logs(ctx: &Ctx, args: &[String]) -> Result<()> {
     show_log(ctx, args, "nginx:error-logs", "error")
 }
 
-/// The end of the app's access or error log, followed with `--tail`, by `tail` itself.
+/// The end of the app's access or error log, followed with `--tail`, by `tail` itself; for
+/// an app whose scheduler answers for its proxy, that scheduler's answer.
 pub(crate) fn show_log(ctx: &Ctx, args: &[String], name: &str, kind: &str) -> Result<()> {
     let cmd: Logs = dokku_core::entry::parse(name, args)?;
     let app = dokku_core::app::verify(&ctx.roots, &cmd.app)?;
-    let path = log_file(ctx, app.as_str(), kind)?;
+    let proxy = ProxyOf::app(ctx, app.as_str())?;
+    if let Some(scheduler) = &proxy.elsewhere {
+        return ctx
+            .trigger("scheduler-proxy-logs")
+            .args([scheduler, app.as_str(), &proxy.kind, kind])
+            .arg(cmd.tail.to_string())
+            .arg(cmd.num.to_string())
+            .stream();
+    }
+    local_log(ctx, app.as_str(), &proxy.kind, kind, cmd.tail, cmd.num)
+}
+
+/// The end of the app's `kind` log as this host's nginx writes it.
+fn local_log(
+    ctx: &Ctx,
+    app: &str,
+    proxy_kind: &str,
+    kind: &str,
+    follow: bool,
+    num: u32,
+) -> Result<()> {
+    require_nginx(app, proxy_kind)?;
+    let path = log_file(ctx, app, kind)?;
     if path == "off" {
         bail!("The {kind} log of {app} is off");
     }
     std::fs::File::open(&path).with_context(|| format!("reading {path}"))?;
     let tail = dokku_core::cmd::find_program("tail").context("tail is not installed")?;
-    let mut cmd_line = Cmd::new(tail).args(["-n", &cmd.num.to_string()]);
-    if cmd.tail {
+    let mut cmd_line = Cmd::new(tail).args(["-n", &num.to_string()]);
+    if follow {
         cmd_line = cmd_line.arg("-F");
     }
     cmd_line.arg(&path).exec_replace()?;
     Ok(())
 }
+
+/// `scheduler-proxy-config docker-local APP PROXY_TYPE`: the app's config in this host's
+/// nginx, for a scheduler whose apps this host's nginx serves to hand the question to.
+pub(crate) fn proxy_config_here(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app, proxy_kind] = exactly::<3>("scheduler-proxy-config", args)?;
+    if scheduler != LOCAL {
+        return Ok(());
+    }
+    local_config(ctx, app, proxy_kind)
+}
+
+/// `scheduler-proxy-logs docker-local APP PROXY_TYPE LOG_TYPE TAIL NUM`: the end of the
+/// app's log in this host's nginx, as [`proxy_config_here`].
+pub(crate) fn proxy_logs_here(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let [scheduler, app, proxy_kind, kind, follow, num] =
+        exactly::<6>("scheduler-proxy-logs", args)?;
+    if scheduler != LOCAL {
+        return Ok(());
+    }
+    if !matches!(kind.as_str(), "access" | "error") {
+        bail!("scheduler-proxy-logs: the log type {kind:?} is neither access nor error");
+    }
+    let num = num
+        .parse()
+        .with_context(|| format!("scheduler-proxy-logs: the number of lines {num:?}"))?;
+    local_log(ctx, app, proxy_kind, kind, follow == "true", num)
+}
+
+/// The scheduler whose apps' proxy is this host's, named in the scheduler proxy triggers.
+const LOCAL: &str = "docker-local";
 
 /// `nginx:start`: nginx runs with the current configuration (a running one reloads).
 pub(crate) fn start(_ctx: &Ctx, args: &[String]) -> Result<()> {

@@ -128,6 +128,14 @@ pub const PLUGIN: Plugin = Plugin {
             name: "proxy-wait-drained",
             run: triggers::wait_drained,
         },
+        TriggerEntry {
+            name: "scheduler-proxy-config",
+            run: commands::proxy_config_here,
+        },
+        TriggerEntry {
+            name: "scheduler-proxy-logs",
+            run: commands::proxy_logs_here,
+        },
     ],
     helpers: &[TriggerEntry {
         name: "nginx-helper",

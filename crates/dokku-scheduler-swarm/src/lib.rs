@@ -63,6 +63,8 @@ const OWN: &[&str] = &[
     "scheduler-logs",
     "scheduler-post-delete",
     "scheduler-pre-restore",
+    "scheduler-proxy-config",
+    "scheduler-proxy-logs",
     "scheduler-retire",
     "scheduler-run",
     "scheduler-run-list",
@@ -163,6 +165,14 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "scheduler-pre-restore",
             run: deploy::pre_restore,
+        },
+        TriggerEntry {
+            name: "scheduler-proxy-config",
+            run: run::proxy_config,
+        },
+        TriggerEntry {
+            name: "scheduler-proxy-logs",
+            run: run::proxy_logs,
         },
         TriggerEntry {
             name: "scheduler-retire",

@@ -98,6 +98,27 @@ pub fn on_manager(ctx: &Ctx, trigger: &str, args: &[String]) -> Result<()> {
         .stream()
 }
 
+/// `scheduler-proxy-config swarm APP PROXY_TYPE`: the proxy of a swarm app is this
+/// host's, the manager's, which answers as it does for docker-local apps.
+pub fn proxy_config(ctx: &Ctx, args: &[String]) -> Result<()> {
+    proxy_here(ctx, "scheduler-proxy-config", args)
+}
+
+/// `scheduler-proxy-logs swarm APP PROXY_TYPE LOG_TYPE TAIL NUM`, as [`proxy_config`].
+pub fn proxy_logs(ctx: &Ctx, args: &[String]) -> Result<()> {
+    proxy_here(ctx, "scheduler-proxy-logs", args)
+}
+
+fn proxy_here(ctx: &Ctx, trigger: &str, args: &[String]) -> Result<()> {
+    if !ours(args) {
+        return Ok(());
+    }
+    ctx.trigger(trigger)
+        .arg("docker-local")
+        .args(&args[1..])
+        .stream()
+}
+
 fn ours(args: &[String]) -> bool {
     args.first().map(String::as_str) == Some(SCHEDULER)
 }
