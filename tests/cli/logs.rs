@@ -172,3 +172,37 @@ fn max_size_reaches_containers_whose_log_driver_takes_it() {
     host.ok(["logs:set", "demo", "max-size", "unlimited"]);
     assert_eq!(args(), "--restart=on-failure:10");
 }
+
+#[test]
+fn failed_shows_what_each_apps_last_failed_deploy_kept() {
+    let host = TestHost::new();
+    let out = host.run(["logs:failed"]);
+    assert_eq!(out.status.code(), Some(1), "{}", host.render(&out));
+    host.ok(["apps:create", "calm"]);
+    host.ok(["apps:create", "broken"]);
+    let kept = host
+        .roots
+        .data_dir("scheduler-docker-local", "broken")
+        .join("failed-deploy.log");
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    std::fs::write(&kept, "broken[web.1]: no such module\n").unwrap();
+    assert_eq!(
+        host.ok(["logs:failed", "broken"]),
+        "broken[web.1]: no such module\n"
+    );
+    let out = host.run(["logs:failed", "calm"]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("No failed containers found"),
+        "{}",
+        host.render(&out)
+    );
+    let all = host.ok(["logs:failed", "--all"]);
+    assert!(all.contains("broken failed deploy logs"), "{all}");
+    assert!(all.contains("broken[web.1]: no such module"), "{all}");
+    assert!(all.contains("calm failed deploy logs"), "{all}");
+    let out = host.run(["logs:failed", "missing"]);
+    assert!(!out.status.success(), "{}", host.render(&out));
+    host.ok(["apps:destroy", "--force", "broken"]);
+    assert!(!kept.exists());
+}

@@ -68,6 +68,12 @@ fn healthchecks_gate_the_cutover_and_a_failing_one_keeps_the_old_release() {
         &format!("name={a}.web.1.upcoming"),
     ]);
     assert_eq!(strays, "", "the failed release's container stays behind");
+    // What the failed release's container printed is kept, though it is gone.
+    let failed = host.ok(["logs:failed", a]);
+    assert!(
+        failed.contains(&format!("{a}[web.1]: ")) && failed.contains("GET /health"),
+        "{failed}"
+    );
 
     // Skipped checks let it through (the failed push was refused, so it is pushed again);
     // checks:run then finds it unhealthy.
@@ -78,6 +84,13 @@ fn healthchecks_gate_the_cutover_and_a_failing_one_keeps_the_old_release() {
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
     assert!(http_get(&container_ip(&web), 5000).contains("version 2"));
+    let out = host.run(["logs:failed", a]);
+    assert!(out.status.success(), "{}", host.render(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("No failed containers found"),
+        "{}",
+        host.render(&out)
+    );
     host.ok(["checks:enable", a]);
     let out = host.run(["checks:run", a]);
     assert!(!out.status.success());

@@ -498,6 +498,11 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         after.is_subset(&before),
         "the failed release's service stayed: {after:?}, before {before:?}"
     );
+    let failed = host.ok(["logs:failed", a]);
+    assert!(
+        failed.contains(&format!("{a}[web]: serving version 2 as web.")),
+        "{failed}"
+    );
     commit(&work, "VERSION", "version 3\n");
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");

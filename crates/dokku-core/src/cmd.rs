@@ -187,6 +187,17 @@ impl Cmd {
         })
     }
 
+    /// Captures stdout and stderr merged as the child wrote them (a container's output,
+    /// both its streams in order); returns whatever the exit code was.
+    pub fn output_merged(&self) -> Result<Output> {
+        let out = self.run(self.expression().stderr_to_stdout().stdout_capture())?;
+        Ok(Output {
+            code: exit_code(out.status),
+            stdout: out.stdout,
+            stderr: Vec::new(),
+        })
+    }
+
     /// Runs this command with its stdout fed to `next`'s stdin (`docker save | docker load`),
     /// capturing what `next` prints and both commands' errors; a failure of either (the
     /// last one's status, else the first's) is a `CommandFailed` error.

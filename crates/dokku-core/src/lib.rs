@@ -18,6 +18,7 @@
 //! - [`ask`]: typed questions to other plugins through triggers (an app's scheduler, its
 //!   config); [`build_files`]: build tags and the files plugins keep with each build;
 //!   [`deploy_gate`]: when a push's deploy may still stop with its pusher;
+//!   [`failed_logs`]: what a failed deploy's processes printed, for `logs:failed`;
 //!   [`procfile`]: Procfiles as Dokku reads them.
 //! - [`manifest`], [`plugins`]: `plugin.toml` and the plugin tree; [`time`]: the clock.
 //! - [`port_map`]: `scheme:host:container` mappings; [`jsonc`]: JSON with comments (app.json).
@@ -37,6 +38,7 @@ pub mod entry;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod failed_logs;
 pub mod formation;
 pub mod fs;
 pub mod jsonc;

@@ -44,6 +44,39 @@ pub(crate) fn show(ctx: &Ctx, args: &[String]) -> Result<()> {
         .stream()
 }
 
+#[derive(Parser)]
+pub(crate) struct Failed {
+    #[arg(
+        value_name = "APP",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    app: Option<String>,
+    /// Every app, one after another.
+    #[arg(long)]
+    all: bool,
+}
+
+/// `logs:failed <app>|--all`: what the processes of the app's last failed deploy printed,
+/// as its scheduler kept it (`scheduler-logs-failed`).
+pub(crate) fn failed(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let cmd: Failed = parse("logs:failed", args)?;
+    let apps = match &cmd.app {
+        Some(app) => vec![dokku_core::app::verify(&ctx.roots, app)?],
+        None => dokku_core::app::list(&ctx.roots)?,
+    };
+    for app in apps {
+        if cmd.all {
+            log::info2(&format!("{app} failed deploy logs"));
+        }
+        let scheduler = dokku_core::ask::scheduler(ctx, app.as_str())?;
+        ctx.trigger("scheduler-logs-failed")
+            .args([scheduler.as_str(), app.as_str()])
+            .stream()?;
+    }
+    Ok(())
+}
+
 /// `logs:set [<app>|--global] KEY [VALUE]`; a change to what vector ships rewrites its
 /// configuration.
 pub(crate) fn set(ctx: &Ctx, args: &[String]) -> Result<()> {

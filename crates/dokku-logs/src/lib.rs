@@ -1,5 +1,6 @@
 //! The `logs` plugin: `dokku logs APP` shows the output of the app's containers, through
-//! the app's scheduler (`scheduler-logs`); the size docker keeps of it (`max-size`); and
+//! the app's scheduler (`scheduler-logs`), `logs:failed` that of its last failed deploy
+//! (`scheduler-logs-failed`); the size docker keeps of it (`max-size`); and
 //! where vector ships it (`vector-sink`, `vector-cron-sink`, `app-label-alias`), written
 //! to `data/logs/vector.json` whenever one of those changes.
 
@@ -19,6 +20,12 @@ pub const PLUGIN: Plugin = Plugin {
             args: "<app> [-n <lines>] [-t] [-q] [-p <proc>]",
             help: "Display recent log output",
             run: commands::show,
+        },
+        Command {
+            name: "failed",
+            args: "<app>|--all",
+            help: "Shows the output of the last failed deploy",
+            run: commands::failed,
         },
         Command {
             name: "report",

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use dokku_core::docker;
 use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::{Ctx, exactly};
+use dokku_core::failed_logs::{FailedLogs, KEPT_LINES};
 use dokku_core::formation::{
     DeployRequest, Dyno, Launcher, ZeroDowntime, check_deploy, deploy_request,
 };
@@ -50,6 +51,8 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     // started go, or, once it switched, it completes.
     dokku_core::deploy_gate::hold_stop_requests();
     remove_leftovers(app)?;
+    let failed_logs = FailedLogs::of(&ctx.roots, crate::PLUGIN.name, app);
+    failed_logs.forget()?;
     let mut labels = deploy_labels(app);
     if let Some(kind) = only {
         labels.push(format!("com.dokku.process-type={kind}"));
@@ -75,6 +78,20 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     )
     .and_then(|()| dokku_core::deploy_gate::commit_deploy());
     if let Err(err) = result {
+        let outputs: Vec<_> = started
+            .iter()
+            .map(|new| {
+                let logs = docker::docker()
+                    .args(["container", "logs", "--tail", KEPT_LINES])
+                    .arg(&new.id);
+                (format!("{}.{}", new.kind, new.index), logs)
+            })
+            .collect();
+        if let Err(keeping) = failed_logs.keep(app, &outputs) {
+            log::warn(&format!(
+                "The output of the failed deploy was not kept: {keeping:#}"
+            ));
+        }
         for new in &started {
             let _ = docker::force_remove_container(&new.id);
         }
@@ -599,4 +616,16 @@ pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `scheduler-post-delete docker-local APP`: the output a failed deploy of the app kept
+/// goes with it.
+pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
+        bail!("scheduler-post-delete: expected SCHEDULER APP");
+    };
+    if scheduler != SCHEDULER {
+        return Ok(());
+    }
+    FailedLogs::of(&ctx.roots, crate::PLUGIN.name, app).forget()
 }

@@ -84,6 +84,14 @@ pub const PLUGIN: Plugin = Plugin {
             run: logs::logs,
         },
         TriggerEntry {
+            name: "scheduler-logs-failed",
+            run: logs::failed,
+        },
+        TriggerEntry {
+            name: "scheduler-post-delete",
+            run: deploy::post_delete,
+        },
+        TriggerEntry {
             name: "scheduler-retire",
             run: retire::retire,
         },

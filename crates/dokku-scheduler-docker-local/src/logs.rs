@@ -109,3 +109,9 @@ pub fn run_logs(_ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     show(app, &containers, follow, pretty, lines)
 }
+
+/// `scheduler-logs-failed docker-local APP`: what the app's last failed deploy's
+/// containers printed.
+pub fn failed(ctx: &Ctx, args: &[String]) -> Result<()> {
+    dokku_core::failed_logs::answer(ctx, args, SCHEDULER, crate::PLUGIN.name)
+}

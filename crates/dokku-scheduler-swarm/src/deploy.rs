@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use dokku_core::docker::{self, APP_LABEL};
 use dokku_core::entry::Ctx;
+use dokku_core::failed_logs::{FailedLogs, KEPT_LINES};
 use dokku_core::formation::{
     DeployRequest, Dyno, Launcher, ZeroDowntime, check_deploy, deploy_request,
 };
@@ -45,12 +46,28 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
     cluster::require_manager()?;
     dokku_core::deploy_gate::hold_stop_requests();
     remove_leftovers(ctx, app)?;
+    let failed_logs = FailedLogs::of(&ctx.roots, crate::SETTINGS.namespace, app);
+    failed_logs.forget()?;
     let source = distribute(ctx, app, &image)?;
     let checks = ZeroDowntime::of(ctx, app)?;
     let mut made: Vec<Made> = Vec::new();
     let result = start_all(ctx, app, tag, &source, &checks, only, &mut made)
         .and_then(|()| dokku_core::deploy_gate::commit_deploy());
     if let Err(err) = result {
+        let outputs: Vec<_> = made
+            .iter()
+            .map(|new| {
+                let logs = docker::docker()
+                    .args(["service", "logs", "--raw", "--tail", KEPT_LINES])
+                    .arg(&new.service);
+                (new.kind.clone(), logs)
+            })
+            .collect();
+        if let Err(keeping) = failed_logs.keep(app, &outputs) {
+            log::warn(&format!(
+                "The output of the failed deploy was not kept: {keeping:#}"
+            ));
+        }
         for new in &made {
             remove_service(&new.service);
         }

@@ -61,6 +61,7 @@ const OWN: &[&str] = &[
     "scheduler-inspect",
     "scheduler-is-deployed",
     "scheduler-logs",
+    "scheduler-logs-failed",
     "scheduler-post-delete",
     "scheduler-pre-restore",
     "scheduler-proxy-config",
@@ -157,6 +158,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "scheduler-logs",
             run: logs::logs,
+        },
+        TriggerEntry {
+            name: "scheduler-logs-failed",
+            run: logs::failed,
         },
         TriggerEntry {
             name: "scheduler-post-delete",

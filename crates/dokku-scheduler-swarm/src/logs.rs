@@ -114,3 +114,9 @@ mod tests {
         );
     }
 }
+
+/// `scheduler-logs-failed swarm APP`: what the services of the app's last failed deploy
+/// printed.
+pub fn failed(ctx: &Ctx, args: &[String]) -> Result<()> {
+    dokku_core::failed_logs::answer(ctx, args, SCHEDULER, crate::SETTINGS.namespace)
+}
