@@ -93,6 +93,12 @@ fn pretty_line(
     })
 }
 
+/// `scheduler-logs-failed swarm APP`: what the services of the app's last failed deploy
+/// printed.
+pub fn failed(ctx: &Ctx, args: &[String]) -> Result<()> {
+    dokku_core::failed_logs::answer(ctx, args, SCHEDULER, crate::SETTINGS.namespace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,10 +119,4 @@ mod tests {
             None
         );
     }
-}
-
-/// `scheduler-logs-failed swarm APP`: what the services of the app's last failed deploy
-/// printed.
-pub fn failed(ctx: &Ctx, args: &[String]) -> Result<()> {
-    dokku_core::failed_logs::answer(ctx, args, SCHEDULER, crate::SETTINGS.namespace)
 }
