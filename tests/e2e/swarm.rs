@@ -270,6 +270,15 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     )
     .unwrap();
     std::fs::write(work.join("Procfile"), "web: sh /app/serve.sh\n").unwrap();
+    std::fs::write(
+        work.join("app.json"),
+        r#"{"cron": [
+            {"command": "sh -c 'echo the task says $(cat /app/VERSION) on $DYNO'", "schedule": "@daily"},
+            {"command": "sh -c 'echo failing; exit 3'", "schedule": "@daily"},
+            {"command": "sleep 120", "schedule": "@daily", "concurrency_policy": "forbid"}
+        ]}"#,
+    )
+    .unwrap();
     commit(&work, "VERSION", "version 1\n");
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
@@ -402,6 +411,48 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     let names = rig.docker(1, &["service", "ls", "--format", "{{.Name}}"]);
     assert!(!names.lines().any(|n| n == job), "{names}");
 
+    // A cron task runs as a Swarm job, from this host's crontab: its output and its exit
+    // code are the run's, and no job is left; `forbid` holds while a run goes on.
+    let tasks: serde_json::Value =
+        serde_json::from_str(&host.ok(["cron:list", a, "--format", "json"])).unwrap();
+    let id = |n: usize| tasks[n]["id"].as_str().unwrap().to_string();
+    let crontab = std::fs::read_to_string(host.roots.lib_root.join("data/cron/crontab")).unwrap();
+    assert!(
+        crontab.contains(&format!("cron:run {a} {}", id(0))),
+        "{crontab}"
+    );
+    let jobs_left = || {
+        rig.docker(
+            1,
+            &[
+                "service",
+                "ls",
+                "--quiet",
+                "--filter",
+                "label=com.dokku.container-type=cron",
+            ],
+        )
+    };
+    let said = host.ok(["cron:run", a, &id(0)]);
+    assert!(said.contains("the task says version 1 on"), "{said}");
+    let out = host.run(["cron:run", a, &id(1)]);
+    assert_eq!(out.status.code(), Some(3), "{}", host.render(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("failing"));
+    assert_eq!(jobs_left(), "");
+    let long = host.ok(["cron:run", "--detach", a, &id(2)]);
+    let long = long.trim();
+    assert!(long.starts_with(&format!("{a}-cron-")), "{long}");
+    let refused = host.run(["cron:run", a, &id(2)]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains(&format!("currently has a cron lock in place for {}", id(2))),
+        "{}",
+        host.render(&refused)
+    );
+    assert_eq!(host.ok(["run:stop", "--container", long]).trim(), long);
+    assert_eq!(jobs_left(), "");
+
     // Down to one and back.
     host.ok(["ps:scale", a, "web=1"]);
     wait_until(
@@ -450,14 +501,21 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
             &stray,
             "--label",
             &format!("com.dokku.app-name={a}"),
+            "--label",
+            "com.dokku.container-type=deploy",
             "dokku-rs/busybox:1.35",
             "sleep",
             "600",
         ],
     );
+    // A job going on is no leftover.
+    let job = host.ok(["run:detached", a, "sleep", "120"]);
+    let job = job.trim();
     host.ok(["ps:restart", a]);
     let names = rig.docker(1, &["service", "ls", "--format", "{{.Name}}"]);
     assert!(!names.lines().any(|n| n == stray), "{names}");
+    assert!(names.lines().any(|n| n == job), "{names}");
+    host.ok(["run:stop", "--container", job]);
 
     // A release whose health check fails never serves; the old one goes on.
     std::fs::write(

@@ -240,6 +240,60 @@ pub const DEADLINE_LABEL: &str = "com.dokku.active-deadline-seconds";
 pub const DETACH_ENV: &str = "DOKKU_DETACH_CONTAINER";
 /// Set by `cron:run`: the task a run is.
 pub const CRON_ID_ENV: &str = "DOKKU_CRON_ID";
+/// A run of a cron task (`cron:run` sets `DOKKU_CRON_ID` and the task's
+/// `DOKKU_CONCURRENCY_POLICY`): `allow` (the default) starts it whatever else runs,
+/// `forbid` refuses while a run of the same task is still going, `replace` stops that
+/// run first.
+pub struct CronRun {
+    pub id: String,
+    pub policy: String,
+}
+
+/// The label with the cron task a run is for.
+pub const CRON_ID_LABEL: &str = "com.dokku.cron-id";
+const POLICY_LABEL: &str = "com.dokku.concurrency-policy";
+const POLICY_ENV: &str = "DOKKU_CONCURRENCY_POLICY";
+
+impl CronRun {
+    /// The cron task this run is for; None for a plain one-off run.
+    pub fn from_env() -> Option<CronRun> {
+        let id = crate::env::var(CRON_ID_ENV).filter(|id| !id.is_empty())?;
+        let policy = crate::env::var(POLICY_ENV)
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "allow".into());
+        Some(CronRun { id, policy })
+    }
+
+    /// Given whether a run of the same task is still going: an error (said in Dokku's
+    /// words) when the policy forbids a second one, true when that run is to be stopped
+    /// first.
+    pub fn replaces(&self, app: &str, one_running: bool) -> Result<bool> {
+        match self.policy.as_str() {
+            _ if !one_running => Ok(false),
+            "forbid" => {
+                crate::log::warn(&format!(
+                    "{app} currently has a cron lock in place for {}. Exiting...",
+                    self.id
+                ));
+                Err(crate::Error::Exit(1).into())
+            }
+            "replace" => {
+                crate::log::warn(&format!("Replacing running container for {}", self.id));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The labels (`KEY=VALUE`) that mark a run as this task's.
+    pub fn labels(&self) -> [String; 2] {
+        [
+            format!("{CRON_ID_LABEL}={}", self.id),
+            format!("{POLICY_LABEL}={}", self.policy),
+        ]
+    }
+}
+
 /// How long a one-off run may last (`--ttl-seconds`); a day by default, as in Dokku.
 const TTL_ENV: &str = "DOKKU_RUN_TTL_SECONDS";
 const DEFAULT_TTL_SECONDS: u64 = 86_400;

@@ -1,6 +1,6 @@
 //! The `run:*` commands.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 use dokku_core::app;
 use dokku_core::entry::{Ctx, parse};
@@ -112,34 +112,23 @@ pub(crate) fn list(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The app a command names, or the one a one-off container's name (`<app>.run.<n>`) says,
+/// The app a command names, or the one whose one-off container (or Swarm job) is named,
 /// verified, with its scheduler.
 pub(crate) fn app_and_scheduler(
     ctx: &Ctx,
     app: Option<&str>,
     container: Option<&str>,
 ) -> Result<(String, String)> {
-    let app = app::verify(&ctx.roots, &app_of(app, container)?)?.to_string();
+    let app = match (app, container) {
+        (Some(app), _) => app.to_string(),
+        (None, Some(container)) => dokku_core::docker::one_off_app(container)?.with_context(|| {
+            format!("Invalid container {container:?}: no app runs a one-off container or job of that name")
+        })?,
+        (None, None) => return Err(dokku_core::Error::MissingApp.into()),
+    };
+    let app = app::verify(&ctx.roots, &app)?.to_string();
     let scheduler = dokku_core::ask::scheduler(ctx, &app)?;
     Ok((app, scheduler))
-}
-
-pub(crate) fn app_of(app: Option<&str>, container: Option<&str>) -> Result<String> {
-    match (app, container) {
-        (Some(app), _) => Ok(app.to_string()),
-        // A container on this host's engine, `<app>.run.<n>`, or a swarm job,
-        // `<app>-run-<id>` (an app's name may hold `-run-` too: the id never does).
-        (None, Some(container)) => match container
-            .split_once(".run.")
-            .or_else(|| container.rsplit_once("-run-"))
-        {
-            Some((app, _)) => Ok(app.to_string()),
-            None => {
-                bail!("Invalid container {container:?}: one-off containers are named <app>.run.<n>")
-            }
-        },
-        (None, None) => Err(dokku_core::Error::MissingApp.into()),
-    }
 }
 
 #[derive(Parser)]

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use dokku_core::docker;
 use dokku_core::docker::APP_LABEL;
 use dokku_core::entry::Ctx;
-use dokku_core::formation::{CRON_ID_ENV, DETACH_ENV, OneOff};
+use dokku_core::formation::{CRON_ID_LABEL, CronRun, DETACH_ENV, OneOff};
 
 use crate::SCHEDULER;
 
@@ -29,9 +29,9 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         mut labels,
         ttl,
     } = OneOff::of(ctx, app, args)?;
-    let kind = match dokku_core::env::var(CRON_ID_ENV).filter(|id| !id.is_empty()) {
-        Some(cron_id) => {
-            labels.extend(cron_labels(ctx, app, &cron_id)?);
+    let kind = match CronRun::from_env() {
+        Some(cron) => {
+            labels.extend(cron_labels(ctx, app, &cron)?);
             "cron"
         }
         None => "run",
@@ -73,43 +73,27 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
 }
 
-/// The labels of a cron task's run (`DOKKU_CRON_ID`), after its concurrency policy
-/// (`DOKKU_CONCURRENCY_POLICY`, default `allow`) had its say: `forbid` refuses to start
-/// while a run of the task is still going, `replace` stops that run first.
-fn cron_labels(ctx: &Ctx, app: &str, cron_id: &str) -> Result<Vec<String>> {
-    let policy = dokku_core::env::var(POLICY_ENV)
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "allow".into());
+/// The labels of a cron task's run, after its concurrency policy had its say about the
+/// task's runs still going (a run it replaces is stopped and removed).
+fn cron_labels(ctx: &Ctx, app: &str, cron: &CronRun) -> Result<Vec<String>> {
     let running: Vec<String> =
-        docker::containers_labelled(&[format!("{CRON_ID_LABEL}={cron_id}")], false)?
+        docker::containers_labelled(&[format!("{CRON_ID_LABEL}={}", cron.id)], false)?
             .iter()
             .filter_map(|c| c["Id"].as_str().map(String::from))
             .collect();
-    match policy.as_str() {
-        "forbid" if !running.is_empty() => {
-            dokku_core::log::warn(&format!(
-                "{app} currently has a cron lock in place for {cron_id}. Exiting..."
-            ));
-            bail!(dokku_core::Error::Exit(1));
+    if cron.replaces(app, !running.is_empty())? {
+        for id in &running {
+            let _ = docker::stop_container(id, crate::stop_timeout(ctx, app));
+            let _ = docker::force_remove_container(id);
         }
-        "replace" if !running.is_empty() => {
-            dokku_core::log::warn(&format!("Replacing running container for {cron_id}"));
-            for id in &running {
-                let _ = docker::stop_container(id, crate::stop_timeout(ctx, app));
-                let _ = docker::force_remove_container(id);
-            }
-        }
-        _ => {}
     }
-    Ok(vec![
-        format!("--label={CRON_ID_LABEL}={cron_id}"),
-        format!("--label={POLICY_LABEL}={policy}"),
-    ])
+    Ok(cron
+        .labels()
+        .iter()
+        .map(|l| format!("--label={l}"))
+        .collect())
 }
 
-const POLICY_ENV: &str = "DOKKU_CONCURRENCY_POLICY";
-const CRON_ID_LABEL: &str = "com.dokku.cron-id";
-const POLICY_LABEL: &str = "com.dokku.concurrency-policy";
 pub(crate) const TYPE_LABEL: &str = "com.dokku.container-type";
 
 fn run_labels(app: &str) -> Vec<String> {

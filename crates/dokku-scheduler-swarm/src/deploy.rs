@@ -209,7 +209,7 @@ fn start_all(
             _ => env.get(name).cloned(),
         };
         let words = launcher.words(kind, command, lookup)?;
-        let service = format!("{app}-{kind}-{deploy_id}");
+        let service = swarm_name(&[app, kind], &deploy_id);
         create_service(
             ctx, app, tag, source, &env, kind, count, web_port, &words, &service,
         )?;
@@ -448,7 +448,7 @@ pub fn remove_service(service: &str) {
 fn remove_leftovers(ctx: &Ctx, app: &str) -> Result<()> {
     let in_place = services_in_place(ctx, app)?;
     let retiring = crate::retire::read_queue(ctx, app)?;
-    for service in app_services(app, None)?.iter().map(service_name) {
+    for service in app_services(app, Some("deploy"))?.iter().map(service_name) {
         let known =
             in_place.values().any(|s| *s == service) || retiring.iter().any(|(s, _)| *s == service);
         if !known {
@@ -496,6 +496,24 @@ pub fn app_services(app: &str, container_type: Option<&str>) -> Result<Vec<Value
         .collect())
 }
 
+/// A service name the swarm takes, which is also the name its tasks are found by on the
+/// overlay network (a DNS label: at most 63 lowercase letters, digits and dashes): the
+/// words of `parts` (an app, a process type: `_` and other characters become dashes),
+/// shortened when too long, then `unique`.
+pub fn swarm_name(parts: &[&str], unique: &str) -> String {
+    let words: String = parts
+        .join("-")
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() {
+            true => c.to_ascii_lowercase(),
+            false => '-',
+        })
+        .collect();
+    let room = 63usize.saturating_sub(unique.len() + 1);
+    let head: String = words.chars().take(room).collect();
+    format!("{}-{unique}", head.trim_matches('-'))
+}
+
 /// A service's name, from its description.
 pub fn service_name(service: &Value) -> String {
     service["Spec"]["Name"]
@@ -540,8 +558,29 @@ pub fn post_delete(ctx: &Ctx, args: &[String]) -> Result<()> {
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    for service in app_services(app, None)?.iter().map(service_name) {
+    for service in app_services(app, Some("deploy"))?.iter().map(service_name) {
         remove_service(&service);
     }
     dokku_core::fs::remove_dir_all_if_exists(&ctx.roots.data_dir(crate::SETTINGS.namespace, app))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_are_dns_labels_whatever_the_app_and_process_type() {
+        assert_eq!(swarm_name(&["shop", "web"], "19a2b"), "shop-web-19a2b");
+        assert_eq!(
+            swarm_name(&["legacy_app", "Queue_Worker"], "1"),
+            "legacy-app-queue-worker-1"
+        );
+        let long = "a".repeat(63);
+        let name = swarm_name(&[&long, "web"], "19a2b3c4d5e");
+        assert_eq!(name.len(), 63);
+        assert!(name.ends_with("a-19a2b3c4d5e"), "{name}");
+        let name = swarm_name(&[&"b".repeat(50), "web"], "19a2b3c4d5e");
+        assert!(!name.contains("--"), "{name}");
+        assert!(name.len() <= 63, "{name}");
+    }
 }

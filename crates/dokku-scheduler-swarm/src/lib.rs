@@ -73,6 +73,7 @@ const OWN: &[&str] = &[
     "scheduler-run-retire",
     "scheduler-run-stop",
     "scheduler-stop",
+    "scheduler-uses-host-cron",
 ];
 
 const fn concerns<const N: usize>(triggers: &[&'static str]) -> [Concerns; N] {
@@ -206,6 +207,10 @@ pub const PLUGIN: Plugin = Plugin {
         TriggerEntry {
             name: "scheduler-stop",
             run: deploy::stop,
+        },
+        TriggerEntry {
+            name: "scheduler-uses-host-cron",
+            run: run::uses_host_cron,
         },
     ],
     concerns: &CONCERNS,

@@ -1,18 +1,21 @@
 //! Commands in the app's tasks and one-off containers. `scheduler-enter swarm APP
 //! [TYPE[.N]] [CMD...]` runs a command in a task's container on whichever node runs it,
 //! through that node's engine (the manager's API reaches no other node's containers).
-//! `scheduler-run swarm ...` runs an attached one-off container (or a cron task) on this
-//! host's engine, the swarm's manager, which has the app's images, as docker-local runs
-//! it; `docker-args-run` puts it on the swarm's overlay network, where it reaches the
-//! app's services by name. A detached run is a Swarm job instead, on any node.
+//! `scheduler-run swarm ...` runs an attached one-off container on this host's engine, the
+//! swarm's manager, which has the app's images, as docker-local runs it; `docker-args-run`
+//! puts it on the swarm's overlay network, where it reaches the app's services by name. A
+//! detached run and a cron task's run are Swarm jobs instead, on any node.
+
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dokku_core::docker;
 use dokku_core::entry::Ctx;
-use dokku_core::formation::{CRON_ID_ENV, DETACH_ENV, OneOff, RunRow};
+use dokku_core::formation::{CRON_ID_LABEL, CronRun, DETACH_ENV, OneOff, RunRow};
+use serde_json::Value;
 
 use crate::SCHEDULER;
-use crate::tasks::{running, services_in_place, tasks};
+use crate::tasks::{self, running, services_in_place};
 
 /// `docker` against the engine of the node `node`: this host's for the manager, else the
 /// address `cluster:add` was given.
@@ -49,7 +52,7 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     let service = services
         .get(kind)
         .with_context(|| format!("{app} has no running {kind} service"))?;
-    let task = tasks(service)?
+    let task = tasks::tasks(service)?
         .into_iter()
         .filter(running)
         .find(|t| t["Slot"].as_u64().map(|s| s.to_string()).as_deref() == Some(slot))
@@ -123,28 +126,73 @@ fn ours(args: &[String]) -> bool {
     args.first().map(String::as_str) == Some(SCHEDULER)
 }
 
-/// `scheduler-run swarm APP ...`: an attached run (a terminal, the command's exit code) or
-/// a cron task runs on this host's engine; a detached run is a Swarm job, on whichever
-/// node Swarm picks, removed when its time to live ends.
+/// `scheduler-run swarm APP ...`: an attached run (a terminal, the command's exit code)
+/// runs on this host's engine; a detached run and a cron task are Swarm jobs, on
+/// whichever node Swarm picks, removed when their time to live ends. An attached cron
+/// task's job is waited for: its output is printed and its exit code is the answer.
 pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
     if !ours(args) {
         return Ok(());
     }
     let detached = dokku_core::env::var(DETACH_ENV).as_deref() == Some("1");
-    let cron = dokku_core::env::var(CRON_ID_ENV).is_some_and(|id| !id.is_empty());
-    if !detached || cron {
+    let cron = CronRun::from_env();
+    if !detached && cron.is_none() {
         return on_manager(ctx, "scheduler-run", args);
     }
     let app = &args[1];
     let one_off = OneOff::of(ctx, app, args)?;
+    let mut labels: Vec<String> = one_off
+        .labels
+        .iter()
+        .filter_map(|l| l.strip_prefix("--label=").map(String::from))
+        .collect();
+    let kind = match &cron {
+        Some(cron) => {
+            let going = jobs(app, Some(cron))?
+                .into_iter()
+                .filter(|job| job_exit(job).is_none())
+                .collect::<Vec<_>>();
+            if cron.replaces(app, !going.is_empty())? {
+                for job in &going {
+                    crate::deploy::remove_service(&job.name);
+                }
+            }
+            labels.extend(cron.labels());
+            "cron"
+        }
+        None => "run",
+    };
+    let name = create_job(ctx, app, kind, &one_off, &labels)?;
+    crate::retire::queue(ctx, app, std::slice::from_ref(&name), one_off.ttl)?;
+    if detached {
+        dokku_core::log::data(&name);
+        return Ok(());
+    }
+    let ended = wait_job(&name, Duration::from_secs(one_off.ttl));
+    let _ = docker::docker()
+        .args(["service", "logs", "--raw", &name])
+        .stream_mapped(|line| line.to_string());
+    crate::deploy::remove_service(&name);
+    match ended? {
+        0 => Ok(()),
+        code => Err(dokku_core::Error::Exit(code).into()),
+    }
+}
+
+/// A Swarm job (`replicated-job`, one task, never restarted) running the one-off command
+/// on the overlay network; its name.
+fn create_job(
+    ctx: &Ctx,
+    app: &str,
+    kind: &str,
+    one_off: &OneOff,
+    labels: &[String],
+) -> Result<String> {
     let source = crate::deploy::distribute(ctx, app, &one_off.image)?;
     let now = dokku_core::time::now();
-    let name = format!("{app}-run-{:x}{:03x}", now.as_secs(), now.subsec_millis());
+    let unique = format!("{:x}{:03x}", now.as_secs(), now.subsec_millis());
+    let name = crate::deploy::swarm_name(&[app, kind], &unique);
     let network = crate::SETTINGS.computed(ctx, app, "network")?;
-    let labels = [
-        format!("{}={app}", docker::APP_LABEL),
-        format!("{JOB_TYPE_LABEL}=run"),
-    ];
     let mut cmd = docker::docker()
         .args([
             "service",
@@ -162,32 +210,79 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .args(["--restart-condition", "none", "--init", "--name", &name])
         .args(["--network", &network])
         .args(["--label", "dokku", "--container-label", "dokku"]);
-    for label in labels.iter().cloned().chain(
-        one_off
-            .labels
-            .iter()
-            .filter_map(|l| l.strip_prefix("--label=").map(String::from)),
-    ) {
+    let own = [
+        format!("{}={app}", docker::APP_LABEL),
+        format!("{JOB_TYPE_LABEL}={kind}"),
+    ];
+    for label in own.iter().chain(labels) {
         cmd = cmd
-            .args(["--label", &label])
-            .args(["--container-label", &label]);
+            .args(["--label", label])
+            .args(["--container-label", label]);
     }
     let (cmd, _env_file) = docker::pass_env(cmd, &one_off.env)?;
     cmd.arg(&source.reference)
         .args(&one_off.command)
         .output()
         .with_context(|| format!("creating the job {name}"))?;
-    crate::retire::queue(ctx, app, std::slice::from_ref(&name), one_off.ttl)?;
-    dokku_core::log::data(&name);
-    Ok(())
+    Ok(name)
+}
+
+/// Waits until the job's task has ended, at most `limit`: its exit code (a task the
+/// swarm refused or could not start fails with the swarm's reason).
+fn wait_job(name: &str, limit: Duration) -> Result<i32> {
+    let started = Instant::now();
+    loop {
+        let service = tasks::all_tasks(name)?;
+        if let Some(exit) = service.iter().find_map(task_exit) {
+            return exit;
+        }
+        if started.elapsed() > limit {
+            bail!("the job {name} ran longer than its {} s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// How a job's task ended; None while it has not.
+fn task_exit(task: &Value) -> Option<Result<i32>> {
+    let status = &task["Status"];
+    let code = status["ContainerStatus"]["ExitCode"].as_i64().unwrap_or(0) as i32;
+    match status["State"].as_str()? {
+        "complete" => Some(Ok(0)),
+        "failed" if code != 0 => Some(Ok(code)),
+        "failed" | "rejected" | "shutdown" | "orphaned" => Some(Err(anyhow::anyhow!(
+            "the job's task {}: {}",
+            status["State"].as_str().unwrap_or_default(),
+            status["Err"].as_str().unwrap_or("no reason given")
+        ))),
+        _ => None,
+    }
+}
+
+/// How a listed job ended; None while it runs (or waits to).
+fn job_exit(job: &Job) -> Option<Result<i32>> {
+    tasks::all_tasks(&job.name).ok()?.iter().find_map(task_exit)
 }
 
 const JOB_TYPE_LABEL: &str = "com.dokku.container-type";
 
-/// The app's one-off jobs, as `run:list` shows them.
-fn jobs(app: &str) -> Result<Vec<RunRow>> {
-    Ok(crate::deploy::app_services(app, Some("run"))?
+/// One of the app's jobs: a detached run or a cron task's run.
+struct Job {
+    name: String,
+    row: RunRow,
+}
+
+/// The app's jobs (only those of one cron task, when given), as `run:list` shows them.
+fn jobs(app: &str, cron: Option<&CronRun>) -> Result<Vec<Job>> {
+    let mut services = crate::deploy::app_services(app, Some("run"))?;
+    services.extend(crate::deploy::app_services(app, Some("cron"))?);
+    Ok(services
         .iter()
+        .filter(|service| {
+            cron.is_none_or(|cron| {
+                service["Spec"]["Labels"][CRON_ID_LABEL].as_str() == Some(cron.id.as_str())
+            })
+        })
         .map(|service| {
             let spec = &service["Spec"]["TaskTemplate"]["ContainerSpec"];
             let words: Vec<&str> = spec["Args"]
@@ -200,11 +295,15 @@ fn jobs(app: &str) -> Result<Vec<RunRow>> {
                 .as_str()
                 .and_then(dokku_core::time::parse_utc)
                 .unwrap_or(0);
-            RunRow {
-                name: crate::deploy::service_name(service),
-                state: "job".into(),
-                command: format!("\"{}\"", words.join(" ")),
-                created,
+            let name = crate::deploy::service_name(service);
+            Job {
+                name: name.clone(),
+                row: RunRow {
+                    name,
+                    state: "job".into(),
+                    command: format!("\"{}\"", words.join(" ")),
+                    created,
+                },
             }
         })
         .collect())
@@ -217,13 +316,13 @@ pub fn run_list(_ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let [_, app, format] = dokku_core::entry::exactly::<3>("scheduler-run-list", args)?;
     let mut rows = dokku_core::formation::local_runs(app)?;
-    rows.extend(jobs(app)?);
+    rows.extend(jobs(app, None)?.into_iter().map(|job| job.row));
     dokku_core::formation::print_runs(app, &rows, format)
 }
 
 /// Whether `name` is one of the app's jobs.
 fn is_job(app: &str, name: &str) -> Result<bool> {
-    Ok(jobs(app)?.iter().any(|j| j.name == name))
+    Ok(jobs(app, None)?.iter().any(|j| j.name == name))
 }
 
 /// `scheduler-run-logs swarm APP CONTAINER TAIL PRETTY NUM`: a job's output, wherever it
@@ -260,7 +359,7 @@ pub fn run_stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     if !only.is_empty() && !is_job(app, only)? {
         return on_manager(ctx, "scheduler-run-stop", args);
     }
-    for job in jobs(app)?
+    for job in jobs(app, None)?
         .iter()
         .filter(|j| only.is_empty() || j.name == only)
     {
@@ -278,6 +377,15 @@ pub fn run_retire(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     on_manager(ctx, "scheduler-run-retire", args)
+}
+
+/// `scheduler-uses-host-cron swarm`: the cron of this host, the manager, starts the
+/// app's scheduled tasks (`cron:run`), each a Swarm job.
+pub fn uses_host_cron(_ctx: &Ctx, args: &[String]) -> Result<()> {
+    if ours(args) {
+        dokku_core::log::data("true");
+    }
+    Ok(())
 }
 
 /// `docker-args-run APP TAG`: a one-off container of a swarm app joins the swarm's

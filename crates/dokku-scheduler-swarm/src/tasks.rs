@@ -39,10 +39,22 @@ pub fn services_in_place(ctx: &Ctx, app: &str) -> Result<BTreeMap<String, String
 
 /// The tasks of a service meant to run, as the manager describes them, by slot.
 pub fn tasks(service: &str) -> Result<Vec<Value>> {
-    let filters = serde_json::json!({
-        "service": [service],
-        "desired-state": ["running"],
-    });
+    tasks_filtered(
+        service,
+        serde_json::json!({
+            "service": [service],
+            "desired-state": ["running"],
+        }),
+    )
+}
+
+/// Every task of the service the swarm still knows, whatever its state (a job's tasks
+/// that completed).
+pub fn all_tasks(service: &str) -> Result<Vec<Value>> {
+    tasks_filtered(service, serde_json::json!({ "service": [service] }))
+}
+
+fn tasks_filtered(service: &str, filters: Value) -> Result<Vec<Value>> {
     let reply = engine::request(
         "GET",
         &format!("/tasks?filters={}", engine::encode(&filters.to_string())),

@@ -372,6 +372,32 @@ pub fn container_inspect(id: &str) -> Result<Option<serde_json::Value>> {
     ))
 }
 
+/// The app of the one-off container (a run or a cron task's run on this host's engine) or
+/// Swarm job named exactly `name`, from its labels; None when no such one exists.
+pub fn one_off_app(name: &str) -> Result<Option<String>> {
+    let labels_of = |found: &serde_json::Value, labels: &serde_json::Value| {
+        let named = found["Name"].as_str().map(|n| n.trim_start_matches('/')) == Some(name)
+            || found["Spec"]["Name"].as_str() == Some(name);
+        let one_off = matches!(
+            labels["com.dokku.container-type"].as_str(),
+            Some("run" | "cron")
+        );
+        labels[APP_LABEL]
+            .as_str()
+            .filter(|_| named && one_off)
+            .map(String::from)
+    };
+    if let Some(container) = container_inspect(name)? {
+        return Ok(labels_of(&container, &container["Config"]["Labels"]));
+    }
+    let reply = engine::request("GET", &format!("/services/{}", image_path(name)?))?;
+    if matches!(reply.status, 404 | 503) {
+        return Ok(None);
+    }
+    let service = reply.ok(&format!("inspecting service {name}"))?.json()?;
+    Ok(labels_of(&service, &service["Spec"]["Labels"]))
+}
+
 /// A docker network's name: what `docker network create` takes.
 pub fn network_name(value: &str) -> Result<()> {
     let mut chars = value.chars();
