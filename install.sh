@@ -6,6 +6,9 @@
 #   sudo ./install.sh --deps-only     only the system packages (and a running dockerd)
 #   sudo ./install.sh --service-images  also make local images for Dokku's postgres and
 #                                     redis plugins (no registry needed) and select them
+#   sudo ./install.sh --registry=ADDRESS:PORT  also run a docker registry on this host at
+#                                     that address, where every app's releases go (for
+#                                     swarm nodes to pull them)
 #
 # Idempotent: a second run changes nothing and succeeds.
 #
@@ -21,18 +24,24 @@ SYSTEM=${DOKKU_INSTALL_SYSTEM:-1}
 SAMPLE=1
 DEPS_ONLY=0
 SERVICE_IMAGES=0
+REGISTRY=
 for arg in "$@"; do
   case "$arg" in
     --no-sample) SAMPLE=0 ;;
     --deps-only) DEPS_ONLY=1 ;;
     --service-images) SERVICE_IMAGES=1 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --registry=*) REGISTRY=${arg#--registry=} ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo " !     Unknown option: $arg" >&2; exit 1 ;;
   esac
 done
 
 log() { echo "-----> $*"; }
 fail() { echo " !     $*" >&2; exit 1; }
+
+if [[ -n $REGISTRY ]] && ! [[ $REGISTRY =~ ^[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}$ ]]; then
+  fail "Invalid registry address $REGISTRY: use HOST:PORT (this host's address on the swarm's network)"
+fi
 
 APT_PACKAGES=(git openssh-server openssh-client nginx docker.io ca-certificates procps curl tar sudo debootstrap cron openssl lego pebble iproute2 util-linux)
 
@@ -47,6 +56,20 @@ install_packages() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+}
+
+# Debian's docker registry, without starting the package's own service (it would listen
+# on every address, with the package's configuration): ensure_registry runs it.
+install_registry_package() {
+  dpkg-query -W -f='${Status}' docker-registry 2>/dev/null | grep -q "install ok installed" && return 0
+  local policy=/usr/sbin/policy-rc.d made_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+  fi
+  log "Installing docker-registry"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+  [[ -n $made_policy ]] && rm -f "$policy"
+  return 0
 }
 
 # No init system runs dockerd on these machines: start it when the engine does not answer.
@@ -358,6 +381,87 @@ ensure_service_images() {
   done < <("$SRC/tests/service-images" --settings)
 }
 
+# A docker registry on this host (Debian's package) for swarm nodes to pull the apps'
+# releases from: it listens only at the address given, which must be on the swarm's private
+# network (it asks for no credentials), keeps images in the package's directory, and
+# becomes the registry every app pushes its releases to, with swarm apps pulling from it.
+# The engine here is told it speaks plain HTTP; each node's engine must be told too. A
+# hermetic install keeps it under DOKKU_LIB_PATH. Started here when no init system runs it.
+ensure_registry() {
+  local address=$1 bin config storage pidfile logfile text changed=0 pid
+  bin=$(command -v docker-registry) || fail "docker-registry is not installed (apt-get install docker-registry)"
+  if [[ $SYSTEM == 1 ]]; then
+    config=/etc/docker/registry/config.yml storage=/var/lib/docker-registry
+    pidfile=/run/dokku-rs-registry.pid logfile=/var/log/docker-registry.log
+  else
+    config=$DOKKU_LIB_PATH/registry/config.yml storage=$DOKKU_LIB_PATH/registry/data
+    pidfile=$DOKKU_LIB_PATH/registry/registry.pid logfile=$DOKKU_LOGS_DIR/registry.log
+  fi
+  mkdir -p "$(dirname "$config")" "$storage" "$(dirname "$logfile")"
+  text="# dokku-rs: the registry swarm nodes pull the apps' releases from (install.sh --registry).
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $storage
+  delete:
+    enabled: true
+http:
+  addr: $address
+  headers:
+    X-Content-Type-Options: [nosniff]"
+  if [[ ! -f $config || "$(cat "$config")" != "$text" ]]; then
+    printf '%s\n' "$text" >"$config.new"
+    mv -f "$config.new" "$config"
+    changed=1
+  fi
+  if [[ $SYSTEM == 1 && -d /run/systemd/system ]]; then
+    systemctl enable docker-registry >/dev/null 2>&1
+    if ((changed)); then systemctl restart docker-registry; else systemctl start docker-registry; fi
+  else
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    if [[ -n $pid ]] && grep -qa docker-registry "/proc/$pid/cmdline" 2>/dev/null; then
+      if ((changed)); then
+        kill "$pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        pid=
+      fi
+    else
+      pid=
+    fi
+    if [[ -z $pid ]]; then
+      log "Starting the docker registry at $address"
+      local as=()
+      if [[ $SYSTEM == 1 ]] && id docker-registry >/dev/null 2>&1; then
+        chown -R docker-registry:docker-registry "$storage"
+        as=(setpriv --reuid docker-registry --regid docker-registry --init-groups)
+      fi
+      setsid "${as[@]}" "$bin" serve "$config" >>"$logfile" 2>&1 </dev/null &
+      echo $! >"$pidfile"
+    fi
+  fi
+  local answered=
+  for _ in $(seq 1 80); do
+    curl -fsS -o /dev/null "http://$address/v2/" 2>/dev/null && answered=1 && break
+    sleep 0.25
+  done
+  [[ -n $answered ]] || fail "the registry does not answer at http://$address/v2/; see $logfile"
+  if [[ $SYSTEM == 1 ]]; then
+    local daemon=/etc/docker/daemon.json
+    if [[ ! -s $daemon ]]; then
+      printf '{\n  "insecure-registries": ["%s"]\n}\n' "$address" >"$daemon.new"
+      mv -f "$daemon.new" "$daemon"
+      # The engine takes a new list of insecure registries on SIGHUP, without a restart.
+      pkill -HUP -x dockerd || true
+    elif ! grep -qF "\"$address\"" "$daemon"; then
+      echo " !     Add \"$address\" to \"insecure-registries\" in $daemon, then: pkill -HUP dockerd" >&2
+    fi
+  fi
+  "$PREFIX/bin/dokku" registry:set --global server "$address" >/dev/null
+  "$PREFIX/bin/dokku" registry:set --global push-on-release true >/dev/null
+  "$PREFIX/bin/dokku" scheduler-swarm:set --global image-distribution registry >/dev/null
+  log "Every app's releases go to the registry at $address"
+}
+
 # sshd from Debian's package: started here when nothing answers on port 22 (no init system).
 ensure_sshd() {
   (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null && return 0
@@ -389,6 +493,10 @@ if [[ $SYSTEM == 1 ]]; then
 fi
 
 log "dokku-rs $("$PREFIX/bin/dokku" version | awk '{print $3}') is installed: $PREFIX/bin/dokku"
+if [[ -n $REGISTRY ]]; then
+  [[ $SYSTEM == 1 ]] && install_registry_package
+  ensure_registry "$REGISTRY"
+fi
 
 
 # The sample job: the sample app's source, committed with a fixed date (so a second run
