@@ -522,7 +522,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         work.join("app.json"),
         r#"{"healthchecks": {"web": [
             {"name": "version page", "path": "/", "content": "version 3", "attempts": 2, "wait": 1}
-        ]}}"#,
+        ]}, "formation": {"web": {"max_parallel": 2}}}"#,
     )
     .unwrap();
     commit(&work, "VERSION", "version 2\n");
@@ -565,6 +565,12 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
     assert!(out.contains("Running healthcheck: version page"), "{out}");
+    // max_parallel 2: two tasks started and checked, then the third.
+    assert!(
+        out.contains("-----> Deploying web (count=3)") && out.contains(" to 3 tasks"),
+        "{out}"
+    );
+    assert_eq!(web_nodes(&rig, &host, a).len(), 3);
     assert!(answer(&rig, &nginx, &domain).starts_with("version 3 from "));
     // A rollback deploys the earlier release's image again, without a build.
     let out = host.ok(["releases:rollback", a]);

@@ -463,6 +463,17 @@ pub fn local_runs(app: &str) -> Result<Vec<RunRow>> {
         .collect())
 }
 
+/// How many of a process type's containers may start at once, when the app says so
+/// (app.json's `formation.<type>.max_parallel`, through
+/// `app-json-process-deploy-parallelism APP TYPE`).
+pub fn declared_parallelism(ctx: &Ctx, app: &str, kind: &str) -> Result<Option<usize>> {
+    let declared = ctx
+        .trigger("app-json-process-deploy-parallelism")
+        .args([app, kind])
+        .output_string()?;
+    Ok(declared.trim().parse::<usize>().ok().filter(|n| *n > 0))
+}
+
 /// Deploys each process type of the app's scale that has something to run (only `only`,
 /// when given) with `deploy(kind, count, procfile command)`, saying so in Dokku's words,
 /// and fires `scheduler-post-deploy-process APP TYPE` after each; warns when a whole

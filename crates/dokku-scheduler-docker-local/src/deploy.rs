@@ -267,13 +267,9 @@ impl Launch<'_> {
 /// `formation.<type>.max_parallel` (`app-json-process-deploy-parallelism`), else the
 /// `parallel-schedule-count` setting.
 fn parallelism(ctx: &Ctx, app: &str, kind: &str) -> Result<usize> {
-    let declared = ctx
-        .trigger("app-json-process-deploy-parallelism")
-        .args([app, kind])
-        .output_string()?;
-    let count = match declared.trim().parse::<usize>() {
-        Ok(n) if n > 0 => n,
-        _ => crate::SETTINGS
+    let count = match dokku_core::formation::declared_parallelism(ctx, app, kind)? {
+        Some(n) => n,
+        None => crate::SETTINGS
             .computed(ctx, app, "parallel-schedule-count")?
             .parse()
             .unwrap_or(1),

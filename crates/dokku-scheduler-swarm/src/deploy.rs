@@ -210,16 +210,36 @@ fn start_all(
         };
         let words = launcher.words(kind, command, lookup)?;
         let service = swarm_name(&[app, kind], &deploy_id);
+        // app.json's max_parallel: the service grows by that many tasks at a time, each
+        // step's tasks running and checked before the next step starts.
+        let step = dokku_core::formation::declared_parallelism(ctx, app, kind)?
+            .map_or(count, |n| u32::try_from(n).unwrap_or(count));
+        let mut replicas = count.min(step);
         create_service(
-            ctx, app, tag, source, &env, kind, count, web_port, &words, &service,
+            ctx, app, tag, source, &env, kind, replicas, web_port, &words, &service,
         )?;
         made.push(Made {
             kind: kind.to_string(),
             service: service.clone(),
         });
-        let ready = wait_running(&service, count, web_port, timeout)?;
-        check_tasks(ctx, app, kind, &service, &ready, web_port)?;
-        Ok(())
+        let mut checked = std::collections::BTreeSet::new();
+        loop {
+            let fresh: Vec<Value> = wait_running(&service, replicas, web_port, timeout)?
+                .into_iter()
+                .filter(|task| checked.insert(task["ID"].as_str().unwrap_or_default().to_string()))
+                .collect();
+            check_tasks(ctx, app, kind, &service, &fresh, web_port)?;
+            if replicas >= count {
+                return Ok(());
+            }
+            replicas = count.min(replicas + step);
+            log::verbose(&format!("Scaling {service} to {replicas} tasks"));
+            docker::docker()
+                .args(["service", "scale", "--detach"])
+                .arg(format!("{service}={replicas}"))
+                .output()
+                .with_context(|| format!("scaling {service}"))?;
+        }
     })
 }
 
@@ -326,27 +346,17 @@ fn wait_running(
 
 /// Why a task of the service failed, if one did.
 fn failure(service: &str) -> Result<Option<String>> {
-    let filters = serde_json::json!({ "service": [service] });
-    let reply = docker::engine::request(
-        "GET",
-        &format!(
-            "/tasks?filters={}",
-            docker::engine::encode(&filters.to_string())
-        ),
-    )?
-    .ok(&format!("listing the tasks of {service}"))?;
-    Ok(reply.json()?.as_array().and_then(|all| {
-        all.iter()
-            .find(|t| matches!(t["Status"]["State"].as_str(), Some("failed" | "rejected")))
-            .map(|t| {
-                let status = &t["Status"];
-                let err = status["Err"].as_str().unwrap_or_default();
-                match status["ContainerStatus"]["ExitCode"].as_i64() {
-                    Some(code) if err.is_empty() => format!("exit code {code}"),
-                    _ => err.to_string(),
-                }
-            })
-    }))
+    Ok(tasks::all_tasks(service)?
+        .iter()
+        .find(|t| matches!(t["Status"]["State"].as_str(), Some("failed" | "rejected")))
+        .map(|t| {
+            let status = &t["Status"];
+            let err = status["Err"].as_str().unwrap_or_default();
+            match status["ContainerStatus"]["ExitCode"].as_i64() {
+                Some(code) if err.is_empty() => format!("exit code {code}"),
+                _ => err.to_string(),
+            }
+        }))
 }
 
 fn show_output(service: &str) {
