@@ -24,6 +24,19 @@ fn install_with(root: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `dokku ARGS` as installed under `root`.
+fn installed_dokku(root: &Path, args: &[&str]) -> Output {
+    Command::new(root.join("usr/local/bin/dokku"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DOKKU_ROOT", root.join("home/dokku"))
+        .env("DOKKU_LIB_PATH", root.join("var/lib/dokku"))
+        .env("DOKKU_DEFAULTS_FILE", root.join("none"))
+        .output()
+        .unwrap()
+}
+
 /// Every path under `root` with a digest of what it holds (a link's target, a file's bytes
 /// and modification time).
 fn tree(root: &Path) -> Vec<(String, u64)> {
@@ -90,18 +103,7 @@ fn install_is_hermetic_and_idempotent() {
     assert!(!String::from_utf8_lossy(&second.stdout).contains("Installed core plugin"));
     assert_eq!(tree(dir.path()), before, "a second install changed files");
 
-    let dokku = dir.path().join("usr/local/bin/dokku");
-    let run = |args: &[&str]| {
-        Command::new(&dokku)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DOKKU_ROOT", dir.path().join("home/dokku"))
-            .env("DOKKU_LIB_PATH", dir.path().join("var/lib/dokku"))
-            .env("DOKKU_DEFAULTS_FILE", dir.path().join("none"))
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| installed_dokku(dir.path(), args);
     assert!(run(&["apps:create", "second"]).status.success());
     assert_eq!(
         String::from_utf8_lossy(&run(&["--quiet", "apps:list"]).stdout),
@@ -193,17 +195,8 @@ fn install_runs_a_registry_at_the_address_given() {
     );
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid);
 
-    let dokku = dir.path().join("usr/local/bin/dokku");
     let report = |args: &[&str]| {
-        let out = Command::new(&dokku)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DOKKU_ROOT", dir.path().join("home/dokku"))
-            .env("DOKKU_LIB_PATH", dir.path().join("var/lib/dokku"))
-            .env("DOKKU_DEFAULTS_FILE", dir.path().join("none"))
-            .output()
-            .unwrap();
+        let out = installed_dokku(dir.path(), args);
         assert!(out.status.success(), "{}", show(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };

@@ -683,17 +683,30 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         );
     }
 
-    // Destroying the app removes every service it had.
-    host.ok(["--force", "apps:destroy", a]);
-    let left = rig.docker(
-        1,
-        &[
-            "service",
-            "ls",
-            "--quiet",
-            "--filter",
-            &format!("label=com.dokku.app-name={a}"),
-        ],
+    // Renamed, the app runs as services of its new name, behind the same domain.
+    let labelled = |app: &str| {
+        rig.docker(
+            1,
+            &[
+                "service",
+                "ls",
+                "--quiet",
+                "--filter",
+                &format!("label=com.dokku.app-name={app}"),
+            ],
+        )
+    };
+    let renamed = format!("{a}-2");
+    host.ok(["apps:rename", a, &renamed]);
+    assert_eq!(labelled(a), "", "services of the old name stayed");
+    assert_eq!(web_nodes(&rig, &host, &renamed).len(), 3);
+    wait_until(
+        "the renamed app never answered",
+        Duration::from_secs(20),
+        || answer(&rig, &nginx, &domain).starts_with("version 4 from "),
     );
-    assert_eq!(left, "", "services left behind");
+
+    // Destroying the app removes every service it had.
+    host.ok(["--force", "apps:destroy", &renamed]);
+    assert_eq!(labelled(&renamed), "", "services left behind");
 }
