@@ -34,8 +34,17 @@ impl FailedLogs {
 
     /// Keeps what each process printed: `(name, command that prints its output)`, each
     /// line as `APP[NAME]: line`, as `dokku logs` shows lines. A process whose output
-    /// cannot be read any more is said so in its place.
-    pub fn keep(&self, app: &str, processes: &[(String, Cmd)]) -> Result<()> {
+    /// cannot be read any more is said so in its place. A failed deploy goes on failing
+    /// with its own error: not keeping its output is only warned of.
+    pub fn keep(&self, app: &str, processes: &[(String, Cmd)]) {
+        if let Err(err) = self.write(app, processes) {
+            crate::log::warn(&format!(
+                "The output of the failed deploy was not kept: {err:#}"
+            ));
+        }
+    }
+
+    fn write(&self, app: &str, processes: &[(String, Cmd)]) -> Result<()> {
         let mut text = String::new();
         for (name, logs) in processes {
             let printed = logs
@@ -94,8 +103,7 @@ mod tests {
                 ("web.1".into(), echo("echo out; echo err >&2")),
                 ("web.2".into(), echo("exit 1")),
             ],
-        )
-        .unwrap();
+        );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "demo[web.1]: out\ndemo[web.1]: err\ndemo[web.2]: (its output is gone)\n"

@@ -5,13 +5,13 @@
 //! Dokku users write them: `TYPE://?option=value&nested[key]=value`.
 
 use anyhow::{Context, Result, bail};
+use dokku_core::docker::CONTAINER_TYPE_LABEL;
 use dokku_core::env::Roots;
 use dokku_core::property::{GLOBAL, Properties};
 use serde_json::{Map, Value, json};
 
 use crate::settings::{APP_LABEL, SETTINGS};
 
-const CONTAINER_TYPE_LABEL: &str = "com.dokku.container-type";
 const CRON_ID_LABEL: &str = "com.dokku.cron-id";
 const CRON_ROUTE: &str = "cron";
 /// Where logs go when nothing is configured: nowhere, said once a second.

@@ -87,11 +87,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
                 (format!("{}.{}", new.kind, new.index), logs)
             })
             .collect();
-        if let Err(keeping) = failed_logs.keep(app, &outputs) {
-            log::warn(&format!(
-                "The output of the failed deploy was not kept: {keeping:#}"
-            ));
-        }
+        failed_logs.keep(app, &outputs);
         for new in &started {
             let _ = docker::force_remove_container(&new.id);
         }

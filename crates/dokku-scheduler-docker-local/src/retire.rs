@@ -235,7 +235,7 @@ pub fn run_retire(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     let app = args.get(1).map(String::as_str).unwrap_or_default();
     for kind in ["run", "cron"] {
-        let mut labels = vec![format!("{}={kind}", crate::run::TYPE_LABEL)];
+        let mut labels = vec![format!("{}={kind}", docker::CONTAINER_TYPE_LABEL)];
         if !app.is_empty() {
             labels.push(format!("{}={app}", docker::APP_LABEL));
         }

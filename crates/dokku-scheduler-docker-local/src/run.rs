@@ -9,7 +9,7 @@
 
 use anyhow::{Result, bail};
 use dokku_core::docker;
-use dokku_core::docker::APP_LABEL;
+use dokku_core::docker::{APP_LABEL, CONTAINER_TYPE_LABEL};
 use dokku_core::entry::Ctx;
 use dokku_core::formation::{CRON_ID_LABEL, CronRun, DETACH_ENV, OneOff};
 
@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<()> {
         .args(["--label", "dokku", "--label"])
         .arg(format!("{APP_LABEL}={app}"))
         .arg("--label")
-        .arg(format!("{TYPE_LABEL}={kind}"))
+        .arg(format!("{CONTAINER_TYPE_LABEL}={kind}"))
         .args(&labels);
     let (cmd, _env_file) = docker::pass_env(cmd, &env)?;
     let options = ctx
@@ -93,8 +93,6 @@ fn cron_labels(ctx: &Ctx, app: &str, cron: &CronRun) -> Result<Vec<String>> {
         .map(|l| format!("--label={l}"))
         .collect())
 }
-
-pub(crate) const TYPE_LABEL: &str = "com.dokku.container-type";
 
 fn run_labels(app: &str) -> Vec<String> {
     vec![

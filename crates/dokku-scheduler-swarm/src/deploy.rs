@@ -63,11 +63,7 @@ pub fn deploy(ctx: &Ctx, args: &[String]) -> Result<()> {
                 (new.kind.clone(), logs)
             })
             .collect();
-        if let Err(keeping) = failed_logs.keep(app, &outputs) {
-            log::warn(&format!(
-                "The output of the failed deploy was not kept: {keeping:#}"
-            ));
-        }
+        failed_logs.keep(app, &outputs);
         for new in &made {
             remove_service(&new.service);
         }

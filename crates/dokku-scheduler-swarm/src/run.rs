@@ -212,7 +212,7 @@ fn create_job(
         .args(["--label", "dokku", "--container-label", "dokku"]);
     let own = [
         format!("{}={app}", docker::APP_LABEL),
-        format!("{JOB_TYPE_LABEL}={kind}"),
+        format!("{}={kind}", docker::CONTAINER_TYPE_LABEL),
     ];
     for label in own.iter().chain(labels) {
         cmd = cmd
@@ -263,8 +263,6 @@ fn task_exit(task: &Value) -> Option<Result<i32>> {
 fn job_exit(job: &Job) -> Option<Result<i32>> {
     tasks::all_tasks(&job.name).ok()?.iter().find_map(task_exit)
 }
-
-const JOB_TYPE_LABEL: &str = "com.dokku.container-type";
 
 /// One of the app's jobs: a detached run or a cron task's run.
 struct Job {

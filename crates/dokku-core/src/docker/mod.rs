@@ -17,6 +17,8 @@ pub fn app_repo(app: &str) -> String {
 
 /// The label every image built for an app carries, and the builder that made it.
 pub const APP_LABEL: &str = "com.dokku.app-name";
+/// What a container of an app is for: `deploy`, `run`, `cron`, `task`.
+pub const CONTAINER_TYPE_LABEL: &str = "com.dokku.container-type";
 pub const BUILDER_LABEL: &str = "com.dokku.builder-type";
 
 /// The herokuish builder image: `DOKKU_IMAGE` (install.sh names the one this host has),
@@ -378,10 +380,7 @@ pub fn one_off_app(name: &str) -> Result<Option<String>> {
     let labels_of = |found: &serde_json::Value, labels: &serde_json::Value| {
         let named = found["Name"].as_str().map(|n| n.trim_start_matches('/')) == Some(name)
             || found["Spec"]["Name"].as_str() == Some(name);
-        let one_off = matches!(
-            labels["com.dokku.container-type"].as_str(),
-            Some("run" | "cron")
-        );
+        let one_off = matches!(labels[CONTAINER_TYPE_LABEL].as_str(), Some("run" | "cron"));
         labels[APP_LABEL]
             .as_str()
             .filter(|_| named && one_off)
