@@ -85,6 +85,18 @@ ensure_dockerd() {
   fail "dockerd did not start; see /var/log/dockerd.log"
 }
 
+# Every container starts with the engine's default log driver. journald and syslog need a
+# daemon this host may not run (no systemd here): then no app could start, so say why once.
+check_log_driver() {
+  local driver
+  driver=$(docker info --format '{{.LoggingDriver}}' 2>/dev/null) || return 0
+  case $driver in
+    journald) [[ -S /run/systemd/journal/socket ]] ;;
+    syslog) [[ -S /dev/log ]] ;;
+    *) true ;;
+  esac || fail "dockerd logs containers to $driver, which does not run on this host: set \"log-driver\" in /etc/docker/daemon.json to json-file (or start $driver), then restart dockerd"
+}
+
 # cron runs the apps' scheduled tasks from the dokku user's crontab; started here when no
 # init system runs it.
 ensure_cron() {
@@ -166,6 +178,7 @@ if [[ $SYSTEM == 1 ]]; then
   [[ $(id -u) == 0 ]] || fail "install.sh must run as root (or with DOKKU_INSTALL_SYSTEM=0 for a hermetic install)"
   install_packages
   ensure_dockerd
+  check_log_driver
   ensure_cron
   choose_docker_bin
 fi
