@@ -31,6 +31,67 @@ impl Rig {
     }
 }
 
+/// What docs/swarm.md has an operator set up for a node added as `ssh://root@ADDR`: a key
+/// the node's sshd lets in as root, and the node's host key in `known_hosts`. This test
+/// host's commands run as root, whose own `~/.ssh` the test leaves alone: the `ssh` that
+/// docker's client runs is found first on the host's PATH (`/etc/default/dokku`) and reads
+/// its key and known hosts from the test host's directory.
+fn node_login(rig: &Rig, host: &dokku_test_support::TestHost, node: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = host.path().join("node-ssh");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key");
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key));
+    std::fs::write(
+        rig.value(&format!("RIG_NODE{node}_SSH_AUTHORIZED_KEYS")),
+        std::fs::read(key.with_extension("pub")).unwrap(),
+    )
+    .unwrap();
+    let known_hosts = dir.join("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "{} {}\n",
+            rig.addr(node),
+            rig.value(&format!("RIG_NODE{node}_SSH_HOST_KEY"))
+        ),
+    )
+    .unwrap();
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  \
+             BatchMode yes\n",
+            key.display(),
+            known_hosts.display()
+        ),
+    )
+    .unwrap();
+    let ssh = dir.join("ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\nexec {} -F {} \"$@\"\n",
+            dokku_test_support::require_tool("ssh", "apt-get install openssh-client").display(),
+            config.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = host
+        .env()
+        .into_iter()
+        .find_map(|(k, v)| (k == "PATH").then_some(v))
+        .unwrap();
+    let defaults = host.path().join("etc-default-dokku");
+    let mut text = std::fs::read_to_string(&defaults).unwrap();
+    text.push_str(&format!("PATH={}:{path}\n", dir.display()));
+    std::fs::write(&defaults, text).unwrap();
+}
+
 /// Debian's docker registry on this host's leg of the rig (plain HTTP, port 5000), its
 /// storage in the test host; stopped when dropped.
 struct Registry {
@@ -218,7 +279,8 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     text.push_str(&format!("DOCKER_HOST={}\n", rig.socket(1)));
     std::fs::write(&defaults, text).unwrap();
 
-    // The swarm: this host's engine manages it, the two others join.
+    // The swarm: this host's engine manages it; node 2 joins over SSH as a second manager,
+    // node 3 as a worker.
     let out = host.ok([
         "scheduler-swarm:initialize",
         "--advertise-addr",
@@ -227,9 +289,15 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     assert!(out.contains("Initializing a swarm"), "{out}");
     let again = host.ok(["scheduler-swarm:initialize"]);
     assert!(again.contains("already manages a swarm"), "{again}");
-    for node in [2, 3] {
-        host.ok(["scheduler-swarm:cluster:add", &rig.socket(node)]);
-    }
+    node_login(&rig, &host, 2);
+    let over_ssh = format!("ssh://root@{}", rig.addr(2));
+    host.ok([
+        "scheduler-swarm:cluster:add",
+        "--role",
+        "manager",
+        &over_ssh,
+    ]);
+    host.ok(["scheduler-swarm:cluster:add", &rig.socket(3)]);
     let refused = host.run(["scheduler-swarm:cluster:add", "tcp://10.0.0.1:2375"]);
     assert!(!refused.status.success());
     let list = host.ok(["scheduler-swarm:cluster:list", "--format", "json"]);
@@ -237,6 +305,19 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     assert_eq!(nodes.as_array().unwrap().len(), 3, "{list}");
     for node in nodes.as_array().unwrap() {
         assert_eq!(node["state"], "ready", "{list}");
+        let expected = match node["address"].as_str() {
+            Some(a) if a == rig.addr(2) => ("manager", over_ssh.clone()),
+            Some(a) if a == rig.addr(3) => ("worker", rig.socket(3)),
+            _ => ("manager", String::new()),
+        };
+        assert_eq!(
+            (
+                node["role"].as_str().unwrap(),
+                node["engine"].as_str().unwrap()
+            ),
+            (expected.0, expected.1.as_str()),
+            "{list}"
+        );
     }
 
     // An app on the swarm scheduler, routed by this host's nginx.
@@ -335,23 +416,30 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
             service.trim(),
         ],
     );
-    let (slot, node) = placed
+    // Each task elsewhere is entered through its node's engine: node 2's over SSH.
+    let elsewhere: Vec<(String, u32)> = placed
         .lines()
         .filter_map(|l| l.split_once(' '))
-        .find(|(_, node)| !node.ends_with("-n1"))
+        .filter(|(_, node)| !node.ends_with("-n1"))
         .map(|(name, node)| {
             (
                 name.rsplit('.').next().unwrap().to_string(),
-                node.to_string(),
+                node.rsplit('n').next().unwrap().parse().unwrap(),
             )
         })
-        .expect("a task on another node");
-    let n: u32 = node.rsplit('n').next().unwrap().parse().unwrap();
-    let inside = host.ok(["enter", a, &format!("web.{slot}"), "hostname"]);
-    rig.docker(
-        n,
-        &["container", "inspect", "--format", "{{.Id}}", inside.trim()],
+        .collect();
+    assert!(
+        elsewhere.iter().any(|(_, n)| *n == 2),
+        "no task on the node added over SSH: {placed}"
     );
+    for (slot, n) in &elsewhere {
+        let inside = host.ok(["enter", a, &format!("web.{slot}"), "hostname"]);
+        rig.docker(
+            *n,
+            &["container", "inspect", "--format", "{{.Id}}", inside.trim()],
+        );
+    }
+    let slot = &elsewhere[0].0;
     // The app's config reaches the tasks (a change redeploys them).
     host.ok(["config:set", a, "GREETING=hello from the config"]);
     let greeting = host.ok([
@@ -580,13 +668,14 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     });
 
     // A node that runs a web task goes down: nginx skips it at once, and once the swarm
-    // has started its tasks elsewhere, nginx no longer lists it.
+    // has started its tasks elsewhere, nginx no longer lists it. The worker goes: the
+    // two managers keep their quorum only together.
     let _listener = EventListener::start(&host, &[("DOCKER_HOST", &rig.socket(1))]);
     let victim = web_nodes(&rig, &host, a)
         .into_iter()
-        .find(|n| !n.ends_with("-n1"))
-        .expect("a web task on a node other than the manager");
-    let v: u32 = victim.rsplit('n').next().unwrap().parse().unwrap();
+        .find(|n| n.ends_with("-n3"))
+        .expect("a web task on the worker");
+    let v = 3;
     let lan = format!("{}-lan", rig.name);
     run(Command::new("ip").args([
         "-n",
@@ -709,4 +798,14 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     // Destroying the app removes every service it had.
     host.ok(["--force", "apps:destroy", &renamed]);
     assert_eq!(labelled(&renamed), "", "services left behind");
+
+    // The manager added over SSH is demoted and leaves the swarm.
+    let n2 = rig.docker(2, &["info", "--format", "{{.Swarm.NodeID}}"]);
+    host.ok(["scheduler-swarm:cluster:remove", &n2]);
+    assert_eq!(
+        rig.docker(2, &["info", "--format", "{{.Swarm.LocalNodeState}}"]),
+        "inactive"
+    );
+    let list = host.ok(["scheduler-swarm:cluster:list", "--format", "json"]);
+    assert!(!list.contains(&n2), "{list}");
 }

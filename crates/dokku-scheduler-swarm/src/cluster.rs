@@ -78,6 +78,28 @@ pub fn docker_at(address: &str) -> Cmd {
     docker::docker().args(["--host", address])
 }
 
+/// The swarm state of the engine at `address` (`inactive`, `active`, ...) and its node id.
+/// An engine docker cannot reach is an error saying why: docker's own client reports it
+/// either by failing or, older ones, in `ServerErrors` with the rest of `info` empty.
+fn swarm_state_at(address: &str) -> Result<(String, String)> {
+    const UNREACHABLE: &str = "unreachable: ";
+    let info = docker_at(address)
+        .args([
+            "info",
+            "--format",
+            "{{if .ServerErrors}}unreachable: {{join .ServerErrors \"; \"}}\
+             {{else}}{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}{{end}}",
+        ])
+        .output()
+        .with_context(|| format!("reaching the docker engine at {address}"))?
+        .stdout_trimmed();
+    if let Some(why) = info.strip_prefix(UNREACHABLE) {
+        bail!("reaching the docker engine at {address}: {why}");
+    }
+    let (state, id) = info.split_once(' ').unwrap_or((info.as_str(), ""));
+    Ok((state.to_string(), id.to_string()))
+}
+
 /// The swarm state of this host's engine (`docker info`'s `Swarm`).
 fn swarm_info() -> Result<Value> {
     let info = engine::request("GET", "/info")?
@@ -174,24 +196,14 @@ pub fn add(ctx: &Ctx, args: &[String]) -> Result<()> {
         "Joining {} to the swarm as a {}",
         cmd.address, cmd.role
     ));
-    let joining = docker_at(&cmd.address);
-    let state = joining
-        .clone()
-        .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
-        .output()
-        .with_context(|| format!("reaching the docker engine at {}", cmd.address))?
-        .stdout_trimmed();
+    let (state, _) = swarm_state_at(&cmd.address)?;
     if state != "active" {
-        joining
-            .clone()
+        docker_at(&cmd.address)
             .args(["swarm", "join", "--token", &token, &manager])
             .output()
             .with_context(|| format!("joining {} to the swarm", cmd.address))?;
     }
-    let id = joining
-        .args(["info", "--format", "{{.Swarm.NodeID}}"])
-        .output()?
-        .stdout_trimmed();
+    let (_, id) = swarm_state_at(&cmd.address)?;
     if engine::request("GET", &format!("/nodes/{}", engine::encode(&id)))?.status == 404 {
         bail!("{} is in another swarm", cmd.address);
     }
@@ -283,8 +295,9 @@ struct Remove {
     node: String,
 }
 
-/// `scheduler-swarm:cluster:remove NODE`: the node's tasks move elsewhere (drained), it
-/// leaves the swarm when this host can reach its engine, and the manager forgets it.
+/// `scheduler-swarm:cluster:remove NODE`: a manager is demoted, the node's tasks move
+/// elsewhere (drained), it leaves the swarm when this host can reach its engine, and the
+/// manager forgets it.
 pub fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
     let cmd: Remove = parse("scheduler-swarm:cluster:remove", args)?;
     require_manager()?;
@@ -300,6 +313,14 @@ pub fn remove(ctx: &Ctx, args: &[String]) -> Result<()> {
         bail!("Node {id} is this host's engine, the swarm's manager");
     }
     log::info1(&format!("Removing node {id} from the swarm"));
+    // The swarm refuses to remove a manager; as a worker it also stops counting toward
+    // the managers' quorum before it goes.
+    if node["Spec"]["Role"].as_str() == Some("manager") {
+        docker::docker()
+            .args(["node", "demote", &id])
+            .output()
+            .with_context(|| format!("demoting node {id}"))?;
+    }
     docker::docker()
         .args(["node", "update", "--availability", "drain", &id])
         .output()?;
