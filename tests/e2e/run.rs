@@ -257,6 +257,33 @@ fn a_pushed_app_runs_answers_and_is_replaced_only_by_a_ready_one() {
         host.ok(["enter", a, "cat", "/app/index.html"]),
         "<h1>version 2</h1>\n"
     );
+    assert_eq!(
+        host.ok([
+            "enter",
+            a,
+            "--container-id",
+            &third[..12],
+            "printenv",
+            "DYNO"
+        ]),
+        "web.1\n"
+    );
+    let foreign = docker(&[
+        "container",
+        "run",
+        "--detach",
+        "--rm",
+        "dokku-rs/base:bookworm",
+        "sleep",
+        "60",
+    ]);
+    let refused = host.run(["enter", a, "--container-id", &foreign, "true"]);
+    docker(&["container", "rm", "--force", &foreign]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(&format!("is not a container of {a}")),
+        "{}",
+        host.render(&refused)
+    );
     let idle = host.run(["enter", a, "worker.1", "true"]);
     assert!(!idle.status.success());
     assert!(

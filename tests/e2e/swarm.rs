@@ -440,6 +440,28 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         );
     }
     let slot = &elsewhere[0].0;
+    // A task named by its id is entered on its node too.
+    let ids = rig.docker(
+        1,
+        &[
+            "service",
+            "ps",
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.ID}} {{.Node}}",
+            service.trim(),
+        ],
+    );
+    let task_id = ids
+        .lines()
+        .find(|l| l.ends_with("-n2"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let inside = host.ok(["enter", a, "--container-id", &task_id, "hostname"]);
+    assert!(inside.trim().len() >= 12, "{inside}");
+    rig.docker(2, &["container", "inspect", inside.trim()]);
     // The app's config reaches the tasks (a change redeploys them).
     host.ok(["config:set", a, "GREETING=hello from the config"]);
     let greeting = host.ok([
@@ -609,7 +631,9 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     std::fs::write(
         work.join("app.json"),
         r#"{"healthchecks": {"web": [
-            {"name": "version page", "path": "/", "content": "version 3", "attempts": 2, "wait": 1}
+            {"name": "version page", "path": "/", "content": "version 3", "attempts": 2, "wait": 1},
+            {"name": "version file", "command": ["grep", "-q", "version 3", "/app/VERSION"]},
+            {"uptime": 2}
         ]}, "formation": {"web": {"max_parallel": 2}}}"#,
     )
     .unwrap();
@@ -652,7 +676,13 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     commit(&work, "VERSION", "version 3\n");
     let (ok, out) = push(&sshd, &key, &work, a);
     assert!(ok, "{out}");
-    assert!(out.contains("Running healthcheck: version page"), "{out}");
+    // The checks that look inside a task reach it on its node.
+    for check in ["version page", "version file", "uptime 2s"] {
+        assert!(
+            out.contains(&format!("Running healthcheck: {check}")),
+            "{out}"
+        );
+    }
     // max_parallel 2: two tasks started and checked, then the third.
     assert!(
         out.contains("-----> Deploying web (count=3)") && out.contains(" to 3 tasks"),

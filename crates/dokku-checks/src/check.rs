@@ -11,7 +11,7 @@ use dokku_core::entry::Ctx;
 use dokku_core::formation::Dyno;
 use dokku_core::{docker, log};
 
-use crate::healthcheck::{self, Healthcheck, Target};
+use crate::healthcheck::{self, Container, Healthcheck, Target};
 use crate::lists::{self, List};
 
 /// How long a web container has to accept connections on its port.
@@ -62,8 +62,13 @@ pub fn run(ctx: &Ctx, dyno: &Dyno) -> Result<()> {
         return Ok(());
     }
     let host = first_domain(ctx, dyno.app)?.unwrap_or_else(|| dyno.ip.to_string());
+    let container = Process {
+        ctx,
+        app: dyno.app,
+        id: dyno.container,
+    };
     let target = Target {
-        container: dyno.container,
+        container: &container,
         ip: dyno.ip,
         port,
         host: &host,
@@ -147,6 +152,50 @@ fn ready(container: &str, kind: &str, ip: &str, port: Option<u16>) -> Result<()>
             None => {}
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A process's container: on this host's engine, or a task of a swarm, which runs on a
+/// node whose engine only the app's scheduler reaches (`scheduler-enter --container-id`).
+struct Process<'a> {
+    ctx: &'a Ctx,
+    app: &'a str,
+    id: &'a str,
+}
+
+impl Container for Process<'_> {
+    fn exec(&self, command: &[String], timeout: Duration) -> Result<(i32, String)> {
+        if docker::container_inspect(self.id)?.is_some() {
+            let out = docker::docker()
+                .args(["container", "exec", self.id])
+                .args(command)
+                .timeout(timeout)
+                .output_unchecked()?;
+            let output = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            return Ok((out.code, output));
+        }
+        let scheduler = dokku_core::ask::scheduler(self.ctx, self.app)?;
+        let entered = self
+            .ctx
+            .trigger("scheduler-enter")
+            .args([scheduler.as_str(), self.app, "--container-id", self.id])
+            .args(command)
+            .stdin(Vec::new())
+            .env("DOKKU_RUN_TTY", "false")
+            .timeout(timeout)
+            .output();
+        match entered {
+            Ok(out) => Ok((0, String::from_utf8_lossy(&out).into_owned())),
+            Err(err) => match err.downcast_ref() {
+                Some(dokku_core::Error::TriggerFailed { code, .. }) => Ok((*code, String::new())),
+                _ => Err(err),
+            },
+        }
+    }
+
+    fn up(&self) -> Result<bool> {
+        Ok(State::of(self.id)?.running)
     }
 }
 

@@ -41,8 +41,16 @@ fn default_wait() -> u64 {
 }
 
 /// What a check runs against.
+/// The container a check looks into, wherever its process runs.
+pub trait Container {
+    /// Runs `command` in it, killed after `timeout`: its exit code and its output.
+    fn exec(&self, command: &[String], timeout: Duration) -> Result<(i32, String)>;
+    /// Running, and never restarted since it started.
+    fn up(&self) -> Result<bool>;
+}
+
 pub struct Target<'a> {
-    pub container: &'a str,
+    pub container: &'a dyn Container,
     pub ip: &'a str,
     /// The process's port (web), used when a check names none.
     pub port: Option<u16>,
@@ -196,30 +204,21 @@ impl Healthcheck {
     }
 
     fn exec(&self, target: &Target) -> Result<()> {
-        let out = dokku_core::docker::docker()
-            .args(["container", "exec", target.container])
-            .args(&self.command)
-            .timeout(Duration::from_secs(self.timeout))
-            .output_unchecked()?;
-        if out.code != 0 {
-            let output = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
-            bail!("exit code {}: {}", out.code, output.trim());
+        let (code, output) = target
+            .container
+            .exec(&self.command, Duration::from_secs(self.timeout))?;
+        if code != 0 {
+            bail!("exit code {code}: {}", output.trim());
         }
         Ok(())
     }
 }
 
 /// Running, unrestarted, for `secs` seconds since it started.
-fn uptime(container: &str, secs: u64) -> Result<()> {
+fn uptime(container: &dyn Container, secs: u64) -> Result<()> {
     let started = Instant::now();
     loop {
-        let Some(info) = dokku_core::docker::container_inspect(container)? else {
-            bail!("the container is gone");
-        };
-        if info["State"]["Running"].as_bool() != Some(true)
-            || info["RestartCount"].as_u64().unwrap_or(0) > 0
-        {
+        if !container.up()? {
             bail!("the container did not stay up for {secs} s");
         }
         if started.elapsed() >= Duration::from_secs(secs) {

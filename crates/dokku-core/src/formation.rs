@@ -541,3 +541,120 @@ pub fn logs_request<'a>(
             .map_err(|_| anyhow::anyhow!("Invalid number of lines {num:?}"))?,
     }))
 }
+
+/// What `scheduler-enter SCHEDULER APP [--container-id ID | TYPE[.N]] [CMD...]` names.
+#[derive(Debug, PartialEq)]
+pub enum EnterTarget {
+    /// A container (or, for a scheduler whose processes are tasks, a task) by its id.
+    Id(String),
+    /// A process, `TYPE.N` (`.1` when the caller gave no index).
+    Dyno(String),
+}
+
+/// The words after `scheduler-enter SCHEDULER APP`, and the command that follows them:
+/// `--container-id ID` (or `--container-id=ID`) names a container; else the first word
+/// names a process when `names_process` says it is one, and `web.1` is meant when not.
+pub fn enter_target(
+    rest: &[String],
+    names_process: impl FnOnce(&str) -> Result<bool>,
+) -> Result<(EnterTarget, &[String])> {
+    let dyno = |word: &str| {
+        EnterTarget::Dyno(if word.contains('.') {
+            word.to_string()
+        } else {
+            format!("{word}.1")
+        })
+    };
+    let id = |id: &str| {
+        if id.is_empty() || id.starts_with('-') {
+            anyhow::bail!("--container-id needs a container id");
+        }
+        Ok(EnterTarget::Id(id.to_string()))
+    };
+    match rest {
+        [flag, given, command @ ..] if flag == "--container-id" => Ok((id(given)?, command)),
+        [flag] if flag == "--container-id" => Ok((id("")?, &[])),
+        [first, command @ ..] if first.starts_with("--container-id=") => {
+            Ok((id(&first["--container-id=".len()..])?, command))
+        }
+        [first, command @ ..] if names_process(first)? => Ok((dyno(first), command)),
+        _ => Ok((dyno("web"), rest)),
+    }
+}
+
+/// Runs `command` (the app's `shell` property, else bash, when it is empty) in the app's
+/// container `container` through `docker` (the engine that runs it), with a terminal when
+/// `enter` was given one; a buildpack container runs it through its `/exec`, in the slug's
+/// environment. Fails with the command's exit code.
+pub fn enter_container(
+    ctx: &Ctx,
+    docker: crate::cmd::Cmd,
+    app: &str,
+    container: &str,
+    herokuish: bool,
+    command: &[String],
+) -> Result<()> {
+    let shell;
+    let command = if command.is_empty() {
+        let property = ctx
+            .trigger("scheduler-get-property")
+            .args([app, "shell"])
+            .output_string()?;
+        shell = [match property.trim() {
+            "" => "/bin/bash".to_string(),
+            shell => shell.to_string(),
+        }];
+        &shell[..]
+    } else {
+        command
+    };
+    let tty = crate::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
+    match docker
+        .args(["container", "exec", "--interactive"])
+        .args(tty.then_some("--tty"))
+        .arg(container)
+        .args(herokuish.then_some("/exec"))
+        .args(command)
+        .status()?
+    {
+        0 => Ok(()),
+        code => Err(crate::Error::Exit(code).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn enter_names_a_container_a_process_or_web() {
+        let is_worker = |w: &str| Ok(w.starts_with("worker"));
+        let rest = words("--container-id abc echo hi");
+        let (target, command) = enter_target(&rest, is_worker).unwrap();
+        assert_eq!(target, EnterTarget::Id("abc".into()));
+        assert_eq!(command, words("echo hi"));
+        let rest = words("--container-id=abc");
+        let (target, command) = enter_target(&rest, is_worker).unwrap();
+        assert_eq!(target, EnterTarget::Id("abc".into()));
+        assert!(command.is_empty());
+        let rest = words("worker.2 ls");
+        let (target, command) = enter_target(&rest, is_worker).unwrap();
+        assert_eq!(target, EnterTarget::Dyno("worker.2".into()));
+        assert_eq!(command, words("ls"));
+        let rest = words("worker");
+        assert_eq!(
+            enter_target(&rest, is_worker).unwrap().0,
+            EnterTarget::Dyno("worker.1".into())
+        );
+        let rest = words("ls -la");
+        let (target, command) = enter_target(&rest, is_worker).unwrap();
+        assert_eq!(target, EnterTarget::Dyno("web.1".into()));
+        assert_eq!(command, words("ls -la"));
+        assert!(enter_target(&words("--container-id"), is_worker).is_err());
+        assert!(enter_target(&words("--container-id= ls"), is_worker).is_err());
+    }
+}

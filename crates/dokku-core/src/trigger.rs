@@ -46,6 +46,7 @@ pub struct Trigger {
     env: Vec<(String, String)>,
     only: Option<String>,
     except: Option<String>,
+    timeout: Option<std::time::Duration>,
     roots: Roots,
 }
 
@@ -58,6 +59,7 @@ impl Trigger {
             env: Vec::new(),
             only: None,
             except: None,
+            timeout: None,
             roots,
         }
     }
@@ -85,6 +87,12 @@ impl Trigger {
     /// An extra variable for the implementers (Dokku passes `SKIP_REBUILD` this way).
     pub fn env(mut self, key: &str, value: &str) -> Trigger {
         self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Kills an implementer that runs longer than `limit` (its call then fails).
+    pub fn timeout(mut self, limit: std::time::Duration) -> Trigger {
+        self.timeout = Some(limit);
         self
     }
 
@@ -175,6 +183,9 @@ impl Trigger {
         .args(&self.args);
         for (k, v) in &self.env {
             cmd = cmd.env(k, v);
+        }
+        if let Some(limit) = self.timeout {
+            cmd = cmd.timeout(limit);
         }
         match &self.input {
             Input::Inherit => cmd,

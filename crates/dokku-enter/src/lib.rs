@@ -12,7 +12,7 @@ pub const PLUGIN: Plugin = Plugin {
     default_command: Some("enter"),
     commands: &[Command {
         name: "enter",
-        args: "<app> [<proc>[.<n>]] [<cmd>...]",
+        args: "<app> [<proc>[.<n>] | --container-id <id>] [<cmd>...]",
         help: "Run a command (a shell by default) in a running container of the app",
         run: commands::enter,
     }],

@@ -7,11 +7,13 @@
 //! the Procfile runs that process's command, followed by the other words.
 //! `scheduler-enter`: a command in a running container.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use dokku_core::docker;
 use dokku_core::docker::{APP_LABEL, CONTAINER_TYPE_LABEL};
 use dokku_core::entry::Ctx;
-use dokku_core::formation::{CRON_ID_LABEL, CronRun, DETACH_ENV, OneOff};
+use dokku_core::formation::{
+    CRON_ID_LABEL, CronRun, DETACH_ENV, EnterTarget, OneOff, enter_container, enter_target,
+};
 
 use crate::SCHEDULER;
 
@@ -152,10 +154,10 @@ pub fn stop(ctx: &Ctx, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `scheduler-enter docker-local APP [TYPE[.N]] [CMD...]`: `docker exec` in the app's
-/// container in place for that dyno (the first of the type, `web` when none is named),
-/// with a terminal when the caller has one; the app's shell (`scheduler:set APP shell`,
-/// else `/bin/bash`) when no command is given.
+/// `scheduler-enter docker-local APP [--container-id ID | TYPE[.N]] [CMD...]`: `docker
+/// exec` in the app's container with that id, or the one in place for that dyno (the
+/// first of the type, `web` when none is named), with a terminal when the caller has one;
+/// the app's shell (`scheduler:set APP shell`, else `/bin/bash`) when no command is given.
 pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     let (Some(scheduler), Some(app)) = (args.first(), args.get(1)) else {
         bail!("scheduler-enter: expected SCHEDULER APP [TYPE[.N]] [CMD...]");
@@ -163,7 +165,6 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
     if scheduler != SCHEDULER {
         return Ok(());
     }
-    let rest = &args[2..];
     let containers = crate::deploy::containers_in_place(app)?;
     let dyno_of = |c: &serde_json::Value| c["Labels"]["com.dokku.dyno"].as_str().map(String::from);
     let dynos: Vec<String> = containers.iter().filter_map(dyno_of).collect();
@@ -181,50 +182,32 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
                 .trim()
                 .is_empty())
     };
-    let (wanted, command) = match rest.split_first() {
-        Some((first, command)) if names_process(first)? => (first.clone(), command),
-        _ => ("web".to_string(), rest),
+    let (target, command) = enter_target(&args[2..], names_process)?;
+    let (id, labels) = match target {
+        EnterTarget::Id(id) => {
+            let info = docker::container_inspect(&id)?
+                .filter(|c| c["Config"]["Labels"][APP_LABEL].as_str() == Some(app))
+                .with_context(|| format!("{id} is not a container of {app}"))?;
+            (info["Id"].clone(), info["Config"]["Labels"].clone())
+        }
+        EnterTarget::Dyno(dyno) => {
+            let Some(container) = containers
+                .iter()
+                .find(|c| dyno_of(c).as_deref() == Some(dyno.as_str()))
+            else {
+                bail!("{app} has no running container {dyno}");
+            };
+            (container["Id"].clone(), container["Labels"].clone())
+        }
     };
-    let dyno = if wanted.contains('.') {
-        wanted.clone()
-    } else {
-        format!("{wanted}.1")
-    };
-    let Some(container) = containers
-        .iter()
-        .find(|c| dyno_of(c).as_deref() == Some(dyno.as_str()))
-    else {
-        bail!("{app} has no running container {dyno}");
-    };
-    let id = container["Id"].as_str().unwrap_or_default();
-    let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
-    let shell = ctx
-        .trigger("scheduler-get-property")
-        .args([app.as_str(), "shell"])
-        .output_string()?;
-    let default_shell = [if shell.trim().is_empty() {
-        "/bin/bash".to_string()
-    } else {
-        shell.trim().to_string()
-    }];
-    let command = if command.is_empty() {
-        &default_shell[..]
-    } else {
-        command
-    };
-    // A buildpack container runs the command through its /exec, in the slug's environment
-    // (its labels are its image's).
-    let herokuish = container["Labels"][docker::BUILDER_LABEL].as_str()
-        == Some(dokku_core::formation::HEROKUISH);
-    match docker::docker()
-        .args(["container", "exec", "--interactive"])
-        .args(if tty { &["--tty"][..] } else { &[] })
-        .arg(id)
-        .args(herokuish.then_some("/exec"))
-        .args(command)
-        .status()?
-    {
-        0 => Ok(()),
-        code => Err(dokku_core::Error::Exit(code).into()),
-    }
+    let herokuish =
+        labels[docker::BUILDER_LABEL].as_str() == Some(dokku_core::formation::HEROKUISH);
+    enter_container(
+        ctx,
+        docker::docker(),
+        app,
+        id.as_str().unwrap_or_default(),
+        herokuish,
+        command,
+    )
 }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use dokku_core::docker;
 use dokku_core::entry::Ctx;
-use dokku_core::formation::{CRON_ID_LABEL, CronRun, DETACH_ENV, OneOff, RunRow};
+use dokku_core::formation::{
+    CRON_ID_LABEL, CronRun, DETACH_ENV, EnterTarget, OneOff, RunRow, enter_container, enter_target,
+};
 use serde_json::Value;
 
 use crate::SCHEDULER;
@@ -39,56 +41,66 @@ pub fn enter(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     }
     let services = services_in_place(ctx, app)?;
-    let rest = &args[2..];
     let names_process = |word: &str| {
         let kind = word.split_once('.').map_or(word, |(kind, _)| kind);
-        services.contains_key(kind)
+        Ok(services.contains_key(kind))
     };
-    let (wanted, command) = match rest.split_first() {
-        Some((first, command)) if names_process(first) => (first.clone(), command),
-        _ => ("web".to_string(), rest),
+    let (target, command) = enter_target(&args[2..], names_process)?;
+    let task = match target {
+        EnterTarget::Id(id) => app_task(app, &id, &services)?,
+        EnterTarget::Dyno(dyno) => {
+            let (kind, slot) = dyno.split_once('.').unwrap_or((dyno.as_str(), "1"));
+            let service = services
+                .get(kind)
+                .with_context(|| format!("{app} has no running {kind} service"))?;
+            tasks::tasks(service)?
+                .into_iter()
+                .filter(running)
+                .find(|t| t["Slot"].as_u64().map(|s| s.to_string()).as_deref() == Some(slot))
+                .with_context(|| format!("{app} has no running task {kind}.{slot}"))?
+        }
     };
-    let (kind, slot) = wanted.split_once('.').unwrap_or((wanted.as_str(), "1"));
-    let service = services
-        .get(kind)
-        .with_context(|| format!("{app} has no running {kind} service"))?;
-    let task = tasks::tasks(service)?
-        .into_iter()
-        .filter(running)
-        .find(|t| t["Slot"].as_u64().map(|s| s.to_string()).as_deref() == Some(slot))
-        .with_context(|| format!("{app} has no running task {kind}.{slot}"))?;
     let container = task["Status"]["ContainerStatus"]["ContainerID"]
         .as_str()
-        .unwrap_or_default()
-        .to_string();
+        .unwrap_or_default();
+    let labels = &task["Spec"]["ContainerSpec"]["Labels"];
+    let herokuish =
+        labels[docker::BUILDER_LABEL].as_str() == Some(dokku_core::formation::HEROKUISH);
     let node = task["NodeID"].as_str().unwrap_or_default();
-    let shell = ctx
-        .trigger("scheduler-get-property")
-        .args([app.as_str(), "shell"])
-        .output_string()?;
-    let default_shell = [match shell.trim() {
-        "" => "/bin/bash".to_string(),
-        shell => shell.to_string(),
-    }];
-    let command = if command.is_empty() {
-        &default_shell[..]
-    } else {
-        command
+    enter_container(
+        ctx,
+        docker_on(ctx, node)?,
+        app,
+        container,
+        herokuish,
+        command,
+    )
+}
+
+/// The app's task `id` (a deploy's new task too, which check-deploy names), or the
+/// running task of a service in place whose container is `id` (or starts with it).
+fn app_task(
+    app: &str,
+    id: &str,
+    services: &std::collections::BTreeMap<String, String>,
+) -> Result<Value> {
+    let of_app = |task: &Value| {
+        task["Spec"]["ContainerSpec"]["Labels"][docker::APP_LABEL].as_str() == Some(app)
     };
-    let tty = dokku_core::env::var("DOKKU_RUN_TTY").as_deref() == Some("true");
-    let herokuish = task["Spec"]["ContainerSpec"]["Labels"][docker::BUILDER_LABEL].as_str()
-        == Some(dokku_core::formation::HEROKUISH);
-    match docker_on(ctx, node)?
-        .args(["container", "exec", "--interactive"])
-        .args(tty.then_some("--tty"))
-        .arg(&container)
-        .args(herokuish.then_some("/exec"))
-        .args(command)
-        .status()?
-    {
-        0 => Ok(()),
-        code => Err(dokku_core::Error::Exit(code).into()),
+    if let Some(task) = docker::swarm_task(id)?.filter(of_app) {
+        return Ok(task);
     }
+    for service in services.values() {
+        if let Some(task) = tasks::tasks(service)?.into_iter().find(|t| {
+            running(t)
+                && t["Status"]["ContainerStatus"]["ContainerID"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with(id))
+        }) {
+            return Ok(task);
+        }
+    }
+    bail!("{id} is not a task or container of {app}")
 }
 
 /// The one-off run triggers for what runs on this host's engine: answered for the app
