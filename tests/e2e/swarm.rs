@@ -212,10 +212,18 @@ fn request_loop(
         .unwrap()
 }
 
+/// The app's web service in place.
+fn web_service(host: &dokku_test_support::TestHost, app: &str) -> String {
+    std::fs::read_to_string(host.roots.app_dir(app).join("SERVICE.web"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 /// The nodes the running tasks of the app's web service in place are on, as the
 /// manager says.
 fn web_nodes(rig: &Rig, host: &dokku_test_support::TestHost, app: &str) -> Vec<String> {
-    let service = std::fs::read_to_string(host.roots.app_dir(app).join("SERVICE.web")).unwrap();
+    let service = web_service(host, app);
     let tasks = rig.docker(
         1,
         &[
@@ -225,7 +233,7 @@ fn web_nodes(rig: &Rig, host: &dokku_test_support::TestHost, app: &str) -> Vec<S
             "desired-state=running",
             "--format",
             "{{.Node}} {{.CurrentState}}",
-            service.trim(),
+            &service,
         ],
     );
     let mut nodes: Vec<String> = tasks
@@ -403,7 +411,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     }
 
     // enter, logs and run reach the tasks wherever they run.
-    let service = std::fs::read_to_string(host.roots.app_dir(a).join("SERVICE.web")).unwrap();
+    let service = web_service(&host, a);
     let placed = rig.docker(
         1,
         &[
@@ -413,7 +421,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
             "desired-state=running",
             "--format",
             "{{.Name}} {{.Node}}",
-            service.trim(),
+            &service,
         ],
     );
     // Each task elsewhere is entered through its node's engine: node 2's over SSH.
@@ -450,7 +458,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
             "desired-state=running",
             "--format",
             "{{.ID}} {{.Node}}",
-            service.trim(),
+            &service,
         ],
     );
     let task_id = ids
@@ -483,13 +491,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     let only = host.ok(["logs", a, "-p", &format!("web.{slot}")]);
     assert_eq!(only.lines().count(), 1, "{only}");
     assert_eq!(host.ok(["run", a, "cat", "/app/VERSION"]), "version 1\n");
-    let through = host.ok([
-        "run",
-        a,
-        "wget",
-        "-qO-",
-        &format!("http://{}:5000/", service.trim()),
-    ]);
+    let through = host.ok(["run", a, "wget", "-qO-", &format!("http://{service}:5000/")]);
     assert!(through.starts_with("version 1 from "), "{through}");
 
     // A detached run is a Swarm job: listed, its output read, stopped.
@@ -618,10 +620,44 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
             "600",
         ],
     );
+    // Storage mounts and resource limits reach every task (the rig's nodes share this
+    // machine's filesystem, as nodes would share a network one); an option a service has no
+    // place for is named and left out.
+    let shared = host.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("note.txt"), "from the host\n").unwrap();
+    host.ok(["storage:mount", a, &format!("{}:/data", shared.display())]);
+    host.ok(["resource:limit", "--memory", "256", a]);
+    host.ok(["docker-options:add", a, "deploy", "--shm-size=64m"]);
     // A job going on is no leftover.
     let job = host.ok(["run:detached", a, "sleep", "120"]);
     let job = job.trim();
-    host.ok(["ps:restart", a]);
+    let restarted = host.run(["ps:restart", a]);
+    assert!(restarted.status.success(), "{}", host.render(&restarted));
+    assert!(
+        String::from_utf8_lossy(&restarted.stderr).contains("left out of web: --shm-size"),
+        "{}",
+        host.render(&restarted)
+    );
+    let service = web_service(&host, a);
+    let limit = rig.docker(
+        1,
+        &[
+            "service",
+            "inspect",
+            "--format",
+            "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}",
+            &service,
+        ],
+    );
+    assert_eq!(limit, (256 * 1024 * 1024).to_string());
+    for slot in 1..=3 {
+        assert_eq!(
+            host.ok(["enter", a, &format!("web.{slot}"), "cat", "/data/note.txt"]),
+            "from the host\n"
+        );
+    }
+    host.ok(["docker-options:clear", a, "deploy"]);
     let names = rig.docker(1, &["service", "ls", "--format", "{{.Name}}"]);
     assert!(!names.lines().any(|n| n == stray), "{names}");
     assert!(names.lines().any(|n| n == job), "{names}");
@@ -776,7 +812,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     assert!(ok, "{out}");
     assert!(out.contains("Pushing image to registry"), "{out}");
     assert!(answer(&rig, &nginx, &domain).starts_with("version 4 from "));
-    let service = std::fs::read_to_string(host.roots.app_dir(a).join("SERVICE.web")).unwrap();
+    let service = web_service(&host, a);
     let image = rig.docker(
         1,
         &[
@@ -784,7 +820,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
             "inspect",
             "--format",
             "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-            service.trim(),
+            &service,
         ],
     );
     assert!(

@@ -182,6 +182,7 @@ fn start_all(
     let env = dokku_core::ask::app_config(ctx, app)?;
     let port = dokku_core::formation::web_port(ctx, app, &image)?;
     let launcher = Launcher::of(ctx, app, &image)?;
+    let deploy_args = dokku_core::formation::docker_args(ctx, "docker-args-deploy", &[app, tag])?;
     let deploy_id = deploy_id();
     let in_place = services_in_place(ctx, app)?;
     let timeout = Duration::from_secs(
@@ -205,6 +206,7 @@ fn start_all(
             _ => env.get(name).cloned(),
         };
         let words = launcher.words(kind, command, lookup)?;
+        let options = service_options(ctx, app, tag, kind, &launcher.builder, &deploy_args)?;
         let service = swarm_name(&[app, kind], &deploy_id);
         // app.json's max_parallel: the service grows by that many tasks at a time, each
         // step's tasks running and checked before the next step starts.
@@ -212,7 +214,7 @@ fn start_all(
             .map_or(count, |n| u32::try_from(n).unwrap_or(count));
         let mut replicas = count.min(step);
         create_service(
-            ctx, app, tag, source, &env, kind, replicas, web_port, &words, &service,
+            ctx, app, tag, source, &env, kind, replicas, web_port, &options, &words, &service,
         )?;
         made.push(Made {
             kind: kind.to_string(),
@@ -239,6 +241,34 @@ fn start_all(
     })
 }
 
+/// The app's docker options for a process type (storage mounts, resource limits, log
+/// options, `docker-options`), as a service takes them: the same for every task of the
+/// type (the process-level ones are asked for its first). What a service has no place for
+/// is left out, with a warning.
+fn service_options(
+    ctx: &Ctx,
+    app: &str,
+    tag: &str,
+    kind: &str,
+    builder: &str,
+    deploy_args: &[String],
+) -> Result<Vec<String>> {
+    let process_args = dokku_core::formation::docker_args(
+        ctx,
+        "docker-args-process-deploy",
+        &[app, builder, tag, kind, "1"],
+    )?;
+    let words: Vec<String> = deploy_args.iter().chain(&process_args).cloned().collect();
+    let (options, left_out) = docker::options::for_service(&words)?;
+    if !left_out.is_empty() {
+        log::warn(&format!(
+            "Docker options a swarm service has no place for, left out of {kind}: {}",
+            left_out.join(" ")
+        ));
+    }
+    Ok(options)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn create_service(
     ctx: &Ctx,
@@ -249,6 +279,7 @@ fn create_service(
     kind: &str,
     count: u32,
     web_port: Option<&str>,
+    options: &[String],
     words: &[String],
     service: &str,
 ) -> Result<()> {
@@ -294,7 +325,7 @@ fn create_service(
             .arg(format!("mode=host,target={port},protocol=tcp"))
             .args(["--label", &format!("{PORT_LABEL}={port}")]);
     }
-    let (cmd, _env_file) = docker::pass_env(cmd, &all)?;
+    let (cmd, _env_file) = docker::pass_env(cmd.args(options), &all)?;
     cmd.arg(&source.reference)
         .args(words)
         .output()

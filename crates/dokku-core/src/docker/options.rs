@@ -448,9 +448,139 @@ impl Grants {
     }
 }
 
+/// Options of `docker run` as `docker service create` takes them, for a scheduler whose
+/// processes are swarm services: the translated options, and the names of those a service
+/// has no place for (which the caller says it leaves out). `--restart` is dropped without
+/// a word: a service restarts its tasks itself. Run [`judge`] on `words` first.
+pub fn for_service(words: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut left_out = Vec::new();
+    for option in parse(words)? {
+        let value = option.value.clone().unwrap_or_default();
+        let renamed = match option.name.as_str() {
+            "--restart" => continue,
+            "--volume" => {
+                out.push(format!("--mount={}", volume_as_mount(&value)?));
+                continue;
+            }
+            "--tmpfs" => {
+                let target = value.split(':').next().unwrap_or_default();
+                out.push(format!("--mount=type=tmpfs,target={target}"));
+                continue;
+            }
+            "--label" => "--container-label",
+            "--memory" => "--limit-memory",
+            "--memory-reservation" => "--reserve-memory",
+            "--cpus" => "--limit-cpu",
+            "--pids-limit" => "--limit-pids",
+            "--add-host" => "--host",
+            "--group-add" => "--group",
+            "--env"
+            | "--user"
+            | "--workdir"
+            | "--hostname"
+            | "--mount"
+            | "--cap-add"
+            | "--cap-drop"
+            | "--log-driver"
+            | "--log-opt"
+            | "--dns"
+            | "--dns-option"
+            | "--dns-search"
+            | "--ulimit"
+            | "--sysctl"
+            | "--stop-signal"
+            | "--entrypoint"
+            | "--health-cmd"
+            | "--health-interval"
+            | "--health-retries"
+            | "--health-start-period"
+            | "--health-timeout"
+            | "--read-only"
+            | "--init"
+            | "--no-healthcheck" => option.name.as_str(),
+            _ => {
+                left_out.push(option.name);
+                continue;
+            }
+        };
+        out.push(match &option.value {
+            Some(value) => format!("{renamed}={value}"),
+            None => renamed.to_string(),
+        });
+    }
+    Ok((out, left_out))
+}
+
+/// `-v SOURCE:TARGET[:MODE]` as a service mount: a path binds the node's directory, a name
+/// is a volume (each node's own); `ro` makes it read-only.
+fn volume_as_mount(value: &str) -> Result<String> {
+    let mut parts = value.split(':');
+    let (source, target) = match (parts.next(), parts.next()) {
+        (Some(target), None) => return Ok(format!("type=volume,target={target}")),
+        (Some(source), Some(target)) => (source, target),
+        _ => bail!("--volume {value:?}: expected SOURCE:TARGET[:MODE]"),
+    };
+    if value.contains(',') {
+        bail!("--volume {value:?}: a path with a comma cannot be a service mount");
+    }
+    let kind = if source.starts_with('/') {
+        "bind"
+    } else {
+        "volume"
+    };
+    let readonly = parts
+        .next()
+        .is_some_and(|mode| mode.split(',').any(|m| m == "ro"));
+    Ok(format!(
+        "type={kind},source={source},target={target}{}",
+        if readonly { ",readonly" } else { "" }
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_options_become_service_options() {
+        let words: Vec<String> = [
+            "-v",
+            "/var/lib/dokku/data/storage/app:/app/storage",
+            "--volume=cache:/cache:ro",
+            "--restart=on-failure:10",
+            "--log-opt",
+            "max-size=20m",
+            "-m",
+            "512m",
+            "--cpus=1.5",
+            "-l",
+            "team=web",
+            "--tmpfs",
+            "/scratch:size=10m",
+            "--shm-size=1g",
+            "--init",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        let (options, left_out) = for_service(&words).unwrap();
+        assert_eq!(
+            options,
+            [
+                "--mount=type=bind,source=/var/lib/dokku/data/storage/app,target=/app/storage",
+                "--mount=type=volume,source=cache,target=/cache,readonly",
+                "--log-opt=max-size=20m",
+                "--limit-memory=512m",
+                "--limit-cpu=1.5",
+                "--container-label=team=web",
+                "--mount=type=tmpfs,target=/scratch",
+                "--init",
+            ]
+        );
+        assert_eq!(left_out, ["--shm-size"]);
+        assert!(for_service(&["-v".to_string(), "/a,b:/c".to_string()]).is_err());
+    }
 
     fn words(text: &str) -> Vec<String> {
         shell_words::split(text).unwrap()
