@@ -587,7 +587,15 @@ fn images_and_archives_deploy_without_a_push() {
     std::fs::create_dir_all(&context).unwrap();
     std::fs::write(
         context.join("Dockerfile"),
-        format!("FROM {BASE_IMAGE}\nRUN echo from-image > /marker\n{SERVE}"),
+        format!(
+            "FROM {BASE_IMAGE}\nRUN echo from-image > /marker\nWORKDIR /app\nCOPY Procfile .\n{SERVE}"
+        ),
+    )
+    .unwrap();
+    // The image's Procfile (in its working directory) is the app's, as a pushed one is.
+    std::fs::write(
+        context.join("Procfile"),
+        "web: python3 -m http.server 5000\nworker: sleep 600\n",
     )
     .unwrap();
     let source_image = source.image("v1");
@@ -612,6 +620,8 @@ fn images_and_archives_deploy_without_a_push() {
         host.ok(["apps:report", a, "--app-deploy-source"]),
         "docker-image\n"
     );
+    let scale = host.ok(["ps:scale", a]);
+    assert!(scale.contains("worker"), "{scale}");
 
     // git:load-image: the same image as a tarball on stdin, under another name.
     let loaded = source.image("v2");

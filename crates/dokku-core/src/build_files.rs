@@ -197,6 +197,18 @@ fn put_in_default_place(tree: &Path, configured: &str, default: &str) -> Result<
     Ok(())
 }
 
+/// Whether the git plugin recorded that the app's source is an image (`git:from-image`,
+/// its `source-image` property): the build's files are then read from the image, so a
+/// tree without them (the generated `FROM image` one) says nothing of them.
+pub fn from_image(roots: &Roots, app: &str) -> bool {
+    roots
+        .config_dir()
+        .join("git")
+        .join(app)
+        .join("source-image")
+        .exists()
+}
+
 /// The image the app's source came from (`git:from-image`), if it did.
 fn source_image(ctx: &Ctx, app: &str) -> Result<Option<String>> {
     let image = ctx

@@ -300,11 +300,12 @@ impl Index {
             .and_then(|files| match (trigger, args) {
                 (CORE_POST_EXTRACT | POST_EXTRACT, [_, tree, ..]) => {
                     Some(app_named(0).is_some_and(|app| {
-                        files.iter().all(|file| {
-                            let path =
-                                std::path::Path::new(tree).join(file.path_in_tree(roots, app));
-                            path.symlink_metadata().is_err()
-                        })
+                        !crate::build_files::from_image(roots, app)
+                            && files.iter().all(|file| {
+                                let path =
+                                    std::path::Path::new(tree).join(file.path_in_tree(roots, app));
+                                path.symlink_metadata().is_err()
+                            })
                     }))
                 }
                 (PRE_RELEASE_BUILDER | POST_RELEASE_BUILDER, [_, _, _]) => {
