@@ -276,7 +276,7 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
     );
     let ca = host.path().join("ca.crt");
     std::fs::write(&ca, host.ok(["certs:show", a, "crt"])).unwrap();
-    let curl = |url: &str| {
+    let curl_with = |url: &str, options: &[&str]| {
         Command::new(dokku_test_support::require_tool(
             "curl",
             "apt-get install curl",
@@ -285,10 +285,12 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
         .arg(&ca)
         .arg("--resolve")
         .arg(format!("{one}:{https}:127.0.0.1"))
+        .args(options)
         .arg(url)
         .output()
         .unwrap()
     };
+    let curl = |url: &str| curl_with(url, &[]);
     let started = std::time::Instant::now();
     loop {
         let out = curl(&format!("https://{one}:{https}/"));
@@ -302,6 +304,35 @@ fn nginx_routes_each_domain_to_the_live_containers_and_never_takes_a_broken_conf
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // HSTS, as Dokku keeps it: a snippet every server includes, there only while https
+    // is served with HSTS on; nginx reloads when only the snippet changed.
+    assert!(
+        out.contains("Enabling HSTS (using built-in template)"),
+        "{out}"
+    );
+    let hsts = host.roots.app_dir(a).join("nginx.conf.d/hsts.conf");
+    let header = |url: &str| {
+        let out = curl_with(url, &["-D", "-", "-o", "/dev/null"]);
+        String::from_utf8_lossy(&out.stdout).to_lowercase()
+    };
+    assert!(
+        std::fs::read_to_string(&hsts)
+            .unwrap()
+            .contains("max-age=15724800; includeSubdomains"),
+    );
+    let https_url = format!("https://{one}:{https}/");
+    assert!(header(&https_url).contains("strict-transport-security: max-age=15724800"));
+    host.ok(["nginx:set", a, "hsts-max-age", "120"]);
+    let out = host.ok(["proxy:build-config", a]);
+    assert!(out.contains("Reloading nginx"), "{out}");
+    assert!(header(&https_url).contains("strict-transport-security: max-age=120;"));
+    host.ok(["nginx:set", a, "hsts", "false"]);
+    let out = host.ok(["proxy:build-config", a]);
+    assert!(!out.contains("Enabling HSTS"), "{out}");
+    assert!(!hsts.exists());
+    assert!(!header(&https_url).contains("strict-transport-security"));
+    host.ok(["nginx:set", a, "hsts"]);
+    host.ok(["nginx:set", a, "hsts-max-age"]);
     // A replaced certificate is served at once, though the config's text is the same.
     let (crt, tls_key) = (host.path().join("new.crt"), host.path().join("new.key"));
     dokku_test_support::self_signed_certificate(&one, &crt, &tls_key);
@@ -406,6 +437,16 @@ fn an_apps_own_template_is_used_and_a_broken_one_never_replaces_the_config_that_
         )),
         "{out}"
     );
+    // Built as Dokku builds it: once the web processes are deployed, and again once
+    // they are in place (the first deploy has none in place before).
+    let overriding = "Overriding default nginx.conf with detected nginx.conf.sigil";
+    assert!(
+        out.contains("Triggering early nginx proxy rebuild"),
+        "{out}"
+    );
+    assert_eq!(out.matches(overriding).count(), 1, "{out}");
+    let out = host.ok(["ps:rebuild", a]);
+    assert_eq!(out.matches(overriding).count(), 2, "{out}");
     let response = nginx.expect(&domain, 200);
     assert!(response.contains("X-Template: from-the-app"), "{response}");
     assert!(response.contains("version 1"), "{response}");

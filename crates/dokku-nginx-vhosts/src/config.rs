@@ -172,18 +172,6 @@ pub fn render(site: &Site) -> String {
             out.push_str(&format!("  ssl_certificate {crt};\n"));
             out.push_str(&format!("  ssl_certificate_key {key};\n"));
             out.push_str("  ssl_protocols TLSv1.2 TLSv1.3;\n");
-            if site.hsts {
-                let sub = if site.hsts_include_subdomains {
-                    "; includeSubdomains"
-                } else {
-                    ""
-                };
-                let preload = if site.hsts_preload { "; preload" } else { "" };
-                out.push_str(&format!(
-                    "  add_header Strict-Transport-Security \"max-age={}{sub}{preload}\" always;\n",
-                    site.hsts_max_age
-                ));
-            }
         }
         if !site.client_max_body_size.is_empty() {
             out.push_str(&format!(
@@ -247,6 +235,24 @@ pub fn render(site: &Site) -> String {
 }
 
 /// The end of a server block: other plugins' lines and the app's own snippets.
+/// The `Strict-Transport-Security` header, when the site serves https with HSTS on: the
+/// line of the app's `nginx.conf.d/hsts.conf`, which every server block includes.
+pub fn hsts_line(site: &Site) -> Option<String> {
+    if site.tls.is_none() || !site.hsts {
+        return None;
+    }
+    let sub = if site.hsts_include_subdomains {
+        "; includeSubdomains"
+    } else {
+        ""
+    };
+    let preload = if site.hsts_preload { "; preload" } else { "" };
+    Some(format!(
+        "add_header Strict-Transport-Security \"max-age={}{sub}{preload}\" always;\n",
+        site.hsts_max_age
+    ))
+}
+
 fn push_plugin_lines(out: &mut String, site: &Site) {
     for line in &site.extra_lines {
         out.push_str(&format!("  {line}\n"));
@@ -331,14 +337,24 @@ mod tests {
         assert!(text.contains("listen 127.0.0.1:443 ssl http2;"), "{text}");
         assert!(text.contains("ssl_certificate /tls/server.crt;"));
         assert!(text.contains("ssl_certificate_key /tls/server.key;"));
-        assert!(text.contains("Strict-Transport-Security \"max-age=15724800; includeSubdomains\""));
+        assert_eq!(
+            hsts_line(&tls).as_deref(),
+            Some(
+                "add_header Strict-Transport-Security \"max-age=15724800; includeSubdomains\" always;\n"
+            )
+        );
+        assert_eq!(hsts_line(&site()), None, "no https, no HSTS");
         let mut preload = site();
         preload.tls = tls.tls.clone();
         preload.hsts_preload = true;
         preload.hsts_max_age = "31536000".into();
         assert!(
-            render(&preload).contains("\"max-age=31536000; includeSubdomains; preload\" always;")
+            hsts_line(&preload)
+                .unwrap()
+                .contains("\"max-age=31536000; includeSubdomains; preload\" always;")
         );
+        preload.hsts = false;
+        assert_eq!(hsts_line(&preload), None);
         assert_eq!(
             text.matches("return 301 https://$host:443$request_uri;")
                 .count(),

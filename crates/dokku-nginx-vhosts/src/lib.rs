@@ -129,6 +129,10 @@ pub const PLUGIN: Plugin = Plugin {
             run: triggers::wait_drained,
         },
         TriggerEntry {
+            name: "scheduler-post-deploy-process",
+            run: triggers::early_rebuild,
+        },
+        TriggerEntry {
             name: "scheduler-proxy-config",
             run: commands::proxy_config_here,
         },

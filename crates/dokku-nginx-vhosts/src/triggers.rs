@@ -16,6 +16,23 @@ pub(crate) fn rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
     rebuild_app(ctx, args, false)
 }
 
+/// `scheduler-post-deploy-process APP TYPE`: once the app's web processes are deployed, its
+/// config is built again, as Dokku's nginx plugin does, so that a scheduler putting a
+/// release in place one process type at a time has nginx send the new web processes
+/// traffic before the other types are up. The schedulers here put a release's processes
+/// in place together once every one passed its checks: the config built then still names
+/// the processes serving, and nginx is left as it is.
+pub(crate) fn early_rebuild(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let (Some(app), Some(kind)) = (args.first(), args.get(1)) else {
+        bail!("scheduler-post-deploy-process: expected APP PROC_TYPE");
+    };
+    if kind != "web" || !routes(ctx, app)? {
+        return Ok(());
+    }
+    log::info2("Triggering early nginx proxy rebuild");
+    rebuild_app(ctx, std::slice::from_ref(app), false)
+}
+
 /// `post-certs-update|remove APP`: as [`rebuild`], and nginx reloads even when the text is
 /// the same, to load the new certificate.
 pub(crate) fn rebuild_for_certs(ctx: &Ctx, args: &[String]) -> Result<()> {
@@ -37,8 +54,12 @@ pub(crate) fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Re
         return swap_locked(ctx, app, "", files_changed, &lock);
     }
     let site = site(ctx, app)?;
+    let hsts_changed = keep_hsts(&site)?;
     let template = template_source(ctx, app)?;
-    if let Some((text, _)) = &template {
+    if let Some((text, source)) = &template {
+        if *source == "app-supplied" && !site.web.is_empty() {
+            log::info1("Overriding default nginx.conf with detected nginx.conf.sigil");
+        }
         for warning in crate::template::deprecations(text) {
             log::warn(&warning);
         }
@@ -51,7 +72,31 @@ pub(crate) fn rebuild_app(ctx: &Ctx, args: &[String], files_changed: bool) -> Re
             site.domains.first().unwrap_or(&site.app)
         ));
     }
-    swap_locked(ctx, app, &text, files_changed, &lock)
+    swap_locked(ctx, app, &text, files_changed || hsts_changed, &lock)
+}
+
+/// The app's `nginx.conf.d/hsts.conf`, as Dokku keeps it: the header when the app serves
+/// https with HSTS on, no file otherwise. True when that changed it (nginx must reload
+/// even if the config's own text did not change).
+fn keep_hsts(site: &crate::config::Site) -> Result<bool> {
+    let path = std::path::Path::new(&site.includes).join("hsts.conf");
+    let before = dokku_core::fs::read_optional(&path)?;
+    match crate::config::hsts_line(site) {
+        Some(line) => {
+            log::verbose_quiet("Enabling HSTS (using built-in template)");
+            if before.as_deref() == Some(line.as_str()) {
+                return Ok(false);
+            }
+            std::fs::create_dir_all(&site.includes)
+                .with_context(|| format!("creating {}", site.includes))?;
+            dokku_core::fs::write_atomic(&path, line.as_bytes(), 0o644)?;
+        }
+        None if before.is_some() => {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?
+        }
+        None => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// `proxy-clear-config APP` / `proxy-disable APP`: the app's config goes.
