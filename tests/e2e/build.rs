@@ -450,6 +450,37 @@ fn dockerfile_path_build_args_and_build_options_reach_docker() {
     );
     // The value came through docker's environment, never its command line.
     assert!(!out.contains("GREETING=hello"), "{out}");
+    // A published host port is warned of where two containers of a type would want it.
+    host.ok([
+        "docker-options:add",
+        a,
+        "deploy",
+        "--publish 127.0.0.1::5000",
+    ]);
+    let warned = |scale: &str| {
+        let out = host.run(["ps:scale", a, scale]);
+        assert!(out.status.success(), "{}", host.render(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = warned("web=2");
+    assert!(
+        stderr.contains(
+            "Deploys may fail when publishing ports and scaling to multiple containers. \
+             Consider scaling process type web to 1."
+        ),
+        "{stderr}"
+    );
+    let stderr = warned("web=1");
+    assert!(
+        stderr.contains("Deploys may fail when publishing ports and enabling zero downtime"),
+        "{stderr}"
+    );
+    host.ok([
+        "docker-options:remove",
+        a,
+        "deploy",
+        "--publish 127.0.0.1::5000",
+    ]);
 
     host.ok([
         "docker-options:remove",

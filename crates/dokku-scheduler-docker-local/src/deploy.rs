@@ -295,7 +295,19 @@ fn start_all(
         init: crate::SETTINGS.computed(ctx, app, "init-process")? == "true",
         launcher: Launcher::of(ctx, app, image)?,
     };
+    let publishes = docker::options::publishes(&launch.deploy_args);
     dokku_core::formation::deploy_each_type(ctx, app, only, |kind, count, command| {
+        if publishes && count > 1 {
+            log::warn(&format!(
+                "Deploys may fail when publishing ports and scaling to multiple containers. \
+                 Consider scaling process type {kind} to 1."
+            ));
+        } else if publishes && !checks.disabled_for(kind) {
+            log::warn(&format!(
+                "Deploys may fail when publishing ports and enabling zero downtime. \
+                 Consider disabling zero downtime for process type {kind}."
+            ));
+        }
         if checks.disabled_for(kind) {
             log::verbose(&format!(
                 "Zero downtime is disabled for {kind}: stopping its old containers first"

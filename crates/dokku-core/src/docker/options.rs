@@ -448,6 +448,16 @@ impl Grants {
     }
 }
 
+/// Whether `words` publish a container port on the host (`-p`, `--publish`, `-P`,
+/// `--publish-all`): two containers of a process cannot both hold it.
+pub fn publishes(words: &[String]) -> bool {
+    parse(words).is_ok_and(|options| {
+        options
+            .iter()
+            .any(|o| o.name == "--publish" || o.name == "--publish-all" || o.name == "-P")
+    })
+}
+
 /// Options of `docker run` as `docker service create` takes them, for a scheduler whose
 /// processes are swarm services: the translated options, and the names of those a service
 /// has no place for (which the caller says it leaves out). `--restart` is dropped without
@@ -541,6 +551,15 @@ fn volume_as_mount(value: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn publishing_is_seen_in_every_spelling() {
+        let words = |w: &[&str]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert!(publishes(&words(&["-p", "5000:5000"])));
+        assert!(publishes(&words(&["--restart=no", "--publish=80:5000"])));
+        assert!(publishes(&words(&["-P"])));
+        assert!(!publishes(&words(&["--expose", "5000", "-e", "P=1"])));
+    }
 
     #[test]
     fn run_options_become_service_options() {
