@@ -22,6 +22,27 @@ impl Rig {
         Rig(SwarmRig::up("sw", nodes).unwrap_or_else(|err| panic!("{err}")))
     }
 
+    /// `FORMAT` of each running task of `service`, a line each, as the manager says.
+    fn running_tasks(&self, service: &str, format: &str) -> String {
+        self.docker(
+            1,
+            &[
+                "service",
+                "ps",
+                "--filter",
+                "desired-state=running",
+                "--format",
+                format,
+                service,
+            ],
+        )
+    }
+
+    /// `FORMAT` of `service`'s description.
+    fn service_field(&self, service: &str, format: &str) -> String {
+        self.docker(1, &["service", "inspect", "--format", format, service])
+    }
+
     /// `docker ARGS` against a node's engine: its output, asserted to succeed.
     fn docker(&self, node: u32, args: &[&str]) -> String {
         let out = run(Command::new(docker_bin())
@@ -224,18 +245,7 @@ fn web_service(host: &dokku_test_support::TestHost, app: &str) -> String {
 /// manager says.
 fn web_nodes(rig: &Rig, host: &dokku_test_support::TestHost, app: &str) -> Vec<String> {
     let service = web_service(host, app);
-    let tasks = rig.docker(
-        1,
-        &[
-            "service",
-            "ps",
-            "--filter",
-            "desired-state=running",
-            "--format",
-            "{{.Node}} {{.CurrentState}}",
-            &service,
-        ],
-    );
+    let tasks = rig.running_tasks(&service, "{{.Node}} {{.CurrentState}}");
     let mut nodes: Vec<String> = tasks
         .lines()
         .filter(|l| l.contains("Running"))
@@ -412,18 +422,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
 
     // enter, logs and run reach the tasks wherever they run.
     let service = web_service(&host, a);
-    let placed = rig.docker(
-        1,
-        &[
-            "service",
-            "ps",
-            "--filter",
-            "desired-state=running",
-            "--format",
-            "{{.Name}} {{.Node}}",
-            &service,
-        ],
-    );
+    let placed = rig.running_tasks(&service, "{{.Name}} {{.Node}}");
     // Each task elsewhere is entered through its node's engine: node 2's over SSH.
     let elsewhere: Vec<(String, u32)> = placed
         .lines()
@@ -449,18 +448,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     }
     let slot = &elsewhere[0].0;
     // A task named by its id is entered on its node too.
-    let ids = rig.docker(
-        1,
-        &[
-            "service",
-            "ps",
-            "--filter",
-            "desired-state=running",
-            "--format",
-            "{{.ID}} {{.Node}}",
-            &service,
-        ],
-    );
+    let ids = rig.running_tasks(&service, "{{.ID}} {{.Node}}");
     let task_id = ids
         .lines()
         .find(|l| l.ends_with("-n2"))
@@ -640,15 +628,9 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
         host.render(&restarted)
     );
     let service = web_service(&host, a);
-    let limit = rig.docker(
-        1,
-        &[
-            "service",
-            "inspect",
-            "--format",
-            "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}",
-            &service,
-        ],
+    let limit = rig.service_field(
+        &service,
+        "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}",
     );
     assert_eq!(limit, (256 * 1024 * 1024).to_string());
     for slot in 1..=3 {
@@ -813,16 +795,7 @@ fn an_app_runs_across_the_nodes_of_a_swarm_behind_this_hosts_nginx() {
     assert!(out.contains("Pushing image to registry"), "{out}");
     assert!(answer(&rig, &nginx, &domain).starts_with("version 4 from "));
     let service = web_service(&host, a);
-    let image = rig.docker(
-        1,
-        &[
-            "service",
-            "inspect",
-            "--format",
-            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-            &service,
-        ],
-    );
+    let image = rig.service_field(&service, "{{.Spec.TaskTemplate.ContainerSpec.Image}}");
     assert!(
         image.starts_with(&format!("{}/dokku/{a}:", registry.address)),
         "{image}"
