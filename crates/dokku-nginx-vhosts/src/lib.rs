@@ -24,7 +24,7 @@ mod swap;
 mod template;
 mod triggers;
 
-use dokku_core::entry::{BuildFile, Command, Hooks, Plugin, TriggerEntry};
+use dokku_core::entry::{BuildFile, Command, Concerns, Hooks, Plugin, TriggerEntry};
 
 use crate::settings::SETTINGS;
 
@@ -141,6 +141,12 @@ pub const PLUGIN: Plugin = Plugin {
             run: commands::proxy_logs_here,
         },
     ],
+    // The early rebuild is for web processes only: no process for the other types.
+    concerns: &[Concerns {
+        trigger: "scheduler-post-deploy-process",
+        arg: 1,
+        value: "web",
+    }],
     helpers: &[TriggerEntry {
         name: "nginx-helper",
         run: helper::run,
